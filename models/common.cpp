@@ -1,0 +1,51 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include <fmt/format.h>
+
+#include "p2psim/finding.h"
+#include "p2psim/time.h"
+
+namespace p2psim {
+
+std::string format_time(ps_t t) {
+  // Pick the largest unit that keeps the value exact to 3 decimals or less.
+  static const struct { ps_t scale; const char* unit; } units[] = {
+      {1000ULL * 1000 * 1000 * 1000, "s"}, {1000ULL * 1000 * 1000, "ms"},
+      {1000ULL * 1000, "us"}, {1000ULL, "ns"}};
+  for (const auto& u : units) {
+    if (t >= u.scale) {
+      ps_t whole = t / u.scale, frac = t % u.scale;
+      ps_t milli = frac * 1000 / u.scale;
+      if (milli == 0) return fmt::format("{}{}", whole, u.unit);
+      return fmt::format("{}.{:03}{}", whole, milli, u.unit);
+    }
+  }
+  return fmt::format("{}ps", t);
+}
+
+namespace {
+const char* const kKindNames[] = {
+    "cross_context_leak", "premature_free", "use_after_free",
+    "refcount_underflow", "kernel_bug",     "hang",
+    "sleep_in_atomic",    "iommu_fault",    "data_mismatch",
+};
+}
+
+const char* to_string(FindingKind k) { return kKindNames[static_cast<int>(k)]; }
+
+const std::vector<FindingKind>& all_finding_kinds() {
+  static const std::vector<FindingKind> all = [] {
+    std::vector<FindingKind> v;
+    for (int i = 0; i <= static_cast<int>(FindingKind::data_mismatch); ++i)
+      v.push_back(static_cast<FindingKind>(i));
+    return v;
+  }();
+  return all;
+}
+
+std::optional<FindingKind> finding_kind_from_string(const std::string& s) {
+  for (FindingKind k : all_finding_kinds())
+    if (s == to_string(k)) return k;
+  return std::nullopt;
+}
+
+}  // namespace p2psim

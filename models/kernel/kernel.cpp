@@ -1,0 +1,45 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "kernel/kernel.h"
+
+#include "kernel/p2pdma.h"
+
+namespace p2psim::kern {
+
+Kernel::Kernel(const Knobs& kn, const Costs& co, int nr_cpus)
+    : knobs(kn), costs(co), cpus(nr_cpus) {}
+Kernel::~Kernel() = default;
+
+Process& Kernel::process(int pid, const std::string& name) {
+  auto it = processes.find(pid);
+  if (it != processes.end()) return it->second;
+  Process& p = processes[pid];
+  p.pid = pid;
+  p.name = name;
+  p.mm = std::make_unique<MmStruct>(&pte_arena);
+  p.mm->id = next_mm_id++;
+  p.mm->pid = pid;
+  return p;
+}
+
+bool Kernel::should_fail(const std::string& site) {
+  auto it = fail_sites_.find(site);
+  if (it == fail_sites_.end()) return false;
+  return ++it->second.second == it->second.first;
+}
+
+Page* Kernel::pfn_to_page(uint64_t pfn) {
+  for (auto& pg : pgmaps)
+    if (pg->contains(pfn) && !pg->removed) return &pg->page(pfn);
+  return nullptr;
+}
+
+void Kernel::phys_write(uint64_t pfn, uint64_t offset, uint64_t value) {
+  phys_words_[{pfn, offset / 8}] = value;
+}
+
+uint64_t Kernel::phys_read(uint64_t pfn, uint64_t offset) const {
+  auto it = phys_words_.find({pfn, offset / 8});
+  return it == phys_words_.end() ? 0 : it->second;
+}
+
+}  // namespace p2psim::kern

@@ -1,0 +1,67 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernel/costs.h"
+#include "kernel/knobs.h"
+#include "kernel/mm.h"
+#include "kernel/oracle.h"
+#include "kernel/page.h"
+
+namespace p2psim::kern {
+
+struct P2pdmaProvider;
+
+/// Per-CPU kernel state the models own (IRQ/RCU state is the engine's).
+struct CpuState {
+  Tlb tlb;
+  MmStruct* loaded_mm = nullptr;
+};
+
+struct Process {
+  int pid = 0;
+  std::string name;
+  std::unique_ptr<MmStruct> mm;
+  std::map<int, std::shared_ptr<File>> fds;
+  int next_fd = 3;
+};
+
+/**
+ * class Kernel - all state of one simulated kernel instance, rebuilt for
+ * every execution (so many executions can share one SystemC elaboration).
+ */
+class Kernel {
+ public:
+  Kernel(const Knobs& knobs, const Costs& costs, int nr_cpus);
+  ~Kernel();
+
+  Knobs knobs;
+  Costs costs;
+  Oracle oracle;
+  std::vector<CpuState> cpus;
+  std::vector<std::unique_ptr<PteTable>> pte_arena;
+  std::map<int, Process> processes;  // by pid
+  std::vector<std::unique_ptr<DevPagemap>> pgmaps;
+  std::vector<std::unique_ptr<P2pdmaProvider>> providers;
+  uint64_t next_mm_id = 1;
+  uint64_t next_file_id = 1;
+
+  Process& process(int pid, const std::string& name);
+  /// Fault injection: make the @nth call (1-based) of @site fail.
+  void inject_failure(const std::string& site, int nth) { fail_sites_[site] = {nth, 0}; }
+  bool should_fail(const std::string& site);
+  /// pfn_to_page() for device pages; null where no struct page exists.
+  Page* pfn_to_page(uint64_t pfn);
+  /// Bytes of physical memory (sparse; zero until written).
+  void phys_write(uint64_t pfn, uint64_t offset, uint64_t value);
+  uint64_t phys_read(uint64_t pfn, uint64_t offset) const;
+
+ private:
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> phys_words_;
+  std::map<std::string, std::pair<int, int>> fail_sites_;  // site -> (nth, calls so far)  // (pfn, offset/8) -> word
+};
+
+}  // namespace p2psim::kern

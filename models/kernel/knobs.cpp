@@ -1,0 +1,141 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "kernel/knobs.h"
+
+#include <fmt/format.h>
+
+namespace p2psim::kern {
+
+const std::vector<KnobSpec>& knob_specs() {
+  static const std::vector<KnobSpec> specs = {
+      {"mmap_design",
+       {"rfc_fault_alloc", "upstream_alloc_mmap"},
+       "Userspace mapping of p2pmem: the RFC's VM_MIXEDMAP fault-time allocation with "
+       "devmap PTEs, or upstream's mmap-time allocation with refcounted PTEs.",
+       "RFC 'Userspace P2PDMA with O_DIRECT NVMe devices' v3-v5 (2021-22); "
+       "upstream 'PCI/P2PDMA: Allow userspace VMA allocations through sysfs' (v6.2)"},
+      {"rfc_free_deferral",
+       {"immediate", "rcu"},
+       "RFC design only: pages go back to genalloc right after the unmap (v3) or after an RCU "
+       "grace period (call_rcu from VMA close, synchronize_rcu at unbind; v4/v5).",
+       "RFC v3 (Sept 2021) vs v4 (Nov 2021) / v5 (Jan 2022)"},
+      {"refcount_era",
+       {"one_based", "free_at_zero_reset_to_one", "zero_based"},
+       "Idle ZONE_DEVICE page refcount: 1 with page_free on 2->1 (<=5.17), freed at 0 and reset "
+       "to 1 (5.18-6.14), idle at 0 (>=6.15).",
+       "v5.18 'mm: remove the extra ZONE_DEVICE struct page refcount' (Dan Williams/Christoph "
+       "Hellwig series); v6.15 Alistair Popple's 0-based ZONE_DEVICE refcount series"},
+      {"tlb_mode",
+       {"ipi_serialised", "rcu_table_free"},
+       "TLB shootdown by synchronous IPI (GUP-fast's IRQ-off walk holds it off), or "
+       "MMU_GATHER_RCU_TABLE_FREE with broadcast invalidation (arm64 TLBI, paravirt flush, "
+       "AMD INVLPGB): nothing waits for GUP-fast.",
+       "CONFIG_MMU_GATHER_RCU_TABLE_FREE (arm64, powerpc, x86 PARAVIRT; all x86 since v6.15)"},
+      {"alloc_mmap_error_puts_pgmap_ref",
+       {"false", "true"},
+       "p2pmem_alloc_mmap() error path drops its temporary pgmap ref when vm_insert_page() "
+       "fails (false: leaked, so unbind waits forever).",
+       "Hou Tao, 'PCI/P2PDMA: Release the per-cpu ref of pgmap when vm_insert_page() fails' (2025)"},
+  };
+  return specs;
+}
+
+namespace {
+template <typename E>
+std::optional<E> parse_enum(const KnobSpec& spec, const std::string& v) {
+  for (size_t i = 0; i < spec.values.size(); ++i)
+    if (v == spec.values[i]) return static_cast<E>(i);
+  return std::nullopt;
+}
+const KnobSpec* find_spec(const std::string& name) {
+  for (const auto& s : knob_specs())
+    if (name == s.name) return &s;
+  return nullptr;
+}
+}  // namespace
+
+std::string knob_value(const Knobs& k, const std::string& name) {
+  const KnobSpec* s = find_spec(name);
+  if (!s) return "";
+  if (name == "mmap_design") return s->values[static_cast<int>(k.mmap_design)];
+  if (name == "rfc_free_deferral") return s->values[static_cast<int>(k.rfc_free_deferral)];
+  if (name == "refcount_era") return s->values[static_cast<int>(k.refcount_era)];
+  if (name == "tlb_mode") return s->values[static_cast<int>(k.tlb_mode)];
+  if (name == "alloc_mmap_error_puts_pgmap_ref")
+    return k.alloc_mmap_error_puts_pgmap_ref ? "true" : "false";
+  return "";
+}
+
+std::optional<std::string> set_knob(Knobs& k, const std::string& name, const std::string& value) {
+  const KnobSpec* s = find_spec(name);
+  if (!s) {
+    std::string names;
+    for (const auto& sp : knob_specs()) names += std::string(names.empty() ? "" : ", ") + sp.name;
+    return fmt::format("unknown knob '{}'; known knobs: {}", name, names);
+  }
+  auto bad = [&] {
+    std::string vals;
+    for (const char* v : s->values) vals += std::string(vals.empty() ? "" : ", ") + v;
+    return fmt::format("bad value '{}' for knob '{}'; expected one of: {}", value, name, vals);
+  };
+  bool ok = true;
+  if (name == "mmap_design") {
+    auto v = parse_enum<MmapDesign>(*s, value);
+    ok = v.has_value();
+    if (v) k.mmap_design = *v;
+  } else if (name == "rfc_free_deferral") {
+    auto v = parse_enum<RfcFreeDeferral>(*s, value);
+    ok = v.has_value();
+    if (v) k.rfc_free_deferral = *v;
+  } else if (name == "refcount_era") {
+    auto v = parse_enum<RefcountEra>(*s, value);
+    ok = v.has_value();
+    if (v) k.refcount_era = *v;
+  } else if (name == "tlb_mode") {
+    auto v = parse_enum<TlbMode>(*s, value);
+    ok = v.has_value();
+    if (v) k.tlb_mode = *v;
+  } else if (name == "alloc_mmap_error_puts_pgmap_ref") {
+    ok = value == "true" || value == "false";
+    if (ok) k.alloc_mmap_error_puts_pgmap_ref = value == "true";
+  }
+  if (!ok) return bad();
+  return std::nullopt;
+}
+
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> all = [] {
+    std::vector<Preset> v;
+    Knobs rfc_v3;
+    rfc_v3.mmap_design = MmapDesign::rfc_fault_alloc;
+    rfc_v3.rfc_free_deferral = RfcFreeDeferral::immediate;
+    rfc_v3.refcount_era = RefcountEra::one_based;
+    rfc_v3.tlb_mode = TlbMode::ipi_serialised;
+    v.push_back({"rfc-v3", "RFC v3 (Sept 2021) on v5.15, x86 native TLB flush", rfc_v3});
+    Knobs rfc_v5 = rfc_v3;
+    rfc_v5.rfc_free_deferral = RfcFreeDeferral::rcu;
+    v.push_back({"rfc-v5", "RFC v5 (Jan 2022): RCU-deferred return to genalloc", rfc_v5});
+    Knobs v62;
+    v62.mmap_design = MmapDesign::upstream_alloc_mmap;
+    v62.refcount_era = RefcountEra::free_at_zero_reset_to_one;
+    v62.tlb_mode = TlbMode::ipi_serialised;
+    v62.alloc_mmap_error_puts_pgmap_ref = false;
+    v.push_back({"v6.2", "Linux v6.2: first upstream p2pmem mmap, x86 native TLB flush", v62});
+    Knobs v615 = v62;
+    v615.refcount_era = RefcountEra::zero_based;
+    v615.tlb_mode = TlbMode::rcu_table_free;
+    v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount, x86 RCU table free", v615});
+    Knobs latest = v615;
+    latest.alloc_mmap_error_puts_pgmap_ref = true;
+    v.push_back({"latest", "v6.15 plus the 2025 p2pmem_alloc_mmap error-path fix", latest});
+    return v;
+  }();
+  return all;
+}
+
+const Preset* find_preset(const std::string& name) {
+  for (const auto& p : presets())
+    if (name == p.name) return &p;
+  return nullptr;
+}
+
+}  // namespace p2psim::kern

@@ -1,0 +1,62 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace p2psim::kern {
+
+/// Which userspace mapping of p2pmem the kernel has (KERNEL.md §3).
+enum class MmapDesign {
+  rfc_fault_alloc,      ///< RFC v3-v5 pci_mmap_p2pmem(): allocate on first fault, vmf_insert_mixed
+  upstream_alloc_mmap,  ///< v6.2+ p2pmem_alloc_mmap(): allocate at mmap, vm_insert_page
+};
+/// When RFC-design pages go back to genalloc after the mapping is gone.
+enum class RfcFreeDeferral { immediate, rcu };
+/// Idle ZONE_DEVICE page refcount era (KERNEL.md §3).
+enum class RefcountEra {
+  one_based,                  ///< <= v5.17: idle count 1, devmap-managed page_free on 2 -> 1
+  free_at_zero_reset_to_one,  ///< v5.18 - v6.14: freed at 0, then reset to 1
+  zero_based,                 ///< >= v6.15: idle count 0
+};
+/// How TLB invalidation and page-table freeing relate to GUP-fast (KERNEL.md §6).
+enum class TlbMode {
+  ipi_serialised,  ///< x86 native: flush = synchronous IPI to every CPU in mm_cpumask
+  rcu_table_free,  ///< MMU_GATHER_RCU_TABLE_FREE + broadcast invalidation: no IPI to wait for
+};
+
+/**
+ * struct Knobs - every kernel behaviour a scenario can observe, one knob each.
+ * Presets set all of them; `--set knob=value` overrides one.
+ */
+struct Knobs {
+  MmapDesign mmap_design = MmapDesign::upstream_alloc_mmap;
+  RfcFreeDeferral rfc_free_deferral = RfcFreeDeferral::immediate;
+  RefcountEra refcount_era = RefcountEra::free_at_zero_reset_to_one;
+  TlbMode tlb_mode = TlbMode::ipi_serialised;
+  bool alloc_mmap_error_puts_pgmap_ref = false;
+};
+
+/// One knob's documentation, for `p2pdma-sim list` and docs/knobs.md.
+struct KnobSpec {
+  const char* name;
+  std::vector<const char*> values;  ///< allowed values, in order
+  const char* doc;
+  const char* source;  ///< commit or series it models
+};
+
+const std::vector<KnobSpec>& knob_specs();
+/// Current value of @name as its string, e.g. "rcu_table_free".
+std::string knob_value(const Knobs& k, const std::string& name);
+/// Set @name to @value. Returns an error text, or nullopt on success.
+std::optional<std::string> set_knob(Knobs& k, const std::string& name, const std::string& value);
+
+struct Preset {
+  const char* name;
+  const char* doc;
+  Knobs knobs;
+};
+const std::vector<Preset>& presets();
+const Preset* find_preset(const std::string& name);
+
+}  // namespace p2psim::kern

@@ -1,0 +1,203 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "kernel/memory.h"
+
+#include <fmt/format.h>
+
+#include "kernel/memremap.h"
+#include "p2psim/kernel_bug.h"
+
+namespace p2psim::kern {
+
+// models mm/memory.c:vm_normal_page() as of v6.2 (ARCH_HAS_PTE_SPECIAL):
+// a special PTE in a VM_MIXEDMAP/VM_PFNMAP VMA or a devmap PTE has no page.
+Page* vm_normal_page(Kernel& k, VmAreaStruct& vma, uint64_t addr, Pte pte) {
+  if (pte.special()) return nullptr;
+  return k.pfn_to_page(pte.pfn());
+}
+
+static void set_pte(Kernel& k, PteTable& t, int idx, Pte pte, uint64_t shadow) {
+  t.ptes[idx] = pte;
+  t.shadow_alloc[idx] = shadow;
+  if (Page* p = k.pfn_to_page(pte.pfn())) ++p->shadow.ptes;
+}
+
+static Pte ptep_get_and_clear(Kernel& k, PteTable& t, int idx) {
+  Pte old = t.ptes[idx];
+  t.ptes[idx] = Pte{};
+  t.shadow_alloc[idx] = 0;
+  if (old.present())
+    if (Page* p = k.pfn_to_page(old.pfn())) --p->shadow.ptes;
+  return old;
+}
+
+// models mm/memory.c:zap_pte_range() as of v6.2: clear each PTE under the
+// PTE lock, queue refcounted pages in the gather; a full batch flushes the
+// TLB under the lock and frees after unlocking.
+static uint64_t zap_pte_range(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma,
+                              uint64_t addr, uint64_t end) {
+  KFUNC(ex, "zap_pte_range");
+  MmStruct& mm = *vma.vm_mm;
+  PteTable* table = mm.pgtables.table(mm.pgtables.pmd(addr));
+  if (!table) return end;
+  bool force_flush = false;
+  spin_lock(ex, mm.page_table_lock, "pte_offset_map_lock");
+  for (; addr < end; addr += PAGE_SIZE) {
+    int idx = PageTables::pte_index(addr);
+    ex.cost(k.costs.pte_access);
+    Pte pte = table->ptes[idx];
+    if (!pte.present()) continue;
+    Page* page = vm_normal_page(k, vma, addr, pte);
+    ptep_get_and_clear(k, *table, idx);
+    tlb.start = std::min(tlb.start, addr);  // tlb_remove_tlb_entry
+    tlb.end = std::max(tlb.end, addr + PAGE_SIZE);
+    ex.pp("zap_pte_range:after_clear_pte");
+    if (!page) continue;
+    --page->mapcount;  // page_remove_rmap
+    if (tlb_remove_page(ex, k, tlb, *page)) {
+      force_flush = true;
+      addr += PAGE_SIZE;
+      break;
+    }
+  }
+  if (force_flush) tlb_flush_mmu_tlbonly(ex, k, tlb);
+  spin_unlock(ex, mm.page_table_lock);
+  if (force_flush) tlb_flush_mmu(ex, k, tlb);
+  return addr;
+}
+
+void unmap_single_vma(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma, uint64_t start,
+                      uint64_t end) {
+  start = std::max(start, vma.vm_start);
+  end = std::min(end, vma.vm_end);
+  while (start < end) {
+    uint64_t pmd_end = ((start >> PMD_SHIFT) + 1) << PMD_SHIFT;
+    start = zap_pte_range(ex, k, tlb, vma, start, std::min(end, pmd_end));
+  }
+}
+
+// models mm/memory.c:zap_page_range_single() as of v6.2.
+void zap_page_range_single(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t start,
+                           uint64_t size) {
+  KFUNC(ex, "zap_page_range_single");
+  MmuGather tlb;
+  tlb_gather_mmu(ex, k, tlb, *vma.vm_mm);
+  unmap_single_vma(ex, k, tlb, vma, start, start + size);
+  tlb_finish_mmu(ex, k, tlb);
+}
+
+// models mm/memory.c:unmap_mapping_range() -> unmap_mapping_pages() ->
+// unmap_mapping_range_tree() as of v6.2. Takes i_mmap_rwsem only: not the
+// mmap_lock of any mm, so faults and GUP keep running.
+void unmap_mapping_range(Exec& ex, Kernel& k, AddressSpace& mapping, uint64_t start,
+                         uint64_t len) {
+  KFUNC(ex, "unmap_mapping_range");
+  ex.might_sleep("i_mmap_lock_read");
+  const uint64_t last = len == 0 ? ~0ULL : start + len;
+  for (VmAreaStruct& vma : mapping.i_mmap) {
+    uint64_t vstart = vma.vm_pgoff << PAGE_SHIFT;
+    uint64_t vend = vstart + (vma.vm_end - vma.vm_start);
+    uint64_t s = std::max(start, vstart), e = std::min(last, vend);
+    if (s >= e) continue;
+    zap_page_range_single(ex, k, vma, vma.vm_start + (s - vstart), e - s);
+  }
+  ex.pp("unmap_mapping_range:done");
+}
+
+// models mm/memory.c:vm_insert_page() -> insert_page() as of v6.2.
+int vm_insert_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, Page& page,
+                   uint64_t shadow_alloc) {
+  KFUNC(ex, "vm_insert_page");
+  if (addr < vma.vm_start || addr >= vma.vm_end) return -14;  // -EFAULT
+  if (vma.vm_flags & VM_PFNMAP)
+    throw KernelBug("BUG_ON(vma->vm_flags & VM_PFNMAP) in vm_insert_page");
+  vma.vm_flags |= VM_MIXEDMAP;
+  MmStruct& mm = *vma.vm_mm;
+  PteTable& table = mm.pgtables.alloc_table(addr);  // get_locked_pte: may sleep
+  spin_lock(ex, mm.page_table_lock, "get_locked_pte");
+  int idx = PageTables::pte_index(addr);
+  ex.cost(k.costs.pte_access);
+  if (table.ptes[idx].present()) {
+    spin_unlock(ex, mm.page_table_lock);
+    return -16;  // -EBUSY
+  }
+  get_page(ex, k, page);
+  ++page.mapcount;  // page_add_file_rmap
+  set_pte(k, table, idx, Pte::make(page.pfn, vma.vm_flags & VM_WRITE), shadow_alloc);
+  spin_unlock(ex, mm.page_table_lock);
+  return 0;
+}
+
+// models mm/memory.c:vmf_insert_mixed() -> __vm_insert_mixed() -> insert_pfn()
+// as of v5.15 with a PFN_DEV|PFN_MAP pfn: pte_mkdevmap, no page reference.
+int vmf_insert_mixed(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, uint64_t pfn,
+                     uint64_t shadow_alloc) {
+  KFUNC(ex, "vmf_insert_mixed");
+  MmStruct& mm = *vma.vm_mm;
+  PteTable& table = mm.pgtables.alloc_table(addr);
+  spin_lock(ex, mm.page_table_lock, "get_locked_pte");
+  int idx = PageTables::pte_index(addr);
+  ex.cost(k.costs.pte_access);
+  if (!table.ptes[idx].present())
+    set_pte(k, table, idx, Pte::make(pfn, vma.vm_flags & VM_WRITE).mkdevmap(), shadow_alloc);
+  spin_unlock(ex, mm.page_table_lock);
+  return VM_FAULT_NOPAGE;
+}
+
+// models arch/x86/mm/fault.c:do_user_addr_fault() -> handle_mm_fault() for
+// the file-backed VMAs the scenarios create (no anonymous memory).
+static int do_user_addr_fault(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool write) {
+  KFUNC(ex, "do_user_addr_fault");
+  ex.cost(k.costs.page_fault_entry);
+  MmStruct& mm = *proc.mm;
+  down_read(ex, mm.mmap_lock, "mmap_read_lock");
+  VmAreaStruct* vma = mm.find_vma(addr);
+  int ret;
+  if (!vma || (write && !(vma->vm_flags & VM_WRITE))) {
+    ret = VM_FAULT_SIGSEGV;
+  } else if (!vma->vm_ops || !vma->vm_ops->fault) {
+    ret = VM_FAULT_SIGBUS;
+  } else {
+    ret = vma->vm_ops->fault(ex, k, *vma, addr & ~(PAGE_SIZE - 1));
+  }
+  up_read(ex, mm.mmap_lock);
+  return ret & ~VM_FAULT_NOPAGE;
+}
+
+UserAccess user_access(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool write,
+                       uint64_t value) {
+  MmStruct& mm = *proc.mm;
+  Tlb& tlb = k.cpus[ex.cpu()].tlb;
+  const auto key = std::make_pair(mm.id, addr >> PAGE_SHIFT);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto hit = tlb.entries.find(key);
+    if (hit == tlb.entries.end() || (write && !hit->second.pte.write())) {
+      // Hardware page walk: no locks, sees whatever is in the tables now.
+      ex.cost(k.costs.pte_access * 4);
+      PteTable* t = mm.pgtables.table(mm.pgtables.pmd(addr));
+      int idx = PageTables::pte_index(addr);
+      if (t && t->ptes[idx].present() && (!write || t->ptes[idx].write())) {
+        hit = tlb.entries.insert_or_assign(key, TlbEntry{t->ptes[idx], t->shadow_alloc[idx]}).first;
+      } else {
+        int f = do_user_addr_fault(ex, k, proc, addr, write);
+        if (f & VM_FAULT_SIGSEGV) return {-11, 0};
+        if (f) return {-7, 0};
+        continue;
+      }
+    }
+    const TlbEntry& e = hit->second;
+    ex.cost(k.costs.user_access);
+    Page* page = k.pfn_to_page(e.pte.pfn());
+    if (!page) return {-7, 0};  // the BAR is gone: the bus would master-abort
+    k.oracle.check_use(ex, k, *page, e.shadow_alloc, proc.pid,
+                       fmt::format("user {} at {:#x}", write ? "store" : "load", addr));
+    const uint64_t off = addr & (PAGE_SIZE - 1);
+    if (write) {
+      k.phys_write(e.pte.pfn(), off, value);
+      return {0, value};
+    }
+    return {0, k.phys_read(e.pte.pfn(), off)};
+  }
+  return {-7, 0};
+}
+
+}  // namespace p2psim::kern

@@ -1,0 +1,159 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "kernel/memremap.h"
+
+#include <fmt/format.h>
+
+#include "p2psim/kernel_bug.h"
+
+namespace p2psim::kern {
+
+int idle_refcount(const Kernel& k) {
+  return k.knobs.refcount_era == RefcountEra::zero_based ? 0 : 1;
+}
+
+void pgmap_ref_put(Exec& ex, DevPagemap& pgmap, long n, const char* why) {
+  if (!pgmap.ref.put(n))
+    ex.report(FindingKind::refcount_underflow,
+              fmt::format("percpu_ref underflow on the pgmap of pfn {:#x} ({}): count {}",
+                          pgmap.base_pfn, why, pgmap.ref.count));
+}
+
+// models include/linux/mm.h:get_page() / mm/gup.c try_grab_page() refcount
+// checks as of v6.2: a get on a page whose count is <= 0 is VM_BUG_ON_PAGE.
+void get_page(Exec& ex, Kernel& k, Page& page) {
+  ex.cost(k.costs.page_ref_atomic);
+  if (page.refcount <= 0)
+    throw KernelBug(fmt::format("VM_BUG_ON_PAGE(page_ref_count(page) <= 0) in get_page, pfn {:#x}",
+                                page.pfn));
+  ++page.refcount;
+}
+
+void set_page_count(Exec& ex, Kernel& k, Page& page, int v) {
+  ex.cost(k.costs.page_ref_atomic);
+  page.refcount = v;
+}
+
+bool page_ref_add_unless_zero(Exec& ex, Kernel& k, Page& page, int nr) {
+  ex.cost(k.costs.page_ref_atomic);
+  if (page.refcount == 0) return false;
+  page.refcount += nr;
+  return true;
+}
+
+// models mm/memremap.c:free_zone_device_page() as of v6.2 and
+// free_zone_device_folio() as of v6.15: page_free, then (v6.2 only) reset
+// the count to 1 for handing the page out again.
+static void free_zone_device_page(Exec& ex, Kernel& k, Page& page) {
+  KFUNC(ex, "free_zone_device_page");
+  if (!page.pgmap || !page.pgmap->page_free) {
+    ex.report(FindingKind::kernel_bug,
+              fmt::format("WARN_ON_ONCE(!pgmap->ops->page_free) for pfn {:#x}", page.pfn));
+    return;
+  }
+  page.pgmap->page_free(ex, page);
+  if (k.knobs.refcount_era == RefcountEra::free_at_zero_reset_to_one) page.refcount = 1;
+}
+
+// models include/linux/mm.h:put_page() with mm/swap.c:put_devmap_managed_page()
+// as of v5.15 (one_based era; P2PDMA made devmap-managed by RFC v3 18/20),
+// and folio_put() -> __folio_put() as of v6.2 / v6.15.
+void put_page(Exec& ex, Kernel& k, Page& page, const char* why) {
+  ex.cost(k.costs.page_ref_atomic);
+  const bool zone_device = page.pgmap != nullptr;
+  if (k.knobs.refcount_era == RefcountEra::one_based && zone_device) {
+    // put_devmap_managed_page(): one atomic dec, then look at the result.
+    int count = --page.refcount;
+    if (count == 1) {
+      KFUNC(ex, "free_devmap_managed_page");
+      page.pgmap->page_free(ex, page);  // the refcount stays 1: that is "free"
+    } else if (count == 0) {
+      // __put_page() on a ZONE_DEVICE page drops its pgmap ref; only the
+      // memunmap_pages() teardown may take a page to 0.
+      if (!page.pgmap->ref.dead)
+        ex.report(FindingKind::refcount_underflow,
+                  fmt::format("put_page ({}) took live pfn {:#x} to 0 in the one-based era", why,
+                              page.pfn));
+      pgmap_ref_put(ex, *page.pgmap, 1, "__put_page");
+    } else if (count < 0) {
+      ex.report(FindingKind::refcount_underflow,
+                fmt::format("put_page ({}) on pfn {:#x}: refcount {}", why, page.pfn, count));
+    }
+    return;
+  }
+  // folio_put_testzero(): VM_BUG_ON_PAGE(folio_ref_count(folio) == 0).
+  if (page.refcount <= 0) {
+    ex.report(FindingKind::refcount_underflow,
+              fmt::format("put_page ({}) on pfn {:#x} with refcount {}", why, page.pfn,
+                          page.refcount));
+    return;
+  }
+  if (--page.refcount == 0 && zone_device) free_zone_device_page(ex, k, page);
+}
+
+void put_page_refs(Exec& ex, Kernel& k, Page& page, int refs, const char* why) {
+  if (page.refcount < refs)
+    ex.report(FindingKind::refcount_underflow,
+              fmt::format("put_page_refs({}) ({}) on pfn {:#x} with refcount {}", refs, why,
+                          page.pfn, page.refcount));
+  if (refs > 1) page.refcount -= refs - 1;
+  put_page(ex, k, page, why);
+}
+
+// models mm/memremap.c:get_dev_pagemap() as of v6.2: reuse the cached pgmap
+// if it covers @pfn, else look it up under RCU and tryget_live its ref.
+DevPagemap* get_dev_pagemap(Exec& ex, Kernel& k, uint64_t pfn, DevPagemap* cached) {
+  if (cached && cached->contains(pfn)) return cached;
+  if (cached) put_dev_pagemap(ex, k, cached);
+  ex.rcu_read_lock();
+  DevPagemap* found = nullptr;
+  for (auto& pg : k.pgmaps)
+    if (pg->contains(pfn) && !pg->removed) found = pg.get();
+  ex.cost(k.costs.percpu_ref_op);
+  if (found && !found->ref.tryget_live()) found = nullptr;
+  ex.rcu_read_unlock();
+  return found;
+}
+
+void put_dev_pagemap(Exec& ex, Kernel& k, DevPagemap* pgmap) {
+  if (pgmap) pgmap_ref_put(ex, *pgmap, 1, "put_dev_pagemap");
+}
+
+// models mm/memremap.c:memremap_pages() as of v6.2 (pagemap_range +
+// memmap_init_zone_device): pages start at the era's idle count, and the
+// pgmap ref gets one base ref per page on top of its initial ref.
+void memremap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap) {
+  KFUNC(ex, "memremap_pages");
+  pgmap.pages.resize(pgmap.nr_pages);
+  for (uint64_t i = 0; i < pgmap.nr_pages; ++i) {
+    pgmap.pages[i].pfn = pgmap.base_pfn + i;
+    pgmap.pages[i].refcount = idle_refcount(k);
+    pgmap.pages[i].pgmap = &pgmap;
+  }
+  DevPagemap* pg = &pgmap;
+  pgmap.ref.init(1, [pg] { pg->done = true; });  // dev_pagemap_percpu_release
+  pgmap.ref.get(static_cast<long>(pgmap.nr_pages));
+}
+
+// models mm/memremap.c:memunmap_pages() as of v6.2; in the one_based era
+// (v5.15) the base refs are dropped by a put_page() of every page instead,
+// which for a devmap-managed page still in use runs page_free on 2 -> 1.
+void memunmap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap) {
+  KFUNC(ex, "memunmap_pages");
+  ex.cost(k.costs.percpu_ref_op);
+  if (!pgmap.ref.kill())
+    ex.report(FindingKind::refcount_underflow, "percpu_ref_kill on an already-zero pgmap ref");
+  ex.pp("memunmap_pages:after_kill");
+  if (k.knobs.refcount_era == RefcountEra::one_based) {
+    for (auto& page : pgmap.pages) put_page(ex, k, page, "memunmap_pages");
+  } else {
+    pgmap_ref_put(ex, pgmap, static_cast<long>(pgmap.nr_pages), "memunmap_pages base refs");
+  }
+  ex.pp("memunmap_pages:before_wait");
+  ex.might_sleep("memunmap_pages");
+  DevPagemap* pg = &pgmap;
+  ex.wait_event([pg] { return pg->done; }, "memunmap_pages: wait_for_completion(&pgmap->done)");
+  pgmap.removed = true;  // pageunmap_range()
+  ex.pp("memunmap_pages:after_remove");
+}
+
+}  // namespace p2psim::kern

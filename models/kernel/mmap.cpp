@@ -1,0 +1,95 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "kernel/mmap.h"
+
+#include "kernel/memory.h"
+#include "kernel/mmu_gather.h"
+
+namespace p2psim::kern {
+
+// models mm/mmap.c:do_mmap() -> mmap_region() as of v6.2 for a shared file
+// mapping: the VMA is set up, ->mmap runs, then it is linked into the mm
+// and the file's i_mmap.
+int64_t do_mmap(Exec& ex, Kernel& k, Process& proc, const std::shared_ptr<File>& file,
+                uint64_t len, bool writable, bool shared, uint64_t pgoff) {
+  KFUNC(ex, "do_mmap");
+  ex.cost(k.costs.syscall_entry);
+  if (len == 0) return -22;  // -EINVAL
+  len = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+  MmStruct& mm = *proc.mm;
+  down_write(ex, mm.mmap_lock, "mmap_write_lock");
+  auto vma = std::make_unique<VmAreaStruct>();
+  vma->vm_start = mm.next_unmapped;
+  vma->vm_end = vma->vm_start + len;
+  // Leave a 2 MiB gap so every mapping has PTE tables of its own.
+  mm.next_unmapped = ((vma->vm_end >> PMD_SHIFT) + 2) << PMD_SHIFT;
+  vma->vm_flags = VM_READ | (writable ? VM_WRITE : 0) | (shared ? VM_SHARED | VM_MAYSHARE : 0);
+  vma->vm_pgoff = pgoff;
+  vma->vm_mm = &mm;
+  vma->vm_file = file.get();
+  int err = file->mmap ? file->mmap(ex, *file, *vma) : -19;  // -ENODEV
+  if (err) {
+    // mmap_region's unmap_and_free_vma: zap whatever ->mmap inserted.
+    MmuGather tlb;
+    tlb_gather_mmu(ex, k, tlb, mm);
+    unmap_single_vma(ex, k, tlb, *vma, vma->vm_start, vma->vm_end);
+    tlb_finish_mmu(ex, k, tlb);
+    up_write(ex, mm.mmap_lock);
+    return err;
+  }
+  uint64_t addr = vma->vm_start;
+  file->f_mapping->i_mmap.push_back(*vma);  // vma_link -> __vma_link_file
+  mm.vmas.emplace(addr, std::move(vma));
+  up_write(ex, mm.mmap_lock);
+  return static_cast<int64_t>(addr);
+}
+
+// models mm/mmap.c:free_pgtables() -> free_pgd_range() at the PTE-table
+// level: a table no other VMA of the mm uses goes to the gather.
+static void free_pgtables(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma) {
+  MmStruct& mm = *vma.vm_mm;
+  for (uint64_t a = vma.vm_start & ~((1ULL << PMD_SHIFT) - 1); a < vma.vm_end;
+       a += 1ULL << PMD_SHIFT) {
+    bool shared = false;
+    for (auto& [start, other] : mm.vmas)
+      if (other.get() != &vma && (other->vm_start >> PMD_SHIFT) <= (a >> PMD_SHIFT) &&
+          ((other->vm_end - 1) >> PMD_SHIFT) >= (a >> PMD_SHIFT))
+        shared = true;
+    if (shared) continue;
+    if (PteTable* t = mm.pgtables.clear_pmd(a)) tlb_remove_table(ex, k, tlb, t);
+  }
+}
+
+// models mm/mmap.c:do_vmi_munmap() -> unmap_region() -> remove_vma() as of
+// v6.2: zap, free page tables, flush, free pages; only then ->close.
+int do_munmap(Exec& ex, Kernel& k, Process& proc, uint64_t addr, uint64_t len) {
+  KFUNC(ex, "do_munmap");
+  ex.cost(k.costs.syscall_entry);
+  MmStruct& mm = *proc.mm;
+  down_write(ex, mm.mmap_lock, "mmap_write_lock");
+  VmAreaStruct* v = mm.find_vma(addr);
+  if (!v || v->vm_start != addr) {
+    up_write(ex, mm.mmap_lock);
+    return -22;
+  }
+  auto node = mm.vmas.extract(v->vm_start);  // detach from the mm
+  VmAreaStruct& vma = *node.mapped();
+  {
+    KFUNC(ex, "unmap_region");
+    MmuGather tlb;
+    tlb_gather_mmu(ex, k, tlb, mm);
+    unmap_single_vma(ex, k, tlb, vma, vma.vm_start, vma.vm_end);
+    ex.pp("unmap_region:after_unmap_vmas");
+    if (vma.i_mmap_hook.is_linked()) vma.i_mmap_hook.unlink();  // unlink_file_vma
+    free_pgtables(ex, k, tlb, vma);
+    tlb_finish_mmu(ex, k, tlb);
+  }
+  ex.pp("do_munmap:before_remove_vma");
+  {
+    KFUNC(ex, "remove_vma");
+    if (vma.vm_ops && vma.vm_ops->close) vma.vm_ops->close(ex, k, vma);
+  }
+  up_write(ex, mm.mmap_lock);
+  return 0;
+}
+
+}  // namespace p2psim::kern

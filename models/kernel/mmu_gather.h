@@ -1,0 +1,43 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <boost/intrusive/slist.hpp>
+#include <memory>
+#include <vector>
+
+#include "kernel/exec.h"
+#include "kernel/kernel.h"
+
+namespace p2psim::kern {
+
+/// struct mmu_gather_batch: a bundle of pages whose refs the gather holds.
+struct MmuGatherBatch : boost::intrusive::slist_base_hook<> {
+  explicit MmuGatherBatch(size_t max) : max(max) {}
+  size_t max;
+  std::vector<Page*> pages;
+};
+
+/**
+ * struct MmuGather - struct mmu_gather (mm/mmu_gather.c as of v6.2).
+ * The local bundle holds MMU_GATHER_BUNDLE (8) pages; further batches hold
+ * a page's worth (510 on x86-64), up to MAX_GATHER_BATCH_COUNT.
+ */
+struct MmuGather {
+  MmStruct* mm = nullptr;
+  bool fullmm = false;
+  bool freed_tables = false;
+  uint64_t start = ~0ULL, end = 0;
+  boost::intrusive::slist<MmuGatherBatch, boost::intrusive::cache_last<true>> batches;
+  std::vector<std::unique_ptr<MmuGatherBatch>> storage;
+  MmuGatherBatch* active = nullptr;
+  std::vector<PteTable*> tables;  // struct mmu_table_batch
+};
+
+void tlb_gather_mmu(Exec& ex, Kernel& k, MmuGather& tlb, MmStruct& mm);
+/// __tlb_remove_page(): queue @page; true when the batch is full (flush now).
+bool tlb_remove_page(Exec& ex, Kernel& k, MmuGather& tlb, Page& page);
+void tlb_remove_table(Exec& ex, Kernel& k, MmuGather& tlb, PteTable* table);
+void tlb_flush_mmu_tlbonly(Exec& ex, Kernel& k, MmuGather& tlb);
+void tlb_flush_mmu(Exec& ex, Kernel& k, MmuGather& tlb);
+void tlb_finish_mmu(Exec& ex, Kernel& k, MmuGather& tlb);
+
+}  // namespace p2psim::kern

@@ -1,0 +1,72 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "kernel/oracle.h"
+
+#include <fmt/format.h>
+
+#include "kernel/kernel.h"
+
+namespace p2psim::kern {
+
+uint64_t Oracle::on_alloc(Kernel& k, int owner_pid, const std::string& what, uint64_t pfn,
+                          uint64_t nr) {
+  const uint64_t id = next_id_++;
+  allocs_[id] = Allocation{id, owner_pid, what, pfn, nr};
+  for (uint64_t i = 0; i < nr; ++i)
+    if (Page* p = k.pfn_to_page(pfn + i)) {
+      p->shadow.alloc_id = id;
+      ++p->shadow.alloc_gen;
+    }
+  return id;
+}
+
+const Allocation* Oracle::allocation(uint64_t id) const {
+  auto it = allocs_.find(id);
+  return it == allocs_.end() ? nullptr : &it->second;
+}
+
+void Oracle::on_pool_free(Exec& ex, Kernel& k, Page& page, const char* via) {
+  std::vector<std::string> holders;
+  const Allocation* a = allocation(page.shadow.alloc_id);
+  if (page.shadow.held)
+    holders.push_back(fmt::format("its allocation #{} ({}) still holds it", page.shadow.alloc_id,
+                                  a ? a->what : "?"));
+  if (page.shadow.ptes > 0) holders.push_back(fmt::format("{} PTE(s) still map it", page.shadow.ptes));
+  for (size_t c = 0; c < k.cpus.size(); ++c)
+    if (k.cpus[c].tlb.maps_pfn(page.pfn)) holders.push_back(fmt::format("cpu{}'s TLB caches it", c));
+  if (page.shadow.pins > 0)
+    holders.push_back(fmt::format("{} GUP reference(s) not yet released", page.shadow.pins));
+  if (page.shadow.alloc_id == 0)
+    holders.push_back("it is already free in the pool (double free)");
+  if (!holders.empty()) {
+    std::string why;
+    for (const auto& h : holders) why += (why.empty() ? "" : "; ") + h;
+    ex.report(FindingKind::premature_free,
+              fmt::format("pfn {:#x} returned to its pool by {} while {}", page.pfn, via, why));
+  }
+  page.shadow.alloc_id = 0;
+  page.shadow.last_free = fmt::format("{} on cpu{} via {}", ex.task_name(), ex.cpu(), via);
+}
+
+void Oracle::check_use(Exec& ex, Kernel& k, Page& page, uint64_t expected, int user_pid,
+                       const std::string& via) {
+  if (page.shadow.alloc_id == expected) return;
+  const Allocation* mine = allocation(expected);
+  const std::string mine_s =
+      mine ? fmt::format("allocation #{} ({})", expected, mine->what) : "no allocation";
+  if (page.shadow.alloc_id == 0) {
+    ex.report(FindingKind::use_after_free,
+              fmt::format("{} by pid {} of pfn {:#x} made for {}: the page is free in its pool "
+                          "(freed by {})",
+                          via, user_pid, page.pfn, mine_s, page.shadow.last_free));
+    return;
+  }
+  const Allocation* now = allocation(page.shadow.alloc_id);
+  const bool other = now && now->owner_pid != user_pid;
+  ex.report(other ? FindingKind::cross_context_leak : FindingKind::use_after_free,
+            fmt::format("{} by pid {} of pfn {:#x} made for {}: the page now belongs to "
+                        "allocation #{} ({}) of pid {}",
+                        via, user_pid, page.pfn, mine_s, page.shadow.alloc_id,
+                        now ? now->what : "?", now ? now->owner_pid : -1));
+}
+
+}  // namespace p2psim::kern

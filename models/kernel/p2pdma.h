@@ -1,0 +1,68 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernel/exec.h"
+#include "kernel/genalloc.h"
+#include "kernel/kernel.h"
+
+namespace p2psim::kern {
+
+/// Kernel virtual address of physical address 0 (x86-64 direct map).
+constexpr uint64_t PAGE_OFFSET = 0xffff888000000000ULL;
+
+/**
+ * struct P2pdmaState - struct pci_p2pdma: the pool and the userspace
+ * mapping state of one provider device.
+ */
+struct P2pdmaState {
+  GenPool pool{PAGE_SHIFT};
+  bool active = false;             ///< RFC: faults refused once false
+  AddressSpace rfc_inode_mapping;  ///< RFC: one anon inode for all opens
+  bool allocate_published = false; ///< upstream: sysfs p2pmem/allocate exists
+  std::vector<std::shared_ptr<File>> open_files;  ///< kernfs open files (upstream)
+};
+
+/// RFC v3-v5 struct pci_p2pdma_map: one per mmap() call.
+struct P2pdmaMap {
+  int kref = 1;
+  struct P2pdmaProvider* prov = nullptr;
+  uint64_t kaddr = 0;  ///< 0 until the first fault allocates
+  uint64_t len = 0;
+  uint64_t shadow_alloc = 0;  ///< oracle: allocation kaddr belongs to
+};
+
+/**
+ * struct P2pdmaProvider - the pci_dev side of a p2pmem provider: the RCU
+ * pointer pdev->p2pdma, its pgmaps and its devm actions (run in reverse
+ * at unbind).
+ */
+struct P2pdmaProvider {
+  std::string name;
+  uint64_t bar_phys = 0;    ///< CPU physical address of the BAR
+  uint64_t bar_size = 0;
+  uint64_t bus_offset = 0;  ///< bus address = physical + bus_offset
+  P2pdmaState* p2pdma = nullptr;  ///< rcu pointer; null after release
+  std::unique_ptr<P2pdmaState> storage;
+  std::vector<DevPagemap*> pgmaps;
+  std::vector<std::pair<std::string, std::function<void(Exec&)>>> devm_actions;
+  bool bound = true;
+};
+
+/// models drivers/pci/p2pdma.c:pci_p2pdma_add_resource(). 0 or -errno.
+int pci_p2pdma_add_resource(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t size,
+                            uint64_t offset);
+/// models drivers/pci/p2pdma.c:pci_alloc_p2pmem(); returns a kernel virtual address or 0.
+uint64_t pci_alloc_p2pmem(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t size);
+void pci_free_p2pmem(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t addr, uint64_t size);
+/// open() of the provider's p2pmem file: the RFC device node or sysfs `allocate`.
+std::shared_ptr<File> p2pmem_open(Exec& ex, Kernel& k, P2pdmaProvider& prov, int& err);
+/// device_release_driver(): run the devm actions in reverse order.
+void device_release_driver(Exec& ex, Kernel& k, P2pdmaProvider& prov);
+
+uint64_t virt_to_pfn(uint64_t kaddr);
+
+}  // namespace p2psim::kern

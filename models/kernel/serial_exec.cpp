@@ -1,0 +1,22 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "kernel/serial_exec.h"
+
+namespace p2psim::kern {
+
+void SerialExec::wait_event(std::function<bool()> cond, const char* what) {
+  if (!cond()) report(FindingKind::hang, std::string("waits forever: ") + what);
+}
+
+void SerialExec::drain_rcu() {
+  auto cbs = std::move(rcu_cbs_);
+  rcu_cbs_.clear();
+  for (auto& cb : cbs) cb(*this);
+}
+
+bool SerialExec::has_finding(FindingKind k) const {
+  for (const auto& f : findings)
+    if (f.kind == k) return true;
+  return false;
+}
+
+}  // namespace p2psim::kern

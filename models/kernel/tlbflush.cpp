@@ -1,0 +1,54 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "kernel/tlbflush.h"
+
+namespace p2psim::kern {
+
+// models arch/x86/mm/tlb.c:flush_tlb_mm_range() and native_flush_tlb_multi()
+// as of v6.2. A CPU in lazy-TLB mode (another mm loaded) is skipped unless
+// page tables are freed; its stale entries go at its next switch to the mm
+// (the tlb_gen check in switch_mm_irqs_off), modelled by flushing them now.
+void flush_tlb_mm_range(Exec& ex, Kernel& k, MmStruct& mm, uint64_t start, uint64_t end,
+                        bool freed_tables) {
+  KFUNC(ex, "flush_tlb_mm_range");
+  ex.preempt_disable();  // get_cpu()
+  const int self = ex.cpu();
+  CpuMask targets;
+  for (int c = 0; c < static_cast<int>(k.cpus.size()); ++c) {
+    if (c == self || !mm.cpumask.test(c)) continue;
+    const bool lazy = k.cpus[c].loaded_mm != &mm;
+    if (lazy && !freed_tables) {
+      k.cpus[c].tlb.flush_range(mm.id, start, end);
+      continue;
+    }
+    targets.set(c);
+  }
+  if (targets.any()) {
+    if (k.knobs.tlb_mode == TlbMode::ipi_serialised) {
+      const uint64_t id = mm.id;
+      ex.smp_call_function_many(
+          targets, [&k, id, start, end](int c) { k.cpus[c].tlb.flush_range(id, start, end); },
+          /*wait=*/true, "flush_tlb_func");
+    } else {
+      // Broadcast invalidation: complete when the instruction retires.
+      for (int c = 0; c < static_cast<int>(k.cpus.size()); ++c)
+        if (targets.test(c)) k.cpus[c].tlb.flush_range(mm.id, start, end);
+      ex.cost(k.costs.tlb_flush_local);
+    }
+  }
+  if (k.cpus[self].loaded_mm == &mm) {
+    ex.local_irq_disable();
+    k.cpus[self].tlb.flush_range(mm.id, start, end);
+    ex.cost(k.costs.tlb_flush_local);
+    ex.local_irq_enable();
+  }
+  ex.preempt_enable();  // put_cpu()
+}
+
+void switch_mm(Kernel& k, int cpu, MmStruct* next) {
+  CpuState& c = k.cpus[cpu];
+  if (c.loaded_mm == next) return;
+  c.loaded_mm = next;
+  if (next) next->cpumask.set(cpu);
+}
+
+}  // namespace p2psim::kern

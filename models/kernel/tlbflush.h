@@ -1,0 +1,20 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include "kernel/exec.h"
+#include "kernel/kernel.h"
+
+namespace p2psim::kern {
+
+/**
+ * flush_tlb_mm_range() - invalidate @mm's TLB entries in [start, end) on
+ * every CPU that may hold them. How depends on knobs.tlb_mode: a
+ * synchronous IPI that waits for every target (x86 native), or a broadcast
+ * invalidation that waits for nobody (arm64 TLBI, paravirt, INVLPGB).
+ */
+void flush_tlb_mm_range(Exec& ex, Kernel& k, MmStruct& mm, uint64_t start, uint64_t end,
+                        bool freed_tables);
+
+/// Switch the CPU's loaded mm (context switch): lazy TLB bookkeeping.
+void switch_mm(Kernel& k, int cpu, MmStruct* next);
+
+}  // namespace p2psim::kern

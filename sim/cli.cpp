@@ -1,0 +1,368 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "cli.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/costs.h"
+#include "kernel/knobs.h"
+#include "p2psim/kernel_bug.h"
+#include "runner.h"
+#include "scenario.h"
+#include "strict_yaml.h"
+#include "systemc_host.h"
+#include "trace_writer.h"
+
+namespace p2psim {
+
+namespace {
+
+constexpr int kExitExpected = 0, kExitUnexpected = 1, kExitBadInput = 2, kExitModelBug = 3;
+
+const char* const kTopHelp = R"(p2pdma-sim - deterministic simulator of the Linux mm/P2PDMA stack
+
+Usage:
+  p2pdma-sim run SCENARIO [options]   one deterministic execution (or --runs N of them)
+  p2pdma-sim check SCENARIO           validate a scenario file and all its variants
+  p2pdma-sim list                     presets, knobs, costs, strategies, finding kinds, scenarios
+  p2pdma-sim --version | --help
+  p2pdma-sim COMMAND --help           help for one command
+
+Exit codes: 0 the verdict is what the scenario expects, 1 it is not,
+            2 bad input (message names file:line:column), 3 simulator bug.
+)";
+
+const char* const kRunHelp = R"(Usage: p2pdma-sim run SCENARIO [options]
+
+Runs the scenario once and prints its findings and a line
+"verdict: clean" or "verdict: <kind> ..." (kinds in order of first occurrence).
+
+Options:
+  --variant NAME      kernel variant from the scenario's `variants:` (its expectation
+                      decides the exit code); without it: the base kernel, expected clean
+  --seed N            seed of the scheduling strategy (default 1)
+  --runs N            run seeds N, N+1, ... (--seed is the first); print a summary;
+                      exit 1 if any execution's verdict is not the expected one
+  --strategy NAME     timed | random (default: directed = the pinned schedule with
+                      timed choices elsewhere; random when there are no pins)
+  --no-pins           ignore the scenario's pinned schedule
+  --set KEY=VALUE     override a knob (see `list`) or a cost as cost.NAME=30ns; repeatable
+  --trace FILE        write a Perfetto/Chrome JSON trace (single execution only)
+  --json              print the result as JSON instead of text
+  --quiet             print only the verdict line (and findings' first lines)
+)";
+
+const char* const kCheckHelp = R"(Usage: p2pdma-sim check SCENARIO
+
+Parses SCENARIO strictly and resolves every variant (preset, knobs, costs,
+knob combinations). Prints a summary and exits 0, or one error with
+file:line:column and exits 2.
+)";
+
+const char* const kListHelp = R"(Usage: p2pdma-sim list
+
+Prints the presets (and the knob values each sets), the knobs with the
+commits or series they model, the cost table with sources, the scheduling
+strategies, the finding kinds and the scenarios shipped in scenarios/.
+)";
+
+struct BadArgs {
+  std::string msg;
+};
+
+std::string command_line_error(const std::string& msg) {
+  return fmt::format("<command line>:1:1: error: {}", msg);
+}
+
+std::string json_str(const std::string& s) { return "\"" + json_escape(s) + "\""; }
+
+std::string finding_json(const Finding& f) {
+  std::string path;
+  for (const auto& p : f.path) path += (path.empty() ? "" : ",") + json_str(p);
+  return fmt::format(R"({{"kind":{},"time_ps":{},"time":{},"cpu":{},"task":{},"message":{},"path":[{}]}})",
+                     json_str(to_string(f.kind)), f.time, json_str(format_time(f.time)), f.cpu,
+                     json_str(f.task), json_str(f.message), path);
+}
+
+std::string knobs_line(const kern::Knobs& k) {
+  std::string s;
+  for (const auto& spec : kern::knob_specs())
+    s += fmt::format("{}{}={}", s.empty() ? "" : " ", spec.name, kern::knob_value(k, spec.name));
+  return s;
+}
+
+std::optional<uint64_t> parse_u64(const std::string& s) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19) return std::nullopt;
+  return std::stoull(s);
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  std::string scenario, variant, trace_path, strategy;
+  std::vector<std::string> sets;
+  uint64_t seed = 1, runs = 1;
+  bool json = false, quiet = false, no_pins = false, runs_given = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* opt) -> std::string {
+      if (i + 1 >= args.size()) throw BadArgs{fmt::format("{} needs a value", opt)};
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kRunHelp);
+      return kExitExpected;
+    } else if (a == "--variant") {
+      variant = value("--variant");
+    } else if (a == "--seed") {
+      auto v = parse_u64(value("--seed"));
+      if (!v) throw BadArgs{fmt::format("--seed needs a whole number, got '{}'", args[i])};
+      seed = *v;
+    } else if (a == "--runs") {
+      auto v = parse_u64(value("--runs"));
+      if (!v || *v == 0) throw BadArgs{fmt::format("--runs needs a whole number >= 1, got '{}'", args[i])};
+      runs = *v;
+      runs_given = true;
+    } else if (a == "--strategy") {
+      strategy = value("--strategy");
+      if (!make_strategy(strategy))
+        throw BadArgs{fmt::format("unknown strategy '{}'; known: timed, random", strategy)};
+    } else if (a == "--no-pins") {
+      no_pins = true;
+    } else if (a == "--set") {
+      sets.push_back(value("--set"));
+    } else if (a == "--trace") {
+      trace_path = value("--trace");
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--quiet") {
+      quiet = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for run (see p2pdma-sim run --help)", a)};
+    } else if (scenario.empty()) {
+      scenario = a;
+    } else {
+      throw BadArgs{fmt::format("unexpected argument '{}': run takes one scenario", a)};
+    }
+  }
+  if (scenario.empty()) throw BadArgs{"run needs a SCENARIO file (see p2pdma-sim run --help)"};
+  if (!trace_path.empty() && runs > 1) throw BadArgs{"--trace writes one execution: drop --runs"};
+
+  const Scenario sc = load_scenario(scenario);
+  const RunConfig rc = resolve_run(sc, variant, sets);
+  RunOptions opt;
+  opt.seed = seed;
+  opt.strategy = strategy;
+  opt.use_pins = !no_pins;
+  opt.trace = !trace_path.empty();
+
+  int exit_code = kExitExpected;
+  run_on_systemc([&](CoroutineHost& host) {
+    if (runs == 1 && !runs_given) {
+      RunResult r = run_execution(host, sc, rc, opt);
+      const std::string verdict = verdict_of(r.findings);
+      const bool match = rc.expect.matches(r.findings);
+      exit_code = match ? kExitExpected : kExitUnexpected;
+      if (opt.trace) {
+        std::ofstream f(trace_path, std::ios::binary);
+        if (!(f << r.trace_json))
+          throw InputError(trace_path, 1, 1, "cannot write trace file");
+      }
+      if (json) {
+        std::string fs;
+        for (const auto& f : r.findings) fs += (fs.empty() ? "" : ",") + finding_json(f);
+        fmt::print(
+            R"({{"scenario":{},"file":{},"variant":{},"preset":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"verdict":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{}}})"
+            "\n",
+            json_str(sc.name), json_str(sc.file), json_str(variant), json_str(rc.preset),
+            json_str(r.strategy), seed, json_str(knobs_line(rc.knobs)), fs, json_str(verdict),
+            json_str(rc.expect.str()), match ? "true" : "false", r.stats.end_time,
+            r.stats.preemption_points);
+        return;
+      }
+      if (!quiet) {
+        fmt::print("scenario: {} ({})\n", sc.name, sc.file);
+        fmt::print("variant:  {} (preset {}), strategy {}, seed {}\n", variant.empty() ? "(base)" : variant,
+                   rc.preset, r.strategy, seed);
+        fmt::print("knobs:    {}\n", knobs_line(rc.knobs));
+      }
+      for (size_t i = 0; i < r.findings.size(); ++i) {
+        const Finding& f = r.findings[i];
+        fmt::print("finding {}: {} at {} on cpu{} ({})\n  {}\n", i + 1, to_string(f.kind),
+                   format_time(f.time), f.cpu, f.task, f.message);
+        if (!quiet) {
+          fmt::print("  path (recent preemption points, oldest first):\n");
+          for (const auto& p : f.path) fmt::print("    {}\n", p);
+        }
+      }
+      if (!quiet)
+        fmt::print("simulated {} in {} preemption points{}\n", format_time(r.stats.end_time),
+                   r.stats.preemption_points, opt.trace ? fmt::format("; trace: {}", trace_path) : "");
+      fmt::print("verdict: {}\n", verdict);
+      if (!quiet)
+        fmt::print("expected: {} ({})\n", rc.expect.str(), match ? "as expected" : "NOT as expected");
+      return;
+    }
+    // Many seeds in one process: a summary, the unexpected ones listed.
+    const bool tty = isatty(STDERR_FILENO);
+    std::map<std::string, uint64_t> verdicts;
+    uint64_t unexpected = 0;
+    std::vector<uint64_t> bad_seeds;
+    auto t_start = std::chrono::steady_clock::now();
+    for (uint64_t i = 0; i < runs; ++i) {
+      RunOptions o = opt;
+      o.seed = seed + i;
+      RunResult r = run_execution(host, sc, rc, o);
+      ++verdicts[verdict_of(r.findings)];
+      if (!rc.expect.matches(r.findings)) {
+        ++unexpected;
+        if (bad_seeds.size() < 20) bad_seeds.push_back(o.seed);
+      }
+      if (tty && (i % 256 == 255 || i + 1 == runs)) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+        fmt::print(stderr, "\r[{}/{}] {:.0f} executions/s, {} not as expected ", i + 1, runs,
+                   (i + 1) / std::max(secs, 1e-9), unexpected);
+      }
+    }
+    if (tty) fmt::print(stderr, "\n");
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    if (json) {
+      std::string vs;
+      for (const auto& [v, n] : verdicts) vs += fmt::format("{}{}:{}", vs.empty() ? "" : ",", json_str(v), n);
+      std::string bs;
+      for (auto s : bad_seeds) bs += fmt::format("{}{}", bs.empty() ? "" : ",", s);
+      fmt::print(R"({{"scenario":{},"variant":{},"strategy":{},"first_seed":{},"runs":{},"verdicts":{{{}}},"expected":{},"unexpected":{},"unexpected_seeds":[{}],"wall_seconds":{:.3f}}})"
+                 "\n",
+                 json_str(sc.name), json_str(variant), json_str(effective_strategy(rc, opt)), seed, runs, vs,
+                 json_str(rc.expect.str()), unexpected, bs, secs);
+    } else {
+      fmt::print("scenario: {}, variant {}, strategy {}, seeds {}..{}\n", sc.name,
+                 variant.empty() ? "(base)" : variant, effective_strategy(rc, opt), seed, seed + runs - 1);
+      for (const auto& [v, n] : verdicts) fmt::print("  {:>8}  verdict: {}\n", n, v);
+      if (!bad_seeds.empty()) {
+        std::string bs;
+        for (auto s : bad_seeds) bs += fmt::format(" {}", s);
+        fmt::print("  seeds not as expected (first {}):{}\n", bad_seeds.size(), bs);
+      }
+      fmt::print("{} executions in {:.2f} s ({:.0f}/s); expected {}: {} not as expected\n", runs, secs,
+                 runs / std::max(secs, 1e-9), rc.expect.str(), unexpected);
+    }
+    exit_code = unexpected ? kExitUnexpected : kExitExpected;
+  });
+  return exit_code;
+}
+
+int cmd_check(const std::vector<std::string>& args) {
+  std::string scenario;
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kCheckHelp);
+      return kExitExpected;
+    }
+    if (!a.empty() && a[0] == '-') throw BadArgs{fmt::format("unknown option '{}' for check", a)};
+    if (!scenario.empty()) throw BadArgs{fmt::format("unexpected argument '{}': check takes one scenario", a)};
+    scenario = a;
+  }
+  if (scenario.empty()) throw BadArgs{"check needs a SCENARIO file"};
+  const Scenario sc = load_scenario(scenario);
+  fmt::print("ok: {} ({}): {} CPU(s), {} provider(s), {} task(s), {} pin(s)\n", sc.name, sc.file, sc.cpus,
+             sc.providers.size(), sc.tasks.size(), sc.schedule.size());
+  for (const auto& v : sc.variants) {
+    RunConfig rc = resolve_run(sc, v.name, {});
+    fmt::print("  variant {:<14} preset {:<7} expect {:<40} {}\n", v.name, rc.preset, rc.expect.str(),
+               knobs_line(rc.knobs));
+  }
+  return kExitExpected;
+}
+
+int cmd_list(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kListHelp);
+      return kExitExpected;
+    }
+    throw BadArgs{fmt::format("unexpected argument '{}' for list", a)};
+  }
+  fmt::print("Presets:\n");
+  for (const auto& p : kern::presets())
+    fmt::print("  {:<8} {}\n           {}\n", p.name, p.doc, knobs_line(p.knobs));
+  fmt::print("\nKnobs (--set NAME=VALUE, or kernel.knobs in a scenario):\n");
+  for (const auto& k : kern::knob_specs()) {
+    std::string vals;
+    for (const char* v : k.values) vals += (vals.empty() ? "" : " | ") + std::string(v);
+    fmt::print("  {}: {}\n      {}\n      models: {}\n", k.name, vals, k.doc, k.source);
+  }
+  fmt::print("\nCosts (--set cost.NAME=30ns, or kernel.costs):\n");
+  for (const auto& c : kern::cost_specs())
+    fmt::print("  {:<18} {:>8}  {}\n", c.name, format_time(c.default_value), c.source);
+  fmt::print("\nStrategies: directed (pinned schedule + timed), timed, random\n");
+  fmt::print("\nFinding kinds:");
+  for (auto k : all_finding_kinds()) fmt::print(" {}", to_string(k));
+  fmt::print("\n");
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::path(P2PSIM_SOURCE_DIR) / "scenarios";
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  if (!files.empty()) {
+    fmt::print("\nScenarios ({}):\n", dir.string());
+    for (const auto& f : files) {
+      try {
+        Scenario sc = load_scenario(f);
+        std::string vs;
+        for (const auto& v : sc.variants) vs += (vs.empty() ? "" : ", ") + v.name;
+        fmt::print("  {}\n      variants: {}\n", f, vs);
+      } catch (const InputError& e) {
+        fmt::print("  {}\n      (does not load: {})\n", f, e.what());
+      }
+    }
+  }
+  return kExitExpected;
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty()) {
+      fmt::print(stderr, "{}", kTopHelp);
+      return kExitBadInput;
+    }
+    const std::string cmd = args[0];
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+      fmt::print("{}", kTopHelp);
+      return kExitExpected;
+    }
+    if (cmd == "--version") {
+      fmt::print("p2pdma-sim {}\n", P2PSIM_VERSION);
+      return kExitExpected;
+    }
+    if (cmd == "run") return cmd_run(rest);
+    if (cmd == "check") return cmd_check(rest);
+    if (cmd == "list") return cmd_list(rest);
+    throw BadArgs{fmt::format("unknown command '{}'; commands: run, check, list (see --help)", cmd)};
+  } catch (const BadArgs& e) {
+    fmt::print(stderr, "{}\n", command_line_error(e.msg));
+    return kExitBadInput;
+  } catch (const InputError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitBadInput;
+  } catch (const ModelBug& e) {
+    fmt::print(stderr, "p2pdma-sim: model bug (a simulator defect, not a kernel finding): {}\n", e.what());
+    return kExitModelBug;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "p2pdma-sim: model bug (unexpected exception): {}\n", e.what());
+    return kExitModelBug;
+  }
+}
+
+}  // namespace p2psim

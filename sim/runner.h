@@ -1,0 +1,40 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <string>
+#include <vector>
+
+#include "machine.h"
+#include "scenario.h"
+
+namespace p2psim {
+
+struct RunOptions {
+  uint64_t seed = 1;
+  std::string strategy;  ///< empty: "directed" with pins, else "random"
+  bool use_pins = true;
+  bool trace = false;
+};
+
+struct RunResult {
+  std::vector<Finding> findings;
+  ExecutionStats stats;
+  std::vector<std::string> notes;
+  std::string strategy;
+  std::string trace_json;  ///< when RunOptions::trace
+};
+
+/// The strategy name a run with @opt on @rc uses.
+std::string effective_strategy(const RunConfig& rc, const RunOptions& opt);
+
+/**
+ * run_execution() - boot a fresh kernel for @rc (providers, processes,
+ * injected faults), run the scenario's tasks under the strategy, return
+ * findings. Call from inside run_on_systemc(); any number of times.
+ */
+RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
+                        const RunOptions& opt);
+
+/// "premature_free cross_context_leak" in order of first occurrence, or "clean".
+std::string verdict_of(const std::vector<Finding>& findings);
+
+}  // namespace p2psim

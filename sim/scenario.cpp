@@ -1,0 +1,430 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "scenario.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "kernel/gup.h"
+#include "strict_yaml.h"
+
+namespace p2psim {
+
+std::string SourcePos::str() const { return fmt::format("{}:{}:{}", file, line, column); }
+
+const char* to_string(OpSpec::Kind k) {
+  static const char* const names[] = {"mmap", "munmap", "store", "load",    "pin",   "unpin", "unbind",
+                                      "signal", "wait", "sleep", "compute", "alloc", "free"};
+  return names[static_cast<int>(k)];
+}
+
+bool Expectation::matches(const std::vector<Finding>& found) const {
+  std::set<FindingKind> want(kinds.begin(), kinds.end()), got;
+  for (const auto& f : found) got.insert(f.kind);
+  return want == got;
+}
+
+std::string Expectation::str() const {
+  if (kinds.empty()) return "clean";
+  std::string s;
+  for (auto k : kinds) s += (s.empty() ? "" : " ") + std::string(to_string(k));
+  return s;
+}
+
+const VariantSpec* Scenario::variant(const std::string& n) const {
+  for (const auto& v : variants)
+    if (v.name == n) return &v;
+  return nullptr;
+}
+
+namespace {
+
+SourcePos pos_of(const StrictNode& n) { return {n.file(), n.line(), n.column()}; }
+
+InputError error_at(const SourcePos& p, const std::string& msg) {
+  return InputError(p.file, p.line, p.column, msg);
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
+  static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
+    std::vector<std::pair<std::string, OpSpec::Kind>> v;
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::free); ++i)
+      v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
+    return v;
+  }();
+  return kinds;
+}
+
+unsigned parse_gup_flags(const StrictNode& n) {
+  unsigned flags = kern::FOLL_PIN;
+  for (const auto& f : n.items("pin flags")) {
+    const std::string v = f.as_enum("pin flag", {"write", "pci_p2pdma", "longterm", "fast_only", "get"});
+    if (v == "write") flags |= kern::FOLL_WRITE;
+    if (v == "pci_p2pdma") flags |= kern::FOLL_PCI_P2PDMA;
+    if (v == "longterm") flags |= kern::FOLL_LONGTERM;
+    if (v == "fast_only") flags |= kern::FOLL_FAST_ONLY;
+    if (v == "get") flags = (flags & ~kern::FOLL_PIN) | kern::FOLL_GET;
+  }
+  return flags;
+}
+
+OpSpec parse_op(const StrictNode& item) {
+  auto entries = item.entries("operation");
+  if (entries.size() != 1)
+    item.fail(fmt::format("an operation is a map with exactly one key (the operation), got {} keys",
+                          entries.size()));
+  const auto& e = entries[0];
+  OpSpec op;
+  op.pos = pos_of(e.key_node);
+  op.kind = e.key_node.as_choice<OpSpec::Kind>("operation", op_kinds());
+  const StrictNode& v = e.value;
+  using K = OpSpec::Kind;
+  switch (op.kind) {
+    case K::mmap: {
+      auto m = v.as_map("mmap");
+      op.provider = m.required("provider").as_string();
+      if (m.has("pages")) op.pages = m.required("pages").as_uint("pages", 1, 1 << 20);
+      op.buf = m.required("as").as_string();
+      m.finish();
+      break;
+    }
+    case K::store:
+    case K::load: {
+      auto m = v.as_map(to_string(op.kind));
+      op.buf = m.required("buf").as_string();
+      if (m.has("page")) op.page = m.required("page").as_uint("page", 0, 1 << 20);
+      if (op.kind == K::store) op.value = m.required("value").as_uint("value");
+      if (op.kind == K::load && m.has("expect")) op.expect = m.required("expect").as_uint("expect");
+      m.finish();
+      break;
+    }
+    case K::pin: {
+      auto m = v.as_map("pin");
+      op.buf = m.required("buf").as_string();
+      if (m.has("pages")) op.pages = m.required("pages").as_uint("pages", 1, 1 << 20);
+      op.gup_flags = m.has("flags") ? parse_gup_flags(m.required("flags")) : kern::FOLL_PIN;
+      m.finish();
+      break;
+    }
+    case K::alloc: {
+      auto m = v.as_map("alloc");
+      op.provider = m.required("provider").as_string();
+      op.size = m.required("size").as_bytes("size", 1);
+      op.buf = m.required("as").as_string();
+      m.finish();
+      break;
+    }
+    case K::munmap:
+    case K::free:
+      op.buf = v.as_string(to_string(op.kind));
+      break;
+    case K::unbind:
+      op.provider = v.as_string("unbind");
+      break;
+    case K::signal:
+    case K::wait:
+      op.event = v.as_string(to_string(op.kind));
+      break;
+    case K::sleep:
+    case K::compute:
+      op.duration = v.as_duration_ps(to_string(op.kind));
+      break;
+    case K::unpin:
+      if (!v.is_null()) v.as_enum("unpin", {"all"});
+      break;
+  }
+  return op;
+}
+
+KernelSpec parse_kernel(const StrictNode& n, bool allow_cpus, int* cpus) {
+  KernelSpec k;
+  auto m = n.as_map("kernel");
+  if (m.has("preset")) {
+    auto p = m.required("preset");
+    std::vector<std::string> names;
+    for (const auto& pr : kern::presets()) names.push_back(pr.name);
+    k.preset = p.as_enum("preset", names);
+    k.preset_pos = pos_of(p);
+  }
+  if (allow_cpus && m.has("cpus")) *cpus = static_cast<int>(m.required("cpus").as_int("cpus", 1, kern::kMaxCpus));
+  if (m.has("knobs")) {
+    for (const auto& e : m.required("knobs").entries("knobs")) {
+      std::string value = e.value.as_string(fmt::format("knob '{}'", e.key));
+      kern::Knobs probe;
+      if (auto err = kern::set_knob(probe, e.key, value)) {
+        const bool known_name = !kern::knob_value(probe, e.key).empty();
+        throw (known_name ? e.value : e.key_node).error(*err);
+      }
+      k.knobs.emplace_back(e.key, value);
+      k.knob_pos.push_back(pos_of(e.value));
+    }
+  }
+  if (m.has("costs")) {
+    for (const auto& e : m.required("costs").entries("costs")) {
+      ps_t v = e.value.as_duration_ps(fmt::format("cost '{}'", e.key));
+      kern::Costs probe = kern::default_costs();
+      if (auto err = kern::set_cost(probe, e.key, v)) throw e.key_node.error(*err);
+      k.costs.emplace_back(e.key, v);
+      k.cost_pos.push_back(pos_of(e.value));
+    }
+  }
+  m.finish();
+  return k;
+}
+
+Pin parse_pin(const StrictNode& n) {
+  auto m = n.as_map("schedule entry");
+  Pin p;
+  p.where = pos_of(n).str();
+  p.task = m.required("task").as_string();
+  p.at = m.required("at").as_string();
+  if (m.has("hit")) p.hit = static_cast<int>(m.required("hit").as_int("hit", 1, 1000000));
+  auto u = m.required("until").as_map("until");
+  p.until_task = u.required("task").as_string();
+  if (u.has("done")) {
+    p.until_done = u.required("done").as_bool("done");
+    if (!p.until_done) u.required("done").fail("'done' can only be true; use 'passed' to wait for a point");
+  }
+  if (u.has("passed")) p.until_point = u.required("passed").as_string();
+  if (p.until_done == !p.until_point.empty())
+    u.fail("'until' needs exactly one of 'passed: POINT' or 'done: true'");
+  if (u.has("hit")) p.until_hit = static_cast<int>(u.required("hit").as_int("hit", 1, 1000000));
+  u.finish();
+  m.finish();
+  return p;
+}
+
+Expectation parse_expect(const StrictNode& n) {
+  Expectation e;
+  std::vector<std::pair<std::string, int>> choices = {{"clean", -1}};
+  for (auto k : all_finding_kinds()) choices.emplace_back(to_string(k), static_cast<int>(k));
+  auto one = [&](const StrictNode& item) {
+    int v = item.as_choice<int>("expected verdict", choices);
+    if (v >= 0) e.kinds.push_back(static_cast<FindingKind>(v));
+  };
+  if (n.is_seq()) {
+    for (const auto& item : n.items("expect")) one(item);
+  } else {
+    one(n);
+  }
+  return e;
+}
+
+void check_references(const Scenario& sc, const StrictNode& root) {
+  std::set<std::string> providers, task_names, signaled;
+  for (const auto& p : sc.providers) providers.insert(p.name);
+  std::map<std::string, std::set<std::string>> bufs;  // process -> buffers it maps
+  std::set<std::string> allocs;
+  for (const auto& t : sc.tasks) {
+    if (!task_names.insert(t.name).second) throw error_at(t.pos, fmt::format("duplicate task name '{}'", t.name));
+    if (t.cpu >= sc.cpus)
+      throw error_at(t.pos, fmt::format("task '{}' is on cpu{}, but the kernel has {} CPU(s) (kernel.cpus)",
+                                        t.name, t.cpu, sc.cpus));
+    for (const auto& op : t.ops) {
+      if (op.kind == OpSpec::Kind::mmap) bufs[t.process].insert(op.buf);
+      if (op.kind == OpSpec::Kind::alloc) allocs.insert(op.buf);
+      if (op.kind == OpSpec::Kind::signal) signaled.insert(op.event);
+    }
+  }
+  for (const auto& t : sc.tasks)
+    for (const auto& op : t.ops) {
+      using K = OpSpec::Kind;
+      if ((op.kind == K::mmap || op.kind == K::unbind || op.kind == K::alloc) && !providers.count(op.provider))
+        throw error_at(op.pos, fmt::format("unknown provider '{}' (topology.providers)", op.provider));
+      if ((op.kind == K::munmap || op.kind == K::store || op.kind == K::load || op.kind == K::pin)) {
+        if (t.process.empty())
+          throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'",
+                                             to_string(op.kind), t.name));
+        if (!bufs[t.process].count(op.buf))
+          throw error_at(op.pos, fmt::format("no task of process '{}' maps a buffer named '{}'", t.process, op.buf));
+      }
+      if (op.kind == K::mmap && t.process.empty())
+        throw error_at(op.pos, fmt::format("'mmap' needs a user process: task '{}' has no 'process'", t.name));
+      if (op.kind == K::free && !allocs.count(op.buf))
+        throw error_at(op.pos, fmt::format("no task allocates '{}'", op.buf));
+      if (op.kind == K::wait && !signaled.count(op.event))
+        throw error_at(op.pos, fmt::format("no task signals event '{}': this wait could never end", op.event));
+    }
+  auto check_pins = [&](const std::vector<Pin>& pins) {
+    for (const auto& p : pins) {
+      if (!task_names.count(p.task)) throw InputError(root.file(), 1, 1, fmt::format("{}: schedule names unknown task '{}'", p.where, p.task));
+      if (!task_names.count(p.until_task))
+        throw InputError(root.file(), 1, 1, fmt::format("{}: schedule waits for unknown task '{}'", p.where, p.until_task));
+    }
+  };
+  check_pins(sc.schedule);
+  for (const auto& v : sc.variants)
+    if (v.schedule) check_pins(*v.schedule);
+}
+
+}  // namespace
+
+Scenario load_scenario(const std::string& path) {
+  YamlDoc doc = YamlDoc::load_file(path);
+  Scenario sc;
+  sc.file = path;
+  {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    sc.content_hash = fnv1a(ss.str());
+  }
+  auto root = doc.root("scenario").as_map("scenario");
+  sc.name = root.required("name").as_string("name");
+  if (root.has("description")) sc.description = root.required("description").as_string("description");
+
+  auto topo = root.required("topology").as_map("topology");
+  for (const auto& pn : topo.required("providers").items("providers")) {
+    auto m = pn.as_map("provider");
+    ProviderSpec p;
+    p.pos = pos_of(pn);
+    p.name = m.required("name").as_string();
+    p.bar_phys = m.required("bar_phys").as_uint("bar_phys");
+    p.bar_size = m.required("bar_size").as_bytes("bar_size", kern::PAGE_SIZE);
+    if (m.has("bus_offset")) p.bus_offset = m.required("bus_offset").as_uint("bus_offset");
+    if (m.has("p2pmem_offset")) p.p2pmem_offset = m.required("p2pmem_offset").as_bytes("p2pmem_offset");
+    if (m.has("p2pmem_size")) p.p2pmem_size = m.required("p2pmem_size").as_bytes("p2pmem_size");
+    if (p.bar_phys % kern::PAGE_SIZE || p.bar_size % kern::PAGE_SIZE)
+      throw error_at(p.pos, "bar_phys and bar_size must be multiples of 4 KiB");
+    m.finish();
+    sc.providers.push_back(p);
+  }
+  topo.finish();
+
+  sc.kernel = parse_kernel(root.required("kernel"), true, &sc.cpus);
+
+  for (const auto& tn : root.required("tasks").items("tasks")) {
+    auto m = tn.as_map("task");
+    TaskSpec t;
+    t.pos = pos_of(tn);
+    t.name = m.required("name").as_string();
+    t.cpu = static_cast<int>(m.required("cpu").as_int("cpu", 0, kern::kMaxCpus - 1));
+    if (m.has("process")) t.process = m.required("process").as_string();
+    if (m.has("start")) t.start = m.required("start").as_duration_ps("start");
+    for (const auto& on : m.required("ops").items("ops")) t.ops.push_back(parse_op(on));
+    m.finish();
+    sc.tasks.push_back(std::move(t));
+  }
+
+  if (root.has("faults"))
+    for (const auto& fn : root.required("faults").items("faults")) {
+      auto m = fn.as_map("fault");
+      FaultSpec f;
+      f.pos = pos_of(fn);
+      f.site = m.required("site").as_enum("fault site", {"vm_insert_page"});
+      if (m.has("nth")) f.nth = static_cast<int>(m.required("nth").as_int("nth", 1, 1000000));
+      m.finish();
+      sc.faults.push_back(f);
+    }
+
+  if (root.has("schedule"))
+    for (const auto& pn : root.required("schedule").items("schedule")) sc.schedule.push_back(parse_pin(pn));
+
+  for (const auto& e : root.required("variants").entries("variants")) {
+    auto m = e.value.as_map(fmt::format("variant '{}'", e.key));
+    VariantSpec v;
+    v.name = e.key;
+    v.pos = pos_of(e.key_node);
+    if (m.has("description")) v.description = m.required("description").as_string();
+    if (m.has("kernel")) v.kernel = parse_kernel(m.required("kernel"), false, nullptr);
+    v.expect = parse_expect(m.required("expect"));
+    if (m.has("schedule")) {
+      std::vector<Pin> pins;
+      for (const auto& pn : m.required("schedule").items("schedule")) pins.push_back(parse_pin(pn));
+      v.schedule = pins;
+    }
+    m.finish();
+    sc.variants.push_back(std::move(v));
+  }
+  root.finish();
+  check_references(sc, root);
+  // Every variant must resolve (knob combinations, presets) before any run.
+  for (const auto& v : sc.variants) resolve_run(sc, v.name, {});
+  return sc;
+}
+
+namespace {
+
+void apply_kernel(const KernelSpec& ks, kern::Knobs& knobs, kern::Costs& costs) {
+  for (size_t i = 0; i < ks.knobs.size(); ++i)
+    if (auto err = kern::set_knob(knobs, ks.knobs[i].first, ks.knobs[i].second))
+      throw error_at(ks.knob_pos[i], *err);
+  for (size_t i = 0; i < ks.costs.size(); ++i)
+    if (auto err = kern::set_cost(costs, ks.costs[i].first, ks.costs[i].second))
+      throw error_at(ks.cost_pos[i], *err);
+}
+
+/// Knob combinations that no kernel ever had are refused.
+std::optional<std::string> check_combination(const kern::Knobs& k) {
+  using namespace kern;
+  if (k.mmap_design == MmapDesign::upstream_alloc_mmap && k.refcount_era == RefcountEra::one_based)
+    return "mmap_design=upstream_alloc_mmap needs refcount_era free_at_zero_reset_to_one or "
+           "zero_based (it arrived in v6.2, after the one-based era ended in v5.18)";
+  if (k.mmap_design == MmapDesign::rfc_fault_alloc && k.refcount_era != RefcountEra::one_based)
+    return "mmap_design=rfc_fault_alloc is modelled on its v5.15-v5.17 bases: it needs "
+           "refcount_era=one_based";
+  return std::nullopt;
+}
+
+}  // namespace
+
+RunConfig resolve_run(const Scenario& sc, const std::string& variant,
+                      const std::vector<std::string>& sets) {
+  RunConfig rc;
+  rc.variant = variant;
+  const VariantSpec* v = nullptr;
+  if (!variant.empty()) {
+    v = sc.variant(variant);
+    if (!v) {
+      std::string names;
+      for (const auto& x : sc.variants) names += (names.empty() ? "" : ", ") + x.name;
+      throw InputError(sc.file, 1, 1, fmt::format("unknown variant '{}'; this scenario has: {}", variant, names));
+    }
+  }
+  std::string preset = "latest";
+  if (sc.kernel.preset) preset = *sc.kernel.preset;
+  if (v && v->kernel.preset) preset = *v->kernel.preset;
+  rc.preset = preset;
+  rc.knobs = kern::find_preset(preset)->knobs;
+  rc.costs = kern::default_costs();
+  apply_kernel(sc.kernel, rc.knobs, rc.costs);
+  if (v) apply_kernel(v->kernel, rc.knobs, rc.costs);
+  rc.pins = v && v->schedule ? *v->schedule : sc.schedule;
+  if (v) rc.expect = v->expect;
+  if (auto err = check_combination(rc.knobs))
+    throw error_at(v ? v->pos : SourcePos{sc.file, 1, 1}, *err);
+  // --set key=value: columns count in the joined "--set a=b --set c=d" line.
+  int col = 1;
+  for (const auto& s : sets) {
+    col += 6;  // "--set "
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError("<command line>", 1, col, fmt::format("--set needs key=value, got '{}'", s));
+    std::string key = s.substr(0, eq), value = s.substr(eq + 1);
+    std::optional<std::string> err;
+    if (key.rfind("cost.", 0) == 0) {
+      try {
+        auto n = YamlDoc::load_string(value, "<command line>").root("value");
+        err = kern::set_cost(rc.costs, key.substr(5), n.as_duration_ps(key));
+      } catch (const InputError& e) {
+        err = e.message;
+      }
+    } else {
+      err = kern::set_knob(rc.knobs, key, value);
+    }
+    if (err) throw InputError("<command line>", 1, col, *err);
+    if (auto cerr = check_combination(rc.knobs)) throw InputError("<command line>", 1, col, *cerr);
+    col += static_cast<int>(s.size()) + 1;
+  }
+  return rc;
+}
+
+}  // namespace p2psim

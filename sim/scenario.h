@@ -1,0 +1,128 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/costs.h"
+#include "kernel/knobs.h"
+#include "machine.h"
+#include "p2psim/finding.h"
+
+namespace p2psim {
+
+/// Where something was written: "file:line:col".
+struct SourcePos {
+  std::string file;
+  int line = 1, column = 1;
+  std::string str() const;
+};
+
+/// One operation of a task (docs/scenario-format.md lists them).
+struct OpSpec {
+  enum class Kind { mmap, munmap, store, load, pin, unpin, unbind, signal, wait, sleep, compute,
+                    alloc, free };
+  Kind kind;
+  std::string buf;       ///< mmap/munmap/store/load/pin, alloc/free name
+  std::string provider;  ///< mmap, unbind, alloc
+  uint64_t pages = 1;    ///< mmap, pin
+  uint64_t page = 0;     ///< store/load: page index in the buffer
+  uint64_t value = 0;    ///< store
+  std::optional<uint64_t> expect;  ///< load
+  unsigned gup_flags = 0;          ///< pin
+  std::string event;               ///< signal/wait
+  ps_t duration = 0;               ///< sleep/compute
+  uint64_t size = 0;               ///< alloc
+  SourcePos pos;
+};
+const char* to_string(OpSpec::Kind k);
+
+struct TaskSpec {
+  std::string name;
+  int cpu = 0;
+  std::string process;  ///< empty: a kernel thread
+  ps_t start = 0;
+  std::vector<OpSpec> ops;
+  SourcePos pos;
+};
+
+struct ProviderSpec {
+  std::string name;
+  uint64_t bar_phys = 0, bar_size = 0, bus_offset = 0;
+  uint64_t p2pmem_offset = 0, p2pmem_size = 0;  ///< size 0: the rest of the BAR
+  SourcePos pos;
+};
+
+struct KernelSpec {
+  std::optional<std::string> preset;
+  std::vector<std::pair<std::string, std::string>> knobs;  ///< in file order
+  std::vector<std::pair<std::string, ps_t>> costs;
+  std::vector<SourcePos> knob_pos, cost_pos;
+  SourcePos preset_pos;
+};
+
+struct FaultSpec {
+  std::string site;
+  int nth = 1;
+  SourcePos pos;
+};
+
+/// What a variant must produce: clean, or exactly this set of finding kinds.
+struct Expectation {
+  std::vector<FindingKind> kinds;  ///< empty: clean
+  bool matches(const std::vector<Finding>& found) const;
+  std::string str() const;
+};
+
+struct VariantSpec {
+  std::string name;
+  std::string description;
+  KernelSpec kernel;
+  Expectation expect;
+  std::optional<std::vector<Pin>> schedule;
+  SourcePos pos;
+};
+
+/**
+ * struct Scenario - a parsed scenario file. Loading checks everything a
+ * run could trip on (names, references, knob values), so a run never
+ * starts on a bad file.
+ */
+struct Scenario {
+  std::string name, description, file;
+  uint64_t content_hash = 0;  ///< FNV-1a of the file's bytes
+  std::vector<ProviderSpec> providers;
+  KernelSpec kernel;
+  int cpus = 1;
+  std::vector<TaskSpec> tasks;
+  std::vector<FaultSpec> faults;
+  std::vector<Pin> schedule;
+  std::vector<VariantSpec> variants;
+
+  const VariantSpec* variant(const std::string& name) const;
+};
+
+/// Throws InputError (file:line:col) on any problem.
+Scenario load_scenario(const std::string& path);
+
+/// One fully resolved configuration: scenario + variant + overrides.
+struct RunConfig {
+  std::string variant;  ///< empty: the scenario's base kernel
+  kern::Knobs knobs;
+  kern::Costs costs;
+  std::vector<Pin> pins;
+  Expectation expect;
+  std::string preset;
+};
+
+/**
+ * resolve_run() - apply the base kernel, the variant's kernel, then
+ * `--set key=value` overrides (knobs by name, costs as cost.NAME).
+ * Throws InputError naming @where for a bad --set.
+ */
+RunConfig resolve_run(const Scenario& sc, const std::string& variant,
+                      const std::vector<std::string>& sets);
+
+}  // namespace p2psim

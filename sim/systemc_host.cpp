@@ -1,0 +1,109 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "systemc_host.h"
+
+#include <systemc>
+
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "p2psim/kernel_bug.h"
+
+// libsystemc's main() wants sc_main; our executables have their own main().
+int sc_main(int, char**) { return 0; }
+
+namespace p2psim {
+
+namespace {
+
+class SystemcHost : public sc_core::sc_module, public CoroutineHost {
+ public:
+  SC_HAS_PROCESS(SystemcHost);
+  SystemcHost(const sc_core::sc_module_name& name, const std::function<void(CoroutineHost&)>& main)
+      : sc_core::sc_module(name), main_(main) {
+    SC_THREAD(scheduler_thread);
+  }
+
+  void start(int slot, std::function<void()> body) override {
+    bool spawned = false;
+    while (static_cast<int>(workers_.size()) <= slot) {
+      auto w = std::make_unique<Worker>();
+      Worker* wp = w.get();
+      workers_.push_back(std::move(w));
+      sc_core::sc_spawn_options opts;
+      opts.set_stack_size(1 << 20);  // kernel paths + fmt need more than 64 KiB
+      sc_core::sc_spawn([this, wp] { worker_loop(wp); },
+                        sc_core::sc_gen_unique_name("cpu_task"), &opts);
+      spawned = true;
+    }
+    if (spawned) sc_core::wait(sc_core::SC_ZERO_TIME);  // let new workers reach their wait
+    workers_[slot]->body = std::move(body);
+  }
+  void resume(int slot) override {
+    workers_[slot]->go.notify();
+    sc_core::wait(back_);
+  }
+  void yield(int slot) override {
+    back_.notify();
+    sc_core::wait(workers_[slot]->go);
+  }
+  void advance(ps_t dt) override {
+    if (dt) sc_core::wait(sc_core::sc_time::from_value(dt));
+  }
+  ps_t now() const override { return sc_core::sc_time_stamp().value(); }
+
+  std::exception_ptr error;
+
+ private:
+  struct Worker {
+    sc_core::sc_event go;
+    std::function<void()> body;
+  };
+
+  void worker_loop(Worker* w) {
+    for (;;) {
+      sc_core::wait(w->go);
+      auto body = std::move(w->body);
+      try {
+        body();
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+      back_.notify();
+    }
+  }
+  void scheduler_thread() {
+    try {
+      main_(*this);
+    } catch (...) {
+      if (!error) error = std::current_exception();
+    }
+    sc_core::sc_stop();
+  }
+
+  std::function<void(CoroutineHost&)> main_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  sc_core::sc_event back_;
+};
+
+}  // namespace
+
+void run_on_systemc(const std::function<void(CoroutineHost&)>& main) {
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  using sc_core::sc_report_handler;
+  sc_report_handler::set_actions(sc_core::SC_WARNING, sc_core::SC_DISPLAY | sc_core::SC_THROW);
+  sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
+  static SystemcHost* host = nullptr;
+  if (host) throw ModelBug("run_on_systemc called twice in one process");
+  host = new SystemcHost("p2pdma_sim", main);
+  try {
+    sc_core::sc_start();
+  } catch (const std::exception& e) {
+    throw ModelBug(std::string("SystemC: ") + e.what());
+  }
+  if (host->error) std::rethrow_exception(host->error);
+}
+
+}  // namespace p2psim

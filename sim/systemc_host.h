@@ -1,0 +1,18 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <functional>
+
+#include "machine.h"
+
+namespace p2psim {
+
+/**
+ * run_on_systemc() - elaborate the SystemC host once, then run @main in its
+ * scheduler thread with a CoroutineHost whose coroutines are SystemC
+ * threads. Many executions may run inside one call (SystemC cannot
+ * re-elaborate in one process, E529). SystemC warnings are errors.
+ * Call at most once per process.
+ */
+void run_on_systemc(const std::function<void(CoroutineHost&)>& main);
+
+}  // namespace p2psim

@@ -1,0 +1,40 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernel/gup.h"
+#include "kernel/kernel.h"
+#include "kernel/p2pdma.h"
+#include "scenario.h"
+
+namespace p2psim {
+
+/// A user buffer one process mapped.
+struct UserBuf {
+  uint64_t addr = 0;
+  uint64_t len = 0;
+};
+
+/**
+ * struct ScenarioWorld - the user-space side of one execution that the
+ * scenario's tasks share: providers by name, events, buffers per process,
+ * kernel allocations by name.
+ */
+struct ScenarioWorld {
+  std::map<std::string, kern::P2pdmaProvider*> providers;
+  std::map<std::string, bool> events;
+  std::map<std::pair<int, std::string>, UserBuf> bufs;  // (pid, name)
+  struct KAlloc {
+    kern::P2pdmaProvider* prov;
+    uint64_t addr, size;
+  };
+  std::map<std::string, KAlloc> allocs;
+};
+
+/// Run @task's operations in order on @ex (the task's body).
+void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskSpec& task, int pid);
+
+}  // namespace p2psim
