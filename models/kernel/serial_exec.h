@@ -25,7 +25,10 @@ class SerialExec : public Exec {
   const std::string& task_name() const override { return name_; }
   ps_t now() const override { return now_; }
   void cost(ps_t d) override { now_ += d; }
-  void pp(const char* point) override { points.emplace_back(point); }
+  void pp(const char* point) override {
+    points.emplace_back(point);
+    if (on_pp) on_pp(point);
+  }
   void enter(const char* fn) override { calls.emplace_back(fn); }
   void leave(const char*) override {}
   void local_irq_disable() override { ++irq_off_; }
@@ -62,6 +65,8 @@ class SerialExec : public Exec {
   void drain_rcu();
   bool has_finding(FindingKind k) const;
 
+  /// Test hook: "another CPU" acts at a named preemption point.
+  std::function<void(const std::string&)> on_pp;
   std::vector<std::string> points, calls, notes;
   std::vector<Finding> findings;
   int grace_periods = 0;

@@ -1,0 +1,71 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+// mmu_gather (KERNEL.md §6): PTEs cleared and pages queued, then TLBs
+// flushed, then page tables freed, then page refs dropped.
+#include <catch2/catch.hpp>
+
+#include "kernel/memory.h"
+#include "kernel/mmap.h"
+#include "kernel/tlbflush.h"
+#include "support/kernel_fixture.h"
+
+using namespace p2psim;
+using namespace p2psim::kern;
+using p2psim::test::KernelFixture;
+
+TEST_CASE("munmap flushes TLBs before it frees pages, and frees tables before pages", "[mmu_gather]") {
+  for (const char* mode : {"ipi_serialised", "rcu_table_free"}) {
+    INFO("tlb_mode " << mode);
+    KernelFixture f("v6.2");
+    REQUIRE_FALSE(set_knob(f.k.knobs, "tlb_mode", mode));
+    SerialExec ex(0, 1, "p1");
+    const uint64_t addr = f.map(ex, 1, 1);
+    MmStruct& mm = *f.proc(1).mm;
+    switch_mm(f.k, 0, &mm);
+    switch_mm(f.k, 1, &mm);  // another CPU runs a thread of the same process
+    REQUIRE(user_access(ex, f.k, f.proc(1), addr, true, 7).error == 0);
+    f.k.cpus[1].tlb.entries[{mm.id, addr >> PAGE_SHIFT}] = f.k.cpus[0].tlb.entries.begin()->second;
+    PteTable* table = mm.pgtables.table(mm.pgtables.pmd(addr));
+    std::vector<std::string> order;
+    ex.on_pp = [&](const std::string& p) {
+      if (p == "zap_pte_range:after_clear_pte") {
+        order.push_back("pte cleared");
+        CHECK(f.k.cpus[1].tlb.maps_pfn(f.page(0).pfn));  // not flushed yet
+        CHECK(f.page(0).refcount == 1);                   // the gather holds the PTE's ref
+      } else if (p == "tlb_flush_mmu:after_tlb_flush") {
+        order.push_back("tlb flushed");
+        CHECK_FALSE(f.k.cpus[0].tlb.maps_pfn(f.page(0).pfn));
+        CHECK_FALSE(f.k.cpus[1].tlb.maps_pfn(f.page(0).pfn));
+        CHECK(f.prov->storage->pool.bit_is_set(f.pool_virt(0)));  // page not freed yet
+        CHECK_FALSE(table->freed);
+      } else if (p == "tlb_batch_pages_flush:before_put") {
+        order.push_back("page put");
+      } else if (p == "p2pdma_page_free:after_gen_pool_free") {
+        order.push_back("page freed");
+      }
+    };
+    REQUIRE(do_munmap(ex, f.k, f.proc(1), addr, PAGE_SIZE) == 0);
+    CHECK(order == std::vector<std::string>{"pte cleared", "tlb flushed", "page put", "page freed"});
+    // IPI mode frees the table with the pages; RCU table free after a grace period.
+    CHECK(table->freed == (std::string(mode) == "ipi_serialised"));
+    ex.drain_rcu();
+    CHECK(table->freed);
+    CHECK(ex.findings.empty());
+  }
+}
+
+TEST_CASE("a full gather batch forces an early flush inside zap_pte_range", "[mmu_gather]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 1, "p1");
+  const uint64_t addr = f.map(ex, 1, 12);  // 12 pages > the 8-page local bundle
+  int flushes = 0, frees_before_end = 0;
+  bool zap_done = false;
+  ex.on_pp = [&](const std::string& p) {
+    if (p == "tlb_flush_mmu:after_tlb_flush") ++flushes;
+    if (p == "p2pdma_page_free:after_gen_pool_free" && !zap_done) ++frees_before_end;
+    if (p == "unmap_region:after_unmap_vmas") zap_done = true;
+  };
+  REQUIRE(do_munmap(ex, f.k, f.proc(1), addr, 12 * PAGE_SIZE) == 0);
+  CHECK(flushes == 1);  // one batch chain: 8 local + a second batch, no forced flush
+  CHECK(frees_before_end == 0);
+  CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);
+}

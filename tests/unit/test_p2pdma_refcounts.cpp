@@ -1,0 +1,121 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+// KERNEL.md §2 and §3: pgmap ref and page refcount bookkeeping of the
+// provider, the allocator and the upstream mmap design, in each refcount era.
+#include <catch2/catch.hpp>
+
+#include "kernel/memory.h"
+#include "kernel/memremap.h"
+#include "kernel/tlbflush.h"
+#include "support/kernel_fixture.h"
+
+using namespace p2psim;
+using namespace p2psim::kern;
+using p2psim::test::KernelFixture;
+
+TEST_CASE("add_resource: one base pgmap ref per page on top of the initial ref", "[p2pdma]") {
+  KernelFixture f("v6.2");
+  CHECK(f.pgmap().ref.count == 1 + 16);
+  CHECK(f.page(0).refcount == 1);  // 5.18-6.14: idle pages sit at 1
+  CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);
+  KernelFixture z("v6.15");
+  CHECK(z.page(0).refcount == 0);  // >= 6.15: idle pages sit at 0
+}
+
+TEST_CASE("pci_alloc_p2pmem takes one pgmap ref per allocation, pci_free_p2pmem drops it",
+          "[p2pdma]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 0, "kthread");
+  const uint64_t a = pci_alloc_p2pmem(ex, f.k, *f.prov, 2 * PAGE_SIZE);
+  const uint64_t b = pci_alloc_p2pmem(ex, f.k, *f.prov, PAGE_SIZE);
+  CHECK(a == f.pool_virt(0));
+  CHECK(b == f.pool_virt(2));  // first fit after a's two pages
+  CHECK(f.pgmap().ref.count == 17 + 2);
+  CHECK(f.page(0).refcount == 1);  // page refcounts are untouched
+  CHECK(f.prov->storage->pool.avail() == 13 * PAGE_SIZE);
+  pci_free_p2pmem(ex, f.k, *f.prov, a, 2 * PAGE_SIZE);
+  CHECK(f.pgmap().ref.count == 17 + 1);
+  CHECK(f.prov->storage->pool.avail() == 15 * PAGE_SIZE);
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("upstream mmap: each page is owned by its PTE and holds one pgmap ref", "[p2pdma]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 1, "p1");
+  const uint64_t addr = f.map(ex, 1, 2);
+  MmStruct& mm = *f.proc(1).mm;
+  for (int i = 0; i < 2; ++i) {
+    CHECK(f.page(i).refcount == 1);  // vm_insert_page 1 -> 2, put_page 2 -> 1
+    CHECK(f.page(i).mapcount == 1);
+    const Pte pte = mm.pgtables.table(mm.pgtables.pmd(addr))->ptes[PageTables::pte_index(addr + i * PAGE_SIZE)];
+    CHECK(pte.present());
+    CHECK_FALSE(pte.special());
+    CHECK_FALSE(pte.devmap());
+    CHECK(pte.pfn() == f.page(i).pfn);
+  }
+  // 1 + 16 base + 2 mapped pages; the temporary ref of the mmap is gone.
+  CHECK(f.pgmap().ref.count == 19);
+  CHECK(do_munmap(ex, f.k, f.proc(1), addr, 2 * PAGE_SIZE) == 0);
+  CHECK(f.pgmap().ref.count == 17);
+  CHECK(f.page(0).refcount == 1);  // freed at 0, reset to 1 (v6.2)
+  CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("v6.15: freed pages go back to refcount 0 and mmap sets 1", "[p2pdma]") {
+  KernelFixture f("v6.15");
+  SerialExec ex(0, 1, "p1");
+  const uint64_t addr = f.map(ex, 1, 1);
+  CHECK(f.page(0).refcount == 1);
+  CHECK(do_munmap(ex, f.k, f.proc(1), addr, PAGE_SIZE) == 0);
+  CHECK(f.page(0).refcount == 0);
+  CHECK(f.pgmap().ref.count == 17);
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("v6.2 alloc_mmap error path leaks the temporary pgmap ref; the 2025 fix drops it",
+          "[p2pdma]") {
+  for (const bool fixed : {false, true}) {
+    KernelFixture f("v6.2");
+    f.k.knobs.alloc_mmap_error_puts_pgmap_ref = fixed;
+    f.k.inject_failure("vm_insert_page", 2);
+    SerialExec ex(0, 1, "p1");
+    int err = 0;
+    auto file = p2pmem_open(ex, f.k, *f.prov, err);
+    const int64_t r = do_mmap(ex, f.k, f.proc(1), file, 2 * PAGE_SIZE, true, true, 0);
+    CHECK(r == -12);
+    // The first page was inserted, then zapped by mmap's error path.
+    CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);
+    CHECK(f.pgmap().ref.count == (fixed ? 17 : 18));
+  }
+}
+
+TEST_CASE("RFC v3: first fault allocates the VMA and takes a page ref; close returns it",
+          "[p2pdma][rfc]") {
+  KernelFixture f("rfc-v3");
+  SerialExec ex(0, 1, "p1");
+  const uint64_t addr = f.map(ex, 1, 2);
+  CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);  // nothing until the fault
+  switch_mm(f.k, 0, f.proc(1).mm.get());
+  auto r = user_access(ex, f.k, f.proc(1), addr, true, 0x1234);
+  CHECK(r.error == 0);
+  CHECK(f.prov->storage->pool.avail() == 14 * PAGE_SIZE);  // the whole VMA
+  CHECK(f.page(0).refcount == 2);  // one-based: idle 1 + get_page
+  CHECK(f.page(1).refcount == 2);
+  MmStruct& mm = *f.proc(1).mm;
+  const Pte pte = mm.pgtables.table(mm.pgtables.pmd(addr))->ptes[PageTables::pte_index(addr)];
+  CHECK(pte.devmap());
+  CHECK(pte.special());  // x86 pte_mkdevmap sets both
+  CHECK(f.pgmap().ref.count == 17);  // gen_pool_alloc directly: no pgmap ref
+  CHECK(do_munmap(ex, f.k, f.proc(1), addr, 2 * PAGE_SIZE) == 0);
+  CHECK(f.page(0).refcount == 1);  // 2 -> 1 ran page_free
+  CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("one-based era: a put that takes a live page to 0 is a refcount underflow",
+          "[p2pdma][rfc]") {
+  KernelFixture f("rfc-v3");
+  SerialExec ex(0, 0, "k");
+  put_page(ex, f.k, f.page(3), "test");  // idle 1 -> 0 while the pgmap is live
+  CHECK(ex.has_finding(FindingKind::refcount_underflow));
+}
