@@ -248,6 +248,7 @@ void Machine::task_main(Task& t) {
   t.fn_stack.clear();
   t.irq_off = t.preempt_off = t.rcu = 0;
   t.ready_at = t.exec->now();
+  stats_.task_end[t.spec.name] = t.ready_at;
   release_cpu(t);
 }
 

@@ -62,6 +62,7 @@ struct RunLimits {
 };
 
 struct ExecutionStats {
+  std::map<std::string, ps_t> task_end;  ///< when each task finished
   uint64_t steps = 0;
   uint64_t preemption_points = 0;
   ps_t end_time = 0;

@@ -328,6 +328,7 @@ Scenario load_scenario(const std::string& path) {
   if (root.has("schedule"))
     for (const auto& pn : root.required("schedule").items("schedule")) sc.schedule.push_back(parse_pin(pn));
 
+  sc.variants_pos = pos_of(root.required("variants"));
   for (const auto& e : root.required("variants").entries("variants")) {
     auto m = e.value.as_map(fmt::format("variant '{}'", e.key));
     VariantSpec v;
@@ -386,7 +387,7 @@ RunConfig resolve_run(const Scenario& sc, const std::string& variant,
     if (!v) {
       std::string names;
       for (const auto& x : sc.variants) names += (names.empty() ? "" : ", ") + x.name;
-      throw InputError(sc.file, 1, 1, fmt::format("unknown variant '{}'; this scenario has: {}", variant, names));
+      throw error_at(sc.variants_pos, fmt::format("unknown variant '{}'; this scenario has: {}", variant, names));
     }
   }
   std::string preset = "latest";

@@ -100,6 +100,7 @@ struct Scenario {
   std::vector<FaultSpec> faults;
   std::vector<Pin> schedule;
   std::vector<VariantSpec> variants;
+  SourcePos variants_pos;  ///< the `variants:` key, for "unknown variant"
 
   const VariantSpec* variant(const std::string& name) const;
 };

@@ -247,7 +247,7 @@ TEST_CASE("genalloc: avail counts tail bytes that have no bit", "[genalloc]") {
   CHECK(pool.bit_is_set(0x50000FFF));
 }
 
-TEST_CASE("genalloc: avail goes negative after a BUG, and then never skips", "[genalloc]") {
+TEST_CASE("genalloc: avail goes negative after a BUG and then never skips", "[genalloc]") {
   // 128 pages + 0x100 tail; avail starts at 0x80100.
   GenPool pool(kPageShift);
   REQUIRE(pool.add_owner(0x60000000, 0, 128 * kPage + 0x100, nullptr) == 0);
@@ -359,7 +359,7 @@ TEST_CASE("genalloc: virt_to_phys and dma_alloc", "[genalloc]") {
   }
 }
 
-TEST_CASE("genalloc: has_addr, size and avail", "[genalloc]") {
+TEST_CASE("genalloc: has_addr and size and avail", "[genalloc]") {
   GenPool pool(kPageShift);
   REQUIRE(pool.add(0x10000000, 4 * kPage) == 0);
   REQUIRE(pool.add(0x10004000, 4 * kPage) == 0);  // adjacent

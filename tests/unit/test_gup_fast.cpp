@@ -73,7 +73,7 @@ TEST_CASE("GUP-fast undoes its grab when the PTE changed after it was read (v6.2
   CHECK(other.findings.empty());
 }
 
-TEST_CASE("v6.15: the grab of a freed page fails (idle count 0), no undo needed", "[gup]") {
+TEST_CASE("v6.15: the grab of a freed page fails (idle count 0) so no undo is needed", "[gup]") {
   KernelFixture f("v6.15");
   SerialExec ex(0, 1, "p1");
   SerialExec other(1, 1, "unmapper");

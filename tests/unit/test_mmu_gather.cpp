@@ -12,7 +12,7 @@ using namespace p2psim;
 using namespace p2psim::kern;
 using p2psim::test::KernelFixture;
 
-TEST_CASE("munmap flushes TLBs before it frees pages, and frees tables before pages", "[mmu_gather]") {
+TEST_CASE("munmap flushes TLBs before it frees pages and frees tables before pages", "[mmu_gather]") {
   for (const char* mode : {"ipi_serialised", "rcu_table_free"}) {
     INFO("tlb_mode " << mode);
     KernelFixture f("v6.2");

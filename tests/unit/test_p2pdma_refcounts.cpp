@@ -21,7 +21,7 @@ TEST_CASE("add_resource: one base pgmap ref per page on top of the initial ref",
   CHECK(z.page(0).refcount == 0);  // >= 6.15: idle pages sit at 0
 }
 
-TEST_CASE("pci_alloc_p2pmem takes one pgmap ref per allocation, pci_free_p2pmem drops it",
+TEST_CASE("pci_alloc_p2pmem takes one pgmap ref per allocation and pci_free_p2pmem drops it",
           "[p2pdma]") {
   KernelFixture f("v6.2");
   SerialExec ex(0, 0, "kthread");

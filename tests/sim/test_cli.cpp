@@ -1,0 +1,178 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+// The command-line contract (DESIGN.md): verdict lines, exit codes, one
+// file:line:column message for every kind of bad input, byte-identical
+// traces, and S1's variants.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+struct Cli {
+  int exit_code;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string src(const std::string& rel) { return std::string(P2PSIM_SOURCE_DIR) + "/" + rel; }
+
+Cli run_raw(const std::string& args) {
+  char out_path[] = "/tmp/p2psim-cli-out-XXXXXX";
+  char err_path[] = "/tmp/p2psim-cli-err-XXXXXX";
+  close(mkstemp(out_path));
+  close(mkstemp(err_path));
+  const std::string cmd = std::string(P2PSIM_BINARY) + " " + args + " >" + out_path + " 2>" + err_path;
+  const int st = std::system(cmd.c_str());
+  Cli r{WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out_path), slurp(err_path)};
+  unlink(out_path);
+  unlink(err_path);
+  return r;
+}
+
+const std::string kS1 = src("scenarios/s1_premature_genalloc_return.yaml");
+
+/// `run` unless the arguments start with a command or option.
+Cli run(const std::string& args) {
+  for (const char* c : {"run ", "check ", "list", "--"})
+    if (args.rfind(c, 0) == 0) return run_raw(args);
+  return run_raw("run " + args);
+}
+
+}  // namespace
+
+TEST_CASE("S1 rfc-v3: the pinned interleaving leaks a page across processes as expected", "[cli][s1]") {
+  Cli r = run(kS1 + " --variant rfc-v3");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("verdict: premature_free use_after_free cross_context_leak data_mismatch\n") !=
+        std::string::npos);
+  CHECK(r.out.find("the page now belongs to allocation") != std::string::npos);
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("S1 fixed designs and IPI-serialised flushes are clean under the same pins", "[cli][s1]") {
+  for (const char* v : {"rfc-v3-ipi", "rfc-v5", "v6.2"}) {
+    INFO("variant " << v);
+    Cli r = run(kS1 + " --variant " + v);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("verdict: clean\n") != std::string::npos);
+  }
+}
+
+TEST_CASE("S1 without pins: 1000 random seeds never find anything on v6.2 and rfc-v5", "[cli][s1]") {
+  for (const char* v : {"v6.2", "rfc-v5"}) {
+    INFO("variant " << v);
+    Cli r = run(kS1 + " --variant " + v + " --no-pins --runs 1000 --seed 1");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("1000  verdict: clean") != std::string::npos);
+    CHECK(r.out.find(": 0 not as expected") != std::string::npos);
+  }
+}
+
+TEST_CASE("a verdict other than the variant's expectation exits 1", "[cli]") {
+  // rfc-v3 without its pins: seed 1 does not hit the race.
+  Cli r = run(kS1 + " --variant rfc-v3 --no-pins --seed 1");
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("NOT as expected") != std::string::npos);
+}
+
+TEST_CASE("the same command twice writes byte-identical traces", "[cli][trace]") {
+  for (const char* v : {"rfc-v3", "rfc-v3-ipi"}) {
+    const std::string a = "/tmp/p2psim-trace-a.json", b = "/tmp/p2psim-trace-b.json";
+    REQUIRE(run(kS1 + " --variant " + v + " --trace " + a).exit_code == 0);
+    REQUIRE(run(kS1 + " --variant " + v + " --trace " + b).exit_code == 0);
+    const std::string ta = slurp(a), tb = slurp(b);
+    CHECK(ta.size() > 1000);
+    CHECK(ta == tb);
+    CHECK(ta.rfind("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", 0) == 0);
+  }
+}
+
+TEST_CASE("the IPI variant's trace shows the flush waiting for the GUP-fast walker", "[cli][trace]") {
+  const std::string t = "/tmp/p2psim-trace-ipi.json";
+  REQUIRE(run(kS1 + " --variant rfc-v3-ipi --trace " + t).exit_code == 0);
+  const std::string tr = slurp(t);
+  CHECK(tr.find("\"name\":\"csd_lock_wait\"") != std::string::npos);
+  CHECK(tr.find("flush_tlb_func pending: cpu1 has IRQs disabled") != std::string::npos);
+}
+
+TEST_CASE("run with json prints one machine-readable result", "[cli]") {
+  Cli r = run(kS1 + " --variant v6.2 --json");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.rfind("{\"scenario\":\"s1_premature_genalloc_return\"", 0) == 0);
+  CHECK(r.out.find("\"verdict\":\"clean\",\"expected\":\"clean\",\"match\":true") != std::string::npos);
+}
+
+TEST_CASE("bad scenarios exit 2 with one file:line:column message", "[cli][input]") {
+  const struct {
+    const char* file;
+    const char* where;
+    const char* what;
+  } cases[] = {
+      {"bad_unknown_key.yaml", ":9:5: error: ", "unknown key 'proces' in task"},
+      {"bad_wrong_type.yaml", ":5:31: error: ", "cpus must be an integer, got 'four'"},
+      {"bad_unknown_knob.yaml", ":8:12: error: ", "unknown knob 'tlb_mod'"},
+      {"bad_knob_value.yaml", ":9:34: error: ", "bad value 'lazy' for knob 'tlb_mode'"},
+      {"bad_syntax.yaml", ":5:7: error: ", "YAML syntax error"},
+      {"bad_unknown_op.yaml", ":12:9: error: ", "got 'munmapp'; did you mean 'munmap'?"},
+      {"bad_reference.yaml", ":12:9: error: ", "no task signals event 'never_signalled'"},
+      {"bad_combination.yaml", ":8:3: error: ", "needs refcount_era"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.file);
+    const std::string path = src(std::string("tests/data/scenarios/") + c.file);
+    Cli r = run(path + " --variant v6.2");
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind(path + c.where, 0) == 0);
+    CHECK(r.err.find(c.what) != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    Cli chk = run("check " + path);
+    CHECK(chk.exit_code == 2);
+  }
+}
+
+TEST_CASE("missing file or unknown variant or bad set or bad option exits 2", "[cli][input]") {
+  Cli missing = run("run /nonexistent/s.yaml");
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err == "/nonexistent/s.yaml:1:1: error: cannot open scenario file: No such file or directory\n");
+
+  Cli variant = run(kS1 + " --variant nope");
+  CHECK(variant.exit_code == 2);
+  CHECK(variant.err.find(":71:3: error: unknown variant 'nope'; this scenario has: rfc-v3, rfc-v3-ipi, rfc-v5, v6.2") !=
+        std::string::npos);
+
+  Cli set = run(kS1 + " --set tlb_mode=rcu_table_free --set nope=1");
+  CHECK(set.exit_code == 2);
+  CHECK(set.err.rfind("<command line>:1:37: error: unknown knob 'nope'", 0) == 0);
+
+  Cli unit = run(kS1 + " --set cost.ipi_delivery=3");
+  CHECK(unit.exit_code == 2);
+  CHECK(unit.err.find("needs a unit") != std::string::npos);
+
+  Cli opt = run("run " + kS1 + " --bogus");
+  CHECK(opt.exit_code == 2);
+  CHECK(opt.err.find("unknown option '--bogus'") != std::string::npos);
+}
+
+TEST_CASE("help on every command and version exit 0", "[cli]") {
+  for (const char* a : {"--help", "run --help", "check --help", "list --help", "--version"}) {
+    INFO(a);
+    Cli r = run(a);
+    CHECK(r.exit_code == 0);
+    CHECK_FALSE(r.out.empty());
+  }
+  CHECK(run("list").out.find("rfc-v3") != std::string::npos);
+  CHECK(run("check " + kS1).exit_code == 0);
+}
