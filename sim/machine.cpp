@@ -12,6 +12,9 @@
 namespace p2psim {
 
 constexpr ps_t kNever = std::numeric_limits<ps_t>::max();
+
+/// Thrown inside a task's coroutine to unwind it when the execution ends.
+struct TaskKilled {};
 constexpr size_t kRecentPoints = 12;
 
 // ---------------------------------------------------------------------------
@@ -230,6 +233,16 @@ void Machine::run() {
   }
   schedule_loop();
   stats_.end_time = now();
+  unwind_unfinished();
+}
+
+void Machine::unwind_unfinished() {
+  for (auto& tp : tasks_) {
+    Task& t = *tp;
+    if (t.state == State::not_started || t.state == State::done || t.state == State::dead) continue;
+    t.killed = true;
+    host_.resume(t.idx);  // yield_from throws TaskKilled; task_main returns
+  }
 }
 
 void Machine::task_main(Task& t) {
@@ -241,6 +254,9 @@ void Machine::task_main(Task& t) {
     report(t.spec.cpu, t.spec.name, &t.fn_stack, FindingKind::kernel_bug,
            fmt::format("kernel BUG: {}", e.what()), t.exec->now(), track_of(t));
     t.state = State::dead;
+  } catch (const TaskKilled&) {
+    t.state = State::dead;
+    return;  // the execution is over: touch nothing more
   }
   // The task is gone (exited, or killed by a BUG): its CPU is idle again.
   if (trace_)
@@ -259,6 +275,7 @@ void Machine::yield_from(Task& t, State next) {
   t.state = next;
   if (next == State::sleeping) release_cpu(t);
   host_.yield(t.idx);
+  if (t.killed) throw TaskKilled{};
   t.state = State::running;
 }
 

@@ -114,6 +114,7 @@ class Machine {
     std::vector<const char*> fn_stack;
     std::map<std::string, int> hits;
     int held_by_pin = -1;
+    bool killed = false;  ///< execution over: unwind the body at its next resume
     std::unique_ptr<TaskExec> exec;
     bool in_reader() const { return irq_off > 0 || preempt_off > 0 || rcu > 0; }
   };
@@ -164,6 +165,9 @@ class Machine {
   /// Called by a task at a scheduling point: commit its time and yield.
   void yield_from(Task& t, State next);
   void finish_hang();
+  /// Unwind every task still suspended, so its coroutine is free for the
+  /// next execution (a hung task's stack points into this execution).
+  void unwind_unfinished();
 
   // Timers, ordered by (time, sequence) for determinism.
   void add_timer(ps_t at, std::function<void()> fn);

@@ -35,6 +35,11 @@ const std::vector<KnobSpec>& knob_specs() {
        "p2pmem_alloc_mmap() error path drops its temporary pgmap ref when vm_insert_page() "
        "fails (false: leaked, so unbind waits forever).",
        "Hou Tao, 'PCI/P2PDMA: Release the per-cpu ref of pgmap when vm_insert_page() fails' (2025)"},
+      {"config_debug_vm",
+       {"false", "true"},
+       "CONFIG_DEBUG_VM: VM_BUG_ON_PAGE/VM_WARN_ON_ONCE_PAGE checks are built in. Off in distro "
+       "kernels (and in every preset); the oracles still see what happens next.",
+       "include/linux/mmdebug.h"},
   };
   return specs;
 }
@@ -62,6 +67,7 @@ std::string knob_value(const Knobs& k, const std::string& name) {
   if (name == "tlb_mode") return s->values[static_cast<int>(k.tlb_mode)];
   if (name == "alloc_mmap_error_puts_pgmap_ref")
     return k.alloc_mmap_error_puts_pgmap_ref ? "true" : "false";
+  if (name == "config_debug_vm") return k.config_debug_vm ? "true" : "false";
   return "";
 }
 
@@ -97,6 +103,9 @@ std::optional<std::string> set_knob(Knobs& k, const std::string& name, const std
   } else if (name == "alloc_mmap_error_puts_pgmap_ref") {
     ok = value == "true" || value == "false";
     if (ok) k.alloc_mmap_error_puts_pgmap_ref = value == "true";
+  } else if (name == "config_debug_vm") {
+    ok = value == "true" || value == "false";
+    if (ok) k.config_debug_vm = value == "true";
   }
   if (!ok) return bad();
   return std::nullopt;

@@ -35,6 +35,8 @@ struct Knobs {
   RefcountEra refcount_era = RefcountEra::free_at_zero_reset_to_one;
   TlbMode tlb_mode = TlbMode::ipi_serialised;
   bool alloc_mmap_error_puts_pgmap_ref = false;
+  /// CONFIG_DEBUG_VM: VM_BUG_ON/VM_WARN_ON checks are compiled in.
+  bool config_debug_vm = false;
 };
 
 /// One knob's documentation, for `p2pdma-sim list` and docs/knobs.md.

@@ -20,9 +20,10 @@ void pgmap_ref_put(Exec& ex, DevPagemap& pgmap, long n, const char* why) {
 
 // models include/linux/mm.h:get_page() / mm/gup.c try_grab_page() refcount
 // checks as of v6.2: a get on a page whose count is <= 0 is VM_BUG_ON_PAGE.
+// Without CONFIG_DEBUG_VM the increment simply happens (0 -> 1).
 void get_page(Exec& ex, Kernel& k, Page& page) {
   ex.cost(k.costs.page_ref_atomic);
-  if (page.refcount <= 0)
+  if (page.refcount <= 0 && k.knobs.config_debug_vm)
     throw KernelBug(fmt::format("VM_BUG_ON_PAGE(page_ref_count(page) <= 0) in get_page, pfn {:#x}",
                                 page.pfn));
   ++page.refcount;

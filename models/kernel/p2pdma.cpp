@@ -191,7 +191,7 @@ int p2pmem_alloc_mmap(Exec& ex, Kernel& k, P2pdmaProvider& prov, VmAreaStruct& v
   for (uint64_t vaddr = vma.vm_start; vaddr < vma.vm_end; vaddr += PAGE_SIZE) {
     Page& page = *k.pfn_to_page(virt_to_pfn(kaddr));
     if (k.knobs.refcount_era == RefcountEra::zero_based) {
-      if (page.refcount != 0)
+      if (page.refcount != 0 && k.knobs.config_debug_vm)
         ex.report(FindingKind::kernel_bug,
                   fmt::format("VM_WARN_ON_ONCE_PAGE(page_ref_count(page)) in p2pmem_alloc_mmap: "
                               "pfn {:#x} has refcount {}", page.pfn, page.refcount));

@@ -176,3 +176,11 @@ TEST_CASE("help on every command and version exit 0", "[cli]") {
   CHECK(run("list").out.find("rfc-v3") != std::string::npos);
   CHECK(run("check " + kS1).exit_code == 0);
 }
+
+TEST_CASE("executions that end in a hang do not disturb the next ones in the same process", "[cli][engine]") {
+  // Each execution leaves two tasks suspended forever; the engine must
+  // unwind their coroutines before it reuses them.
+  Cli r = run(src("tests/data/scenarios/unbind_pin_never_released.yaml") + " --variant v6.2 --runs 50");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("50  verdict: hang") != std::string::npos);
+}
