@@ -66,13 +66,7 @@ class TaskExec : public kern::Exec {
     wait_event([this, gp] { return m_.gp_done(gp); }, "synchronize_rcu: wait for grace period");
   }
   void call_rcu(std::function<void(Exec&)> cb, const char* what) override {
-    auto head = std::make_unique<Machine::RcuHead>();
-    head->gp = m_.start_grace_period();
-    head->cpu = cpu();
-    head->what = what;
-    head->fn = std::move(cb);
-    m_.rcu_cblist_[cpu()].push_back(*head);
-    m_.rcu_storage_.push_back(std::move(head));
+    m_.queue_rcu_callback(cpu(), std::move(cb), what);
     note(fmt::format("call_rcu({})", what));
   }
   void wait_event(std::function<bool()> cond, const char* what) override {
@@ -150,13 +144,7 @@ class IrqExec : public kern::Exec {
   bool in_atomic() const override { return true; }
   void synchronize_rcu() override { might_sleep("synchronize_rcu"); }
   void call_rcu(std::function<void(Exec&)> cb, const char* what) override {
-    auto head = std::make_unique<Machine::RcuHead>();
-    head->gp = m_.start_grace_period();
-    head->cpu = cpu_;
-    head->what = what;
-    head->fn = std::move(cb);
-    m_.rcu_cblist_[cpu_].push_back(*head);
-    m_.rcu_storage_.push_back(std::move(head));
+    m_.queue_rcu_callback(cpu_, std::move(cb), what);
   }
   void wait_event(std::function<bool()> cond, const char* what) override {
     if (!cond()) report(FindingKind::sleep_in_atomic, std::string("sleeps in interrupt context: ") + what);
@@ -559,6 +547,16 @@ uint64_t Machine::start_grace_period() {
       }
   });
   return id;
+}
+
+void Machine::queue_rcu_callback(int cpu, std::function<void(kern::Exec&)> fn, const char* what) {
+  auto head = std::make_unique<RcuHead>();
+  head->gp = start_grace_period();
+  head->cpu = cpu;
+  head->what = what;
+  head->fn = std::move(fn);
+  rcu_cblist_[cpu].push_back(*head);
+  rcu_storage_.push_back(std::move(head));
 }
 
 bool Machine::gp_done(uint64_t id) const {

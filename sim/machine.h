@@ -184,6 +184,8 @@ class Machine {
   ps_t run_irqs_inline(int cpu, ps_t at);
   void note_quiescent(int cpu);
   uint64_t start_grace_period();
+  /// call_rcu(): @fn runs in softirq on @cpu after a new grace period.
+  void queue_rcu_callback(int cpu, std::function<void(kern::Exec&)> fn, const char* what);
   void check_gp_done(GracePeriod& gp);
   void take_cpu(Task& t);
   void release_cpu(Task& t);

@@ -5,6 +5,11 @@
 
 namespace p2psim::kern {
 
+// Accessors for a field as the index of its value in KnobSpec::values.
+#define KNOB_FIELD(field, type)                                                  \
+  [](const Knobs& k) { return static_cast<int>(k.field); },                      \
+      [](Knobs& k, int v) { k.field = static_cast<type>(v); }
+
 const std::vector<KnobSpec>& knob_specs() {
   static const std::vector<KnobSpec> specs = {
       {"mmap_design",
@@ -12,103 +17,77 @@ const std::vector<KnobSpec>& knob_specs() {
        "Userspace mapping of p2pmem: the RFC's VM_MIXEDMAP fault-time allocation with "
        "devmap PTEs, or upstream's mmap-time allocation with refcounted PTEs.",
        "RFC 'Userspace P2PDMA with O_DIRECT NVMe devices' v3-v5 (2021-22); "
-       "upstream 'PCI/P2PDMA: Allow userspace VMA allocations through sysfs' (v6.2)"},
+       "upstream 7e9c7ef83d78 'PCI/P2PDMA: Allow userspace VMA allocations through sysfs' (v6.2)",
+       KNOB_FIELD(mmap_design, MmapDesign)},
       {"rfc_free_deferral",
        {"immediate", "rcu"},
        "RFC design only: pages go back to genalloc right after the unmap (v3) or after an RCU "
        "grace period (call_rcu from VMA close, synchronize_rcu at unbind; v4/v5).",
-       "RFC v3 (Sept 2021) vs v4 (Nov 2021) / v5 (Jan 2022)"},
+       "RFC v3 (Sept 2021) vs v4 (Nov 2021) / v5 (Jan 2022)",
+       KNOB_FIELD(rfc_free_deferral, RfcFreeDeferral)},
       {"refcount_era",
        {"one_based", "free_at_zero_reset_to_one", "zero_based"},
        "Idle ZONE_DEVICE page refcount: 1 with page_free on 2->1 (<=5.17), freed at 0 and reset "
        "to 1 (5.18-6.14), idle at 0 (>=6.15).",
-       "v5.18 'mm: remove the extra ZONE_DEVICE struct page refcount' (Dan Williams/Christoph "
-       "Hellwig series); v6.15 Alistair Popple's 0-based ZONE_DEVICE refcount series"},
+       "v5.18 'mm: remove the extra ZONE_DEVICE struct page refcount' (Christoph Hellwig's "
+       "series); v6.15 Alistair Popple's 0-based ZONE_DEVICE refcount series",
+       KNOB_FIELD(refcount_era, RefcountEra)},
       {"tlb_mode",
        {"ipi_serialised", "rcu_table_free"},
        "TLB shootdown by synchronous IPI (GUP-fast's IRQ-off walk holds it off), or "
        "MMU_GATHER_RCU_TABLE_FREE with broadcast invalidation (arm64 TLBI, paravirt flush, "
        "AMD INVLPGB): nothing waits for GUP-fast.",
-       "CONFIG_MMU_GATHER_RCU_TABLE_FREE (arm64, powerpc, x86 PARAVIRT; all x86 since v6.15)"},
+       "CONFIG_MMU_GATHER_RCU_TABLE_FREE (arm64, powerpc, x86 PARAVIRT; all x86 since v6.15)",
+       KNOB_FIELD(tlb_mode, TlbMode)},
       {"alloc_mmap_error_puts_pgmap_ref",
        {"false", "true"},
        "p2pmem_alloc_mmap() error path drops its temporary pgmap ref when vm_insert_page() "
        "fails (false: leaked, so unbind waits forever).",
-       "Hou Tao, 'PCI/P2PDMA: Release the per-cpu ref of pgmap when vm_insert_page() fails' (2025)"},
+       "6220694c52a5 'PCI/P2PDMA: Release the per-cpu ref of pgmap when vm_insert_page() fails' "
+       "(Hou Tao, merged 2026; fixes 7e9c7ef83d78)",
+       KNOB_FIELD(alloc_mmap_error_puts_pgmap_ref, bool)},
       {"config_debug_vm",
        {"false", "true"},
        "CONFIG_DEBUG_VM: VM_BUG_ON_PAGE/VM_WARN_ON_ONCE_PAGE checks are built in. Off in distro "
        "kernels (and in every preset); the oracles still see what happens next.",
-       "include/linux/mmdebug.h"},
+       "include/linux/mmdebug.h",
+       KNOB_FIELD(config_debug_vm, bool)},
   };
   return specs;
 }
+#undef KNOB_FIELD
 
 namespace {
-template <typename E>
-std::optional<E> parse_enum(const KnobSpec& spec, const std::string& v) {
-  for (size_t i = 0; i < spec.values.size(); ++i)
-    if (v == spec.values[i]) return static_cast<E>(i);
-  return std::nullopt;
-}
 const KnobSpec* find_spec(const std::string& name) {
   for (const auto& s : knob_specs())
     if (name == s.name) return &s;
   return nullptr;
 }
+std::string join(const std::vector<const char*>& v) {
+  std::string out;
+  for (const char* x : v) out += std::string(out.empty() ? "" : ", ") + x;
+  return out;
+}
 }  // namespace
 
 std::string knob_value(const Knobs& k, const std::string& name) {
   const KnobSpec* s = find_spec(name);
-  if (!s) return "";
-  if (name == "mmap_design") return s->values[static_cast<int>(k.mmap_design)];
-  if (name == "rfc_free_deferral") return s->values[static_cast<int>(k.rfc_free_deferral)];
-  if (name == "refcount_era") return s->values[static_cast<int>(k.refcount_era)];
-  if (name == "tlb_mode") return s->values[static_cast<int>(k.tlb_mode)];
-  if (name == "alloc_mmap_error_puts_pgmap_ref")
-    return k.alloc_mmap_error_puts_pgmap_ref ? "true" : "false";
-  if (name == "config_debug_vm") return k.config_debug_vm ? "true" : "false";
-  return "";
+  return s ? s->values[s->get(k)] : "";
 }
 
 std::optional<std::string> set_knob(Knobs& k, const std::string& name, const std::string& value) {
   const KnobSpec* s = find_spec(name);
   if (!s) {
-    std::string names;
-    for (const auto& sp : knob_specs()) names += std::string(names.empty() ? "" : ", ") + sp.name;
-    return fmt::format("unknown knob '{}'; known knobs: {}", name, names);
+    std::vector<const char*> names;
+    for (const auto& sp : knob_specs()) names.push_back(sp.name);
+    return fmt::format("unknown knob '{}'; known knobs: {}", name, join(names));
   }
-  auto bad = [&] {
-    std::string vals;
-    for (const char* v : s->values) vals += std::string(vals.empty() ? "" : ", ") + v;
-    return fmt::format("bad value '{}' for knob '{}'; expected one of: {}", value, name, vals);
-  };
-  bool ok = true;
-  if (name == "mmap_design") {
-    auto v = parse_enum<MmapDesign>(*s, value);
-    ok = v.has_value();
-    if (v) k.mmap_design = *v;
-  } else if (name == "rfc_free_deferral") {
-    auto v = parse_enum<RfcFreeDeferral>(*s, value);
-    ok = v.has_value();
-    if (v) k.rfc_free_deferral = *v;
-  } else if (name == "refcount_era") {
-    auto v = parse_enum<RefcountEra>(*s, value);
-    ok = v.has_value();
-    if (v) k.refcount_era = *v;
-  } else if (name == "tlb_mode") {
-    auto v = parse_enum<TlbMode>(*s, value);
-    ok = v.has_value();
-    if (v) k.tlb_mode = *v;
-  } else if (name == "alloc_mmap_error_puts_pgmap_ref") {
-    ok = value == "true" || value == "false";
-    if (ok) k.alloc_mmap_error_puts_pgmap_ref = value == "true";
-  } else if (name == "config_debug_vm") {
-    ok = value == "true" || value == "false";
-    if (ok) k.config_debug_vm = value == "true";
-  }
-  if (!ok) return bad();
-  return std::nullopt;
+  for (size_t i = 0; i < s->values.size(); ++i)
+    if (value == s->values[i]) {
+      s->set(k, static_cast<int>(i));
+      return std::nullopt;
+    }
+  return fmt::format("bad value '{}' for knob '{}'; expected one of: {}", value, name, join(s->values));
 }
 
 const std::vector<Preset>& presets() {

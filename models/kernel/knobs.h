@@ -39,12 +39,17 @@ struct Knobs {
   bool config_debug_vm = false;
 };
 
-/// One knob's documentation, for `p2pdma-sim list` and docs/knobs.md.
+/**
+ * struct KnobSpec - one knob: its values, documentation, and how to read and
+ * write it in a Knobs. Value i of @values is enum value i (bools: false, true).
+ */
 struct KnobSpec {
   const char* name;
   std::vector<const char*> values;  ///< allowed values, in order
   const char* doc;
   const char* source;  ///< commit or series it models
+  int (*get)(const Knobs&);
+  void (*set)(Knobs&, int);
 };
 
 const std::vector<KnobSpec>& knob_specs();
