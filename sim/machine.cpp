@@ -404,6 +404,8 @@ bool Machine::release_one_pin(const char* why) {
 
 void Machine::finish_hang() {
   hung_ = true;
+  ps_t stuck = now();  // when the last task stopped moving
+  for (auto& tp : tasks_) stuck = std::max(stuck, tp->ready_at);
   for (auto& tp : tasks_) {
     Task& t = *tp;
     std::string what;
@@ -423,7 +425,7 @@ void Machine::finish_hang() {
         continue;
     }
     report(t.spec.cpu, t.spec.name, &t.fn_stack, FindingKind::hang,
-           fmt::format("{} {}: nothing left can wake it", t.spec.name, what), now(), track_of(t));
+           fmt::format("{} {}: nothing left can wake it", t.spec.name, what), stuck, track_of(t));
   }
 }
 

@@ -62,7 +62,7 @@ TEST_CASE("S1 rfc-v3: the pinned interleaving leaks a page across processes as e
 }
 
 TEST_CASE("S1 fixed designs and IPI-serialised flushes are clean under the same pins", "[cli][s1]") {
-  for (const char* v : {"rfc-v3-ipi", "rfc-v5", "v6.2"}) {
+  for (const char* v : {"rfc-v3-ipi", "rfc-v5", "v6.2", "v6.2-rcu-table-free"}) {
     INFO("variant " << v);
     Cli r = run(kS1 + " --variant " + v);
     CHECK(r.exit_code == 0);
@@ -150,7 +150,7 @@ TEST_CASE("missing file or unknown variant or bad set or bad option exits 2", "[
 
   Cli variant = run(kS1 + " --variant nope");
   CHECK(variant.exit_code == 2);
-  CHECK(variant.err.find(":71:3: error: unknown variant 'nope'; this scenario has: rfc-v3, rfc-v3-ipi, rfc-v5, v6.2") !=
+  CHECK(variant.err.find(":71:3: error: unknown variant 'nope'; this scenario has: rfc-v3, rfc-v3-ipi, rfc-v5, v6.2, v6.2-rcu-table-free") !=
         std::string::npos);
 
   Cli set = run(kS1 + " --set tlb_mode=rcu_table_free --set nope=1");
@@ -183,4 +183,27 @@ TEST_CASE("executions that end in a hang do not disturb the next ones in the sam
   Cli r = run(src("tests/data/scenarios/unbind_pin_never_released.yaml") + " --variant v6.2 --runs 50");
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("50  verdict: hang") != std::string::npos);
+}
+
+TEST_CASE("X1 refcount-reset window: v6.2 leaks and v6.15 is clean under the pins", "[cli][x1]") {
+  const std::string x1 = src("scenarios/x1_zone_device_reset_window.yaml");
+  Cli v62 = run(x1 + " --variant v6.2");
+  CHECK(v62.exit_code == 0);
+  CHECK(v62.out.find("verdict: premature_free use_after_free cross_context_leak data_mismatch\n") != std::string::npos);
+  CHECK(v62.out.find("returned to its pool by p2pdma_page_free while 1 PTE(s) still map it") != std::string::npos);
+  Cli dbg = run(x1 + " --variant v6.2-debug-vm");
+  CHECK(dbg.exit_code == 0);
+  CHECK(dbg.out.find("VM_BUG_ON_PAGE(page_ref_count(page) <= 0) in get_page") != std::string::npos);
+  for (const char* v : {"v6.15", "latest"}) {
+    INFO(v);
+    Cli r = run(x1 + " --variant " + v);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("verdict: clean\n") != std::string::npos);
+  }
+}
+
+TEST_CASE("S1 v6.2 on x86 IPI flushes stays clean for 20000 random seeds", "[cli][s1]") {
+  Cli r = run(kS1 + " --variant v6.2 --no-pins --runs 20000 --seed 1");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("20000  verdict: clean") != std::string::npos);
 }
