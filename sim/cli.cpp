@@ -9,14 +9,19 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "kernel/costs.h"
 #include "kernel/knobs.h"
 #include "p2psim/kernel_bug.h"
+#include "campaign.h"
+#include "replay_token.h"
 #include "runner.h"
 #include "scenario.h"
+#include "shrink.h"
 #include "strict_yaml.h"
 #include "systemc_host.h"
 #include "trace_writer.h"
@@ -31,12 +36,18 @@ const char* const kTopHelp = R"(p2pdma-sim - deterministic simulator of the Linu
 
 Usage:
   p2pdma-sim run SCENARIO [options]   one deterministic execution (or --runs N of them)
+  p2pdma-sim fuzz SCENARIO --out DIR [options]
+                                      race-hunting campaign: findings deduplicated,
+                                      shrunk, each with a replay token
+  p2pdma-sim replay TOKEN-or-FILE     re-run one execution exactly from a replay token
+  p2pdma-sim merge DIR... --out DIR   merge campaign outputs (shards), dedup findings
   p2pdma-sim check SCENARIO           validate a scenario file and all its variants
   p2pdma-sim list                     presets, knobs, costs, strategies, finding kinds, scenarios
   p2pdma-sim --version | --help
   p2pdma-sim COMMAND --help           help for one command
 
-Exit codes: 0 the verdict is what the scenario expects, 1 it is not,
+Exit codes: 0 the verdict is what the scenario expects (fuzz: no finding), 1 it is
+            not (fuzz: findings),
             2 bad input (message names file:line:column), 3 simulator bug.
 )";
 
@@ -51,7 +62,7 @@ Options:
   --seed N            seed of the scheduling strategy (default 1)
   --runs N            run seeds N, N+1, ... (--seed is the first); print a summary;
                       exit 1 if any execution's verdict is not the expected one
-  --strategy NAME     timed | random (default: directed = the pinned schedule with
+  --strategy NAME     timed | random | pct | delay (default: directed = the pinned schedule with
                       timed choices elsewhere; random when there are no pins)
   --no-pins           ignore the scenario's pinned schedule
   --set KEY=VALUE     override a knob (see `list`) or a cost as cost.NAME=30ns; repeatable
@@ -104,6 +115,44 @@ std::optional<uint64_t> parse_u64(const std::string& s) {
   return std::stoull(s);
 }
 
+/// Print one execution's result as text or JSON (run and replay).
+void print_result(const Scenario& sc, const RunConfig& rc, const std::string& variant, uint64_t seed,
+                  const RunResult& r, bool json, bool quiet, const std::string& trace_path,
+                  const std::string& expect_line, bool match) {
+  const std::string verdict = verdict_of(r.findings);
+  if (json) {
+    std::string fs;
+    for (const auto& f : r.findings) fs += (fs.empty() ? "" : ",") + finding_json(f);
+    fmt::print(
+        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"verdict":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{}}})"
+        "\n",
+        json_str(sc.name), json_str(sc.file), json_str(variant), json_str(rc.preset), json_str(r.strategy), seed,
+        json_str(knobs_line(rc.knobs)), fs, json_str(verdict), json_str(rc.expect.str()),
+        match ? "true" : "false", r.stats.end_time, r.stats.preemption_points);
+    return;
+  }
+  if (!quiet) {
+    fmt::print("scenario: {} ({})\n", sc.name, sc.file);
+    fmt::print("variant:  {} (preset {}), strategy {}, seed {}\n", variant.empty() ? "(base)" : variant, rc.preset,
+               r.strategy, seed);
+    fmt::print("knobs:    {}\n", knobs_line(rc.knobs));
+  }
+  for (size_t i = 0; i < r.findings.size(); ++i) {
+    const Finding& f = r.findings[i];
+    fmt::print("finding {}: {} at {} on cpu{} ({})\n  {}\n", i + 1, to_string(f.kind), format_time(f.time), f.cpu,
+               f.task, f.message);
+    if (!quiet) {
+      fmt::print("  path (recent preemption points, oldest first):\n");
+      for (const auto& p : f.path) fmt::print("    {}\n", p);
+    }
+  }
+  if (!quiet)
+    fmt::print("simulated {} in {} preemption points{}\n", format_time(r.stats.end_time), r.stats.preemption_points,
+               trace_path.empty() ? "" : fmt::format("; trace: {}", trace_path));
+  fmt::print("verdict: {}\n", verdict);
+  if (!quiet) fmt::print("{}\n", expect_line);
+}
+
 int cmd_run(const std::vector<std::string>& args) {
   std::string scenario, variant, trace_path, strategy;
   std::vector<std::string> sets;
@@ -132,7 +181,7 @@ int cmd_run(const std::vector<std::string>& args) {
     } else if (a == "--strategy") {
       strategy = value("--strategy");
       if (!make_strategy(strategy))
-        throw BadArgs{fmt::format("unknown strategy '{}'; known: timed, random", strategy)};
+        throw BadArgs{fmt::format("unknown strategy '{}'; known: timed, random, pct, delay", strategy)};
     } else if (a == "--no-pins") {
       no_pins = true;
     } else if (a == "--set") {
@@ -166,47 +215,15 @@ int cmd_run(const std::vector<std::string>& args) {
   run_on_systemc([&](CoroutineHost& host) {
     if (runs == 1 && !runs_given) {
       RunResult r = run_execution(host, sc, rc, opt);
-      const std::string verdict = verdict_of(r.findings);
-      const bool match = rc.expect.matches(r.findings);
-      exit_code = match ? kExitExpected : kExitUnexpected;
       if (opt.trace) {
         std::ofstream f(trace_path, std::ios::binary);
-        if (!(f << r.trace_json))
-          throw InputError(trace_path, 1, 1, "cannot write trace file");
+        if (!(f << r.trace_json)) throw InputError(trace_path, 1, 1, "cannot write trace file");
       }
-      if (json) {
-        std::string fs;
-        for (const auto& f : r.findings) fs += (fs.empty() ? "" : ",") + finding_json(f);
-        fmt::print(
-            R"({{"scenario":{},"file":{},"variant":{},"preset":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"verdict":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{}}})"
-            "\n",
-            json_str(sc.name), json_str(sc.file), json_str(variant), json_str(rc.preset),
-            json_str(r.strategy), seed, json_str(knobs_line(rc.knobs)), fs, json_str(verdict),
-            json_str(rc.expect.str()), match ? "true" : "false", r.stats.end_time,
-            r.stats.preemption_points);
-        return;
-      }
-      if (!quiet) {
-        fmt::print("scenario: {} ({})\n", sc.name, sc.file);
-        fmt::print("variant:  {} (preset {}), strategy {}, seed {}\n", variant.empty() ? "(base)" : variant,
-                   rc.preset, r.strategy, seed);
-        fmt::print("knobs:    {}\n", knobs_line(rc.knobs));
-      }
-      for (size_t i = 0; i < r.findings.size(); ++i) {
-        const Finding& f = r.findings[i];
-        fmt::print("finding {}: {} at {} on cpu{} ({})\n  {}\n", i + 1, to_string(f.kind),
-                   format_time(f.time), f.cpu, f.task, f.message);
-        if (!quiet) {
-          fmt::print("  path (recent preemption points, oldest first):\n");
-          for (const auto& p : f.path) fmt::print("    {}\n", p);
-        }
-      }
-      if (!quiet)
-        fmt::print("simulated {} in {} preemption points{}\n", format_time(r.stats.end_time),
-                   r.stats.preemption_points, opt.trace ? fmt::format("; trace: {}", trace_path) : "");
-      fmt::print("verdict: {}\n", verdict);
-      if (!quiet)
-        fmt::print("expected: {} ({})\n", rc.expect.str(), match ? "as expected" : "NOT as expected");
+      const bool match = rc.expect.matches(r.findings);
+      exit_code = match ? kExitExpected : kExitUnexpected;
+      print_result(sc, rc, variant, seed, r, json, quiet, trace_path,
+                   fmt::format("expected: {} ({})", rc.expect.str(), match ? "as expected" : "NOT as expected"),
+                   match);
       return;
     }
     // Many seeds in one process: a summary, the unexpected ones listed.
@@ -254,6 +271,91 @@ int cmd_run(const std::vector<std::string>& args) {
                  runs / std::max(secs, 1e-9), rc.expect.str(), unexpected);
     }
     exit_code = unexpected ? kExitUnexpected : kExitExpected;
+  });
+  return exit_code;
+}
+
+const char* const kReplayHelp = R"(Usage: p2pdma-sim replay TOKEN-or-FILE [options]
+
+Re-runs one execution exactly from a replay token (printed by `fuzz`, kept in
+each finding's replay.token). Refuses a token whose scenario file changed.
+Exits 0 when the execution gives the finding kinds the token recorded, 1 when not.
+
+Options:
+  --scenario PATH   where the scenario is, if not at the path the token names
+  --trace FILE      write a Perfetto/Chrome JSON trace
+  --json            print the result as JSON
+  --quiet           print only the findings and the verdict line
+)";
+
+int cmd_replay(const std::vector<std::string>& args) {
+  std::string what, scenario_override, trace_path;
+  bool json = false, quiet = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* opt) -> std::string {
+      if (i + 1 >= args.size()) throw BadArgs{fmt::format("{} needs a value", opt)};
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kReplayHelp);
+      return kExitExpected;
+    } else if (a == "--scenario") {
+      scenario_override = value("--scenario");
+    } else if (a == "--trace") {
+      trace_path = value("--trace");
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--quiet") {
+      quiet = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for replay (see p2pdma-sim replay --help)", a)};
+    } else if (what.empty()) {
+      what = a;
+    } else {
+      throw BadArgs{fmt::format("unexpected argument '{}': replay takes one token or file", a)};
+    }
+  }
+  if (what.empty()) throw BadArgs{"replay needs a TOKEN or a FILE holding one"};
+  std::string text = what, source = "<command line>";
+  if (what.rfind("p2psim1_", 0) != 0) {
+    std::ifstream f(what, std::ios::binary);
+    if (!f) throw InputError(what, 1, 1, "cannot open token file: No such file or directory");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    text = ss.str();
+    source = what;
+  }
+  std::string err;
+  auto tok = decode_token(text, &err);
+  if (!tok) throw InputError(source, 1, 1, err);
+  const std::string path = scenario_override.empty() ? tok->scenario_path : scenario_override;
+  const Scenario sc = load_scenario(path);
+  if (sc.content_hash != tok->scenario_hash)
+    throw InputError(path, 1, 1,
+                     fmt::format("the scenario changed since the token was made (content {:016x}, token {:016x}): "
+                                 "refusing to replay",
+                                 sc.content_hash, tok->scenario_hash));
+  const RunConfig rc = resolve_run(sc, tok->variant, tok->sets);
+  std::set<std::string> want(tok->findings.begin(), tok->findings.end());
+  int exit_code = kExitExpected;
+  run_on_systemc([&](CoroutineHost& host) {
+    RunResult r = replay_decisions(host, sc, rc, tok->decisions, !trace_path.empty(), nullptr);
+    if (!trace_path.empty()) {
+      std::ofstream f(trace_path, std::ios::binary);
+      if (!(f << r.trace_json)) throw InputError(trace_path, 1, 1, "cannot write trace file");
+    }
+    std::set<std::string> got;
+    for (const auto& f : r.findings) got.insert(to_string(f.kind));
+    const bool match = got == want;
+    exit_code = match ? kExitExpected : kExitUnexpected;
+    std::string want_s;
+    for (const auto& k : want) want_s += (want_s.empty() ? "" : " ") + k;
+    r.strategy = fmt::format("replay of {} seed {}", tok->strategy, tok->seed);
+    print_result(sc, rc, tok->variant, tok->seed, r, json, quiet, trace_path,
+                 fmt::format("token recorded: {} ({})", want_s.empty() ? "clean" : want_s,
+                             match ? "reproduced" : "NOT reproduced"),
+                 match);
   });
   return exit_code;
 }
@@ -327,6 +429,144 @@ int cmd_list(const std::vector<std::string>& args) {
   return kExitExpected;
 }
 
+const char* const kFuzzHelp = R"(Usage: p2pdma-sim fuzz SCENARIO --out DIR (--runs N | --time SECONDS) [options]
+
+A race-hunting campaign: many executions of SCENARIO with no pinned schedule,
+each under a scheduling strategy and its own seed. Every distinct finding
+(kind + code paths) is reported once, with its count and when it was first
+found, shrunk to a minimal interleaving and saved with a replay token:
+  DIR/summary.json                      campaign totals and unique findings
+  DIR/coverage.csv                      preemption-point pairs reached, over time
+  DIR/state.json                        checkpoint (atomic); --resume continues from it
+  DIR/findings/NNN-KIND/finding.json    the finding, its signature, tokens
+  DIR/findings/NNN-KIND/replay.token    p2pdma-sim replay DIR/findings/NNN-KIND/replay.token
+  DIR/findings/NNN-KIND/interleaving.txt  side-by-side per-CPU listing of the minimal run
+  DIR/findings/NNN-KIND/trace.json      Perfetto trace of the minimal run
+Exit 0 with no finding, 1 with findings, 2 for bad input.
+
+Options:
+  --variant NAME        kernel variant of the scenario
+  --set KEY=VALUE       knob or cost.NAME override; repeatable
+  --strategy NAME       portfolio (default: random, pct and delay, one per execution
+                        by seed) | random | pct | delay | timed
+  --pct-depth D         PCT bug depth d (default 3): d-1 priority change points
+  --runs N              execution budget
+  --time SECONDS        wall-clock budget
+  --seed N              first seed (default 1); execution i of shard K/N uses
+                        seed N + i*N + K-1
+  --jobs N              worker processes (default 1)
+  --shard K/N           run only shard K of N of the seed space (no overlap)
+  --out DIR             output directory (required)
+  --resume              continue the campaign checkpointed in DIR
+  --favour-new-pairs    mutate schedules that reached new preemption-point pairs
+                        (executions then depend on each worker's history; replay
+                        tokens stay exact)
+  --no-shrink           keep findings' schedules as found
+  --shrink-replays N    executions to spend shrinking each finding (default 400)
+  --json                print summary.json instead of text
+)";
+
+const char* const kMergeHelp = R"(Usage: p2pdma-sim merge DIR... --out DIR [--json]
+
+Merges the outputs of campaigns over the same scenario and variant (e.g. the
+shards of one campaign run on several hosts): executions and counts add up,
+coverage pairs are united, findings are deduplicated by signature keeping the
+earliest one's folder. Exit 0 with no finding, 1 with findings, 2 for bad input.
+)";
+
+uint64_t parse_count(const std::string& opt, const std::string& v, uint64_t min) {
+  auto n = parse_u64(v);
+  if (!n || *n < min) throw BadArgs{fmt::format("{} needs a whole number >= {}, got '{}'", opt, min, v)};
+  return *n;
+}
+
+int cmd_fuzz(const std::vector<std::string>& args) {
+  CampaignOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* opt) -> std::string {
+      if (i + 1 >= args.size()) throw BadArgs{fmt::format("{} needs a value", opt)};
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kFuzzHelp);
+      return kExitExpected;
+    } else if (a == "--variant") {
+      o.variant = value("--variant");
+    } else if (a == "--set") {
+      o.sets.push_back(value("--set"));
+    } else if (a == "--strategy") {
+      o.strategy = value("--strategy");
+      if (o.strategy != "portfolio" && !make_strategy(o.strategy))
+        throw BadArgs{fmt::format("unknown strategy '{}'; known: portfolio, random, pct, delay, timed", o.strategy)};
+    } else if (a == "--pct-depth") {
+      o.pct_depth = static_cast<int>(parse_count("--pct-depth", value("--pct-depth"), 1));
+    } else if (a == "--runs") {
+      o.runs = parse_count("--runs", value("--runs"), 1);
+    } else if (a == "--time") {
+      const std::string v = value("--time");
+      char* end = nullptr;
+      o.time_s = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(o.time_s > 0)) throw BadArgs{fmt::format("--time needs seconds > 0, got '{}'", v)};
+    } else if (a == "--seed") {
+      o.seed = parse_count("--seed", value("--seed"), 0);
+    } else if (a == "--jobs") {
+      o.jobs = static_cast<int>(parse_count("--jobs", value("--jobs"), 1));
+    } else if (a == "--shard") {
+      const std::string v = value("--shard");
+      unsigned k = 0, n = 0;
+      char tail = 0;
+      if (std::sscanf(v.c_str(), "%u/%u%c", &k, &n, &tail) != 2 || k < 1 || n < 1 || k > n)
+        throw BadArgs{fmt::format("--shard needs K/N with 1 <= K <= N, got '{}'", v)};
+      o.shard_k = static_cast<int>(k);
+      o.shard_n = static_cast<int>(n);
+    } else if (a == "--out") {
+      o.out_dir = value("--out");
+    } else if (a == "--resume") {
+      o.resume = true;
+    } else if (a == "--favour-new-pairs") {
+      o.favour_new_pairs = true;
+    } else if (a == "--no-shrink") {
+      o.shrink = false;
+    } else if (a == "--shrink-replays") {
+      o.shrink_replays = parse_count("--shrink-replays", value("--shrink-replays"), 1);
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for fuzz (see p2pdma-sim fuzz --help)", a)};
+    } else if (o.scenario_path.empty()) {
+      o.scenario_path = a;
+    } else {
+      throw BadArgs{fmt::format("unexpected argument '{}': fuzz takes one scenario", a)};
+    }
+  }
+  if (o.scenario_path.empty()) throw BadArgs{"fuzz needs a SCENARIO file (see p2pdma-sim fuzz --help)"};
+  return run_campaign(o);
+}
+
+int cmd_merge(const std::vector<std::string>& args) {
+  std::vector<std::string> dirs;
+  std::string out;
+  bool json = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kMergeHelp);
+      return kExitExpected;
+    } else if (a == "--out") {
+      if (i + 1 >= args.size()) throw BadArgs{"--out needs a value"};
+      out = args[++i];
+    } else if (a == "--json") {
+      json = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for merge", a)};
+    } else {
+      dirs.push_back(a);
+    }
+  }
+  return merge_campaigns(dirs, out, json);
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
@@ -349,7 +589,10 @@ int cli_main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(rest);
     if (cmd == "check") return cmd_check(rest);
     if (cmd == "list") return cmd_list(rest);
-    throw BadArgs{fmt::format("unknown command '{}'; commands: run, check, list (see --help)", cmd)};
+    if (cmd == "replay") return cmd_replay(rest);
+    if (cmd == "fuzz") return cmd_fuzz(rest);
+    if (cmd == "merge") return cmd_merge(rest);
+    throw BadArgs{fmt::format("unknown command '{}'; commands: run, fuzz, replay, merge, check, list (see --help)", cmd)};
   } catch (const BadArgs& e) {
     fmt::print(stderr, "{}\n", command_line_error(e.msg));
     return kExitBadInput;

@@ -123,6 +123,7 @@ class IrqExec : public kern::Exec {
   void cost(ps_t d) override { elapsed += d; }
   void pp(const char* point) override {
     if (m_.trace_) m_.trace_->instant(cpu_, now(), point, "pp");
+    if (m_.obs_.events) m_.obs_.events->push_back({now(), cpu_, -1, point});
     m_.remember(fmt::format("cpu{} {} {}", cpu_, name_, point));
   }
   void enter(const char* fn) override {
@@ -183,7 +184,7 @@ Machine::Machine(CoroutineHost& host, kern::Kernel& kernel, Strategy& strategy, 
                  TraceWriter* trace, RunLimits limits)
     : host_(host), k_(kernel), strategy_(strategy), trace_(trace), limits_(limits),
       cpus_(kernel.cpus.size()), rcu_cblist_(kernel.cpus.size()) {
-  strategy_.begin(seed);
+  seed_ = seed;
   t0_ = host_.now();
   if (trace_)
     for (int c = 0; c < nr_cpus(); ++c) trace_->track(c, fmt::format("cpu{} irq/softirq", c), c * 1000 + 999);
@@ -215,12 +216,14 @@ void Machine::add_pin(Pin pin) {
 
 void Machine::run() {
   t0_ = host_.now();
+  strategy_.begin(seed_, static_cast<int>(tasks_.size()));
   for (auto& tp : tasks_) {
     Task* t = tp.get();
     host_.start(t->idx, [this, t] { task_main(*t); });
   }
   schedule_loop();
   stats_.end_time = now();
+  strategy_.end();
   unwind_unfinished();
 }
 
@@ -257,7 +260,8 @@ void Machine::task_main(Task& t) {
 }
 
 void Machine::yield_from(Task& t, State next) {
-  ++stats_.preemption_points;
+  const uint64_t seq = stats_.preemption_points++;
+  if (next == State::runnable) t.pending += strategy_.delay_at(t.idx, seq);
   t.ready_at = now() + t.pending;
   t.pending = 0;
   t.state = next;
@@ -597,9 +601,30 @@ void Machine::check_gp_done(GracePeriod& gp) {
 
 // ---- reporting ------------------------------------------------------------------
 
+namespace {
+uint64_t point_hash(const char* s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *s; ++s) h = (h ^ static_cast<unsigned char>(*s)) * 0x100000001b3ULL;
+  return h | 1;  // never 0: 0 means "at no point"
+}
+}  // namespace
+
 void Machine::record_pp(Task& t, const char* point) {
   const int n = ++t.hits[point];
   const ps_t at = t.exec->now();
+  if (obs_.coverage || obs_.events) {
+    const uint64_t h = point_hash(point);
+    t.at_point = h;
+    if (obs_.coverage)
+      for (auto& op : tasks_) {
+        const Task& o = *op;
+        if (o.spec.cpu == t.spec.cpu || !o.at_point) continue;
+        if (o.state == State::done || o.state == State::dead || o.state == State::not_started) continue;
+        const uint64_t a = std::min(h, o.at_point), b = std::max(h, o.at_point);
+        obs_.coverage->insert(a * 0x9e3779b97f4a7c15ULL ^ (b + (b << 6) + (b >> 2)));
+      }
+    if (obs_.events) obs_.events->push_back({at, t.spec.cpu, t.idx, point});
+  }
   if (trace_) trace_->instant(track_of(t), at, point, "pp");
   remember(fmt::format("cpu{} {} {}", t.spec.cpu, t.spec.name, point));
   for (size_t i = 0; i < pins_.size(); ++i) {
@@ -638,6 +663,7 @@ void Machine::report(int cpu, const std::string& task, const std::vector<const c
   if (trace_)
     trace_->instant(track, at, fmt::format("FINDING {}", to_string(kind)), "finding",
                     {{"message", msg}}, /*global=*/true);
+  if (obs_.events) obs_.events->push_back({at, cpu, PpEvent::kFinding, to_string(kind)});
   findings_.push_back(std::move(f));
 }
 

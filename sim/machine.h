@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "kernel/exec.h"
@@ -61,6 +62,27 @@ struct RunLimits {
   ps_t max_time = 60ULL * 1000 * 1000 * 1000 * 1000;  ///< 60 s simulated
 };
 
+/// One preemption point passed, for interleaving listings.
+struct PpEvent {
+  static constexpr int kIrq = -1, kFinding = -2;
+  ps_t time;
+  int cpu;
+  int task;           ///< task index, kIrq, or kFinding (then @point is its kind)
+  std::string point;
+};
+
+/**
+ * struct MachineObservers - optional outputs of an execution.
+ * @coverage: hashes of unordered pairs of preemption points reached
+ *            concurrently on different CPUs (a task arrives at one while
+ *            another task is suspended at the other).
+ * @events: every preemption point in order.
+ */
+struct MachineObservers {
+  std::unordered_set<uint64_t>* coverage = nullptr;
+  std::vector<PpEvent>* events = nullptr;
+};
+
 struct ExecutionStats {
   std::map<std::string, ps_t> task_end;  ///< when each task finished
   uint64_t steps = 0;
@@ -85,6 +107,7 @@ class Machine {
 
   void add_task(TaskSpecRt spec);
   void add_pin(Pin pin);
+  void observe(MachineObservers o) { obs_ = o; }
   /// Run to completion (all tasks done and nothing pending) or to a hang.
   void run();
 
@@ -115,6 +138,7 @@ class Machine {
     std::map<std::string, int> hits;
     int held_by_pin = -1;
     bool killed = false;  ///< execution over: unwind the body at its next resume
+    uint64_t at_point = 0;  ///< hash of the last preemption point, 0 if none
     std::unique_ptr<TaskExec> exec;
     bool in_reader() const { return irq_off > 0 || preempt_off > 0 || rcu > 0; }
   };
@@ -205,6 +229,8 @@ class Machine {
   Strategy& strategy_;
   TraceWriter* trace_;
   RunLimits limits_;
+  uint64_t seed_ = 0;
+  MachineObservers obs_;
   ps_t t0_ = 0;
   std::vector<Cpu> cpus_;
   std::vector<std::unique_ptr<Task>> tasks_;

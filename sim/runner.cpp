@@ -55,9 +55,15 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
       k.process(pid, t.process);
     }
 
-  auto strategy = make_strategy(res.strategy == "directed" ? "timed" : res.strategy);
+  std::unique_ptr<Strategy> owned;
+  Strategy* strategy = opt.strategy_object;
+  if (!strategy) {
+    owned = make_strategy(res.strategy == "directed" ? "timed" : res.strategy);
+    strategy = owned.get();
+  }
   TraceWriter trace;
   Machine m(host, k, *strategy, opt.seed, opt.trace ? &trace : nullptr);
+  m.observe(opt.observers);
   for (const auto& t : sc.tasks) {
     const int pid = t.process.empty() ? 0 : pids.at(t.process);
     const TaskSpec* tp = &t;

@@ -13,6 +13,8 @@ struct RunOptions {
   std::string strategy;  ///< empty: "directed" with pins, else "random"
   bool use_pins = true;
   bool trace = false;
+  Strategy* strategy_object = nullptr;  ///< when set, used instead of @strategy
+  MachineObservers observers;
 };
 
 struct RunResult {

@@ -1,0 +1,36 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace p2psim {
+
+/// `p2pdma-sim fuzz` options (see kFuzzHelp in cli_campaign.cpp).
+struct CampaignOptions {
+  std::string scenario_path;
+  std::string variant;
+  std::vector<std::string> sets;
+  std::string strategy = "portfolio";  ///< portfolio | random | pct | delay | timed
+  int pct_depth = 3;
+  uint64_t runs = 0;     ///< 0: no execution budget
+  double time_s = 0;     ///< 0: no time budget
+  uint64_t seed = 1;     ///< first seed of the shard's sequence
+  int jobs = 1;
+  int shard_k = 1, shard_n = 1;
+  std::string out_dir;
+  bool resume = false;
+  bool favour_new_pairs = false;
+  bool shrink = true;
+  size_t shrink_replays = 400;
+  bool json = false;
+};
+
+/// Run a campaign; returns the exit code (0 no finding, 1 findings).
+/// Throws InputError for bad input (exit 2).
+int run_campaign(const CampaignOptions& o);
+
+/// `p2pdma-sim merge DIR... --out DIR`: returns the exit code.
+int merge_campaigns(const std::vector<std::string>& dirs, const std::string& out, bool json);
+
+}  // namespace p2psim
