@@ -534,8 +534,9 @@ int run_campaign(const CampaignOptions& o) {
   if (fs::file_size(out / "coverage.csv") == 0) cov_csv << "wall_seconds,executions,coverage_pairs,unique_findings\n";
 
   uint64_t next_new = 0;  // first index never handed out
+  bool stop_found = false;  // --stop-on matched
   auto next_batch = [&](uint64_t* first, uint64_t* count) -> bool {
-    if (g_stop || (o.time_s > 0 && elapsed() >= o.time_s)) return false;
+    if (g_stop || stop_found || (o.time_s > 0 && elapsed() >= o.time_s)) return false;
     for (;;) {
       if (o.runs && next_new >= o.runs) return false;
       if (!st.done.contains(next_new)) break;
@@ -557,6 +558,7 @@ int run_campaign(const CampaignOptions& o) {
     auto f = split(line, '\t');
     if (f[0] == "F" && f.size() == 8) {
       ++st.findings_total;
+      if (!o.stop_on.empty() && (o.stop_on == "any" || o.stop_on == f[4])) stop_found = true;
       UniqueFinding& u = st.unique[f[5]];
       if (u.count == 0 || std::stoull(f[1]) < u.first_execution) {
         const bool fresh = u.count == 0;

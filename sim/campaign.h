@@ -24,6 +24,7 @@ struct CampaignOptions {
   bool shrink = true;
   size_t shrink_replays = 400;
   bool json = false;
+  std::string stop_on;  ///< stop at the first finding of this kind ("any": of any kind)
 };
 
 /// Run a campaign; returns the exit code (0 no finding, 1 findings).

@@ -463,6 +463,8 @@ Options:
                         tokens stay exact)
   --no-shrink           keep findings' schedules as found
   --shrink-replays N    executions to spend shrinking each finding (default 400)
+  --stop-on KIND        stop at the first finding of KIND (or 'any'); batches in
+                        flight still finish
   --json                print summary.json instead of text
 )";
 
@@ -532,6 +534,10 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       o.shrink_replays = parse_count("--shrink-replays", value("--shrink-replays"), 1);
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--stop-on") {
+      o.stop_on = value("--stop-on");
+      if (o.stop_on != "any" && !finding_kind_from_string(o.stop_on))
+        throw BadArgs{fmt::format("--stop-on needs a finding kind or 'any', got '{}'", o.stop_on)};
     } else if (!a.empty() && a[0] == '-') {
       throw BadArgs{fmt::format("unknown option '{}' for fuzz (see p2pdma-sim fuzz --help)", a)};
     } else if (o.scenario_path.empty()) {
