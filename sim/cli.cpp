@@ -41,6 +41,7 @@ Usage:
                                       shrunk, each with a replay token
   p2pdma-sim replay TOKEN-or-FILE     re-run one execution exactly from a replay token
   p2pdma-sim merge DIR... --out DIR   merge campaign outputs (shards), dedup findings
+  p2pdma-sim topo FILE                PCI tree and every provider/client map type and distance
   p2pdma-sim check SCENARIO           validate a scenario file and all its variants
   p2pdma-sim list                     presets, knobs, costs, strategies, finding kinds, scenarios
   p2pdma-sim --version | --help
@@ -360,6 +361,37 @@ int cmd_replay(const std::vector<std::string>& args) {
   return exit_code;
 }
 
+const char* const kTopoHelp = R"(Usage: p2pdma-sim topo FILE [--json]
+
+FILE is a scenario with a PCI tree (topology.host_bridges or topology.include)
+or a topology file. Prints the tree (BDFs as enumerated, ACS bits, links,
+p2pmem BARs) and, for every p2pmem provider and every endpoint function, the
+map type and distance the kernel's calc_map_type_and_dist() computes.
+)";
+
+int cmd_topo(const std::vector<std::string>& args) {
+  std::string file;
+  bool json = false;
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kTopoHelp);
+      return kExitExpected;
+    }
+    if (a == "--json") {
+      json = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for topo", a)};
+    } else if (file.empty()) {
+      file = a;
+    } else {
+      throw BadArgs{fmt::format("unexpected argument '{}': topo takes one file", a)};
+    }
+  }
+  if (file.empty()) throw BadArgs{"topo needs a scenario or topology FILE"};
+  fmt::print("{}", render_topology(load_topology(file), json));
+  return kExitExpected;
+}
+
 int cmd_check(const std::vector<std::string>& args) {
   std::string scenario;
   for (const auto& a : args) {
@@ -598,7 +630,8 @@ int cli_main(int argc, char** argv) {
     if (cmd == "replay") return cmd_replay(rest);
     if (cmd == "fuzz") return cmd_fuzz(rest);
     if (cmd == "merge") return cmd_merge(rest);
-    throw BadArgs{fmt::format("unknown command '{}'; commands: run, fuzz, replay, merge, check, list (see --help)", cmd)};
+    if (cmd == "topo") return cmd_topo(rest);
+    throw BadArgs{fmt::format("unknown command '{}'; commands: run, fuzz, replay, merge, topo, check, list (see --help)", cmd)};
   } catch (const BadArgs& e) {
     fmt::print(stderr, "{}\n", command_line_error(e.msg));
     return kExitBadInput;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -40,6 +41,8 @@ const VariantSpec* Scenario::variant(const std::string& n) const {
 }
 
 namespace {
+
+using fs_path = std::filesystem::path;
 
 SourcePos pos_of(const StrictNode& n) { return {n.file(), n.line(), n.column()}; }
 
@@ -265,7 +268,43 @@ void check_references(const Scenario& sc, const StrictNode& root) {
     if (v.schedule) check_pins(*v.schedule);
 }
 
+/// The PCI tree of a `topology:` map: inline, or from `include: FILE`
+/// (relative to the including file). Null when it has neither.
+std::optional<TopologySpec> topology_of(const StrictNode& topo) {
+  if (topo.has("include")) {
+    auto inc = topo.required("include");
+    if (is_topology_tree(topo)) inc.fail("'include' and an inline host_bridges tree cannot be combined");
+    fs_path base = fs_path(topo.file()).parent_path();
+    const std::string path = (base / inc.as_string("include")).string();
+    YamlDoc doc = YamlDoc::load_file(path);
+    auto m = doc.root("topology file").as_map("topology file");
+    TopologySpec t = parse_topology_tree(m);
+    m.finish();
+    return t;
+  }
+  if (!is_topology_tree(topo)) {
+    topo.allow({"cpu", "iommu", "host_bridges", "include"});
+    return std::nullopt;
+  }
+  return parse_topology_tree(topo);
+}
+
 }  // namespace
+
+TopologySpec load_topology(const std::string& path) {
+  YamlDoc doc = YamlDoc::load_file(path);
+  auto root = doc.root("file").as_map("file");
+  if (root.has("tasks") || root.has("topology")) {
+    Scenario sc = load_scenario(path);
+    if (!sc.topo)
+      throw InputError(path, 1, 1, "this scenario has no PCI tree (topology.host_bridges or topology.include)");
+    return *sc.topo;
+  }
+  std::optional<TopologySpec> t = topology_of(root);
+  if (!t) throw InputError(path, 1, 1, "not a topology: expected host_bridges (or include)");
+  root.finish();
+  return *t;
+}
 
 Scenario load_scenario(const std::string& path) {
   YamlDoc doc = YamlDoc::load_file(path);
@@ -282,6 +321,18 @@ Scenario load_scenario(const std::string& path) {
   if (root.has("description")) sc.description = root.required("description").as_string("description");
 
   auto topo = root.required("topology").as_map("topology");
+  sc.topo = topology_of(topo);
+  if (sc.topo)
+    for (const auto& ep : sc.topo->endpoints)
+      if (ep.p2p_bar_size) {
+        ProviderSpec p;
+        p.name = ep.name;
+        p.bar_phys = ep.bar_phys;
+        p.bar_size = ep.p2p_bar_size;
+        p.pos = pos_of(topo);
+        sc.providers.push_back(p);
+      }
+  if (topo.has("providers") || !sc.topo)
   for (const auto& pn : topo.required("providers").items("providers")) {
     auto m = pn.as_map("provider");
     ProviderSpec p;

@@ -10,6 +10,7 @@
 #include "kernel/knobs.h"
 #include "machine.h"
 #include "p2psim/finding.h"
+#include "topology_loader.h"
 
 namespace p2psim {
 
@@ -94,6 +95,7 @@ struct Scenario {
   std::string name, description, file;
   uint64_t content_hash = 0;  ///< FNV-1a of the file's bytes
   std::vector<ProviderSpec> providers;
+  std::optional<TopologySpec> topo;  ///< the PCI tree, when the scenario has one
   KernelSpec kernel;
   int cpus = 1;
   std::vector<TaskSpec> tasks;
@@ -107,6 +109,8 @@ struct Scenario {
 
 /// Throws InputError (file:line:col) on any problem.
 Scenario load_scenario(const std::string& path);
+/// A scenario's topology, or a topology file's (for `topo`). Throws InputError.
+TopologySpec load_topology(const std::string& path);
 
 /// One fully resolved configuration: scenario + variant + overrides.
 struct RunConfig {

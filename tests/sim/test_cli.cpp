@@ -45,7 +45,7 @@ const std::string kS1 = src("scenarios/s1_premature_genalloc_return.yaml");
 
 /// `run` unless the arguments start with a command or option.
 Cli run(const std::string& args) {
-  for (const char* c : {"run ", "check ", "list", "fuzz ", "replay ", "merge ", "--"})
+  for (const char* c : {"run ", "check ", "list", "fuzz ", "replay ", "merge ", "topo ", "--"})
     if (args.rfind(c, 0) == 0) return run_raw(args);
   return run_raw("run " + args);
 }
@@ -276,4 +276,40 @@ TEST_CASE("fuzz on S1 v6.2 reaches the X1 window through the O_DIRECT unpin", "[
   CHECK(r.exit_code == 1);
   CHECK(r.out.find("returned to its pool by p2pdma_page_free while 1 PTE(s) still map it") != std::string::npos);
   CHECK(r.out.find("cross_context_leak") != std::string::npos);
+}
+
+TEST_CASE("topo prints the map types and distances of KERNEL.md section 8", "[cli][topo]") {
+  auto pair = [](const std::string& out, const std::string& p, const std::string& c, const std::string& rest) {
+    const std::string needle = "  " + p + std::string(15 - p.size(), ' ') + "-> " + c + std::string(15 - c.size(), ' ') + rest;
+    INFO(needle);
+    CHECK(out.find(needle + "\n") != std::string::npos);
+  };
+  Cli sw = run("topo " + src("scenarios/topologies/switch_2nvme.yaml"));
+  REQUIRE(sw.exit_code == 0);
+  pair(sw.out, "nvme0", "nvme0", "bus_addr         0");          // same function
+  pair(sw.out, "p2pcard.f0", "p2pcard.f1", "bus_addr         2");  // two functions of one device
+  pair(sw.out, "nvme0", "nvme1", "bus_addr         4");           // two devices on one switch
+  pair(sw.out, "nvme0", "p2pcard.f0", "thru_host_bridge 6");      // whitelisted host bridge
+  CHECK(sw.out.find("0000:03:00.0 nvme0 [endpoint] nvme (CMB 65536 KiB at 0xe0000000)") != std::string::npos);
+  Cli acs = run("topo " + src("scenarios/topologies/switch_acs_redirect.yaml"));
+  pair(acs.out, "nvme0", "nvme1", "thru_host_bridge 4");          // ACS redirect -> host bridge
+  Cli amd = run("topo " + src("scenarios/topologies/amd_two_root_ports.yaml"));
+  pair(amd.out, "nvme0", "nvme1", "thru_host_bridge 4");          // AMD Zen across root ports
+  Cli intel = run("topo " + src("scenarios/topologies/intel_offwhitelist_two_root_ports.yaml"));
+  pair(intel.out, "nvme0", "nvme1", "not_supported    -");        // off the whitelist
+  Cli js = run("topo " + src("scenarios/topologies/amd_two_root_ports.yaml") + " --json");
+  CHECK(js.out.find("{\"provider\":\"nvme0\",\"client\":\"nvme1\",\"map_type\":\"thru_host_bridge\",\"distance\":4}") !=
+        std::string::npos);
+}
+
+TEST_CASE("a scenario on an included topology runs and errors in the topology name its file", "[cli][topo]") {
+  Cli ok = run(src("tests/data/scenarios/topo_switch_mmap.yaml") + " --variant v6.2");
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("verdict: clean\n") != std::string::npos);
+  Cli bad = run(src("tests/data/scenarios/bad_topology_include.yaml") + " --variant v6.2");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("bad_unknown_key.yaml:7:60: error: unknown key 'lanes' in endpoint") != std::string::npos);
+  Cli none = run("topo " + kS1);
+  CHECK(none.exit_code == 2);
+  CHECK(none.err.find("has no PCI tree") != std::string::npos);
 }

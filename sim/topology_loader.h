@@ -1,0 +1,58 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hw/pci_topology.h"
+
+namespace p2psim {
+
+class StrictNode;
+
+/// A PCIe link's parameters as written in a topology (used by the fabric).
+struct LinkSpec {
+  int gen = 3, lanes = 8, mps = 256, mrrs = 512, rcb = 64;
+};
+
+/// What an endpoint is, and the BAR it offers for p2pmem if any.
+struct EndpointSpec {
+  std::string name;
+  std::string kind;           ///< nvme | p2pmem | gpu | plain
+  hw::DeviceId device;        ///< the function this entry names
+  uint64_t p2p_bar_size = 0;  ///< CMB / p2pmem / GPU BAR given to p2pdma; 0: none
+  uint64_t bar_phys = 0;      ///< assigned at load
+  int function = 0;
+};
+
+/**
+ * struct TopologySpec - a machine's PCI hierarchy from a scenario or a
+ * topology file: the PciTopology the kernel's distance code walks, plus
+ * names, links, and the p2pmem providers it implies.
+ */
+struct TopologySpec {
+  hw::PciTopology pci;
+  std::map<hw::DeviceId, std::string> names;  ///< port and endpoint names
+  std::map<hw::DeviceId, LinkSpec> links;     ///< the link above a port/device
+  std::vector<EndpointSpec> endpoints;        ///< every endpoint function, in device order
+  std::map<hw::HostBridgeId, std::string> host_names;
+  bool iommu = false;
+  std::string iommu_mode = "lazy";
+  std::string file;  ///< where it was read (the included file, if any)
+};
+
+/**
+ * parse_topology_tree() - read `cpu`, `iommu` and `host_bridges` from @m (a
+ * topology map; `include:` resolved by the caller), assigning buses and BDFs
+ * in enumeration order and BAR windows from 0xe0000000. Throws InputError.
+ */
+TopologySpec parse_topology_tree(const StrictNode& m);
+
+/// Is @m a topology tree (has host_bridges)?
+bool is_topology_tree(const StrictNode& m);
+
+/// `p2pdma-sim topo`: the tree and every provider/client map type and distance.
+std::string render_topology(const TopologySpec& t, bool json);
+
+}  // namespace p2psim
