@@ -1,6 +1,8 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #include "kernel/kernel.h"
 
+#include <cstring>
+
 #include "kernel/p2pdma.h"
 
 namespace p2psim::kern {
@@ -33,13 +35,21 @@ Page* Kernel::pfn_to_page(uint64_t pfn) {
   return nullptr;
 }
 
+uint8_t* Kernel::phys_page(uint64_t pfn) {
+  auto& slot = phys_pages_[pfn];
+  if (!slot) slot = std::make_unique<std::array<uint8_t, 4096>>();  // value-initialised: zeros
+  return slot->data();
+}
+
 void Kernel::phys_write(uint64_t pfn, uint64_t offset, uint64_t value) {
-  phys_words_[{pfn, offset / 8}] = value;
+  std::memcpy(phys_page(pfn) + (offset & ~7ULL) % 4096, &value, 8);
 }
 
 uint64_t Kernel::phys_read(uint64_t pfn, uint64_t offset) const {
-  auto it = phys_words_.find({pfn, offset / 8});
-  return it == phys_words_.end() ? 0 : it->second;
+  auto it = phys_pages_.find(pfn);
+  uint64_t v = 0;
+  if (it != phys_pages_.end()) std::memcpy(&v, it->second->data() + (offset & ~7ULL) % 4096, 8);
+  return v;
 }
 
 }  // namespace p2psim::kern

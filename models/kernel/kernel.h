@@ -1,8 +1,10 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kernel/costs.h"
@@ -58,9 +60,15 @@ class Kernel {
   /// Bytes of physical memory (sparse; zero until written).
   void phys_write(uint64_t pfn, uint64_t offset, uint64_t value);
   uint64_t phys_read(uint64_t pfn, uint64_t offset) const;
+  /// The 4 KiB of page @pfn, allocated (zeroed) on first use: what DMA moves.
+  uint8_t* phys_page(uint64_t pfn);
+
+  /// Block devices by name (the hardware layer registers them).
+  std::map<std::string, class BlockDevice*> block_devices;
 
  private:
-  std::map<std::pair<uint64_t, uint64_t>, uint64_t> phys_words_;
+  // Looked up by pfn only, never iterated: no ordering can leak into results.
+  std::unordered_map<uint64_t, std::unique_ptr<std::array<uint8_t, 4096>>> phys_pages_;
   std::map<std::string, std::pair<int, int>> fail_sites_;  // site -> (nth, calls so far)  // (pfn, offset/8) -> word
 };
 

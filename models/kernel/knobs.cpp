@@ -52,6 +52,13 @@ const std::vector<KnobSpec>& knob_specs() {
        "kernels (and in every preset); the oracles still see what happens next.",
        "include/linux/mmdebug.h",
        KNOB_FIELD(config_debug_vm, bool)},
+      {"dio_pins_pages",
+       {"false", "true"},
+       "Direct I/O takes its user pages with FOLL_PIN (and unpins at completion) instead of "
+       "FOLL_GET page references.",
+       "David Howells, 'block: convert bio_map_user_iov/__bio_iov_iter_get_pages to "
+       "iov_iter_extract_pages' (v6.5)",
+       KNOB_FIELD(dio_pins_pages, bool)},
   };
   return specs;
 }
@@ -109,6 +116,7 @@ const std::vector<Preset>& presets() {
     v62.alloc_mmap_error_puts_pgmap_ref = false;
     v.push_back({"v6.2", "Linux v6.2: first upstream p2pmem mmap, x86 native TLB flush", v62});
     Knobs v615 = v62;
+    v615.dio_pins_pages = true;
     v615.refcount_era = RefcountEra::zero_based;
     v615.tlb_mode = TlbMode::rcu_table_free;
     v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount, x86 RCU table free", v615});

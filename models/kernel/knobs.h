@@ -37,6 +37,8 @@ struct Knobs {
   bool alloc_mmap_error_puts_pgmap_ref = false;
   /// CONFIG_DEBUG_VM: VM_BUG_ON/VM_WARN_ON checks are compiled in.
   bool config_debug_vm = false;
+  /// Direct I/O pins user pages (FOLL_PIN, >= v6.5) instead of taking refs (FOLL_GET).
+  bool dio_pins_pages = false;
 };
 
 /**

@@ -1,0 +1,60 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernel/exec.h"
+#include "kernel/kernel.h"
+
+namespace p2psim::kern {
+
+/// struct bio_vec, plus the allocation its page was pinned for (oracle).
+struct BioVec {
+  Page* page;
+  uint32_t offset, len;
+  uint64_t shadow_alloc;
+};
+
+/// struct bio, reduced to what a direct I/O needs.
+struct Bio {
+  bool write = false;       ///< REQ_OP_WRITE: memory -> device
+  uint64_t sector = 0;      ///< 512-byte sectors
+  std::vector<BioVec> vecs;
+  uint64_t size = 0;        ///< bi_iter.bi_size
+  bool done = false;        ///< bio_endio() ran
+  int status = 0;           ///< 0 or -errno (blk_status_to_errno)
+  uint64_t id = 0;
+};
+
+/**
+ * class BlockDevice - a request queue and the driver behind it. The
+ * hardware layer implements it (an NVMe controller on the PCIe fabric);
+ * submit() maps the bio for DMA as the driver does (by P2PDMA map type for
+ * P2P pages) and completes it later through bio->done from interrupt
+ * context.
+ */
+class BlockDevice {
+ public:
+  virtual ~BlockDevice() = default;
+  virtual const std::string& name() const = 0;
+  /// blk_queue_pci_p2pdma(): the queue can DMA to and from P2PDMA pages.
+  virtual bool queue_pci_p2pdma() const = 0;
+  /// Start @bio; returns 0, or -errno when mapping failed (bio not started).
+  virtual int submit(Exec& ex, Kernel& k, Bio& bio) = 0;
+};
+
+struct GupPage;
+/// bio_add_page() for a page GUP returned: merges into the last bvec only
+/// when physically contiguous and of the same pgmap (page_is_mergeable()).
+void bio_add_page(Bio& bio, const GupPage& gp, uint32_t len, uint32_t off);
+
+/**
+ * blkdev_direct_io() - an O_DIRECT read or write of @len bytes at byte
+ * offset @pos of @dev from/to the user buffer at @addr in @proc.
+ * Returns bytes transferred or -errno.
+ */
+int64_t blkdev_direct_io(Exec& ex, Kernel& k, Process& proc, BlockDevice& dev, uint64_t addr,
+                         uint64_t len, uint64_t pos, bool write);
+
+}  // namespace p2psim::kern
