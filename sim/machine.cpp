@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 
 #include "kernel/tlbflush.h"
 #include "p2psim/kernel_bug.h"
@@ -303,6 +304,7 @@ void Machine::schedule_loop() {
       hung_ = true;
       return;
     }
+    drain_hardware_events();
     fire_due_timers();
     deliver_irqs_when_possible();
     wake_waiters();
@@ -323,6 +325,10 @@ void Machine::schedule_loop() {
         host_.advance(nt - now());
         continue;
       }
+      if (host_.hardware_pending()) {
+        host_.wait_hardware();
+        continue;
+      }
       bool live = false;
       for (auto& tp : tasks_) live |= tp->state != State::done && tp->state != State::dead;
       bool irqs = false;
@@ -338,13 +344,13 @@ void Machine::schedule_loop() {
       host_.advance(nt - now());
       continue;
     }
+    if (target > now() && host_.advance(target - now())) continue;  // hardware spoke first
     if (target > limits_.max_time) {
       report(-1, "scheduler", nullptr, FindingKind::hang,
              fmt::format("simulated time passed {}", format_time(limits_.max_time)), now(), 0);
       hung_ = true;
       return;
     }
-    host_.advance(target - now());
     resume(pick);
   }
 }
@@ -431,6 +437,24 @@ void Machine::finish_hang() {
     report(t.spec.cpu, t.spec.name, &t.fn_stack, FindingKind::hang,
            fmt::format("{} {}: nothing left can wake it", t.spec.name, what), stuck, track_of(t));
   }
+}
+
+// ---- hardware events ------------------------------------------------------------
+
+void Machine::post_hardware_event(HardwareEvent e) {
+  hw_events_.push_back(std::move(e));
+  host_.kick();
+}
+
+bool Machine::drain_hardware_events() {
+  if (hw_events_.empty()) return false;
+  std::vector<HardwareEvent> batch;
+  batch.swap(hw_events_);
+  std::stable_sort(batch.begin(), batch.end(), [](const HardwareEvent& a, const HardwareEvent& b) {
+    return std::tie(a.time, a.device, a.seq) < std::tie(b.time, b.device, b.seq);
+  });
+  for (auto& e : batch) e.fn();
+  return true;
 }
 
 // ---- timers -------------------------------------------------------------------

@@ -31,9 +31,25 @@ class CoroutineHost {
   virtual void resume(int slot) = 0;
   /// From inside a body: hand control back to the scheduler.
   virtual void yield(int slot) = 0;
-  /// From the scheduler: let @dt of simulated time pass.
-  virtual void advance(ps_t dt) = 0;
+  /// From the scheduler: let up to @dt of simulated time pass. Returns early
+  /// (true) when hardware posted an event meanwhile.
+  virtual bool advance(ps_t dt) = 0;
   virtual ps_t now() const = 0;
+  /// From the scheduler, when nothing else can move: is any hardware model
+  /// still due to act (a timed wait pending)?
+  virtual bool hardware_pending() const { return false; }
+  /// From the scheduler: sleep until hardware posts an event.
+  virtual void wait_hardware() {}
+  /// From a hardware model's thread: wake the scheduler.
+  virtual void kick() {}
+};
+
+/// An event a hardware model posts for the machine (a completion interrupt).
+struct HardwareEvent {
+  ps_t time;       ///< absolute simulated time it happened
+  int device;      ///< the posting device's index: same-time order is explicit
+  uint64_t seq;    ///< per-device sequence number
+  std::function<void()> fn;
 };
 
 /// A pinned constraint of a directed schedule: @task waits at its @hit-th
@@ -106,6 +122,12 @@ class Machine {
   ~Machine();
 
   void add_task(TaskSpecRt spec);
+  /// From a hardware model: run @e.fn in the scheduler, ordered by
+  /// (time, device, seq) among events posted for the same moment.
+  void post_hardware_event(HardwareEvent e);
+  /// A timed event in the scheduler's own queue (hardware modelled without
+  /// threads, and timers): @fn runs at relative time @at.
+  void at(ps_t at, std::function<void()> fn) { add_timer(at, std::move(fn)); }
   void add_pin(Pin pin);
   void observe(MachineObservers o) { obs_ = o; }
   /// Run to completion (all tasks done and nothing pending) or to a hang.
@@ -231,6 +253,8 @@ class Machine {
   RunLimits limits_;
   uint64_t seed_ = 0;
   MachineObservers obs_;
+  std::vector<HardwareEvent> hw_events_;
+  bool drain_hardware_events();
   ps_t t0_ = 0;
   std::vector<Cpu> cpus_;
   std::vector<std::unique_ptr<Task>> tasks_;

@@ -48,9 +48,15 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
     back_.notify();
     sc_core::wait(workers_[slot]->go);
   }
-  void advance(ps_t dt) override {
-    if (dt) sc_core::wait(sc_core::sc_time::from_value(dt));
+  bool advance(ps_t dt) override {
+    if (!dt) return false;
+    const ps_t start = now();
+    sc_core::wait(sc_core::sc_time::from_value(dt), kick_);
+    return now() - start < dt;
   }
+  bool hardware_pending() const override { return sc_core::sc_pending_activity_at_future_time(); }
+  void wait_hardware() override { sc_core::wait(kick_); }
+  void kick() override { kick_.notify(sc_core::SC_ZERO_TIME); }
   ps_t now() const override { return sc_core::sc_time_stamp().value(); }
 
   std::exception_ptr error;
@@ -85,6 +91,7 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
   std::function<void(CoroutineHost&)> main_;
   std::vector<std::unique_ptr<Worker>> workers_;
   sc_core::sc_event back_;
+  sc_core::sc_event kick_;  ///< hardware posted an event
 };
 
 }  // namespace
