@@ -53,22 +53,17 @@ std::string jstr(const std::string& s) { return "\"" + json_escape(s) + "\""; }
 
 /// Write @path via a temporary file, fsync and rename: readers see the old
 /// or the new content, never a torn one.
+bool write_all(int fd, const std::string& s);
+
+/// Write @path via a temporary file, fsync and rename: readers see the old
+/// or the new content, never a torn one.
 void atomic_write(const fs::path& path, const std::string& content) {
   const fs::path tmp = path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw InputError(tmp.string(), 1, 1, fmt::format("cannot write: {}", std::strerror(errno)));
-  size_t off = 0;
-  while (off < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      throw InputError(tmp.string(), 1, 1, fmt::format("cannot write: {}", std::strerror(errno)));
-    }
-    off += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
+  const bool ok = fd >= 0 && write_all(fd, content) && ::fsync(fd) == 0;
+  const int saved = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) throw InputError(tmp.string(), 1, 1, fmt::format("cannot write: {}", std::strerror(saved)));
   fs::rename(tmp, path);
 }
 

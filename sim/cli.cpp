@@ -90,6 +90,12 @@ struct BadArgs {
   std::string msg;
 };
 
+/// The value after option @opt at args[i] (advancing i), or a bad-args error.
+std::string take_value(const std::vector<std::string>& args, size_t& i, const char* opt) {
+  if (i + 1 >= args.size()) throw BadArgs{fmt::format("{} needs a value", opt)};
+  return args[++i];
+}
+
 std::string command_line_error(const std::string& msg) {
   return fmt::format("<command line>:1:1: error: {}", msg);
 }
@@ -161,34 +167,30 @@ int cmd_run(const std::vector<std::string>& args) {
   bool json = false, quiet = false, no_pins = false, runs_given = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto value = [&](const char* opt) -> std::string {
-      if (i + 1 >= args.size()) throw BadArgs{fmt::format("{} needs a value", opt)};
-      return args[++i];
-    };
     if (a == "--help" || a == "-h") {
       fmt::print("{}", kRunHelp);
       return kExitExpected;
     } else if (a == "--variant") {
-      variant = value("--variant");
+      variant = take_value(args, i, "--variant");
     } else if (a == "--seed") {
-      auto v = parse_u64(value("--seed"));
+      auto v = parse_u64(take_value(args, i, "--seed"));
       if (!v) throw BadArgs{fmt::format("--seed needs a whole number, got '{}'", args[i])};
       seed = *v;
     } else if (a == "--runs") {
-      auto v = parse_u64(value("--runs"));
+      auto v = parse_u64(take_value(args, i, "--runs"));
       if (!v || *v == 0) throw BadArgs{fmt::format("--runs needs a whole number >= 1, got '{}'", args[i])};
       runs = *v;
       runs_given = true;
     } else if (a == "--strategy") {
-      strategy = value("--strategy");
+      strategy = take_value(args, i, "--strategy");
       if (!make_strategy(strategy))
         throw BadArgs{fmt::format("unknown strategy '{}'; known: timed, random, pct, delay", strategy)};
     } else if (a == "--no-pins") {
       no_pins = true;
     } else if (a == "--set") {
-      sets.push_back(value("--set"));
+      sets.push_back(take_value(args, i, "--set"));
     } else if (a == "--trace") {
-      trace_path = value("--trace");
+      trace_path = take_value(args, i, "--trace");
     } else if (a == "--json") {
       json = true;
     } else if (a == "--quiet") {
@@ -294,17 +296,13 @@ int cmd_replay(const std::vector<std::string>& args) {
   bool json = false, quiet = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto value = [&](const char* opt) -> std::string {
-      if (i + 1 >= args.size()) throw BadArgs{fmt::format("{} needs a value", opt)};
-      return args[++i];
-    };
     if (a == "--help" || a == "-h") {
       fmt::print("{}", kReplayHelp);
       return kExitExpected;
     } else if (a == "--scenario") {
-      scenario_override = value("--scenario");
+      scenario_override = take_value(args, i, "--scenario");
     } else if (a == "--trace") {
-      trace_path = value("--trace");
+      trace_path = take_value(args, i, "--trace");
     } else if (a == "--json") {
       json = true;
     } else if (a == "--quiet") {
@@ -518,36 +516,32 @@ int cmd_fuzz(const std::vector<std::string>& args) {
   CampaignOptions o;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto value = [&](const char* opt) -> std::string {
-      if (i + 1 >= args.size()) throw BadArgs{fmt::format("{} needs a value", opt)};
-      return args[++i];
-    };
     if (a == "--help" || a == "-h") {
       fmt::print("{}", kFuzzHelp);
       return kExitExpected;
     } else if (a == "--variant") {
-      o.variant = value("--variant");
+      o.variant = take_value(args, i, "--variant");
     } else if (a == "--set") {
-      o.sets.push_back(value("--set"));
+      o.sets.push_back(take_value(args, i, "--set"));
     } else if (a == "--strategy") {
-      o.strategy = value("--strategy");
+      o.strategy = take_value(args, i, "--strategy");
       if (o.strategy != "portfolio" && !make_strategy(o.strategy))
         throw BadArgs{fmt::format("unknown strategy '{}'; known: portfolio, random, pct, delay, timed", o.strategy)};
     } else if (a == "--pct-depth") {
-      o.pct_depth = static_cast<int>(parse_count("--pct-depth", value("--pct-depth"), 1));
+      o.pct_depth = static_cast<int>(parse_count("--pct-depth", take_value(args, i, "--pct-depth"), 1));
     } else if (a == "--runs") {
-      o.runs = parse_count("--runs", value("--runs"), 1);
+      o.runs = parse_count("--runs", take_value(args, i, "--runs"), 1);
     } else if (a == "--time") {
-      const std::string v = value("--time");
+      const std::string v = take_value(args, i, "--time");
       char* end = nullptr;
       o.time_s = std::strtod(v.c_str(), &end);
       if (v.empty() || *end || !(o.time_s > 0)) throw BadArgs{fmt::format("--time needs seconds > 0, got '{}'", v)};
     } else if (a == "--seed") {
-      o.seed = parse_count("--seed", value("--seed"), 0);
+      o.seed = parse_count("--seed", take_value(args, i, "--seed"), 0);
     } else if (a == "--jobs") {
-      o.jobs = static_cast<int>(parse_count("--jobs", value("--jobs"), 1));
+      o.jobs = static_cast<int>(parse_count("--jobs", take_value(args, i, "--jobs"), 1));
     } else if (a == "--shard") {
-      const std::string v = value("--shard");
+      const std::string v = take_value(args, i, "--shard");
       unsigned k = 0, n = 0;
       char tail = 0;
       if (std::sscanf(v.c_str(), "%u/%u%c", &k, &n, &tail) != 2 || k < 1 || n < 1 || k > n)
@@ -555,7 +549,7 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       o.shard_k = static_cast<int>(k);
       o.shard_n = static_cast<int>(n);
     } else if (a == "--out") {
-      o.out_dir = value("--out");
+      o.out_dir = take_value(args, i, "--out");
     } else if (a == "--resume") {
       o.resume = true;
     } else if (a == "--favour-new-pairs") {
@@ -563,11 +557,11 @@ int cmd_fuzz(const std::vector<std::string>& args) {
     } else if (a == "--no-shrink") {
       o.shrink = false;
     } else if (a == "--shrink-replays") {
-      o.shrink_replays = parse_count("--shrink-replays", value("--shrink-replays"), 1);
+      o.shrink_replays = parse_count("--shrink-replays", take_value(args, i, "--shrink-replays"), 1);
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--stop-on") {
-      o.stop_on = value("--stop-on");
+      o.stop_on = take_value(args, i, "--stop-on");
       if (o.stop_on != "any" && !finding_kind_from_string(o.stop_on))
         throw BadArgs{fmt::format("--stop-on needs a finding kind or 'any', got '{}'", o.stop_on)};
     } else if (!a.empty() && a[0] == '-') {
