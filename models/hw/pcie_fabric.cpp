@@ -1,0 +1,723 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "hw/pcie_fabric.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <queue>
+#include <stdexcept>
+#include <utility>
+
+namespace p2psim::hw {
+
+namespace {
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%#llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+/// Both ends of a link train to what both support (see FabricConfig::links).
+LinkConfig negotiate(const LinkConfig& a, const LinkConfig& b) {
+  LinkConfig c = a;
+  c.gen = std::min(a.gen, b.gen);
+  c.lanes = std::min(a.lanes, b.lanes);
+  c.mps = std::min(a.mps, b.mps);
+  c.mrrs = std::min(a.mrrs, b.mrrs);
+  c.rcb = std::min(a.rcb, b.rcb);
+  c.addr64 = a.addr64 || b.addr64;
+  c.ecrc = a.ecrc && b.ecrc;
+  c.completions_in_rcb_chunks = a.completions_in_rcb_chunks || b.completions_in_rcb_chunks;
+  return c;
+}
+
+bool is_downstream_facing(PciFunctionType t) {
+  return t == PciFunctionType::root_port || t == PciFunctionType::switch_downstream_port;
+}
+
+/// Exact time `wire_bytes` take on @link, rounded up to a ps.
+ps_t wire_time_ps(const PcieLink& link, std::uint64_t wire_bytes) {
+  const Rational bt = link.byte_time_ps();
+  return (wire_bytes * bt.num + bt.den - 1) / bt.den;
+}
+
+}  // namespace
+
+const char* to_string(HopKind kind) {
+  switch (kind) {
+    case HopKind::kLink: return "link";
+    case HopKind::kSwitch: return "switch";
+    case HopKind::kRootComplex: return "root_complex";
+    case HopKind::kMemory: return "memory";
+    case HopKind::kEndpoint: return "endpoint";
+  }
+  return "?";
+}
+
+double Transfer::gbps() const {
+  if (end <= issue) return 0;
+  return static_cast<double>(bytes) * 8.0 * 1000.0 / static_cast<double>(end - issue);
+}
+
+bool Transfer::uses_link(DeviceId port) const {
+  for (const auto* hops : {&path, &completion_path})
+    for (const Hop& h : *hops)
+      if (h.kind == HopKind::kLink && h.device == port) return true;
+  return false;
+}
+
+std::size_t Transfer::hops(HopKind kind) const {
+  std::size_t n = 0;
+  for (const auto* hops : {&path, &completion_path})
+    for (const Hop& h : *hops) n += h.kind == kind ? 1 : 0;
+  return n;
+}
+
+// ---------------------------------------------------------------------------
+// Construction
+// ---------------------------------------------------------------------------
+
+PcieFabric::PcieFabric(const PciTopology& topology, FabricConfig config)
+    : topo_(topology), cfg_(std::move(config)) {
+  const auto& devs = topo_.devices();
+  auto check_dev = [&](DeviceId d, const char* what) {
+    if (d >= devs.size())
+      throw std::invalid_argument(std::string("pcie fabric: ") + what + " names device " +
+                                  std::to_string(d) + ", not in the topology");
+  };
+  for (const auto& [d, lc] : cfg_.links) {
+    check_dev(d, "links");
+    require_valid(lc);
+  }
+  require_valid(cfg_.default_link);
+  for (const auto& [d, lat] : cfg_.switch_latency) {
+    check_dev(d, "switch_latency");
+    if (devs[d].type != PciFunctionType::switch_upstream_port)
+      throw std::invalid_argument("pcie fabric: switch_latency key " + name_of(d) +
+                                  " is not a switch upstream port");
+  }
+  for (const auto& [d, n] : cfg_.read_tags) {
+    check_dev(d, "read_tags");
+    if (n < 1 || n > kTenBitTagLimit)
+      throw std::invalid_argument("pcie fabric: read_tags must be 1..768");
+  }
+  if (cfg_.default_read_tags < 1 || cfg_.default_read_tags > kTenBitTagLimit)
+    throw std::invalid_argument("pcie fabric: default_read_tags must be 1..768");
+  for (const auto& [h, p] : cfg_.hosts)
+    if (h >= topo_.host_bridge_count())
+      throw std::invalid_argument("pcie fabric: hosts names host bridge " + std::to_string(h) +
+                                  ", not in the topology");
+  for (HostBridgeId h = 0; h < topo_.host_bridge_count(); ++h) {
+    auto it = cfg_.hosts.find(h);
+    rcs_[h].params = it == cfg_.hosts.end() ? HostBridgeParams{} : it->second;
+  }
+
+  // One link below every root port / switch downstream port with a device on it.
+  for (const PciDevice& d : devs) {
+    if (!is_downstream_facing(d.type)) continue;
+    const auto& kids = children(d.id);
+    if (kids.empty()) continue;
+    std::optional<LinkConfig> lc;
+    auto merge = [&](DeviceId key) {
+      auto it = cfg_.links.find(key);
+      if (it == cfg_.links.end()) return;
+      lc = lc ? negotiate(*lc, it->second) : it->second;
+    };
+    merge(d.id);
+    for (DeviceId k : kids) merge(k);
+    const LinkConfig use = lc ? *lc : cfg_.default_link;
+    require_valid(use);
+    links_.emplace(d.id, LinkState{use, PcieLink(use, cfg_.propagation),
+                                   name_of(d.id) + "--" + name_of(kids.front())});
+  }
+
+  for (const auto& [ep, bars] : cfg_.bars) {
+    check_dev(ep, "bars");
+    if (devs[ep].type != PciFunctionType::endpoint)
+      throw std::invalid_argument("pcie fabric: BARs given for " + name_of(ep) +
+                                  ", which is not an endpoint behind a port");
+    for (const AddressRange& b : bars) {
+      if (b.size == 0 || b.end() < b.base)
+        throw std::invalid_argument("pcie fabric: empty or wrapping BAR on " + name_of(ep));
+      for (DeviceId a = devs[ep].upstream; a != kNoDevice; a = devs[a].upstream) {
+        auto it = windows_.find(a);
+        if (it == windows_.end()) {
+          windows_[a] = b;
+        } else {
+          const std::uint64_t lo = std::min(it->second.base, b.base);
+          const std::uint64_t hi = std::max(it->second.end(), b.end());
+          it->second = {lo, hi - lo};
+        }
+      }
+    }
+  }
+  for (const auto& [ep, lat] : cfg_.bar_read_latency) check_dev(ep, "bar_read_latency");
+  validate_address_map();
+}
+
+void PcieFabric::validate_address_map() const {
+  struct Owned {
+    AddressRange range;
+    std::string owner;
+    DeviceId dev;
+  };
+  std::vector<Owned> all;
+  for (const auto& [ep, bars] : cfg_.bars)
+    for (const AddressRange& b : bars) all.push_back({b, name_of(ep) + " BAR", ep});
+  for (const auto& [h, rc] : rcs_)
+    if (rc.params.dram.size != 0) {
+      if (rc.params.dram.end() < rc.params.dram.base)
+        throw std::invalid_argument("pcie fabric: DRAM of " + host_name(h) + " wraps");
+      all.push_back({rc.params.dram, host_name(h) + " DRAM", kNoDevice});
+    }
+  for (std::size_t i = 0; i < all.size(); ++i)
+    for (std::size_t j = i + 1; j < all.size(); ++j)
+      if (all[i].range.overlaps(all[j].range))
+        throw std::invalid_argument("pcie fabric: " + all[i].owner + " overlaps " + all[j].owner);
+  // A bridge forwards everything in its base/limit window downstream: nothing
+  // that is not below it may sit inside it, or address routing would misdeliver.
+  for (const auto& [bridge, win] : windows_)
+    for (const Owned& o : all)
+      if (win.overlaps(o.range) && (o.dev == kNoDevice || !is_below(o.dev, bridge)))
+        throw std::invalid_argument("pcie fabric: memory window of " + name_of(bridge) + " [" +
+                                    hex(win.base) + ", " + hex(win.end()) + ") covers " +
+                                    o.owner + ", which is not below it");
+}
+
+// ---------------------------------------------------------------------------
+// Queries
+// ---------------------------------------------------------------------------
+
+std::string PcieFabric::name_of(DeviceId dev) const {
+  auto it = cfg_.names.find(dev);
+  if (it != cfg_.names.end()) return it->second;
+  return dev < topo_.devices().size() ? topo_.device(dev).bdf() : "device" + std::to_string(dev);
+}
+
+std::string PcieFabric::host_name(HostBridgeId host) const {
+  auto it = cfg_.host_names.find(host);
+  return it != cfg_.host_names.end() ? it->second : "host" + std::to_string(host);
+}
+
+std::vector<DeviceId> PcieFabric::link_ports() const {
+  std::vector<DeviceId> out;
+  for (const auto& [port, ls] : links_) out.push_back(port);
+  return out;
+}
+
+DeviceId PcieFabric::port_above(DeviceId dev) const { return topo_.device(dev).upstream; }
+
+const LinkConfig& PcieFabric::link_config(DeviceId port) const {
+  auto it = links_.find(port);
+  if (it == links_.end())
+    throw std::invalid_argument("pcie fabric: no link below " + name_of(port));
+  return it->second.cfg;
+}
+
+const WireStats& PcieFabric::link_stats(DeviceId port, Direction dir) const {
+  auto it = links_.find(port);
+  if (it == links_.end())
+    throw std::invalid_argument("pcie fabric: no link below " + name_of(port));
+  return it->second.link.stats(dir);
+}
+
+std::optional<AddressRange> PcieFabric::memory_window(DeviceId bridge) const {
+  auto it = windows_.find(bridge);
+  if (it == windows_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::uint64_t PcieFabric::rc_p2p_bytes(HostBridgeId host) const { return rcs_.at(host).p2p_bytes; }
+
+ps_t PcieFabric::switch_latency(DeviceId upstream_port) const {
+  auto it = cfg_.switch_latency.find(upstream_port);
+  return it != cfg_.switch_latency.end() ? it->second : cfg_.default_switch_latency;
+}
+
+const HostBridgeParams& PcieFabric::host_params(HostBridgeId host) const {
+  return rcs_.at(host).params;
+}
+
+const std::vector<DeviceId>& PcieFabric::children(DeviceId bridge) const {
+  const PciDevice& d = topo_.device(bridge);
+  return topo_.bus_devices(d.domain, d.secondary_bus);
+}
+
+bool PcieFabric::is_below(DeviceId dev, DeviceId bridge) const {
+  for (DeviceId a = topo_.device(dev).upstream; a != kNoDevice; a = topo_.device(a).upstream)
+    if (a == bridge) return true;
+  return false;
+}
+
+/// Does the secondary side of @bridge take @target? Requests: its memory
+/// window (base/limit). Completions: its bus range (ID routing), i.e. the
+/// requester is below it.
+bool PcieFabric::claims(DeviceId bridge, const Target& target) const {
+  if (!target.by_address) return is_below(target.device, bridge);
+  auto it = windows_.find(bridge);
+  return it != windows_.end() && it->second.contains(target.address);
+}
+
+// ---------------------------------------------------------------------------
+// Routing
+// ---------------------------------------------------------------------------
+
+bool PcieFabric::fail(Route& r, std::string why) {
+  r.ok = false;
+  r.error = std::move(why);
+  return false;
+}
+
+void PcieFabric::add_link(Route& r, DeviceId port, Direction dir) {
+  LinkState& ls = links_.at(port);
+  Step s;
+  s.hop.kind = HopKind::kLink;
+  s.hop.name = ls.name + (dir == Direction::kUpstream ? " up" : " down");
+  s.hop.device = port;
+  s.hop.host = topo_.device(port).host;
+  s.hop.direction = dir;
+  s.link = &ls;
+  r.steps.push_back(std::move(s));
+  r.mps = r.mps == 0 ? ls.cfg.mps : std::min(r.mps, ls.cfg.mps);
+}
+
+void PcieFabric::add_switch(Route& r, DeviceId usp, DeviceId from, DeviceId to) const {
+  Step s;
+  s.hop.kind = HopKind::kSwitch;
+  s.hop.name = "switch " + name_of(usp) + " " + name_of(from) + "->" + name_of(to);
+  s.hop.device = usp;
+  s.hop.host = topo_.device(usp).host;
+  s.hop.latency = switch_latency(usp);
+  r.steps.push_back(std::move(s));
+}
+
+// A TLP that came up the link into downstream-facing @port.
+bool PcieFabric::ascend(Route& r, DeviceId port, const Target& target) {
+  // ACS P2P Request Redirect / Completion Redirect (PCIe 5.0 §6.12.1.1): the
+  // ingress downstream port sends peer-bound requests / completions upstream.
+  const std::uint16_t redirect_bit =
+      target.by_address ? acs::kRequestRedirect : acs::kCompletionRedirect;
+  for (;;) {
+    const PciDevice& d = topo_.device(port);
+    if (d.type == PciFunctionType::root_port) return enter_root_complex(r, port, target);
+    // A switch never sends a TLP back out of the port it came in through.
+    if (claims(port, target))
+      return fail(r, "TLP for " + (target.by_address ? hex(target.address) : name_of(target.device)) +
+                         " would go back down its ingress port " + name_of(port));
+    const DeviceId usp = d.upstream;
+    std::optional<DeviceId> peer;
+    for (DeviceId q : children(usp))
+      if (q != port && claims(q, target)) {
+        peer = q;
+        break;
+      }
+    if (peer) {
+      if (d.acs_cap && (d.acs_ctrl & redirect_bit)) {
+        r.acs_redirected = true;  // redirected upstream, below
+      } else {
+        add_switch(r, usp, port, *peer);
+        return descend(r, *peer, target);
+      }
+    }
+    const DeviceId above = topo_.device(usp).upstream;
+    add_switch(r, usp, port, usp);
+    add_link(r, above, Direction::kUpstream);
+    port = above;
+  }
+}
+
+// A TLP that entered the root complex through root port @rp.
+bool PcieFabric::enter_root_complex(Route& r, DeviceId rp, const Target& target) {
+  const HostBridgeId h = topo_.device(rp).host;
+  RcState& rc = rcs_.at(h);
+  r.rc = true;
+  if (target.by_address) {
+    if (rc.params.dram.contains(target.address)) {
+      if (!rc.params.dram.contains(target.address, target.bytes))
+        return fail(r, "transfer at " + hex(target.address) + " runs past the end of " +
+                           host_name(h) + " DRAM");
+      Step s;
+      s.hop.kind = HopKind::kMemory;
+      s.hop.name = host_name(h) + " DRAM";
+      s.hop.host = h;
+      s.hop.latency = rc.params.dram_read_latency;
+      r.steps.push_back(std::move(s));
+      r.completer_latency = rc.params.dram_read_latency;
+      return true;
+    }
+    for (const auto& [oh, orc] : rcs_)
+      if (orc.params.dram.contains(target.address))
+        return fail(r, "DMA from " + host_name(h) + " to " + host_name(oh) +
+                           " DRAM: the inter-socket link is not modelled");
+  }
+  std::optional<DeviceId> dest;
+  for (const PciDevice& q : topo_.devices())
+    if (q.type == PciFunctionType::root_port && claims(q.id, target)) {
+      dest = q.id;
+      break;
+    }
+  if (!dest)
+    return fail(r, target.by_address
+                       ? "unsupported request: nothing claims address " + hex(target.address)
+                       : "no route to " + name_of(target.device));
+  const HostBridgeId dh = topo_.device(*dest).host;
+  for (HostBridgeId hh : {h, dh})
+    if (!rcs_.at(hh).params.p2p_allowed)
+      return fail(r, "root complex " + host_name(hh) + " blocks peer-to-peer " + name_of(rp) +
+                         " -> " + name_of(*dest));
+  Step s;
+  s.hop.kind = HopKind::kRootComplex;
+  s.hop.name = "root complex " + host_name(h) + " " + name_of(rp) + "->" + name_of(*dest) + " p2p";
+  s.hop.host = h;
+  s.hop.latency = rc.params.p2p_latency;
+  s.rc = &rc;
+  r.steps.push_back(std::move(s));
+  r.rc_p2p = true;
+  return descend(r, *dest, target);
+}
+
+// A TLP that leaves downstream-facing @port down its link.
+bool PcieFabric::descend(Route& r, DeviceId port, const Target& target) {
+  for (;;) {
+    if (!has_link(port)) return fail(r, "nothing below " + name_of(port));
+    add_link(r, port, Direction::kDownstream);
+    const auto& kids = children(port);
+    const PciDevice& first = topo_.device(kids.front());
+    if (first.type == PciFunctionType::switch_upstream_port) {
+      std::optional<DeviceId> out;
+      for (DeviceId q : children(first.id))
+        if (claims(q, target)) {
+          out = q;
+          break;
+        }
+      if (!out) return fail(r, "switch " + name_of(first.id) + " has no port for the TLP");
+      add_switch(r, first.id, first.id, *out);
+      port = *out;
+      continue;
+    }
+    for (DeviceId k : kids) {
+      bool hit = false;
+      if (!target.by_address) {
+        hit = k == target.device;
+      } else if (auto it = cfg_.bars.find(k); it != cfg_.bars.end()) {
+        for (const AddressRange& b : it->second) {
+          if (!b.contains(target.address)) continue;
+          if (!b.contains(target.address, target.bytes))
+            return fail(r, "transfer at " + hex(target.address) + " runs past the end of " +
+                               name_of(k) + "'s BAR");
+          hit = true;
+        }
+      }
+      if (!hit) continue;
+      Step s;
+      s.hop.kind = HopKind::kEndpoint;
+      s.hop.name = name_of(k) + (target.by_address ? " BAR" : "");
+      s.hop.device = k;
+      s.hop.host = topo_.device(k).host;
+      if (target.by_address) {
+        auto lat = cfg_.bar_read_latency.find(k);
+        s.hop.latency = lat == cfg_.bar_read_latency.end() ? 0 : lat->second;
+        r.completer_latency = s.hop.latency;
+      }
+      r.steps.push_back(std::move(s));
+      return true;
+    }
+    return fail(r, "unsupported request: no function below " + name_of(port) + " claims " +
+                       (target.by_address ? hex(target.address) : name_of(target.device)));
+  }
+}
+
+PcieFabric::Route PcieFabric::route_from_endpoint(DeviceId source, const Target& target) {
+  Route r;
+  const DeviceId port = port_above(source);
+  add_link(r, port, Direction::kUpstream);
+  ascend(r, port, target);
+  return r;
+}
+
+PcieFabric::Route PcieFabric::route_from_memory(HostBridgeId host, const Target& target) {
+  Route r;
+  r.rc = true;
+  DeviceId rp = port_above(target.device);
+  while (topo_.device(rp).type != PciFunctionType::root_port)
+    rp = topo_.device(topo_.device(rp).upstream).upstream;  // DSP -> USP -> port above
+  if (topo_.device(rp).host != host) {
+    fail(r, "completion from " + host_name(host) + " DRAM to another host bridge");
+    return r;
+  }
+  descend(r, rp, target);
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// Running transfers: a discrete-event loop over TLPs
+// ---------------------------------------------------------------------------
+
+class PcieFabric::Run {
+ public:
+  Run(PcieFabric& f, const std::vector<DmaRequest>& batch) : f_(f), batch_(batch) {}
+
+  std::vector<Transfer> go() {
+    xfers_.resize(batch_.size());
+    for (std::size_t i = 0; i < batch_.size(); ++i) start(i);
+    while (!queue_.empty()) {
+      const Event e = queue_.top();
+      queue_.pop();
+      switch (e.kind) {
+        case EventKind::kHop: hop(e.id, e.time); break;
+        case EventKind::kIssue: issue(e.id, e.time); break;
+        case EventKind::kDeliver: deliver(e.id, e.time); break;
+      }
+    }
+    std::vector<Transfer> out;
+    for (Xfer& x : xfers_) out.push_back(std::move(x.t));
+    return out;
+  }
+
+ private:
+  struct Xfer {
+    Transfer t;
+    Route req, cpl;
+    LinkConfig cpl_cfg{};
+  };
+  struct Tlp {
+    std::size_t xfer;
+    bool completion;
+    std::size_t mrd;  // reads: which MRd it is or answers
+    TlpKind kind;
+    std::uint64_t payload;  // wire payload bytes (whole DWs)
+    std::size_t step = 0;
+  };
+  struct Mrd {
+    std::size_t xfer;
+    TlpChunk chunk;
+    std::size_t pending = 0;  // CplDs not yet arrived
+  };
+  enum class EventKind { kHop, kIssue, kDeliver };
+  struct Event {
+    ps_t time;
+    std::uint64_t seq;
+    EventKind kind;
+    std::size_t id;  // a Tlp (kHop, kDeliver) or an Mrd (kIssue)
+    bool operator>(const Event& o) const {
+      return time != o.time ? time > o.time : seq > o.seq;
+    }
+  };
+
+  void push(EventKind kind, ps_t time, std::size_t id) {
+    queue_.push(Event{time, seq_++, kind, id});
+  }
+  std::size_t new_tlp(std::size_t xfer, bool completion, std::size_t mrd, TlpKind kind,
+                      const TlpChunk& c) {
+    tlps_.push_back(Tlp{xfer, completion, mrd, kind,
+                        kind == TlpKind::kMemRead ? 0 : 4 * payload_dwords(c.address, c.bytes)});
+    return tlps_.size() - 1;
+  }
+  static std::vector<Hop> hops_of(const Route& r) {
+    std::vector<Hop> h;
+    for (const Step& s : r.steps) h.push_back(s.hop);
+    return h;
+  }
+
+  void start(std::size_t i) {
+    const DmaRequest& q = batch_[i];
+    Xfer& x = xfers_[i];
+    Transfer& t = x.t;
+    t.op = q.op;
+    t.requester = q.requester;
+    t.address = q.address;
+    t.issue = t.start = t.end = q.issue;
+    if (q.bytes == 0) throw std::invalid_argument("pcie fabric: zero-byte DMA");
+    if (q.requester >= f_.topo_.devices().size() ||
+        f_.topo_.device(q.requester).type != PciFunctionType::endpoint ||
+        !f_.has_link(f_.port_above(q.requester)))
+      throw std::invalid_argument("pcie fabric: requester " + f_.name_of(q.requester) +
+                                  " is not an endpoint behind a link");
+    if (q.address + q.bytes < q.address)
+      throw std::invalid_argument("pcie fabric: DMA wraps the address space");
+
+    Target target;
+    target.address = q.address;
+    target.bytes = q.bytes;
+    x.req = f_.route_from_endpoint(q.requester, target);
+    t.path = hops_of(x.req);
+    if (x.req.ok && q.op == DmaOp::kRead) {
+      Target back;
+      back.by_address = false;
+      back.device = q.requester;
+      const Step& term = x.req.steps.back();
+      x.cpl = term.hop.kind == HopKind::kMemory ? f_.route_from_memory(term.hop.host, back)
+                                                : f_.route_from_endpoint(term.hop.device, back);
+      t.completion_path = hops_of(x.cpl);
+    }
+    const Route* failed = !x.req.ok ? &x.req : (q.op == DmaOp::kRead && !x.cpl.ok) ? &x.cpl : nullptr;
+    if (failed) {
+      t.ok = false;
+      t.error = failed->error;
+      return;
+    }
+    t.crossed_root_complex = x.req.rc || x.cpl.rc;
+    t.rc_peer_forwarded = x.req.rc_p2p || x.cpl.rc_p2p;
+    t.acs_redirected = x.req.acs_redirected || x.cpl.acs_redirected;
+    t.bytes = q.bytes;
+    t.start = std::numeric_limits<ps_t>::max();
+
+    // The requester splits by its own Device Control settings; MPS is the
+    // smallest along the path (Linux configures one MPS per hierarchy anyway).
+    LinkConfig rq = x.req.steps.front().link->cfg;
+    rq.mps = x.req.mps;
+    rq.rcb = std::min(rq.rcb, rq.mps);
+    if (q.op == DmaOp::kWrite) {
+      for (const TlpChunk& c : split_write(rq, q.address, q.bytes)) {
+        push(EventKind::kHop, q.issue, new_tlp(i, false, 0, TlpKind::kMemWrite, c));
+        ++t.request_tlps;
+      }
+      return;
+    }
+    // The completer splits by the RCB of its own link and the path's MPS.
+    x.cpl_cfg = x.cpl.steps.front().link->cfg;
+    x.cpl_cfg.mps = x.cpl.mps;
+    x.cpl_cfg.mrrs = rq.mrrs;
+    x.cpl_cfg.rcb = std::min(x.cpl_cfg.rcb, x.cpl_cfg.mps);
+    for (const TlpChunk& c : split_read_requests(rq, q.address, q.bytes)) {
+      mrds_.push_back(Mrd{i, c});
+      push(EventKind::kIssue, q.issue, mrds_.size() - 1);
+      ++t.request_tlps;
+    }
+  }
+
+  PcieFabric::TagPool& pool(DeviceId requester) {
+    auto it = f_.tags_.find(requester);
+    if (it != f_.tags_.end()) return it->second;
+    auto n = f_.cfg_.read_tags.find(requester);
+    const int tags = n == f_.cfg_.read_tags.end() ? f_.cfg_.default_read_tags : n->second;
+    TagPool& p = f_.tags_[requester];
+    for (int k = 0; k < tags; ++k) p.free.insert(0);
+    return p;
+  }
+
+  // An MRd wants to go out at @t: it needs a free tag.
+  void issue(std::size_t m, ps_t t) {
+    TagPool& p = pool(xfers_[mrds_[m].xfer].t.requester);
+    if (p.free.empty()) {
+      p.waiting.push_back(m);
+      return;
+    }
+    const ps_t free_at = *p.free.begin();
+    p.free.erase(p.free.begin());
+    send_mrd(m, std::max(t, free_at));
+  }
+  void send_mrd(std::size_t m, ps_t t) {
+    push(EventKind::kHop, t, new_tlp(mrds_[m].xfer, false, m, TlpKind::kMemRead, mrds_[m].chunk));
+  }
+  // The last CplD of an MRd arrived at @t: its tag is free again.
+  void release_tag(DeviceId requester, ps_t t) {
+    TagPool& p = pool(requester);
+    if (!p.waiting.empty()) {
+      const std::size_t m = p.waiting.front();
+      p.waiting.pop_front();
+      send_mrd(m, t);
+    } else {
+      p.free.insert(t);
+    }
+  }
+
+  void hop(std::size_t id, ps_t t) {
+    Tlp& p = tlps_[id];
+    Xfer& x = xfers_[p.xfer];
+    const Route& r = p.completion ? x.cpl : x.req;
+    const Step& s = r.steps[p.step];
+    if (s.hop.kind == HopKind::kRootComplex) {
+      // Store-and-forward through the RC's peer-to-peer stage.
+      RcState& rc = *s.rc;
+      const ps_t begin = std::max(t, rc.free);
+      const std::uint64_t bw = rc.params.p2p_bytes_per_sec;
+      const ps_t busy = bw == 0 ? 0 : (p.payload * 1'000'000'000'000ull + bw - 1) / bw;
+      rc.free = begin + busy;
+      rc.p2p_bytes += p.payload;
+      ++p.step;
+      push(EventKind::kHop, begin + busy + s.hop.latency, id);
+      return;
+    }
+    // A link.
+    const PcieLink::Transmission tx = s.link->link.send_tlp(s.hop.direction, t, p.kind, p.payload);
+    if (!p.completion && p.step == 0) x.t.start = std::min(x.t.start, tx.start);
+    const ps_t first_in = tx.start + f_.cfg_.propagation;  // first byte at the far end
+    const ps_t last_in = tx.arrival;                        // last byte at the far end
+    const Step& next = r.steps[p.step + 1];
+    switch (next.hop.kind) {
+      case HopKind::kSwitch: {
+        // Cut-through: the egress may start `latency` after the first byte came
+        // in, but must not finish before the last byte came in plus `latency`
+        // (it would run out of data on a faster egress link).
+        const ps_t lat = next.hop.latency;
+        const PcieLink& out = r.steps[p.step + 2].link->link;
+        const ps_t dur = wire_time_ps(out, tlp_wire_bytes(out.config(), p.kind, p.payload));
+        ps_t ready = first_in + lat;
+        if (last_in + lat > dur) ready = std::max(ready, last_in + lat - dur);
+        p.step += 2;
+        push(EventKind::kHop, ready, id);
+        return;
+      }
+      case HopKind::kRootComplex:
+        p.step += 1;
+        push(EventKind::kHop, last_in, id);
+        return;
+      case HopKind::kMemory:
+      case HopKind::kEndpoint:
+        p.step += 1;
+        push(EventKind::kDeliver, last_in, id);
+        return;
+      case HopKind::kLink: break;
+    }
+    throw std::logic_error("pcie fabric: two links in a row on a route");
+  }
+
+  void deliver(std::size_t id, ps_t t) {
+    const Tlp p = tlps_[id];  // copy: new_tlp() may reallocate
+    Xfer& x = xfers_[p.xfer];
+    if (p.kind == TlpKind::kMemWrite) {
+      x.t.end = std::max(x.t.end, t);
+      return;
+    }
+    if (p.kind == TlpKind::kMemRead) {
+      // The completer answers after its read latency; CplDs go out in order.
+      const ps_t ready = t + x.req.completer_latency;
+      const std::vector<TlpChunk> cpls = split_completions(x.cpl_cfg, mrds_[p.mrd].chunk);
+      mrds_[p.mrd].pending = cpls.size();
+      for (const TlpChunk& c : cpls) {
+        push(EventKind::kHop, ready, new_tlp(p.xfer, true, p.mrd, TlpKind::kCompletionData, c));
+        ++x.t.completion_tlps;
+      }
+      return;
+    }
+    x.t.end = std::max(x.t.end, t);
+    if (--mrds_[p.mrd].pending == 0) release_tag(x.t.requester, t);
+  }
+
+  PcieFabric& f_;
+  const std::vector<DmaRequest>& batch_;
+  std::vector<Xfer> xfers_;
+  std::vector<Tlp> tlps_;
+  std::vector<Mrd> mrds_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
+  std::uint64_t seq_ = 0;
+};
+
+std::vector<Transfer> PcieFabric::run(const std::vector<DmaRequest>& batch) {
+  return Run(*this, batch).go();
+}
+
+Transfer PcieFabric::dma_write(DeviceId requester, std::uint64_t dest_addr, std::uint64_t bytes,
+                               ps_t now) {
+  return run({DmaRequest{DmaOp::kWrite, requester, dest_addr, bytes, now}}).front();
+}
+
+Transfer PcieFabric::dma_read(DeviceId requester, std::uint64_t src_addr, std::uint64_t bytes,
+                              ps_t now) {
+  return run({DmaRequest{DmaOp::kRead, requester, src_addr, bytes, now}}).front();
+}
+
+}  // namespace p2psim::hw

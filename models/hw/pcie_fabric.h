@@ -1,0 +1,327 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+//
+// A transaction-level PCIe fabric over a PciTopology: one timed PcieLink per
+// physical link, switches that route memory requests by address window and
+// completions by ID with a cut-through latency per hop, ACS P2P request and
+// completion redirect at switch downstream ports, and root complexes that
+// terminate DMA to host memory (DRAM) and forward peer traffic between root
+// ports with their own bandwidth and latency (or refuse it).
+// Pure logic, no SystemC; deterministic (ordered containers, integer time).
+//
+// Not modelled: flow-control credits (switch and RC buffers are unbounded, so a
+// slow egress link queues rather than back-pressures), DRAM bandwidth, the
+// IOMMU (redirected traffic reaches the RC untranslated), the inter-socket
+// link (DMA to another host bridge's DRAM fails), virtual channels (every
+// direction of a link is one FIFO shared by requests and completions).
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "hw/pci_topology.h"
+#include "hw/pcie_link.h"
+#include "hw/pcie_tlp.h"
+#include "p2psim/time.h"
+
+namespace p2psim::hw {
+
+// ---------------------------------------------------------------------------
+// Defaults, each with its source (ANCHORS.md "PCIe links", "Switches and root
+// complexes")
+// ---------------------------------------------------------------------------
+
+/// Gen3 x8, MPS 256, MRRS 512, RCB 64, 64-bit addresses, no ECRC: the
+/// configuration pcie-bench validated (Neugebauer et al., SIGCOMM 2018).
+constexpr LinkConfig kDefaultFabricLink{3, 8, 256, 512, 64, true, false};
+
+/// Switch port-to-port cut-through latency. VENDOR CLAIMS, not measurements:
+/// Broadcom/PLX PEX87xx (Gen3) 100-150 ns, PEX88000 (Gen4) ~105 ns; 110 ns sits
+/// at the low end of the Gen3 range, near the Gen4 figure.
+constexpr ps_t kDefaultSwitchLatency = 110'000;        // 110 ns, vendor claim (see above)
+constexpr ps_t kPex87xxSwitchLatencyMin = 100'000;     // 100 ns, PLX PEX87xx vendor claim
+constexpr ps_t kPex87xxSwitchLatencyMax = 150'000;     // 150 ns, PLX PEX87xx vendor claim
+constexpr ps_t kPex88000SwitchLatency = 105'000;       // ~105 ns, Broadcom PEX88000 vendor claim
+
+/// DRAM read latency at the root complex: last byte of an MRd in at the root
+/// port to the first CplD ready to leave it. It lumps RC, memory controller and
+/// DRAM. Calibrated so that a 64 B DMA read by an endpoint directly below a
+/// Gen3 x8 root port takes the pcie-bench median of ~546 ns on Haswell Xeons
+/// (ANCHORS.md): 546 ns - MRd 24 B - CplD 84 B on the wire (108 x 126.95 ps =
+/// 13.7 ns) = 532 ns. pcie-bench measured that figure from a device (NetFPGA /
+/// NFP), so the device's own PCIe core latency is in it too.
+constexpr ps_t kDefaultDramReadLatency = 532'000;      // 532 ns, calibrated (see above)
+
+/// Root-complex peer-to-peer forwarding latency (last byte in at one root port
+/// to first byte out at the other, after the RC's bandwidth stage). PLACEHOLDER:
+/// ANCHORS.md gives no RC latency figure, only that RC P2P is often slower than
+/// a switch; set it per platform. Defaults to one switch hop.
+constexpr ps_t kDefaultRcP2pLatency = kDefaultSwitchLatency;
+
+/// Example RC P2P bandwidth: Xeon E5 v4 (Broadwell-EP) SSD->GPU P2P through the
+/// root complex measured 7.1 GB/s, against 9.5 GB/s SSD->DRAM on the same
+/// machine (community measurement, ANCHORS.md). 0 in HostBridgeParams means
+/// "not limited beyond the links".
+constexpr std::uint64_t kXeonE5v4RcP2pBytesPerSec = 7'100'000'000;   // 7.1 GB/s, measured
+constexpr std::uint64_t kXeonE5v4SsdToDramBytesPerSec = 9'500'000'000;  // 9.5 GB/s, same source
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+/// [base, base + size).
+struct AddressRange {
+  std::uint64_t base = 0;
+  std::uint64_t size = 0;
+  std::uint64_t end() const { return base + size; }
+  bool contains(std::uint64_t a) const { return a >= base && a - base < size; }
+  bool contains(std::uint64_t a, std::uint64_t bytes) const {
+    return contains(a) && bytes <= size - (a - base);
+  }
+  bool overlaps(const AddressRange& o) const {
+    return size != 0 && o.size != 0 && base < o.end() && o.base < end();
+  }
+};
+
+/**
+ * struct HostBridgeParams - the root complex of one host bridge.
+ * @dram: host memory behind it (size 0: none).
+ * @dram_read_latency: MRd in at the root port to first CplD ready.
+ * @p2p_allowed: false = the RC drops peer-to-peer TLPs between (or back down)
+ *               its root ports; a transfer that needs it fails.
+ * @p2p_bytes_per_sec: payload bytes per second the RC forwards peer to peer,
+ *               one FIFO stage for all its root ports; 0 = no limit beyond the
+ *               links (e.g. kXeonE5v4RcP2pBytesPerSec).
+ * @p2p_latency: added after the bandwidth stage for every forwarded TLP.
+ */
+struct HostBridgeParams {
+  AddressRange dram;
+  ps_t dram_read_latency = kDefaultDramReadLatency;
+  bool p2p_allowed = true;
+  std::uint64_t p2p_bytes_per_sec = 0;
+  ps_t p2p_latency = kDefaultRcP2pLatency;
+};
+
+/**
+ * struct FabricConfig - what the PciTopology does not say.
+ * @links: the link above a device or below a port, keyed like TopologySpec::
+ *         links: a root port or switch downstream port names the link below it,
+ *         a switch upstream port or an endpoint the link above it. When both
+ *         ends of a link have an entry the link trains to the lower of each
+ *         field (gen, lanes, MPS, MRRS, RCB; ECRC only if both; 64-bit if
+ *         either). Links with no entry get @default_link.
+ * @bars: BAR windows each endpoint function decodes (completer for P2P).
+ * @bar_read_latency: per endpoint, MRd in to first CplD ready; default 0 (no
+ *         device figure in ANCHORS.md; set it per device).
+ * @hosts: per host bridge; missing ones get HostBridgeParams{} (no DRAM).
+ * @switch_latency: per switch, keyed by its upstream port.
+ * @read_tags: outstanding MRd tags per requester; default kEightBitTagLimit.
+ * @propagation: per link traversal, each direction (0: on-board traces).
+ * @names, @host_names: for hop names; BDF / "hostN" otherwise.
+ */
+struct FabricConfig {
+  std::map<DeviceId, LinkConfig> links;
+  LinkConfig default_link = kDefaultFabricLink;
+  std::map<DeviceId, std::vector<AddressRange>> bars;
+  std::map<DeviceId, ps_t> bar_read_latency;
+  std::map<HostBridgeId, HostBridgeParams> hosts;
+  std::map<DeviceId, ps_t> switch_latency;
+  ps_t default_switch_latency = kDefaultSwitchLatency;
+  std::map<DeviceId, int> read_tags;
+  int default_read_tags = kEightBitTagLimit;  // PCIe 5.0 §2.2.6.2: 8-bit tags
+  ps_t propagation = 0;
+  std::map<DeviceId, std::string> names;
+  std::map<HostBridgeId, std::string> host_names;
+};
+
+// ---------------------------------------------------------------------------
+// Results
+// ---------------------------------------------------------------------------
+
+enum class HopKind {
+  kLink,         ///< one direction of a link (device = the port above the link)
+  kSwitch,       ///< across a switch, port to port (device = its upstream port)
+  kRootComplex,  ///< RC forwarding peer traffic between root ports (host)
+  kMemory,       ///< terminal: host DRAM (host)
+  kEndpoint,     ///< terminal: an endpoint's BAR / the requester (device)
+};
+const char* to_string(HopKind kind);
+
+struct Hop {
+  HopKind kind = HopKind::kLink;
+  std::string name;
+  DeviceId device = kNoDevice;
+  HostBridgeId host = 0;
+  Direction direction = Direction::kUpstream;  ///< links only
+  ps_t latency = 0;                            ///< switch / RC / completer latency
+};
+
+/**
+ * struct Transfer - one DMA as the fabric carried it.
+ * @ok, @error: false with the reason when routing failed (unclaimed address,
+ *   P2P blocked at a root complex, ...); nothing was sent then.
+ * @start: first byte of the first TLP on the requester's link.
+ * @end: writes: last MWr fully arrived at the target; reads: last CplD fully
+ *   arrived at the requester.
+ * @path: the request path, requester to target, with terminal hop.
+ * @completion_path: reads: completer to requester.
+ * @crossed_root_complex: some TLP of it went through a root complex (to DRAM
+ *   or forwarded peer to peer).
+ * @rc_peer_forwarded: the root complex forwarded it between root ports (or
+ *   back down the one it came from).
+ * @acs_redirected: an ACS redirect sent a request or completion upstream.
+ */
+struct Transfer {
+  DmaOp op = DmaOp::kWrite;
+  DeviceId requester = kNoDevice;
+  std::uint64_t address = 0;
+  bool ok = true;
+  std::string error;
+  ps_t issue = 0;
+  ps_t start = 0;
+  ps_t end = 0;
+  std::vector<Hop> path;
+  std::vector<Hop> completion_path;
+  bool crossed_root_complex = false;
+  bool rc_peer_forwarded = false;
+  bool acs_redirected = false;
+  std::uint64_t bytes = 0;  ///< payload bytes moved (0 if it failed)
+  std::uint64_t request_tlps = 0;
+  std::uint64_t completion_tlps = 0;
+
+  ps_t duration() const { return end - issue; }
+  /// Payload Gb/s over issue..end.
+  double gbps() const;
+  bool uses_link(DeviceId port) const;
+  std::size_t hops(HopKind kind) const;
+};
+
+/// One DMA for PcieFabric::run().
+struct DmaRequest {
+  DmaOp op = DmaOp::kWrite;
+  DeviceId requester = kNoDevice;
+  std::uint64_t address = 0;
+  std::uint64_t bytes = 0;
+  ps_t issue = 0;
+};
+
+// ---------------------------------------------------------------------------
+// The fabric
+// ---------------------------------------------------------------------------
+
+/**
+ * class PcieFabric - links, switches and root complexes of one machine, with
+ * the time every link direction is busy until. Transfers reserve link time in
+ * the order the calls are made: a later call cannot pre-empt TLPs an earlier
+ * call already put on a link, so run() the transfers that overlap in one batch
+ * to have them share links TLP by TLP.
+ *
+ * Timing of a TLP along its path (cut-through, as pcie-bench and switch
+ * vendors quote latency: first bit in to first bit out):
+ *  - on a link it starts at the first byte slot at or after it is ready and the
+ *    direction is free (PcieLink: FIFO, DLLP and SKP overhead included);
+ *  - across a switch it is ready on the egress link `latency` after its first
+ *    byte arrived on the ingress link, but not so early that the egress would
+ *    run dry: its last byte may not leave before its last byte arrived plus
+ *    `latency` (an egress faster than the ingress buffers the difference);
+ *  - the root complex is store-and-forward for peer traffic: a TLP is taken in
+ *    whole, passes the RC's bandwidth stage (FIFO, payload / p2p_bytes_per_sec)
+ *    and is ready on the egress root port p2p_latency later;
+ *  - DRAM and BAR completers answer an MRd `read latency` after its last byte
+ *    arrived; all its CplDs are ready at once and queue on the first link.
+ */
+class PcieFabric {
+ public:
+  PcieFabric(const PciTopology& topology, FabricConfig config);
+
+  /// Posted write of @bytes at @dest_addr by endpoint @requester, issued at @now.
+  Transfer dma_write(DeviceId requester, std::uint64_t dest_addr, std::uint64_t bytes, ps_t now);
+  /// Read of @bytes at @src_addr by endpoint @requester, issued at @now.
+  Transfer dma_read(DeviceId requester, std::uint64_t src_addr, std::uint64_t bytes, ps_t now);
+  /// Runs a batch of DMAs together: their TLPs share links in time order.
+  /// Results in the order of @batch. Throws std::invalid_argument on a
+  /// request that is not well formed (zero bytes, requester not an endpoint).
+  std::vector<Transfer> run(const std::vector<DmaRequest>& batch);
+
+  /// Ports (root or switch downstream) with a link below them.
+  std::vector<DeviceId> link_ports() const;
+  bool has_link(DeviceId port) const { return links_.count(port) != 0; }
+  /// The port whose link is directly above @dev (an endpoint or switch upstream port).
+  DeviceId port_above(DeviceId dev) const;
+  const LinkConfig& link_config(DeviceId port) const;
+  const WireStats& link_stats(DeviceId port, Direction dir) const;
+  /// The memory window of a bridge's secondary side: the smallest range that
+  /// covers every BAR below it, as resource assignment sizes bridge windows.
+  std::optional<AddressRange> memory_window(DeviceId bridge) const;
+  /// Payload bytes a host bridge's RC forwarded peer to peer so far.
+  std::uint64_t rc_p2p_bytes(HostBridgeId host) const;
+  ps_t switch_latency(DeviceId upstream_port) const;
+  const HostBridgeParams& host_params(HostBridgeId host) const;
+  std::string name_of(DeviceId dev) const;
+  std::string host_name(HostBridgeId host) const;
+
+ private:
+  struct LinkState {
+    LinkConfig cfg;
+    PcieLink link;
+    std::string name;
+  };
+  struct RcState {
+    HostBridgeParams params;
+    ps_t free = 0;  // the P2P bandwidth stage is busy until
+    std::uint64_t p2p_bytes = 0;
+  };
+  struct TagPool {
+    std::multiset<ps_t> free;   // when each idle tag became free
+    std::deque<std::size_t> waiting;  // MRds (run-local ids) waiting for a tag
+  };
+  /// One element of a route; pointers into links_ / rcs_ (std::map nodes are stable).
+  struct Step {
+    Hop hop;
+    LinkState* link = nullptr;
+    RcState* rc = nullptr;
+  };
+  struct Route {
+    bool ok = true;
+    std::string error;
+    std::vector<Step> steps;
+    bool rc = false, rc_p2p = false, acs_redirected = false;
+    ps_t completer_latency = 0;  // terminal: read latency of the completer
+    int mps = 0;                 // smallest MPS of the links on it
+  };
+  /// What a route is looking for: an address (requests) or a device (completions).
+  struct Target {
+    bool by_address = true;
+    std::uint64_t address = 0;
+    std::uint64_t bytes = 0;
+    DeviceId device = kNoDevice;
+  };
+  class Run;
+
+  // Routing walks the tree hop by hop as the ports would; the steps point
+  // into links_ and rcs_, hence non-const.
+  Route route_from_endpoint(DeviceId source, const Target& target);
+  Route route_from_memory(HostBridgeId host, const Target& target);
+  bool ascend(Route& r, DeviceId port, const Target& target);
+  bool descend(Route& r, DeviceId port, const Target& target);
+  bool enter_root_complex(Route& r, DeviceId root_port, const Target& target);
+  void add_link(Route& r, DeviceId port, Direction dir);
+  void add_switch(Route& r, DeviceId usp, DeviceId from, DeviceId to) const;
+  static bool fail(Route& r, std::string why);
+  bool claims(DeviceId bridge, const Target& target) const;
+  bool is_below(DeviceId dev, DeviceId bridge) const;
+  const std::vector<DeviceId>& children(DeviceId bridge) const;
+  void validate_address_map() const;
+
+  PciTopology topo_;
+  FabricConfig cfg_;
+  std::map<DeviceId, LinkState> links_;  // keyed by the port above the link
+  std::map<HostBridgeId, RcState> rcs_;
+  std::map<DeviceId, AddressRange> windows_;
+  std::map<DeviceId, TagPool> tags_;
+};
+
+}  // namespace p2psim::hw
