@@ -248,7 +248,8 @@ class MutateStrategy : public Strategy {
 
 /// PCT's k: the most scheduling choices in 64 calibration executions
 /// (random strategy, fixed seeds), so every worker derives the same k.
-uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunConfig& rc) {
+uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
+                             const HardwareModules& hw) {
   uint64_t k = 1;
   for (uint64_t s = 1; s <= 64; ++s) {
     auto inner = make_random_strategy();
@@ -257,6 +258,7 @@ uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunC
     opt.seed = 0xca11b4a7e0000000ULL + s;
     opt.use_pins = false;
     opt.strategy_object = &rec;
+    opt.hardware = &hw;
     run_execution(host, sc, rc, opt);
     k = std::max<uint64_t>(k, rec.decisions().choices.size());
   }
@@ -283,8 +285,8 @@ bool write_all(int fd, const std::string& s) {
   signal(SIGINT, SIG_IGN);  // the parent decides when to stop
   int code = 0;
   try {
-    run_on_systemc([&](CoroutineHost& host) {
-      const uint64_t steps = calibrate_pct_steps(host, sc, rc);
+    run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+      const uint64_t steps = calibrate_pct_steps(host, sc, rc, hw);
       auto strat = campaign_strategy(o.strategy, o.pct_depth, steps);
       std::unordered_set<uint64_t> cov;
       std::vector<Decisions> corpus;
@@ -310,6 +312,7 @@ bool write_all(int fd, const std::string& s) {
           opt.seed = seed;
           opt.use_pins = false;
           opt.strategy_object = &rec;
+          opt.hardware = &hw;
           const size_t before = cov.size();
           std::unordered_set<uint64_t> run_cov;
           opt.observers.coverage = &run_cov;
@@ -366,19 +369,19 @@ struct Worker {
 std::string finding_dir_name(size_t n, const std::string& kind) { return fmt::format("findings/{:03}-{}", n, kind); }
 
 /// Shrink one unique finding and write its folder.
-void write_finding_dir(CoroutineHost& host, const Scenario& sc, const RunConfig& rc, const CampaignOptions& o,
-                       const fs::path& out, UniqueFinding& u, size_t n) {
+void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Scenario& sc, const RunConfig& rc,
+                       const CampaignOptions& o, const fs::path& out, UniqueFinding& u, size_t n) {
   std::string err;
   auto tok = decode_token(u.token, &err);
   if (!tok) throw ModelBug("campaign produced a bad token: " + err);
   Decisions decisions = tok->decisions;
   ShrinkResult sh;
   if (o.shrink) {
-    sh = shrink_decisions(host, sc, rc, decisions, u.signature, o.shrink_replays);
+    sh = shrink_decisions(host, sc, rc, decisions, u.signature, o.shrink_replays, &hw);
   } else {
     sh.decisions = decisions;
     sh.explicit_before = sh.explicit_after = decisions.explicit_count();
-    sh.final_run = replay_decisions(host, sc, rc, decisions, true, &sh.events);
+    sh.final_run = replay_decisions(host, sc, rc, decisions, true, &sh.events, nullptr, &hw);
   }
   bool reproduced = false;
   for (const auto& f : sh.final_run.findings) reproduced |= finding_signature(f) == u.signature;
@@ -655,10 +658,10 @@ int run_campaign(const CampaignOptions& o) {
     if (u.dir.empty()) todo.push_back(&u);
   std::sort(todo.begin(), todo.end(), [](auto* a, auto* b) { return a->first_execution < b->first_execution; });
   if (!todo.empty()) {
-    run_on_systemc([&](CoroutineHost& host) {
+    run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
       for (UniqueFinding* u : todo) {
         if (tty) fmt::print(stderr, "shrinking {} ...\n", u->kind);
-        write_finding_dir(host, sc, rc, o, out, *u, next_dir++);
+        write_finding_dir(host, hw, sc, rc, o, out, *u, next_dir++);
         atomic_write(state_path, state_json(st));
       }
     });

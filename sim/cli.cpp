@@ -215,7 +215,9 @@ int cmd_run(const std::vector<std::string>& args) {
   opt.trace = !trace_path.empty();
 
   int exit_code = kExitExpected;
-  run_on_systemc([&](CoroutineHost& host) {
+  opt.hardware = nullptr;
+  run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+    opt.hardware = &hw;
     if (runs == 1 && !runs_given) {
       RunResult r = run_execution(host, sc, rc, opt);
       if (opt.trace) {
@@ -224,6 +226,8 @@ int cmd_run(const std::vector<std::string>& args) {
       }
       const bool match = rc.expect.matches(r.findings);
       exit_code = match ? kExitExpected : kExitUnexpected;
+      if (!json)
+        for (const auto& line : r.output) fmt::print("{}\n", line);
       print_result(sc, rc, variant, seed, r, json, quiet, trace_path,
                    fmt::format("expected: {} ({})", rc.expect.str(), match ? "as expected" : "NOT as expected"),
                    match);
@@ -338,8 +342,8 @@ int cmd_replay(const std::vector<std::string>& args) {
   const RunConfig rc = resolve_run(sc, tok->variant, tok->sets);
   std::set<std::string> want(tok->findings.begin(), tok->findings.end());
   int exit_code = kExitExpected;
-  run_on_systemc([&](CoroutineHost& host) {
-    RunResult r = replay_decisions(host, sc, rc, tok->decisions, !trace_path.empty(), nullptr);
+  run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+    RunResult r = replay_decisions(host, sc, rc, tok->decisions, !trace_path.empty(), nullptr, nullptr, &hw);
     if (!trace_path.empty()) {
       std::ofstream f(trace_path, std::ios::binary);
       if (!(f << r.trace_json)) throw InputError(trace_path, 1, 1, "cannot write trace file");

@@ -441,6 +441,15 @@ void Machine::finish_hang() {
 
 // ---- hardware events ------------------------------------------------------------
 
+void Machine::raise_irq(int cpu, std::string what, std::function<void(kern::Exec&)> handler) {
+  cpus_[cpu].irqs.push_back({std::move(what), [h = std::move(handler)](IrqExec& ex) { h(ex); }});
+}
+
+void Machine::report_from_device(const std::string& device, FindingKind kind, const std::string& msg,
+                                 ps_t abs_time) {
+  report(-1, device, nullptr, kind, msg, abs_time >= t0_ ? abs_time - t0_ : 0, 0);
+}
+
 void Machine::post_hardware_event(HardwareEvent e) {
   hw_events_.push_back(std::move(e));
   host_.kick();

@@ -128,6 +128,12 @@ class Machine {
   /// A timed event in the scheduler's own queue (hardware modelled without
   /// threads, and timers): @fn runs at relative time @at.
   void at(ps_t at, std::function<void()> fn) { add_timer(at, std::move(fn)); }
+  /// An interrupt for @cpu: @handler runs in IRQ context when the CPU takes it.
+  void raise_irq(int cpu, std::string what, std::function<void(kern::Exec&)> handler);
+  /// A finding a device model saw (a DMA to a freed page, an IOMMU fault).
+  void report_from_device(const std::string& device, FindingKind kind, const std::string& msg, ps_t abs_time);
+  /// Absolute simulated time of this execution's time 0.
+  ps_t t0() const { return t0_; }
   void add_pin(Pin pin);
   void observe(MachineObservers o) { obs_ = o; }
   /// Run to completion (all tasks done and nothing pending) or to a hang.

@@ -3,8 +3,14 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "kernel/p2pdma.h"
+#include "nvme_module.h"
+#include "platform.h"
+#include "systemc_host.h"
 #include "kernel/serial_exec.h"
+#include "p2psim/kernel_bug.h"
 #include "task_ops.h"
 
 namespace p2psim {
@@ -26,6 +32,16 @@ std::string verdict_of(const std::vector<Finding>& findings) {
   return s;
 }
 
+void run_scenario_on_systemc(const Scenario& sc,
+                             const std::function<void(CoroutineHost&, const HardwareModules&)>& main) {
+  HardwareModules hw;
+  run_on_systemc([&](CoroutineHost& host) { main(host, hw); },
+                 [&] {
+                   for (int i = 0; i < nvme_endpoint_count(sc); ++i)
+                     hw.nvme.push_back(new NvmeModule(fmt::format("nvme{}", i).c_str()));
+                 });
+}
+
 RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
                         const RunOptions& opt) {
   RunResult res;
@@ -35,7 +51,18 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
 
   // Boot: providers register their BARs at time 0, before any task runs.
   kern::SerialExec boot(0, 0, "boot");
+  // NVMe devices: the driver's probe maps their CMBs (nvme_map_cmb ->
+  // pci_p2pdma_add_resource); other providers register directly.
+  std::unique_ptr<Platform> platform;
+  std::set<std::string> nvme_names;
+  if (nvme_endpoint_count(sc) > 0) {
+    if (!opt.hardware) throw ModelBug("a scenario with NVMe devices needs run_scenario_on_systemc()");
+    platform = std::make_unique<Platform>(sc, k, host, opt.hardware->nvme);
+    for (const auto& ep : sc.topo->endpoints)
+      if (ep.kind == "nvme") nvme_names.insert(ep.name);
+  }
   for (const auto& ps : sc.providers) {
+    if (nvme_names.count(ps.name)) continue;
     auto prov = std::make_unique<kern::P2pdmaProvider>();
     prov->name = ps.name;
     prov->bar_phys = ps.bar_phys;
@@ -45,6 +72,10 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
     if (err) boot.note(fmt::format("pci_p2pdma_add_resource({}) failed: {}", ps.name, err));
     world.providers[ps.name] = prov.get();
     k.providers.push_back(std::move(prov));
+  }
+  if (platform) {
+    platform->boot(boot, world.providers);
+    world.platform = platform.get();
   }
   for (const auto& f : sc.faults) k.inject_failure(f.site, f.nth);
   std::map<std::string, int> pids;  // process name -> pid, by first appearance
@@ -64,6 +95,7 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   TraceWriter trace;
   Machine m(host, k, *strategy, opt.seed, opt.trace ? &trace : nullptr);
   m.observe(opt.observers);
+  if (platform) platform->start(m);
   for (const auto& t : sc.tasks) {
     const int pid = t.process.empty() ? 0 : pids.at(t.process);
     const TaskSpec* tp = &t;
@@ -80,6 +112,7 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   res.notes = boot.notes;
   res.notes.insert(res.notes.end(), m.notes().begin(), m.notes().end());
   if (opt.trace) res.trace_json = trace.json(res.stats.end_time);
+  res.output = world.output;
   return res;
 }
 

@@ -1,5 +1,6 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,20 @@
 
 namespace p2psim {
 
+class NvmeModule;
+
+/// The SystemC device modules a process elaborated for its scenario.
+struct HardwareModules {
+  std::vector<NvmeModule*> nvme;
+};
+
+/**
+ * run_scenario_on_systemc() - run_on_systemc() with the device modules
+ * @sc needs (one NvmeModule per nvme endpoint) elaborated first.
+ */
+void run_scenario_on_systemc(const Scenario& sc,
+                             const std::function<void(CoroutineHost&, const HardwareModules&)>& main);
+
 struct RunOptions {
   uint64_t seed = 1;
   std::string strategy;  ///< empty: "directed" with pins, else "random"
@@ -15,6 +30,7 @@ struct RunOptions {
   bool trace = false;
   Strategy* strategy_object = nullptr;  ///< when set, used instead of @strategy
   MachineObservers observers;
+  const HardwareModules* hardware = nullptr;  ///< needed when the scenario has NVMe devices
 };
 
 struct RunResult {
@@ -23,6 +39,7 @@ struct RunResult {
   std::vector<std::string> notes;
   std::string strategy;
   std::string trace_json;  ///< when RunOptions::trace
+  std::vector<std::string> output;  ///< what workloads printed (p2pmem_test)
 };
 
 /// The strategy name a run with @opt on @rc uses.

@@ -16,8 +16,9 @@ namespace p2psim {
 std::string SourcePos::str() const { return fmt::format("{}:{}:{}", file, line, column); }
 
 const char* to_string(OpSpec::Kind k) {
-  static const char* const names[] = {"mmap", "munmap", "store", "load",    "pin",   "unpin", "unbind",
-                                      "signal", "wait", "sleep", "compute", "alloc", "free"};
+  static const char* const names[] = {"mmap",  "munmap",  "store", "load", "pin",      "unpin",
+                                      "unbind", "signal",  "wait",  "sleep", "compute", "alloc",
+                                      "free",   "o_direct", "p2pmem_test"};
   return names[static_cast<int>(k)];
 }
 
@@ -59,7 +60,7 @@ uint64_t fnv1a(const std::string& s) {
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
   static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
     std::vector<std::pair<std::string, OpSpec::Kind>> v;
-    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::free); ++i)
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::p2pmem_test); ++i)
       v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
     return v;
   }();
@@ -122,6 +123,39 @@ OpSpec parse_op(const StrictNode& item) {
       op.provider = m.required("provider").as_string();
       op.size = m.required("size").as_bytes("size", 1);
       op.buf = m.required("as").as_string();
+      m.finish();
+      break;
+    }
+    case K::o_direct: {
+      auto m = v.as_map("o_direct");
+      op.dev = m.required("dev").as_string();
+      op.buf = m.required("buf").as_string();
+      if (m.has("page")) op.page = m.required("page").as_uint("page", 0, 1 << 20);
+      if (m.has("pages")) op.pages = m.required("pages").as_uint("pages", 1, 512);
+      if (m.has("offset")) {
+        auto o = m.required("offset");
+        op.offset = o.as_bytes("offset");
+        if (op.offset % 512) o.fail("offset must be a multiple of 512 (O_DIRECT)");
+      }
+      op.write = m.required("op").as_enum("o_direct op", {"read", "write"}) == "write";
+      m.finish();
+      break;
+    }
+    case K::p2pmem_test: {
+      auto m = v.as_map("p2pmem_test");
+      op.dev = m.required("src").as_string();
+      op.dst = m.required("dst").as_string();
+      op.provider = m.has("p2pmem") ? m.required("p2pmem").as_string() : op.dst;
+      if (m.has("chunks")) op.chunks = m.required("chunks").as_uint("chunks", 1, 1ULL << 32);
+      if (m.has("chunk_size")) {
+        auto c = m.required("chunk_size");
+        op.chunk_size = c.as_bytes("chunk_size", 4096, 2ULL << 20);
+        if (op.chunk_size % 4096) c.fail("chunk_size must be a multiple of 4 KiB");
+      }
+      if (m.has("offset")) op.offset = m.required("offset").as_bytes("offset");
+      if (m.has("check")) op.check = m.required("check").as_bool("check");
+      if (m.has("init")) op.init = m.required("init").as_bool("init");
+      if (m.has("seed")) op.seed = m.required("seed").as_uint("seed");
       m.finish();
       break;
     }
@@ -242,7 +276,21 @@ void check_references(const Scenario& sc, const StrictNode& root) {
       using K = OpSpec::Kind;
       if ((op.kind == K::mmap || op.kind == K::unbind || op.kind == K::alloc) && !providers.count(op.provider))
         throw error_at(op.pos, fmt::format("unknown provider '{}' (topology.providers)", op.provider));
-      if ((op.kind == K::munmap || op.kind == K::store || op.kind == K::load || op.kind == K::pin)) {
+      if (op.kind == K::o_direct || op.kind == K::p2pmem_test) {
+        std::set<std::string> nvmes;
+        if (sc.topo)
+          for (const auto& ep : sc.topo->endpoints)
+            if (ep.kind == "nvme") nvmes.insert(ep.name);
+        for (const std::string* d : {&op.dev, op.kind == K::p2pmem_test ? &op.dst : &op.dev})
+          if (!nvmes.count(*d))
+            throw error_at(op.pos, fmt::format("'{}' is not an NVMe device of this topology", *d));
+        if (op.kind == K::p2pmem_test && !providers.count(op.provider))
+          throw error_at(op.pos, fmt::format("unknown p2pmem provider '{}'", op.provider));
+        if (t.process.empty())
+          throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'", to_string(op.kind), t.name));
+      }
+      if ((op.kind == K::munmap || op.kind == K::store || op.kind == K::load || op.kind == K::pin ||
+           op.kind == K::o_direct)) {
         if (t.process.empty())
           throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'",
                                              to_string(op.kind), t.name));

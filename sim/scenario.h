@@ -24,7 +24,7 @@ struct SourcePos {
 /// One operation of a task (docs/scenario-format.md lists them).
 struct OpSpec {
   enum class Kind { mmap, munmap, store, load, pin, unpin, unbind, signal, wait, sleep, compute,
-                    alloc, free };
+                    alloc, free, o_direct, p2pmem_test };
   Kind kind;
   std::string buf;       ///< mmap/munmap/store/load/pin, alloc/free name
   std::string provider;  ///< mmap, unbind, alloc
@@ -36,6 +36,12 @@ struct OpSpec {
   std::string event;               ///< signal/wait
   ps_t duration = 0;               ///< sleep/compute
   uint64_t size = 0;               ///< alloc
+  std::string dev, dst;            ///< o_direct device; p2pmem_test src (dev) and dst
+  bool write = false;              ///< o_direct: memory -> device
+  uint64_t offset = 0;             ///< o_direct, p2pmem_test: byte offset on the device
+  uint64_t chunks = 1, chunk_size = 4096;  ///< p2pmem_test
+  bool check = false, init = true; ///< p2pmem_test --check; fill the source first
+  uint64_t seed = 1;               ///< p2pmem_test --seed: the source pattern
   SourcePos pos;
 };
 const char* to_string(OpSpec::Kind k);

@@ -11,13 +11,14 @@ namespace p2psim {
 
 RunResult replay_decisions(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
                            const Decisions& d, bool trace, std::vector<PpEvent>* events,
-                           std::vector<bool>* taken) {
+                           std::vector<bool>* taken, const HardwareModules* hw) {
   ReplayStrategy replay(d);
   RunOptions opt;
   opt.use_pins = false;
   opt.trace = trace;
   opt.strategy_object = &replay;
   opt.observers.events = events;
+  opt.hardware = hw;
   RunResult r = run_execution(host, sc, rc, opt);
   r.strategy = "replay";
   if (taken) *taken = replay.taken();
@@ -66,7 +67,7 @@ Decisions decisions_of(const std::vector<Item>& items) {
 
 ShrinkResult shrink_decisions(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
                               const Decisions& start, const std::string& signature,
-                              size_t max_replays) {
+                              size_t max_replays, const HardwareModules* hw) {
   ShrinkResult res;
   res.explicit_before = start.explicit_count();
   std::vector<Item> items = items_of(start);
@@ -76,7 +77,7 @@ ShrinkResult shrink_decisions(CoroutineHost& host, const Scenario& sc, const Run
     ++res.replays;
     std::vector<bool> taken;
     const Decisions d = decisions_of(cand);
-    RunResult r = replay_decisions(host, sc, rc, d, false, nullptr, &taken);
+    RunResult r = replay_decisions(host, sc, rc, d, false, nullptr, &taken, hw);
     if (!has_signature(r, signature)) return false;
     normalised->clear();
     for (const Item& it : cand)
@@ -108,7 +109,7 @@ ShrinkResult shrink_decisions(CoroutineHost& host, const Scenario& sc, const Run
   }
   res.decisions = decisions_of(items);
   res.explicit_after = res.decisions.explicit_count();
-  res.final_run = replay_decisions(host, sc, rc, res.decisions, true, &res.events);
+  res.final_run = replay_decisions(host, sc, rc, res.decisions, true, &res.events, nullptr, hw);
   return res;
 }
 

@@ -13,7 +13,7 @@ namespace p2psim {
 /// Replay @d without pins; optionally record events and a trace.
 RunResult replay_decisions(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
                            const Decisions& d, bool trace, std::vector<PpEvent>* events,
-                           std::vector<bool>* taken = nullptr);
+                           std::vector<bool>* taken = nullptr, const HardwareModules* hw = nullptr);
 
 struct ShrinkResult {
   Decisions decisions;      ///< minimal: only explicit decisions kept
@@ -32,7 +32,7 @@ struct ShrinkResult {
  */
 ShrinkResult shrink_decisions(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
                               const Decisions& start, const std::string& signature,
-                              size_t max_replays);
+                              size_t max_replays, const HardwareModules* hw = nullptr);
 
 /**
  * render_interleaving() - the run side by side: a column per CPU, a row per

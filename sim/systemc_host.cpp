@@ -54,7 +54,7 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
     sc_core::wait(sc_core::sc_time::from_value(dt), kick_);
     return now() - start < dt;
   }
-  bool hardware_pending() const override { return sc_core::sc_pending_activity_at_future_time(); }
+  bool hardware_pending() const override { return sc_core::sc_pending_activity(); }
   void wait_hardware() override { sc_core::wait(kick_); }
   void kick() override { kick_.notify(sc_core::SC_ZERO_TIME); }
   ps_t now() const override { return sc_core::sc_time_stamp().value(); }
@@ -96,7 +96,7 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
 
 }  // namespace
 
-void run_on_systemc(const std::function<void(CoroutineHost&)>& main) {
+void run_on_systemc(const std::function<void(CoroutineHost&)>& main, const std::function<void()>& elaborate) {
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
   using sc_core::sc_report_handler;
   sc_report_handler::set_actions(sc_core::SC_WARNING, sc_core::SC_DISPLAY | sc_core::SC_THROW);
@@ -105,6 +105,7 @@ void run_on_systemc(const std::function<void(CoroutineHost&)>& main) {
   static SystemcHost* host = nullptr;
   if (host) throw ModelBug("run_on_systemc called twice in one process");
   host = new SystemcHost("p2pdma_sim", main);
+  if (elaborate) elaborate();
   try {
     sc_core::sc_start();
   } catch (const std::exception& e) {

@@ -11,8 +11,10 @@ namespace p2psim {
  * scheduler thread with a CoroutineHost whose coroutines are SystemC
  * threads. Many executions may run inside one call (SystemC cannot
  * re-elaborate in one process, E529). SystemC warnings are errors.
+ * @elaborate runs before sc_start(): it creates the device modules.
  * Call at most once per process.
  */
-void run_on_systemc(const std::function<void(CoroutineHost&)>& main);
+void run_on_systemc(const std::function<void(CoroutineHost&)>& main,
+                    const std::function<void()>& elaborate = {});
 
 }  // namespace p2psim

@@ -23,7 +23,11 @@ struct UserBuf {
  * scenario's tasks share: providers by name, events, buffers per process,
  * kernel allocations by name.
  */
+class Platform;
+
 struct ScenarioWorld {
+  Platform* platform = nullptr;  ///< the hardware, when the scenario has NVMe devices
+  std::vector<std::string> output;  ///< what workloads print
   std::map<std::string, kern::P2pdmaProvider*> providers;
   std::map<std::string, bool> events;
   std::map<std::pair<int, std::string>, UserBuf> bufs;  // (pid, name)

@@ -121,6 +121,9 @@ class TreeParser {
     if (bar && (bar & (bar - 1))) m.required(bar_key).fail(fmt::format("{} must be a power of two (a BAR size)", bar_key));
     hw::PciIds ids;
     if (m.has("ids")) ids = parse_ids(m.required("ids"));
+    std::string drive = "gen4x4";
+    if (kind == "nvme" && m.has("drive"))
+      drive = m.required("drive").as_enum("drive", {"gen4x4", "optane", "p3700", "p4500", "mqsim"});
     for (int f = 0; f < functions; ++f) {
       hw::DeviceId dev = wrap([&] { return t_.pci.add_endpoint(port, static_cast<uint8_t>(f), ids); }, n);
       const std::string fname = functions == 1 ? nm : fmt::format("{}.f{}", nm, f);
@@ -131,6 +134,7 @@ class TreeParser {
       ep.device = dev;
       ep.function = f;
       ep.p2p_bar_size = bar;
+      ep.drive = drive;
       if (bar) {
         next_bar_ = (next_bar_ + bar - 1) & ~(bar - 1);
         ep.bar_phys = next_bar_;

@@ -24,6 +24,7 @@ struct EndpointSpec {
   uint64_t p2p_bar_size = 0;  ///< CMB / p2pmem / GPU BAR given to p2pdma; 0: none
   uint64_t bar_phys = 0;      ///< assigned at load
   int function = 0;
+  std::string drive = "gen4x4";  ///< nvme: flash preset (gen4x4, optane, p3700, p4500, mqsim)
 };
 
 /**

@@ -156,6 +156,12 @@ bool NvmeController::in_cmb(std::uint64_t addr, std::uint64_t len) const {
   return off < size && len <= size - off;
 }
 
+std::uint8_t* SparseStore::chunk(std::uint64_t off) {
+  auto& c = chunks_[off / kChunk];
+  if (c.empty()) c.resize(kChunk, 0);
+  return c.data();
+}
+
 void NvmeController::cmb_read(std::uint64_t offset, std::uint8_t* dst, std::size_t len) const {
   if (offset > cmb_bytes() || len > cmb_bytes() - offset) {
     throw std::out_of_range("cmb_read beyond the CMB");

@@ -67,6 +67,8 @@ class SparseStore {
   static constexpr std::uint64_t kChunk = 4096;
   void read(std::uint64_t off, std::uint8_t* dst, std::size_t len) const;
   void write(std::uint64_t off, const std::uint8_t* src, std::size_t len);
+  /// The kChunk bytes holding @off (allocated, zeroed, on first use); stable.
+  std::uint8_t* chunk(std::uint64_t off);
   std::size_t chunks() const { return chunks_.size(); }
   void clear() { chunks_.clear(); }
 
@@ -154,6 +156,9 @@ class NvmeController {
   // --- The CMB as the host sees it through its BAR (offset from CMB start). ---
   void cmb_read(std::uint64_t offset, std::uint8_t* dst, std::size_t len) const;
   void cmb_write(std::uint64_t offset, const std::uint8_t* src, std::size_t len);
+  /// The 4 KiB page of CMB memory at @offset: the one copy of those bytes,
+  /// shared with whoever else addresses the CMB (CPU stores, peer DMA).
+  std::uint8_t* cmb_page(std::uint64_t offset) { return cmb_.chunk(offset & ~(SparseStore::kChunk - 1)); }
   std::uint64_t cmb_bytes() const;
   /// Bytes from the start of BAR cmb_bir to the CMB (CMBLOC.OFST * unit).
   std::uint64_t cmb_bar_offset() const;

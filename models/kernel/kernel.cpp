@@ -36,6 +36,8 @@ Page* Kernel::pfn_to_page(uint64_t pfn) {
 }
 
 uint8_t* Kernel::phys_page(uint64_t pfn) {
+  if (device_memory)
+    if (uint8_t* p = device_memory(pfn)) return p;
   auto& slot = phys_pages_[pfn];
   if (!slot) slot = std::make_unique<std::array<uint8_t, 4096>>();  // value-initialised: zeros
   return slot->data();
@@ -46,6 +48,12 @@ void Kernel::phys_write(uint64_t pfn, uint64_t offset, uint64_t value) {
 }
 
 uint64_t Kernel::phys_read(uint64_t pfn, uint64_t offset) const {
+  if (device_memory)
+    if (uint8_t* p = device_memory(pfn)) {
+      uint64_t v = 0;
+      std::memcpy(&v, p + (offset & ~7ULL) % 4096, 8);
+      return v;
+    }
   auto it = phys_pages_.find(pfn);
   uint64_t v = 0;
   if (it != phys_pages_.end()) std::memcpy(&v, it->second->data() + (offset & ~7ULL) % 4096, 8);

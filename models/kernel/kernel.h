@@ -1,6 +1,7 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,6 +63,9 @@ class Kernel {
   uint64_t phys_read(uint64_t pfn, uint64_t offset) const;
   /// The 4 KiB of page @pfn, allocated (zeroed) on first use: what DMA moves.
   uint8_t* phys_page(uint64_t pfn);
+
+  /// Memory a device owns (a CMB): returns its page for @pfn, or null.
+  std::function<uint8_t*(uint64_t pfn)> device_memory;
 
   /// Block devices by name (the hardware layer registers them).
   std::map<std::string, class BlockDevice*> block_devices;

@@ -1,0 +1,77 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hw/nvme_controller.h"
+#include "hw/p2pdma_distance.h"
+#include "hw/pcie_fabric.h"
+#include "kernel/blk.h"
+#include "kernel/kernel.h"
+#include "kernel/p2pdma.h"
+#include "machine.h"
+#include "scenario.h"
+
+namespace p2psim {
+
+class NvmeModule;
+class NvmeDevice;
+
+/**
+ * class Platform - the hardware of one execution: the PCIe fabric built
+ * from the scenario's PCI tree, one NVMe controller per nvme endpoint
+ * (driven by its SystemC module), their DMA ports, and the kernel's view of
+ * them (the NVMe driver's queues and block devices).
+ *
+ * Host memory the driver uses for queues and PRP lists sits in DRAM behind
+ * the host bridge at kDramBase; BARs sit below 4 GiB where the topology
+ * placed them.
+ */
+class Platform {
+ public:
+  static constexpr uint64_t kDramBase = 0x100000000ULL;  // 4 GiB
+  static constexpr uint64_t kDramSize = 0x800000000ULL;  // 32 GiB
+
+  Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, const std::vector<NvmeModule*>& modules);
+  ~Platform();
+
+  /// nvme_probe() for every controller: map its CMB (pci_p2pdma_add_resource
+  /// through nvme_map_cmb), enable it, create one I/O queue pair. Runs before
+  /// the machine starts; the controllers' enable delay passes in simulated
+  /// time. Registers CMB providers in @providers by endpoint name.
+  void boot(kern::Exec& boot, std::map<std::string, kern::P2pdmaProvider*>& providers);
+  /// Completions raise interrupts on @m from now on.
+  void start(Machine& m);
+  bool has_nvme() const { return !devices_.empty(); }
+  NvmeDevice* nvme(const std::string& name);
+  /// Namespace back doors for workloads (initialise, check).
+  hw::NvmeController* controller(const std::string& name);
+
+  // For the devices.
+  kern::Kernel& kernel() { return k_; }
+  hw::PcieFabric& fabric() { return *fabric_; }
+  hw::P2pdmaDistance& distance() { return *distance_; }
+  Machine* machine() { return machine_; }
+  ps_t abs(ps_t rel) const;
+  hw::DeviceId provider_device(const kern::DevPagemap* pgmap) const;
+  /// DMA into or out of memory at @addr (a physical/bus address: DRAM or a BAR page).
+  void move_bytes(const std::string& device, uint64_t addr, uint8_t* buf, size_t len, bool to_memory, ps_t at);
+
+ private:
+  const Scenario& sc_;
+  kern::Kernel& k_;
+  CoroutineHost& host_;
+  Machine* machine_ = nullptr;
+  std::unique_ptr<hw::PcieFabric> fabric_;
+  std::unique_ptr<hw::P2pdmaDistance> distance_;
+  std::vector<std::unique_ptr<NvmeDevice>> devices_;
+  std::map<const kern::DevPagemap*, hw::DeviceId> pgmap_dev_;
+  ps_t boot_t0_ = 0;
+};
+
+/// How many NVMe modules a scenario needs (one per nvme endpoint).
+int nvme_endpoint_count(const Scenario& sc);
+
+}  // namespace p2psim
