@@ -128,14 +128,16 @@ void print_result(const Scenario& sc, const RunConfig& rc, const std::string& va
                   const std::string& expect_line, bool match) {
   const std::string verdict = verdict_of(r.findings);
   if (json) {
-    std::string fs;
+    std::string fs, tasks, out;
     for (const auto& f : r.findings) fs += (fs.empty() ? "" : ",") + finding_json(f);
+    for (const auto& [name, t] : r.stats.task_end) tasks += fmt::format("{}{}:{}", tasks.empty() ? "" : ",", json_str(name), t);
+    for (const auto& line : r.output) out += (out.empty() ? "" : ",") + json_str(line);
     fmt::print(
-        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"verdict":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{}}})"
+        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"verdict":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"output":[{}]}})"
         "\n",
         json_str(sc.name), json_str(sc.file), json_str(variant), json_str(rc.preset), json_str(r.strategy), seed,
         json_str(knobs_line(rc.knobs)), fs, json_str(verdict), json_str(rc.expect.str()),
-        match ? "true" : "false", r.stats.end_time, r.stats.preemption_points);
+        match ? "true" : "false", r.stats.end_time, r.stats.preemption_points, tasks, out);
     return;
   }
   if (!quiet) {

@@ -445,6 +445,12 @@ hw::NvmeController* Platform::controller(const std::string& name) {
   return d ? &d->ctrl : nullptr;
 }
 
+uint64_t Platform::rc_p2p_bytes() const {
+  uint64_t n = 0;
+  for (const auto& [id, name] : sc_.topo->host_names) n += fabric_->rc_p2p_bytes(id);
+  return n;
+}
+
 ps_t Platform::abs(ps_t rel) const { return machine_ ? machine_->t0() + rel : host_.now(); }
 
 hw::DeviceId Platform::provider_device(const kern::DevPagemap* pgmap) const {

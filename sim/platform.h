@@ -48,6 +48,8 @@ class Platform {
   NvmeDevice* nvme(const std::string& name);
   /// Namespace back doors for workloads (initialise, check).
   hw::NvmeController* controller(const std::string& name);
+  /// Payload bytes all root complexes forwarded between root ports so far.
+  uint64_t rc_p2p_bytes() const;
 
   // For the devices.
   kern::Kernel& kernel() { return k_; }
