@@ -148,8 +148,8 @@ void print_result(const Scenario& sc, const RunConfig& rc, const std::string& va
   }
   for (size_t i = 0; i < r.findings.size(); ++i) {
     const Finding& f = r.findings[i];
-    fmt::print("finding {}: {} at {} on cpu{} ({})\n  {}\n", i + 1, to_string(f.kind), format_time(f.time), f.cpu,
-               f.task, f.message);
+    fmt::print("finding {}: {} at {} on {}\n  {}\n", i + 1, to_string(f.kind), format_time(f.time),
+               f.cpu >= 0 ? fmt::format("cpu{} ({})", f.cpu, f.task) : f.task, f.message);
     if (!quiet) {
       fmt::print("  path (recent preemption points, oldest first):\n");
       for (const auto& p : f.path) fmt::print("    {}\n", p);

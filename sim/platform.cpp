@@ -88,18 +88,51 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
 
   // ---- hardware side ----------------------------------------------------
   ps_t dma_read(ps_t now, uint64_t addr, uint8_t* dst, size_t len) override {
-    const hw::Transfer t = p_.fabric().dma_read(ep_.device, addr, len, now);
-    if (!t.ok) throw ModelBug(fmt::format("{}: DMA read of {:#x} failed in the fabric: {}", ep_.name, addr, t.error));
-    p_.move_bytes(ep_.name, addr, dst, len, /*to_memory=*/false, t.end);
-    check(addr, len, t.end, "DMA read");
+    uint64_t phys = addr;
+    if (!translate(now, addr, len, false, &phys, &now)) return now;  // faulted: no data
+    const hw::Transfer t = p_.fabric().dma_read(ep_.device, phys, len, now);
+    if (!t.ok) throw ModelBug(fmt::format("{}: DMA read of {:#x} failed in the fabric: {}", ep_.name, phys, t.error));
+    p_.move_bytes(ep_.name, phys, dst, len, /*to_memory=*/false, t.end);
+    check(addr, phys, len, t.end, "DMA read");
     return t.end;
   }
   ps_t dma_write(ps_t now, uint64_t addr, const uint8_t* src, size_t len) override {
-    const hw::Transfer t = p_.fabric().dma_write(ep_.device, addr, len, now);
-    if (!t.ok) throw ModelBug(fmt::format("{}: DMA write of {:#x} failed in the fabric: {}", ep_.name, addr, t.error));
-    check(addr, len, t.end, "DMA write");
-    p_.move_bytes(ep_.name, addr, const_cast<uint8_t*>(src), len, /*to_memory=*/true, t.end);
+    uint64_t phys = addr;
+    if (!translate(now, addr, len, true, &phys, &now)) return now;
+    const hw::Transfer t = p_.fabric().dma_write(ep_.device, phys, len, now);
+    if (!t.ok) throw ModelBug(fmt::format("{}: DMA write of {:#x} failed in the fabric: {}", ep_.name, phys, t.error));
+    check(addr, phys, len, t.end, "DMA write");
+    p_.move_bytes(ep_.name, phys, const_cast<uint8_t*>(src), len, /*to_memory=*/true, t.end);
     return t.end;
+  }
+
+  /// The IOMMU's part of a DMA: a peer write to a BAR that stays below the
+  /// switch never reaches it; anything that reaches the root complex is
+  /// translated there (an IOVA, or a bus address it does not know: a fault).
+  bool translate(ps_t now, uint64_t addr, size_t len, bool write, uint64_t* phys, ps_t* at) {
+    if (!p_.iommu_on()) return true;
+    const hw::DeviceId owner = p_.bar_owner(addr);
+    if (owner != hw::kNoDevice && !p_.peer_reaches_root_complex(owner, ep_.device)) return true;
+    const hw::Translation tr = p_.iommu().translate(ep_.device, addr, len, write, now);
+    if (!tr.ok) {
+      DeviceExec dx(p_.machine(), ep_.name, now);
+      dx.report(FindingKind::iommu_fault,
+                fmt::format("{} DMA {} at {:#x} ({} bytes) faulted in the IOMMU at {:#x}: {}", ep_.name,
+                            write ? "write" : "read", addr, len, tr.fault_iova, fault_text(tr.fault_reason)));
+      return false;
+    }
+    *phys = tr.phys;
+    *at = now + tr.cost_ps;
+    return true;
+  }
+  static const char* fault_text(hw::FaultReason r) {
+    switch (r) {
+      case hw::FaultReason::blocked: return "domain blocks DMA";
+      case hw::FaultReason::not_present: return "no I/O page table entry";
+      case hw::FaultReason::no_read: return "not readable";
+      case hw::FaultReason::no_write: return "not writable";
+      default: return "fault";
+    }
   }
 
   // ---- block device -------------------------------------------------------
@@ -116,21 +149,32 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     const int tag = free_tag();
     std::vector<uint64_t> dma_pages;  // bus address of each 4 KiB of data
     std::vector<Mapping> maps;
+    std::vector<Unmap> unmaps;
+    const hw::DmaDirection dir = bio.write ? hw::DmaDirection::to_device : hw::DmaDirection::from_device;
+    const ps_t now = p_.abs(ex.now());
+    const uint32_t cpu = static_cast<uint32_t>(std::max(0, ex.cpu()));
     for (const auto& bv : bio.vecs) {
-      uint64_t dma_base = bv.page->pfn << kern::PAGE_SHIFT;
+      const uint64_t phys = bv.page->pfn << kern::PAGE_SHIFT;
+      const uint64_t bytes = (static_cast<uint64_t>(bv.offset) + bv.len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+      uint64_t dma_base;
       if (bv.page->pgmap && bv.page->pgmap->type == kern::PgmapType::pci_p2pdma) {
-        const hw::DeviceId provider = p_.provider_device(bv.page->pgmap);
-        const hw::MapType mt = p_.distance().map_type(provider, ep_.device);
-        if (mt == hw::MapType::not_supported || mt == hw::MapType::unknown) return -121;  // -EREMOTEIO
-        // bus_addr: physical + the provider's bus offset, no IOMMU; through
-        // the host bridge: the CPU physical address (an IOMMU would map it).
-        if (mt == hw::MapType::bus_addr) dma_base += bv.page->pgmap->bus_offset;
+        // pci_p2pdma_map_segment(): bus address, an IOMMU mapping through
+        // the host bridge, or -EREMOTEIO by the (cached) map type.
+        const hw::P2pMapping m = p_.mapper().dma_map_p2p(ep_.device, phys, bytes, dir, now, cpu);
+        if (m.err) {
+          for (const Unmap& u : unmaps) unmap(u, now, cpu);
+          return m.err;
+        }
+        dma_base = m.dma_addr;
+        unmaps.push_back({true, m, 0, bytes, dir});
+      } else {
+        dma_base = p_.mapper().dma_map_page(ep_.device, phys, bytes, dir, now, cpu);
+        unmaps.push_back({false, {}, dma_base, bytes, dir});
       }
-      for (uint32_t off = 0; off < bv.offset + bv.len; off += PAGE_SIZE) {
-        const uint64_t pfn = bv.page->pfn + off / PAGE_SIZE;
+      for (uint32_t off = 0; off < bv.offset + bv.len; off += PAGE_SIZE)
         dma_pages.push_back(dma_base + off);
-        maps.push_back({dma_base + off, pfn, bv.shadow_alloc});
-      }
+      for (uint32_t off = 0; off < bv.offset + bv.len; off += PAGE_SIZE)
+        maps.push_back({phys + off, bv.page->pfn + off / PAGE_SIZE, bv.shadow_alloc});
     }
     if (dma_pages.empty()) return -22;
     nv::Sqe sqe{};
@@ -150,9 +194,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       const uint64_t list = base_ + 0x100000 + static_cast<uint64_t>(tag) * PAGE_SIZE;
       std::vector<uint64_t> entries(dma_pages.begin() + 1, dma_pages.end());
       p_.move_bytes(ep_.name, list, reinterpret_cast<uint8_t*>(entries.data()), entries.size() * 8, true, 0);
-      sqe.prp2 = list;
+      sqe.prp2 = dma_of(list);
     }
-    inflight_[tag] = {&bio, std::move(maps)};
+    inflight_[tag] = {&bio, std::move(maps), std::move(unmaps)};
     put_sqe(io_, sqe);
     ex.cost(200_ns);  // nvme_queue_rq: request setup, excluding the doorbell
     ring_sq(ex, io_);
@@ -179,6 +223,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       }
       kern::Bio& bio = *it->second.bio;
       bio.status = (c.status >> 1) ? -5 : 0;  // -EIO
+      // nvme_unmap_data() before blk_mq_end_request() ends the bio.
+      for (const Unmap& u : it->second.unmaps) unmap(u, p_.abs(ex.now()), static_cast<uint32_t>(std::max(0, ex.cpu())));
       bio.done = true;
       inflight_.erase(it);
     }
@@ -213,11 +259,13 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       return err;
     };
     cmb_ = hw::nvme_map_cmb(regs, cap, bars, opts, add);
+    // Queues and PRP lists: dma_alloc_coherent() memory, one mapping.
+    queue_dma_ = p_.mapper().dma_map_page(ep_.device, base_, kQueueMemory, hw::DmaDirection::bidirectional, host.now());
     // Admin queue, then enable: CSTS.RDY comes after the controller's delay.
     admin_ = {0, base_, base_ + 0x10000, 32};
     wr(host, nv::kRegAqa, ((admin_.entries - 1) << 16) | (admin_.entries - 1));
-    wr(host, nv::kRegAsq, admin_.sq, 8);
-    wr(host, nv::kRegAcq, admin_.cq, 8);
+    wr(host, nv::kRegAsq, dma_of(admin_.sq), 8);
+    wr(host, nv::kRegAcq, dma_of(admin_.cq), 8);
     uint32_t cc = 0;
     cc = static_cast<uint32_t>(nv::cc::kEn.put(cc, 1));
     cc = static_cast<uint32_t>(nv::cc::kIosqes.put(cc, 6));
@@ -230,13 +278,13 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     io_ = {1, base_ + 0x20000, base_ + 0x30000, kIoQueueDepth};
     nv::Sqe cq{};
     cq.opcode = nv::kAdminCreateCq;
-    cq.prp1 = io_.cq;
+    cq.prp1 = dma_of(io_.cq);
     cq.cdw10 = ((io_.entries - 1) << 16) | 1;
     cq.cdw11 = (1U << 16) | 0x3;  // IV 1, IEN, PC
     admin_command(host, cq);
     nv::Sqe sq{};
     sq.opcode = nv::kAdminCreateSq;
-    sq.prp1 = io_.sq;
+    sq.prp1 = dma_of(io_.sq);
     sq.cdw10 = ((io_.entries - 1) << 16) | 1;
     sq.cdw11 = (1U << 16) | 0x1;  // CQID 1, PC
     admin_command(host, sq);
@@ -269,10 +317,27 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     uint64_t pfn;
     uint64_t shadow_alloc;
   };
+  struct Unmap {
+    bool p2p;
+    hw::P2pMapping m;
+    uint64_t dma;
+    uint64_t bytes;
+    hw::DmaDirection dir;
+  };
   struct Inflight {
     kern::Bio* bio;
-    std::vector<Mapping> maps;
+    std::vector<Mapping> maps;  ///< physical pages the I/O may touch (oracle)
+    std::vector<Unmap> unmaps;
   };
+  static constexpr uint64_t kQueueMemory = 0x200000;  // queues + 64 PRP list pages
+
+  uint64_t dma_of(uint64_t phys) const { return phys - base_ + queue_dma_; }
+  void unmap(const Unmap& u, ps_t now, uint32_t cpu) {
+    if (u.p2p)
+      p_.mapper().dma_unmap_p2p(ep_.device, u.m, u.bytes, u.dir, now, cpu);
+    else
+      p_.mapper().dma_unmap_page(ep_.device, u.dma, u.bytes, u.dir, now, cpu);
+  }
 
   static hw::NvmeControllerConfig config_for(const EndpointSpec& ep) {
     hw::NvmeControllerConfig c;
@@ -344,8 +409,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   }
 
   /// The oracle's check of a DMA that touches P2P pages.
-  void check(uint64_t addr, size_t len, ps_t at, const char* what) {
+  void check(uint64_t bus, uint64_t addr, size_t len, ps_t at, const char* what) {
     kern::Kernel& k = p_.kernel();
+    (void)bus;
     for (uint64_t a = addr & ~(PAGE_SIZE - 1); a < addr + len; a += PAGE_SIZE) {
       kern::Page* page = k.pfn_to_page(a >> kern::PAGE_SHIFT);
       if (!page) continue;  // DRAM: driver memory, not tracked
@@ -368,6 +434,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   int index_;
   NvmeModule* module_;
   uint64_t base_ = 0;
+  uint64_t queue_dma_ = 0;  ///< bus/IOVA address of base_
   Queue admin_, io_;
   uint16_t next_admin_cid_ = 1;
   std::map<int, Inflight> inflight_;
@@ -397,13 +464,24 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
     fc.host_names[id] = name;
   }
   for (const auto& [dev, name] : t.names) fc.names[dev] = name;
-  fabric_ = std::make_unique<hw::PcieFabric>(t.pci, fc);
-  distance_ = std::make_unique<hw::P2pdmaDistance>(t.pci);
+  pci_ = t.pci;
+  fabric_ = std::make_unique<hw::PcieFabric>(pci_, fc);
+  distance_ = std::make_unique<hw::P2pdmaDistance>(pci_);
+  routing_ = std::make_unique<hw::P2pdmaDistance>(pci_);
+  hw::IommuConfig ic;
+  ic.ncpus = static_cast<uint32_t>(k.cpus.size());
+  iommu_ = std::make_unique<hw::Iommu>(ic);
+  mapper_ = std::make_unique<hw::DmaMapper>(*iommu_, distance_.get());
+  iommu_enabled_ = t.iommu;
   int idx = 0;
   for (const auto& ep : t.endpoints) {
     if (ep.kind != "nvme") continue;
     if (idx >= static_cast<int>(modules.size())) throw ModelBug("fewer NVMe modules elaborated than endpoints");
     devices_.push_back(std::make_unique<NvmeDevice>(*this, ep, idx, modules[idx]));
+    mapper_->add_device(ep.device);
+    if (iommu_enabled_)
+      iommu_->attach_device(ep.device, iommu_->alloc_domain(t.iommu_mode == "strict" ? hw::DomainType::dma
+                                                                                     : hw::DomainType::dma_fq));
     ++idx;
   }
   boot_t0_ = host.now();
@@ -425,7 +503,11 @@ void Platform::boot(kern::Exec& boot, std::map<std::string, kern::P2pdmaProvider
     auto it = providers.find(ep.name);
     if (it == providers.end()) continue;
     distance_->setup(ep.device);
-    for (const kern::DevPagemap* pg : it->second->pgmaps) pgmap_dev_[pg] = ep.device;
+    routing_->setup(ep.device);
+    for (const kern::DevPagemap* pg : it->second->pgmaps) {
+      pgmap_dev_[pg] = ep.device;
+      mapper_->add_p2p_pgmap({ep.device, pg->base_pfn << kern::PAGE_SHIFT, pg->nr_pages << kern::PAGE_SHIFT, pg->bus_offset});
+    }
   }
 }
 
@@ -443,6 +525,22 @@ NvmeDevice* Platform::nvme(const std::string& name) {
 hw::NvmeController* Platform::controller(const std::string& name) {
   NvmeDevice* d = nvme(name);
   return d ? &d->ctrl : nullptr;
+}
+
+bool Platform::peer_reaches_root_complex(hw::DeviceId target, hw::DeviceId requester) {
+  int dist = 0;
+  return routing_->calc_map_type_and_dist(target, requester, &dist, false) != hw::MapType::bus_addr;
+}
+
+hw::DeviceId Platform::bar_owner(uint64_t addr) const {
+  for (const auto& ep : sc_.topo->endpoints)
+    if (ep.p2p_bar_size && addr >= ep.bar_phys && addr < ep.bar_phys + ep.p2p_bar_size) return ep.device;
+  return hw::kNoDevice;
+}
+
+void Platform::set_acs(const std::string& port, uint16_t ctrl) {
+  for (const auto& [dev, name] : sc_.topo->names)
+    if (name == port) pci_.set_acs_ctrl(dev, ctrl);
 }
 
 uint64_t Platform::rc_p2p_bytes() const {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "hw/dma_mapping.h"
+#include "hw/iommu.h"
 #include "hw/nvme_controller.h"
 #include "hw/p2pdma_distance.h"
 #include "hw/pcie_fabric.h"
@@ -48,6 +50,9 @@ class Platform {
   NvmeDevice* nvme(const std::string& name);
   /// Namespace back doors for workloads (initialise, check).
   hw::NvmeController* controller(const std::string& name);
+  /// Write a port's ACS Control register at run time (setpci): routing
+  /// changes at once, the kernel's cached map types do not.
+  void set_acs(const std::string& port, uint16_t ctrl);
   /// Payload bytes all root complexes forwarded between root ports so far.
   uint64_t rc_p2p_bytes() const;
 
@@ -55,6 +60,14 @@ class Platform {
   kern::Kernel& kernel() { return k_; }
   hw::PcieFabric& fabric() { return *fabric_; }
   hw::P2pdmaDistance& distance() { return *distance_; }
+  hw::Iommu& iommu() { return *iommu_; }
+  hw::DmaMapper& mapper() { return *mapper_; }
+  bool iommu_on() const { return iommu_enabled_; }
+  /// Does a peer DMA from @requester to @target's BAR reach the root complex
+  /// now (with today's ACS bits, not the kernel's cached map type)?
+  bool peer_reaches_root_complex(hw::DeviceId target, hw::DeviceId requester);
+  /// The endpoint whose p2p BAR holds bus address @addr, or kNoDevice.
+  hw::DeviceId bar_owner(uint64_t addr) const;
   Machine* machine() { return machine_; }
   ps_t abs(ps_t rel) const;
   hw::DeviceId provider_device(const kern::DevPagemap* pgmap) const;
@@ -67,7 +80,12 @@ class Platform {
   CoroutineHost& host_;
   Machine* machine_ = nullptr;
   std::unique_ptr<hw::PcieFabric> fabric_;
-  std::unique_ptr<hw::P2pdmaDistance> distance_;
+  hw::PciTopology pci_;  ///< this execution's copy: ACS bits may change at run time
+  std::unique_ptr<hw::P2pdmaDistance> distance_;     ///< the kernel's (with its cache)
+  std::unique_ptr<hw::P2pdmaDistance> routing_;      ///< what the hardware does now
+  std::unique_ptr<hw::Iommu> iommu_;
+  std::unique_ptr<hw::DmaMapper> mapper_;
+  bool iommu_enabled_ = false;
   std::vector<std::unique_ptr<NvmeDevice>> devices_;
   std::map<const kern::DevPagemap*, hw::DeviceId> pgmap_dev_;
   ps_t boot_t0_ = 0;

@@ -18,7 +18,7 @@ std::string SourcePos::str() const { return fmt::format("{}:{}:{}", file, line, 
 const char* to_string(OpSpec::Kind k) {
   static const char* const names[] = {"mmap",  "munmap",  "store", "load", "pin",      "unpin",
                                       "unbind", "signal",  "wait",  "sleep", "compute", "alloc",
-                                      "free",   "o_direct", "p2pmem_test"};
+                                      "free",   "o_direct", "p2pmem_test", "set_acs"};
   return names[static_cast<int>(k)];
 }
 
@@ -60,7 +60,7 @@ uint64_t fnv1a(const std::string& s) {
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
   static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
     std::vector<std::pair<std::string, OpSpec::Kind>> v;
-    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::p2pmem_test); ++i)
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::set_acs); ++i)
       v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
     return v;
   }();
@@ -156,6 +156,14 @@ OpSpec parse_op(const StrictNode& item) {
       if (m.has("check")) op.check = m.required("check").as_bool("check");
       if (m.has("init")) op.init = m.required("init").as_bool("init");
       if (m.has("seed")) op.seed = m.required("seed").as_uint("seed");
+      m.finish();
+      break;
+    }
+    case K::set_acs: {
+      auto m = v.as_map("set_acs");
+      op.dev = m.required("port").as_string();
+      for (const auto& b : m.required("acs").items("acs"))
+        op.acs.push_back(b.as_enum("ACS control bit", {"sv", "tb", "rr", "cr", "uf", "ec", "dt"}));
       m.finish();
       break;
     }
@@ -276,6 +284,12 @@ void check_references(const Scenario& sc, const StrictNode& root) {
       using K = OpSpec::Kind;
       if ((op.kind == K::mmap || op.kind == K::unbind || op.kind == K::alloc) && !providers.count(op.provider))
         throw error_at(op.pos, fmt::format("unknown provider '{}' (topology.providers)", op.provider));
+      if (op.kind == K::set_acs) {
+        bool found = false;
+        if (sc.topo)
+          for (const auto& [dev, name] : sc.topo->names) found |= name == op.dev;
+        if (!found) throw error_at(op.pos, fmt::format("no port or device named '{}' in the topology", op.dev));
+      }
       if (op.kind == K::o_direct || op.kind == K::p2pmem_test) {
         std::set<std::string> nvmes;
         if (sc.topo)

@@ -24,7 +24,7 @@ struct SourcePos {
 /// One operation of a task (docs/scenario-format.md lists them).
 struct OpSpec {
   enum class Kind { mmap, munmap, store, load, pin, unpin, unbind, signal, wait, sleep, compute,
-                    alloc, free, o_direct, p2pmem_test };
+                    alloc, free, o_direct, p2pmem_test, set_acs };
   Kind kind;
   std::string buf;       ///< mmap/munmap/store/load/pin, alloc/free name
   std::string provider;  ///< mmap, unbind, alloc
@@ -42,6 +42,7 @@ struct OpSpec {
   uint64_t chunks = 1, chunk_size = 4096;  ///< p2pmem_test
   bool check = false, init = true; ///< p2pmem_test --check; fill the source first
   uint64_t seed = 1;               ///< p2pmem_test --seed: the source pattern
+  std::vector<std::string> acs;    ///< set_acs: the new ACS control bits of port @dev
   SourcePos pos;
 };
 const char* to_string(OpSpec::Kind k);

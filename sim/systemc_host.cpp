@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "p2psim/kernel_bug.h"
 
 // libsystemc's main() wants sc_main; our executables have their own main().
@@ -55,7 +57,16 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
     return now() - start < dt;
   }
   bool hardware_pending() const override { return sc_core::sc_pending_activity(); }
-  void wait_hardware() override { sc_core::wait(kick_); }
+  // Wake on a kick, or when the next hardware activity is due: the caller
+  // then looks again, so hardware that went idle without posting anything
+  // becomes a hang it can report, not a stalled simulation.
+  void wait_hardware() override {
+    const sc_core::sc_time next = sc_core::sc_time_to_pending_activity();
+    if (next == sc_core::SC_ZERO_TIME)
+      sc_core::wait(sc_core::SC_ZERO_TIME);
+    else
+      sc_core::wait(next, kick_);
+  }
   void kick() override { kick_.notify(sc_core::SC_ZERO_TIME); }
   ps_t now() const override { return sc_core::sc_time_stamp().value(); }
 
@@ -82,11 +93,17 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
   void scheduler_thread() {
     try {
       main_(*this);
+      finished = true;
     } catch (...) {
       if (!error) error = std::current_exception();
     }
     sc_core::sc_stop();
   }
+
+ public:
+  bool finished = false;
+
+ private:
 
   std::function<void(CoroutineHost&)> main_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -112,6 +129,9 @@ void run_on_systemc(const std::function<void(CoroutineHost&)>& main, const std::
     throw ModelBug(std::string("SystemC: ") + e.what());
   }
   if (host->error) std::rethrow_exception(host->error);
+  if (!host->finished)
+    throw ModelBug(fmt::format("the simulation stalled at {}: the scheduler waited for an event nothing "
+                               "would deliver", format_time(sc_core::sc_time_stamp().value())));
 }
 
 }  // namespace p2psim

@@ -374,3 +374,13 @@ TEST_CASE("an unbind during p2pmem-test waits for the O_DIRECT in flight and fin
     CHECK(unbind_end > test_end);
   }
 }
+
+TEST_CASE("S15 a map type cached before an ACS change sends peer DMA into the IOMMU", "[cli][s15]") {
+  for (const char* v : {"v6.2", "latest"}) {
+    INFO(v);
+    Cli r = run(src("scenarios/s15_stale_map_type_acs.yaml") + " --variant " + v);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("verdict: iommu_fault\n") != std::string::npos);
+    CHECK(r.out.find("on nvme0\n  nvme0 DMA write at 0xe4000000 (4096 bytes) faulted in the IOMMU") != std::string::npos);
+  }
+}
