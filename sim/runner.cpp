@@ -93,7 +93,7 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
     strategy = owned.get();
   }
   TraceWriter trace;
-  Machine m(host, k, *strategy, opt.seed, opt.trace ? &trace : nullptr);
+  Machine m(host, k, *strategy, opt.seed, opt.trace ? &trace : nullptr, sc.limits);
   m.observe(opt.observers);
   if (platform) platform->start(m);
   for (const auto& t : sc.tasks) {

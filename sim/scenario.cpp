@@ -156,6 +156,17 @@ OpSpec parse_op(const StrictNode& item) {
       if (m.has("check")) op.check = m.required("check").as_bool("check");
       if (m.has("init")) op.init = m.required("init").as_bool("init");
       if (m.has("seed")) op.seed = m.required("seed").as_uint("seed");
+      if (m.has("skip_read")) op.skip_read = m.required("skip_read").as_bool("skip_read");
+      if (m.has("skip_write")) op.skip_write = m.required("skip_write").as_bool("skip_write");
+      if (m.has("host_access")) op.host_access = m.required("host_access").as_bool("host_access");
+      if (m.has("duration")) op.duration = m.required("duration").as_duration_ps("duration");
+      if (m.has("threads")) {
+        auto t = m.required("threads");
+        if (t.as_int("threads", 1, 1) != 1)
+          t.fail("threads: a task is one thread; run several tasks with p2pmem_test ops (distinct offsets) instead");
+      }
+      if (op.check && (op.skip_read || op.skip_write))
+        m.required("check").fail("check needs both the reads and the writes (drop skip_read/skip_write)");
       m.finish();
       break;
     }
@@ -438,6 +449,12 @@ Scenario load_scenario(const std::string& path) {
       sc.faults.push_back(f);
     }
 
+  if (root.has("limits")) {
+    auto l = root.required("limits").as_map("limits");
+    if (l.has("steps")) sc.limits.max_steps = l.required("steps").as_uint("steps", 1000, 1ULL << 40);
+    if (l.has("time")) sc.limits.max_time = l.required("time").as_duration_ps("time");
+    l.finish();
+  }
   if (root.has("schedule"))
     for (const auto& pn : root.required("schedule").items("schedule")) sc.schedule.push_back(parse_pin(pn));
 

@@ -34,13 +34,14 @@ struct OpSpec {
   std::optional<uint64_t> expect;  ///< load
   unsigned gup_flags = 0;          ///< pin
   std::string event;               ///< signal/wait
-  ps_t duration = 0;               ///< sleep/compute
   uint64_t size = 0;               ///< alloc
   std::string dev, dst;            ///< o_direct device; p2pmem_test src (dev) and dst
   bool write = false;              ///< o_direct: memory -> device
   uint64_t offset = 0;             ///< o_direct, p2pmem_test: byte offset on the device
   uint64_t chunks = 1, chunk_size = 4096;  ///< p2pmem_test
   bool check = false, init = true; ///< p2pmem_test --check; fill the source first
+  bool skip_read = false, skip_write = false, host_access = false;  ///< p2pmem_test options
+  ps_t duration = 0;               ///< p2pmem_test --duration (0: run the chunks once); sleep/compute
   uint64_t seed = 1;               ///< p2pmem_test --seed: the source pattern
   std::vector<std::string> acs;    ///< set_acs: the new ACS control bits of port @dev
   SourcePos pos;
@@ -109,6 +110,7 @@ struct Scenario {
   std::vector<FaultSpec> faults;
   std::vector<Pin> schedule;
   std::vector<VariantSpec> variants;
+  RunLimits limits;  ///< `limits: {steps, time}`: when a run counts as a livelock
   SourcePos variants_pos;  ///< the `variants:` key, for "unknown variant"
 
   const VariantSpec* variant(const std::string& name) const;
