@@ -276,6 +276,25 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       host.advance(100_us);
     }
     io_ = {1, base_ + 0x20000, base_ + 0x30000, kIoQueueDepth};
+    io_.sq_dma = dma_of(io_.sq);
+    // models drivers/nvme/host/pci.c:nvme_alloc_sq_cmds() as of v6.2: with
+    // use_cmb_sqes the SQ comes from the controller's own p2pmem pool (the
+    // same pool user mmaps draw from), addressed by its bus address.
+    auto prov = providers.find(ep_.name);
+    if (cmb_.use_sqes && prov != providers.end()) {
+      const uint64_t bytes = uint64_t{io_.entries} * sizeof(nv::Sqe);
+      const uint64_t kaddr = kern::pci_alloc_p2pmem(boot, p_.kernel(), *prov->second, bytes);
+      if (kaddr) {
+        io_.sq = kern::virt_to_pfn(kaddr) << kern::PAGE_SHIFT;
+        io_.sq_dma = io_.sq + prov->second->bus_offset;  // pci_p2pmem_virt_to_bus()
+        cmb_sq_kaddr_ = kaddr;
+        cmb_sq_bytes_ = bytes;
+      }
+    }
+    if (prov != providers.end()) {
+      kern::P2pdmaProvider* pv = prov->second;
+      pv->driver_remove = [this, pv](kern::Exec& ex) { remove(ex, *pv); };
+    }
     nv::Sqe cq{};
     cq.opcode = nv::kAdminCreateCq;
     cq.prp1 = dma_of(io_.cq);
@@ -284,7 +303,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     admin_command(host, cq);
     nv::Sqe sq{};
     sq.opcode = nv::kAdminCreateSq;
-    sq.prp1 = dma_of(io_.sq);
+    sq.prp1 = io_.sq_dma;
     sq.cdw10 = ((io_.entries - 1) << 16) | 1;
     sq.cdw11 = (1U << 16) | 0x1;  // CQID 1, PC
     admin_command(host, sq);
@@ -292,6 +311,20 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   }
 
   void detach() { module_->detach(); }
+
+  // models drivers/nvme/host/pci.c:nvme_remove() in outline as of v6.2: the
+  // block device goes, the controller is disabled, the queues freed (the CMB
+  // SQ back to its p2pmem pool) before the devm actions release the CMB.
+  void remove(kern::Exec& ex, kern::P2pdmaProvider& prov) {
+    KFUNC(ex, "nvme_remove");
+    p_.kernel().block_devices.erase(ep_.name);
+    ctrl.reg_write(p_.abs(ex.now()), nv::kRegCc, 0, 4);  // nvme_disable_ctrl
+    module_->kick();
+    if (cmb_sq_kaddr_) {
+      kern::pci_free_p2pmem(ex, p_.kernel(), prov, cmb_sq_kaddr_, cmb_sq_bytes_);
+      cmb_sq_kaddr_ = 0;
+    }
+  }
   /// The CMB page at physical @pfn, if this controller's CMB covers it.
   uint8_t* cmb_memory(uint64_t pfn) {
     if (!cmb_.registered) return nullptr;
@@ -307,10 +340,11 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
  private:
   struct Queue {
     uint16_t qid = 0;
-    uint64_t sq = 0, cq = 0;
+    uint64_t sq = 0, cq = 0;  ///< where the CPU writes and reads them
     uint32_t entries = 0;
     uint32_t sq_tail = 0, cq_head = 0;
     bool phase = true;
+    uint64_t sq_dma = 0;      ///< the SQ as the controller addresses it
   };
   struct Mapping {
     uint64_t dma;
@@ -435,6 +469,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   NvmeModule* module_;
   uint64_t base_ = 0;
   uint64_t queue_dma_ = 0;  ///< bus/IOVA address of base_
+  uint64_t cmb_sq_kaddr_ = 0, cmb_sq_bytes_ = 0;  ///< the I/O SQ's p2pmem allocation
   Queue admin_, io_;
   uint16_t next_admin_cid_ = 1;
   std::map<int, Inflight> inflight_;

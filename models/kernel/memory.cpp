@@ -91,7 +91,7 @@ void zap_page_range_single(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t star
 void unmap_mapping_range(Exec& ex, Kernel& k, AddressSpace& mapping, uint64_t start,
                          uint64_t len) {
   KFUNC(ex, "unmap_mapping_range");
-  ex.might_sleep("i_mmap_lock_read");
+  down_read(ex, mapping.i_mmap_rwsem, "i_mmap_lock_read");
   const uint64_t last = len == 0 ? ~0ULL : start + len;
   for (VmAreaStruct& vma : mapping.i_mmap) {
     uint64_t vstart = vma.vm_pgoff << PAGE_SHIFT;
@@ -100,6 +100,7 @@ void unmap_mapping_range(Exec& ex, Kernel& k, AddressSpace& mapping, uint64_t st
     if (s >= e) continue;
     zap_page_range_single(ex, k, vma, vma.vm_start + (s - vstart), e - s);
   }
+  up_read(ex, mapping.i_mmap_rwsem);
   ex.pp("unmap_mapping_range:done");
 }
 

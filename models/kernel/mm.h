@@ -62,7 +62,7 @@ struct VmAreaStruct {
   uint64_t vm_flags = 0;
   uint64_t vm_pgoff = 0;
   MmStruct* vm_mm = nullptr;
-  File* vm_file = nullptr;
+  std::shared_ptr<File> vm_file;  ///< the VMA holds a reference (get_file at mmap)
   const VmOps* vm_ops = nullptr;
   std::shared_ptr<void> vm_private_data;
   IMmapHook i_mmap_hook;
@@ -76,7 +76,7 @@ using IMmapList = boost::intrusive::list<
 
 struct AddressSpace {
   IMmapList i_mmap;
-  SpinLock i_mmap_lock;  // i_mmap_rwsem in Linux; readers never block each other here
+  RwSem i_mmap_rwsem;  // walkers read-lock it; linking and unlinking VMAs write-lock it
 };
 
 /// struct file: an open p2pmem file (RFC device node or sysfs `allocate`).

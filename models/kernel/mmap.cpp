@@ -25,7 +25,7 @@ int64_t do_mmap(Exec& ex, Kernel& k, Process& proc, const std::shared_ptr<File>&
   vma->vm_flags = VM_READ | (writable ? VM_WRITE : 0) | (shared ? VM_SHARED | VM_MAYSHARE : 0);
   vma->vm_pgoff = pgoff;
   vma->vm_mm = &mm;
-  vma->vm_file = file.get();
+  vma->vm_file = file;
   int err = file->mmap ? file->mmap(ex, *file, *vma) : -19;  // -ENODEV
   if (err) {
     // mmap_region's unmap_and_free_vma: zap whatever ->mmap inserted.
@@ -37,7 +37,9 @@ int64_t do_mmap(Exec& ex, Kernel& k, Process& proc, const std::shared_ptr<File>&
     return err;
   }
   uint64_t addr = vma->vm_start;
-  file->f_mapping->i_mmap.push_back(*vma);  // vma_link -> __vma_link_file
+  down_write(ex, file->f_mapping->i_mmap_rwsem, "i_mmap_lock_write");  // vma_link -> __vma_link_file
+  file->f_mapping->i_mmap.push_back(*vma);
+  up_write(ex, file->f_mapping->i_mmap_rwsem);
   mm.vmas.emplace(addr, std::move(vma));
   up_write(ex, mm.mmap_lock);
   return static_cast<int64_t>(addr);
@@ -79,7 +81,12 @@ int do_munmap(Exec& ex, Kernel& k, Process& proc, uint64_t addr, uint64_t len) {
     tlb_gather_mmu(ex, k, tlb, mm);
     unmap_single_vma(ex, k, tlb, vma, vma.vm_start, vma.vm_end);
     ex.pp("unmap_region:after_unmap_vmas");
-    if (vma.i_mmap_hook.is_linked()) vma.i_mmap_hook.unlink();  // unlink_file_vma
+    if (vma.i_mmap_hook.is_linked()) {  // unlink_file_vma
+      RwSem& sem = vma.vm_file->f_mapping->i_mmap_rwsem;
+      down_write(ex, sem, "i_mmap_lock_write");
+      vma.i_mmap_hook.unlink();
+      up_write(ex, sem);
+    }
     free_pgtables(ex, k, tlb, vma);
     tlb_finish_mmu(ex, k, tlb);
   }

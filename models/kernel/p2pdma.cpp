@@ -150,8 +150,10 @@ void rfc_unmap_mappings(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
   unmap_mapping_range(ex, k, p2p.rfc_inode_mapping, 0, 0);
   if (k.knobs.rfc_free_deferral == RfcFreeDeferral::rcu) ex.synchronize_rcu();
   KFUNC(ex, "pci_p2pdma_free_mappings");
+  down_write(ex, p2p.rfc_inode_mapping.i_mmap_rwsem, "i_mmap_lock_write");
   for (VmAreaStruct& vma : p2p.rfc_inode_mapping.i_mmap)
     rfc_map_free_pages(ex, k, *std::static_pointer_cast<P2pdmaMap>(vma.vm_private_data));
+  up_write(ex, p2p.rfc_inode_mapping.i_mmap_rwsem);
 }
 
 // ---- upstream since v6.2: p2pmem_alloc_mmap() ------------------------------
@@ -362,11 +364,17 @@ std::shared_ptr<File> p2pmem_open(Exec& ex, Kernel& k, P2pdmaProvider& prov, int
   return f;
 }
 
-// models drivers/base/dd.c:device_release_driver() -> devres_release_all():
-// devm actions in reverse order of registration.
+// models drivers/base/dd.c:device_release_driver() -> __device_release_driver():
+// the driver's ->remove(), then devres_release_all(): devm actions in reverse
+// order of registration.
 void device_release_driver(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
   KFUNC(ex, "device_release_driver");
+  if (!prov.bound) return;
   prov.bound = false;
+  if (prov.driver_remove) {
+    KFUNC(ex, "drv->remove");
+    prov.driver_remove(ex);
+  }
   for (auto it = prov.devm_actions.rbegin(); it != prov.devm_actions.rend(); ++it) {
     ex.note(fmt::format("devm action {}", it->first));
     it->second(ex);

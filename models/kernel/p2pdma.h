@@ -49,6 +49,8 @@ struct P2pdmaProvider {
   std::unique_ptr<P2pdmaState> storage;
   std::vector<DevPagemap*> pgmaps;
   std::vector<std::pair<std::string, std::function<void(Exec&)>>> devm_actions;
+  /// The driver's ->remove() (e.g. nvme_remove), run before the devm actions.
+  std::function<void(Exec&)> driver_remove;
   bool bound = true;
 };
 

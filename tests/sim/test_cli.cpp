@@ -381,6 +381,6 @@ TEST_CASE("S15 a map type cached before an ACS change sends peer DMA into the IO
     Cli r = run(src("scenarios/s15_stale_map_type_acs.yaml") + " --variant " + v);
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("verdict: iommu_fault\n") != std::string::npos);
-    CHECK(r.out.find("on nvme0\n  nvme0 DMA write at 0xe4000000 (4096 bytes) faulted in the IOMMU") != std::string::npos);
+    CHECK(r.out.find("on nvme0\n  nvme0 DMA write at 0xe4001000 (4096 bytes) faulted in the IOMMU") != std::string::npos);
   }
 }
