@@ -33,7 +33,7 @@ class NvmeDevice;
  */
 class Platform {
  public:
-  static constexpr uint64_t kDramBase = 0x100000000ULL;  // 4 GiB
+  static constexpr uint64_t kDramBase = 0x1000000000ULL;  // 64 GiB: above any BAR a topology places
   static constexpr uint64_t kDramSize = 0x800000000ULL;  // 32 GiB
 
   Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, const std::vector<NvmeModule*>& modules);

@@ -18,7 +18,8 @@ std::string SourcePos::str() const { return fmt::format("{}:{}:{}", file, line, 
 const char* to_string(OpSpec::Kind k) {
   static const char* const names[] = {"mmap",  "munmap",  "store", "load", "pin",      "unpin",
                                       "unbind", "signal",  "wait",  "sleep", "compute", "alloc",
-                                      "free",   "o_direct", "p2pmem_test", "set_acs"};
+                                      "free",   "o_direct", "p2pmem_test", "set_acs",
+                                      "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
   return names[static_cast<int>(k)];
 }
 
@@ -60,7 +61,7 @@ uint64_t fnv1a(const std::string& s) {
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
   static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
     std::vector<std::pair<std::string, OpSpec::Kind>> v;
-    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::set_acs); ++i)
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::set_acs); ++i)  // internal kinds follow
       v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
     return v;
   }();
@@ -145,31 +146,46 @@ OpSpec parse_op(const StrictNode& item) {
       auto m = v.as_map("p2pmem_test");
       op.dev = m.required("src").as_string();
       op.dst = m.required("dst").as_string();
-      op.provider = m.has("p2pmem") ? m.required("p2pmem").as_string() : op.dst;
+      op.provider = m.required("p2pmem").as_string();
       if (m.has("chunks")) op.chunks = m.required("chunks").as_uint("chunks", 1, 1ULL << 32);
       if (m.has("chunk_size")) {
         auto c = m.required("chunk_size");
         op.chunk_size = c.as_bytes("chunk_size", 4096, 2ULL << 20);
-        if (op.chunk_size % 4096) c.fail("chunk_size must be a multiple of 4 KiB");
+        if (op.chunk_size % 4096) c.fail("--size must be a multiple of PAGE_SIZE in p2pmem mode (4 KiB)");
       }
+      if (m.has("threads")) op.threads = m.required("threads").as_uint("threads", 1, 64);
+      if (op.chunks % op.threads) m.required("threads").fail("--chunks not evenly divisable by --threads!");
       if (m.has("offset")) op.offset = m.required("offset").as_bytes("offset");
       if (m.has("check")) op.check = m.required("check").as_bool("check");
-      if (m.has("init")) op.init = m.required("init").as_bool("init");
       if (m.has("seed")) op.seed = m.required("seed").as_uint("seed");
       if (m.has("skip_read")) op.skip_read = m.required("skip_read").as_bool("skip_read");
       if (m.has("skip_write")) op.skip_write = m.required("skip_write").as_bool("skip_write");
-      if (m.has("host_access")) op.host_access = m.required("host_access").as_bool("host_access");
+      if (m.has("overlap")) op.overlap = m.required("overlap").as_bool("overlap");
       if (m.has("duration")) op.duration = m.required("duration").as_duration_ps("duration");
-      if (m.has("threads")) {
-        auto t = m.required("threads");
-        if (t.as_int("threads", 1, 1) != 1)
-          t.fail("threads: a task is one thread; run several tasks with p2pmem_test ops (distinct offsets) instead");
+      if (m.has("host_access")) {
+        auto h = m.required("host_access").as_map("host_access");
+        op.host_access_size = static_cast<int>(h.required("size").as_int("host_access size", -4096, 4096));
+        op.host_accesses = h.has("count") ? static_cast<int>(h.required("count").as_int("host_access count", 1, 1 << 20)) : 64;
+        h.finish();
       }
-      if (op.check && (op.skip_read || op.skip_write))
-        m.required("check").fail("check needs both the reads and the writes (drop skip_read/skip_write)");
+      if (m.has("init")) {
+        auto i = m.required("init").as_map("init");
+        op.init_size = static_cast<uint32_t>(i.required("size").as_uint("init size", 1, 4096));
+        op.init_total = i.has("total") ? i.required("total").as_bytes("init total") : 4096;
+        if (op.init_total > op.chunks * op.chunk_size) i.fail("--init total size exceeds mmap()'ed size!");
+        i.finish();
+      }
+      if ((op.skip_read || op.skip_write) && op.check)
+        m.required("check").fail("can not set --skip-read or --skip-write and --check at the same time (skip-* kills check)");
+      if (op.overlap && op.check)
+        m.required("check").fail("can not set --overlap and --check at the same time (overlap kills check)");
       m.finish();
       break;
     }
+    case K::p2pmem_setup:
+    case K::p2pmem_thread:
+    case K::p2pmem_report:
+      break;  // never written in a file: the loader makes them
     case K::set_acs: {
       auto m = v.as_map("set_acs");
       op.dev = m.required("port").as_string();
@@ -301,15 +317,16 @@ void check_references(const Scenario& sc, const StrictNode& root) {
           for (const auto& [dev, name] : sc.topo->names) found |= name == op.dev;
         if (!found) throw error_at(op.pos, fmt::format("no port or device named '{}' in the topology", op.dev));
       }
-      if (op.kind == K::o_direct || op.kind == K::p2pmem_test) {
+      const bool p2pmem_step = op.kind == K::p2pmem_setup || op.kind == K::p2pmem_thread || op.kind == K::p2pmem_report;
+      if (op.kind == K::o_direct || p2pmem_step) {
         std::set<std::string> nvmes;
         if (sc.topo)
           for (const auto& ep : sc.topo->endpoints)
             if (ep.kind == "nvme") nvmes.insert(ep.name);
-        for (const std::string* d : {&op.dev, op.kind == K::p2pmem_test ? &op.dst : &op.dev})
+        for (const std::string* d : {&op.dev, p2pmem_step ? &op.dst : &op.dev})
           if (!nvmes.count(*d))
             throw error_at(op.pos, fmt::format("'{}' is not an NVMe device of this topology", *d));
-        if (op.kind == K::p2pmem_test && !providers.count(op.provider))
+        if (p2pmem_step && !providers.count(op.provider))
           throw error_at(op.pos, fmt::format("unknown p2pmem provider '{}'", op.provider));
         if (t.process.empty())
           throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'", to_string(op.kind), t.name));
@@ -360,6 +377,70 @@ std::optional<TopologySpec> topology_of(const StrictNode& topo) {
     return std::nullopt;
   }
   return parse_topology_tree(topo);
+}
+
+/**
+ * expand_p2pmem_tests() - a p2pmem_test op becomes the tool's steps: setup
+ * in its task, one thread inline (threads = 1) or `threads` tasks of the same
+ * process on the following CPUs, then the report once they signalled.
+ */
+void expand_p2pmem_tests(Scenario& sc) {
+  using K = OpSpec::Kind;
+  std::vector<TaskSpec> extra;
+  for (auto& t : sc.tasks) {
+    std::vector<OpSpec> ops;
+    for (const auto& op : t.ops) {
+      if (op.kind != K::p2pmem_test) {
+        ops.push_back(op);
+        continue;
+      }
+      const std::string run = fmt::format("{}@{}", t.name, op.pos.line);
+      OpSpec step = op;
+      step.run = run;
+      step.kind = K::p2pmem_setup;
+      ops.push_back(step);
+      if (op.threads == 1) {
+        step.kind = K::p2pmem_thread;
+        step.thread = 0;
+        ops.push_back(step);
+      } else {
+        for (uint64_t i = 0; i < op.threads; ++i) {
+          TaskSpec th;
+          th.name = fmt::format("{}.t{}", t.name, i);
+          th.cpu = (t.cpu + 1 + static_cast<int>(i)) % sc.cpus;
+          th.process = t.process;
+          th.pos = op.pos;
+          OpSpec w = step;
+          w.kind = K::wait;
+          w.event = run + ":start";
+          th.ops.push_back(w);
+          OpSpec body = step;
+          body.kind = K::p2pmem_thread;
+          body.thread = static_cast<int>(i);
+          th.ops.push_back(body);
+          OpSpec sig = step;
+          sig.kind = K::signal;
+          sig.event = fmt::format("{}:done{}", run, i);
+          th.ops.push_back(sig);
+          extra.push_back(th);
+        }
+        OpSpec sig = step;
+        sig.kind = K::signal;
+        sig.event = run + ":start";
+        ops.push_back(sig);
+        for (uint64_t i = 0; i < op.threads; ++i) {
+          OpSpec w = step;
+          w.kind = K::wait;
+          w.event = fmt::format("{}:done{}", run, i);
+          ops.push_back(w);
+        }
+      }
+      step.kind = K::p2pmem_report;
+      ops.push_back(step);
+    }
+    t.ops = std::move(ops);
+  }
+  for (auto& th : extra) sc.tasks.push_back(std::move(th));
 }
 
 }  // namespace
@@ -438,6 +519,7 @@ Scenario load_scenario(const std::string& path) {
     sc.tasks.push_back(std::move(t));
   }
 
+  expand_p2pmem_tests(sc);
   if (root.has("faults"))
     for (const auto& fn : root.required("faults").items("faults")) {
       auto m = fn.as_map("fault");

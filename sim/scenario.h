@@ -24,7 +24,9 @@ struct SourcePos {
 /// One operation of a task (docs/scenario-format.md lists them).
 struct OpSpec {
   enum class Kind { mmap, munmap, store, load, pin, unpin, unbind, signal, wait, sleep, compute,
-                    alloc, free, o_direct, p2pmem_test, set_acs };
+                    alloc, free, o_direct, p2pmem_test, set_acs,
+                    // Internal: what the loader expands p2pmem_test into.
+                    p2pmem_setup, p2pmem_thread, p2pmem_report };
   Kind kind;
   std::string buf;       ///< mmap/munmap/store/load/pin, alloc/free name
   std::string provider;  ///< mmap, unbind, alloc
@@ -39,9 +41,15 @@ struct OpSpec {
   bool write = false;              ///< o_direct: memory -> device
   uint64_t offset = 0;             ///< o_direct, p2pmem_test: byte offset on the device
   uint64_t chunks = 1, chunk_size = 4096;  ///< p2pmem_test
-  bool check = false, init = true; ///< p2pmem_test --check; fill the source first
-  bool skip_read = false, skip_write = false, host_access = false;  ///< p2pmem_test options
-  ps_t duration = 0;               ///< p2pmem_test --duration (0: run the chunks once); sleep/compute
+  bool check = false;              ///< p2pmem_test --check
+  bool skip_read = false, skip_write = false, overlap = false;  ///< p2pmem_test options
+  int host_access_size = 0, host_accesses = 0;  ///< --host_access SIZE:COUNT (SIZE < 0: read only)
+  uint32_t init_size = 0;           ///< --init SIZE:TOTAL: zero-fill TOTAL bytes in SIZE units
+  uint64_t init_total = 0;
+  uint64_t threads = 1;             ///< --threads
+  int thread = 0;                   ///< p2pmem_thread: which
+  std::string run;                  ///< p2pmem_*: the run they belong to (its task's name)
+  ps_t duration = 0;                ///< p2pmem_test --duration (0: run the chunks once); sleep/compute
   uint64_t seed = 1;               ///< p2pmem_test --seed: the source pattern
   std::vector<std::string> acs;    ///< set_acs: the new ACS control bits of port @dev
   SourcePos pos;

@@ -14,8 +14,6 @@
 
 namespace p2psim {
 
-namespace {
-
 const char* errno_name(long e) {
   switch (-e) {
     case 2: return "ENOENT";
@@ -31,109 +29,7 @@ const char* errno_name(long e) {
   }
 }
 
-/// The deterministic content p2pmem-test --init writes: a seeded stream.
-void fill_pattern(uint8_t* buf, size_t len, uint64_t seed, uint64_t offset) {
-  Rng r(seed ^ (offset * 0x9e3779b97f4a7c15ULL));
-  for (size_t i = 0; i < len; i += 8) {
-    const uint64_t v = r.next();
-    std::memcpy(buf + i, &v, std::min<size_t>(8, len - i));
-  }
-}
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  int u = 0;
-  while (b >= 1000 && u < 4) {
-    b /= 1000;
-    ++u;
-  }
-  return fmt::format("{:.2f}{}", b, units[u]);
-}
-
-/**
- * run_p2pmem_test() - the p2pmem-test workload (github sbates130272/
- * p2pmem-test): mmap a p2pmem buffer of one chunk, then for each chunk an
- * O_DIRECT read from the source namespace into it and an O_DIRECT write
- * from it to the destination; --check compares the two namespaces. Prints
- * what the tool prints: the transfer and its rate, MATCH or MISMATCH.
- */
-void run_p2pmem_test(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const OpSpec& op, kern::Process& proc) {
-  auto* src = k.block_devices.count(op.dev) ? k.block_devices.at(op.dev) : nullptr;
-  auto* dst = k.block_devices.count(op.dst) ? k.block_devices.at(op.dst) : nullptr;
-  if (!src || !dst || !w.platform) {
-    w.output.push_back("p2pmem-test: no such NVMe device");
-    return;
-  }
-  hw::NvmeController* sctl = w.platform->controller(op.dev);
-  hw::NvmeController* dctl = w.platform->controller(op.dst);
-  const uint64_t total = op.chunks * op.chunk_size;
-  if (op.init) {
-    // Written through the controller's back door: the tool's --init pass is
-    // not what this workload measures.
-    std::vector<uint8_t> buf(op.chunk_size);
-    for (uint64_t c = 0; c < op.chunks; ++c) {
-      fill_pattern(buf.data(), buf.size(), op.seed, op.offset + c * op.chunk_size);
-      sctl->ns_write(op.offset + c * op.chunk_size, buf.data(), buf.size());
-    }
-  }
-  w.output.push_back(fmt::format("Running p2pmem-test: reading {} : writing {} : p2pmem buffer {}.", op.dev, op.dst,
-                                 op.provider));
-  w.output.push_back(fmt::format("\tchunk size = {} : number of chunks =  {}: total = {} : thread(s) = 1 : overlap = OFF.",
-                                 op.chunk_size, op.chunks, human_bytes(static_cast<double>(total))));
-  int err = 0;
-  auto file = kern::p2pmem_open(ex, k, *w.providers.at(op.provider), err);
-  const int64_t buf = file ? kern::do_mmap(ex, k, proc, file, op.chunk_size, true, true, 0) : err;
-  if (buf < 0) {
-    w.output.push_back(fmt::format("p2pmem-test: mmap of the p2pmem buffer failed: {} ({})", buf, errno_name(buf)));
-    return;
-  }
-  const ps_t start = ex.now();
-  int64_t failed = 0;
-  uint64_t done = 0;  // chunks moved; with --duration the chunk range repeats
-  const int64_t want = static_cast<int64_t>(op.chunk_size);
-  for (uint64_t c = 0; !failed; ++c) {
-    if (op.duration ? ex.now() - start >= op.duration : c >= op.chunks) break;
-    const uint64_t pos = op.offset + (c % op.chunks) * op.chunk_size;
-    int64_t n = want;
-    if (!op.skip_read) n = kern::blkdev_direct_io(ex, k, proc, *src, static_cast<uint64_t>(buf), op.chunk_size, pos, false);
-    if (n == want && op.host_access)  // --host_access: the CPU reads the buffer too
-      for (uint64_t off = 0; off < op.chunk_size && n == want; off += kern::PAGE_SIZE)
-        if (kern::user_access(ex, k, proc, static_cast<uint64_t>(buf) + off, false, 0).error) n = -14;
-    if (n == want && !op.skip_write)
-      n = kern::blkdev_direct_io(ex, k, proc, *dst, static_cast<uint64_t>(buf), op.chunk_size, pos, true);
-    if (n != want) failed = n < 0 ? n : -5;
-    ++done;
-  }
-  const ps_t elapsed = ex.now() - start;
-  const uint64_t moved = done * op.chunk_size;
-  kern::do_munmap(ex, k, proc, static_cast<uint64_t>(buf), op.chunk_size);
-  // Not printed by the real tool: where the data went.
-  w.output.push_back(fmt::format("fabric: {} bytes forwarded peer-to-peer by root complexes",
-                                 w.platform->rc_p2p_bytes()));
-  if (failed) {
-    w.output.push_back(fmt::format("p2pmem-test: I/O failed: {} ({})", failed, errno_name(failed)));
-    return;
-  }
-  const double secs = static_cast<double>(elapsed) / 1e12;
-  w.output.push_back(fmt::format("Transfer:\n {} in {:.6f} s    {}/s", human_bytes(static_cast<double>(moved)), secs,
-                                 human_bytes(static_cast<double>(moved) / secs)));
-  if (op.check) {
-    std::vector<uint8_t> a(op.chunk_size), b(op.chunk_size);
-    uint64_t bad = 0;
-    for (uint64_t c = 0; c < op.chunks; ++c) {
-      sctl->ns_read(op.offset + c * op.chunk_size, a.data(), a.size());
-      dctl->ns_read(op.offset + c * op.chunk_size, b.data(), b.size());
-      bad += a != b;
-    }
-    if (bad) {
-      w.output.push_back("MISMATCH on data check.");
-      ex.report(FindingKind::data_mismatch, fmt::format("p2pmem-test: {} of {} chunks differ between {} and {}", bad,
-                                                        op.chunks, op.dev, op.dst));
-    } else {
-      w.output.push_back("MATCH on data check.");
-    }
-  }
-}
+namespace {
 
 }  // namespace
 
@@ -243,7 +139,18 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         break;
       }
       case K::p2pmem_test:
-        run_p2pmem_test(ex, k, w, op, *proc);
+        break;  // expanded by the loader into the steps below
+      case K::p2pmem_setup:
+        p2pmem_test_setup(ex, k, w, op, *proc, op.run);
+        break;
+      case K::p2pmem_thread: {
+        P2pmemTestRun* r = &w.p2pmem_runs[op.run];
+        ex.wait_event([r] { return r->ready; }, "p2pmem-test: wait for setup");
+        p2pmem_test_thread(ex, k, w, op, *proc, op.run, op.thread);
+        break;
+      }
+      case K::p2pmem_report:
+        p2pmem_test_report(ex, k, w, op, *proc, op.run);
         break;
       case K::set_acs: {
         uint16_t ctrl = 0;

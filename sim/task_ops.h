@@ -8,6 +8,7 @@
 #include "kernel/gup.h"
 #include "kernel/kernel.h"
 #include "kernel/p2pdma.h"
+#include "p2pmem_test.h"
 #include "scenario.h"
 
 namespace p2psim {
@@ -36,7 +37,11 @@ struct ScenarioWorld {
     uint64_t addr, size;
   };
   std::map<std::string, KAlloc> allocs;
+  std::map<std::string, P2pmemTestRun> p2pmem_runs;  ///< by run name
 };
+
+/// "EREMOTEIO" for -121 and the like.
+const char* errno_name(long e);
 
 /// Run @task's operations in order on @ex (the task's body).
 void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskSpec& task, int pid);
