@@ -71,8 +71,7 @@ echo "$ttf"
 
 if [ "${1:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
-  section="<!-- fuzz_campaigns:begin -->
-Measured $(date -u +%Y-%m-%d) with \`bench/fuzz_campaigns.sh --update\` (CAP=$cap s, SEEDS=$seeds) on
+  section="Measured $(date -u +%Y-%m-%d) with \`bench/fuzz_campaigns.sh --update\` (CAP=$cap s, SEEDS=$seeds) on
 $(nproc) cores of: $cpu (\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build).
 
 Throughput of \`fuzz\` on S1 (no pins, portfolio strategy, no shrinking). \"per job\" is
@@ -86,16 +85,6 @@ seconds from campaign start, so they include the worker's start-up (SystemC
 elaboration and the 64-execution PCT calibration). \"> $cap\" means the median campaign
 did not find it within the cap.
 
-$ttf
-<!-- fuzz_campaigns:end -->"
-  python3 - "$section" <<'PY'
-import re, sys
-path = "docs/benchmarks.md"
-text = open(path).read()
-if "<!-- fuzz_campaigns:begin -->" not in text:
-    text += "\n## Campaigns (issue #4)\n\n<!-- fuzz_campaigns:begin -->\n<!-- fuzz_campaigns:end -->\n"
-text = re.sub(r"<!-- fuzz_campaigns:begin -->.*<!-- fuzz_campaigns:end -->", lambda m: sys.argv[1], text, flags=re.S)
-open(path, "w").write(text)
-PY
-  echo "updated docs/benchmarks.md"
+$ttf"
+  printf "%s\n" "$section" | bench/update_section.py fuzz_campaigns "Campaigns (issue #4)"
 fi

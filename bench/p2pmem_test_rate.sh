@@ -67,22 +67,11 @@ echo "$header"
 echo "$row"
 if [ "${2:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
-  section="<!-- p2pmem_test_rate:begin -->
-Measured $(date -u +%Y-%m-%d) with \`bench/p2pmem_test_rate.sh $chunks --update\` on one core of: $cpu
+  section="Measured $(date -u +%Y-%m-%d) with \`bench/p2pmem_test_rate.sh $chunks --update\` on one core of: $cpu
 (\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build). One process, wall time includes start-up,
 and the kernel's mmap of the 1 GiB buffer (262,144 vm_insert_page calls).
 
 $header
-$row
-<!-- p2pmem_test_rate:end -->"
-  python3 - "$section" <<'PY'
-import re, sys
-path = "docs/benchmarks.md"
-text = open(path).read()
-if "<!-- p2pmem_test_rate:begin -->" not in text:
-    text += "\n## p2pmem-test through a switch (issue #3)\n\nSimulated time to wall time: the target is at least 0.1 (1 GiB at device speed in at most ten\ntimes as long as the device needs).\n\n<!-- p2pmem_test_rate:begin -->\n<!-- p2pmem_test_rate:end -->\n"
-text = re.sub(r"<!-- p2pmem_test_rate:begin -->.*<!-- p2pmem_test_rate:end -->", lambda m: sys.argv[1], text, flags=re.S)
-open(path, "w").write(text)
-PY
-  echo "updated docs/benchmarks.md"
+$row"
+  printf "%s\n" "$section" | bench/update_section.py p2pmem_test_rate "p2pmem-test through a switch (issue #3)"
 fi

@@ -26,18 +26,9 @@ echo "$table"
 
 if [ "${2:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
-  section="<!-- s1_exec_rate:begin -->
-Measured $(date -u +%Y-%m-%d) with \`bench/s1_exec_rate.sh $runs --update\` on one core of: $cpu
+  section="Measured $(date -u +%Y-%m-%d) with \`bench/s1_exec_rate.sh $runs --update\` on one core of: $cpu
 (\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build).
 
-$table
-<!-- s1_exec_rate:end -->"
-  python3 - "$section" <<'PY'
-import re, sys
-path = "docs/benchmarks.md"
-text = open(path).read()
-new = re.sub(r"<!-- s1_exec_rate:begin -->.*<!-- s1_exec_rate:end -->", lambda m: sys.argv[1], text, flags=re.S)
-open(path, "w").write(new)
-PY
-  echo "updated docs/benchmarks.md"
+$table"
+  printf "%s\n" "$section" | bench/update_section.py s1_exec_rate "S1 executions per second (issue #2)"
 fi

@@ -190,7 +190,7 @@ OpSpec parse_op(const StrictNode& item) {
       auto m = v.as_map("set_acs");
       op.dev = m.required("port").as_string();
       for (const auto& b : m.required("acs").items("acs"))
-        op.acs.push_back(b.as_enum("ACS control bit", {"sv", "tb", "rr", "cr", "uf", "ec", "dt"}));
+        op.acs.push_back(b.as_enum("ACS control bit", acs_bit_names()));
       m.finish();
       break;
     }

@@ -153,16 +153,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         p2pmem_test_report(ex, k, w, op, *proc, op.run);
         break;
       case K::set_acs: {
-        uint16_t ctrl = 0;
-        for (const auto& b : op.acs) {
-          if (b == "sv") ctrl |= hw::acs::kSourceValidation;
-          if (b == "tb") ctrl |= hw::acs::kTranslationBlocking;
-          if (b == "rr") ctrl |= hw::acs::kRequestRedirect;
-          if (b == "cr") ctrl |= hw::acs::kCompletionRedirect;
-          if (b == "uf") ctrl |= hw::acs::kUpstreamForwarding;
-          if (b == "ec") ctrl |= hw::acs::kEgressControl;
-          if (b == "dt") ctrl |= hw::acs::kDirectTranslated;
-        }
+        const uint16_t ctrl = acs_bits(op.acs);
         if (w.platform) w.platform->set_acs(op.dev, ctrl);
         ex.note(fmt::format("set_acs {} = {:#x}", op.dev, ctrl));
         break;

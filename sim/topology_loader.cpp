@@ -36,18 +36,9 @@ LinkSpec parse_link(const StrictNode& n) {
 }
 
 uint16_t parse_acs(const StrictNode& n) {
-  uint16_t ctrl = 0;
-  for (const auto& item : n.items("acs")) {
-    const std::string f = item.as_enum("ACS control bit", {"sv", "tb", "rr", "cr", "uf", "ec", "dt"});
-    if (f == "sv") ctrl |= hw::acs::kSourceValidation;
-    if (f == "tb") ctrl |= hw::acs::kTranslationBlocking;
-    if (f == "rr") ctrl |= hw::acs::kRequestRedirect;
-    if (f == "cr") ctrl |= hw::acs::kCompletionRedirect;
-    if (f == "uf") ctrl |= hw::acs::kUpstreamForwarding;
-    if (f == "ec") ctrl |= hw::acs::kEgressControl;
-    if (f == "dt") ctrl |= hw::acs::kDirectTranslated;
-  }
-  return ctrl;
+  std::vector<std::string> names;
+  for (const auto& item : n.items("acs")) names.push_back(item.as_enum("ACS control bit", acs_bit_names()));
+  return acs_bits(names);
 }
 
 hw::PciIds parse_ids(const StrictNode& n) {
@@ -165,6 +156,24 @@ class TreeParser {
 };
 
 }  // namespace
+
+const std::vector<std::string>& acs_bit_names() {
+  static const std::vector<std::string> names = {"sv", "tb", "rr", "cr", "uf", "ec", "dt"};
+  return names;
+}
+
+uint16_t acs_bits(const std::vector<std::string>& names) {
+  // Same order as acs_bit_names(): PCIe ACS Control register bits 0..6.
+  static const uint16_t bits[] = {hw::acs::kSourceValidation, hw::acs::kTranslationBlocking,
+                                  hw::acs::kRequestRedirect,  hw::acs::kCompletionRedirect,
+                                  hw::acs::kUpstreamForwarding, hw::acs::kEgressControl,
+                                  hw::acs::kDirectTranslated};
+  uint16_t ctrl = 0;
+  for (const auto& n : names)
+    for (size_t i = 0; i < acs_bit_names().size(); ++i)
+      if (n == acs_bit_names()[i]) ctrl |= bits[i];
+  return ctrl;
+}
 
 bool is_topology_tree(const StrictNode& m) { return m.has("host_bridges"); }
 

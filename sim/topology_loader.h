@@ -50,6 +50,10 @@ struct TopologySpec {
  */
 TopologySpec parse_topology_tree(const StrictNode& m);
 
+/// ACS Control bits by their names in scenario files: sv tb rr cr uf ec dt.
+const std::vector<std::string>& acs_bit_names();
+uint16_t acs_bits(const std::vector<std::string>& names);
+
 /// Is @m a topology tree (has host_bridges)?
 bool is_topology_tree(const StrictNode& m);
 
