@@ -93,7 +93,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     const hw::Transfer t = p_.fabric().dma_read(ep_.device, phys, len, now);
     if (!t.ok) throw ModelBug(fmt::format("{}: DMA read of {:#x} failed in the fabric: {}", ep_.name, phys, t.error));
     p_.move_bytes(ep_.name, phys, dst, len, /*to_memory=*/false, t.end);
-    check(addr, phys, len, t.end, "DMA read");
+    check(phys, len, t.end, "DMA read");
     return t.end;
   }
   ps_t dma_write(ps_t now, uint64_t addr, const uint8_t* src, size_t len) override {
@@ -101,7 +101,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     if (!translate(now, addr, len, true, &phys, &now)) return now;
     const hw::Transfer t = p_.fabric().dma_write(ep_.device, phys, len, now);
     if (!t.ok) throw ModelBug(fmt::format("{}: DMA write of {:#x} failed in the fabric: {}", ep_.name, phys, t.error));
-    check(addr, phys, len, t.end, "DMA write");
+    check(phys, len, t.end, "DMA write");
     p_.move_bytes(ep_.name, phys, const_cast<uint8_t*>(src), len, /*to_memory=*/true, t.end);
     return t.end;
   }
@@ -332,7 +332,6 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     if (a < start || a >= start + cmb_.size) return nullptr;
     return ctrl.cmb_page(a - start);
   }
-  void set_machine_started() { started_ = true; }
   const hw::NvmeCmbMap& cmb() const { return cmb_; }
 
   hw::NvmeController ctrl;
@@ -443,9 +442,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   }
 
   /// The oracle's check of a DMA that touches P2P pages.
-  void check(uint64_t bus, uint64_t addr, size_t len, ps_t at, const char* what) {
+  void check(uint64_t addr, size_t len, ps_t at, const char* what) {
     kern::Kernel& k = p_.kernel();
-    (void)bus;
     for (uint64_t a = addr & ~(PAGE_SIZE - 1); a < addr + len; a += PAGE_SIZE) {
       kern::Page* page = k.pfn_to_page(a >> kern::PAGE_SHIFT);
       if (!page) continue;  // DRAM: driver memory, not tracked
@@ -475,7 +473,6 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   std::map<int, Inflight> inflight_;
   uint64_t irq_seq_ = 0;
   hw::NvmeCmbMap cmb_;
-  bool started_ = false;
 };
 
 int nvme_endpoint_count(const Scenario& sc) {
@@ -546,10 +543,7 @@ void Platform::boot(kern::Exec& boot, std::map<std::string, kern::P2pdmaProvider
   }
 }
 
-void Platform::start(Machine& m) {
-  machine_ = &m;
-  for (auto& d : devices_) d->set_machine_started();
-}
+void Platform::start(Machine& m) { machine_ = &m; }
 
 NvmeDevice* Platform::nvme(const std::string& name) {
   for (auto& d : devices_)
