@@ -81,7 +81,7 @@ constexpr int kIoQueueDepth = 64;
 class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
  public:
   NvmeDevice(Platform& p, const EndpointSpec& ep, int index, NvmeModule* module)
-      : p_(p), ep_(ep), index_(index), module_(module), ctrl(config_for(ep), *this) {
+      : ctrl(config_for(ep), *this), p_(p), ep_(ep), index_(index), module_(module) {
     base_ = Platform::kDramBase + static_cast<uint64_t>(index) * 0x1000000ULL;
     ctrl.set_irq_handler([this](ps_t t, uint16_t vector) { on_irq(t, vector); });
   }
