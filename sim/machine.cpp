@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "kernel/tlbflush.h"
+#include "p2psim/hash.h"
 #include "p2psim/kernel_bug.h"
 
 namespace p2psim {
@@ -209,8 +210,10 @@ void Machine::add_task(TaskSpecRt spec) {
 
 void Machine::add_pin(Pin pin) {
   PinRt p;
-  for (auto& t : tasks_)
+  for (auto& t : tasks_) {
     if (t->spec.name == pin.task) p.task = t->idx;
+    if (t->spec.name == pin.until_task) p.until_task = t->idx;
+  }
   p.pin = std::move(pin);
   pins_.push_back(std::move(p));
 }
@@ -372,9 +375,7 @@ bool Machine::wake_waiters() {
 void Machine::check_pins() {
   for (auto& p : pins_) {
     if (!p.armed || p.finished) continue;
-    const Task* until = nullptr;
-    for (auto& tp : tasks_)
-      if (tp->spec.name == p.pin.until_task) until = tp.get();
+    const Task* until = p.until_task >= 0 ? tasks_[p.until_task].get() : nullptr;
     bool ok = false, gone = false;
     if (until) {
       const bool over = until->state == State::done || until->state == State::dead;
@@ -635,11 +636,7 @@ void Machine::check_gp_done(GracePeriod& gp) {
 // ---- reporting ------------------------------------------------------------------
 
 namespace {
-uint64_t point_hash(const char* s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; ++s) h = (h ^ static_cast<unsigned char>(*s)) * 0x100000001b3ULL;
-  return h | 1;  // never 0: 0 means "at no point"
-}
+uint64_t point_hash(const char* s) { return fnv1a(s) | 1; }  // never 0: 0 means "at no point"
 }  // namespace
 
 void Machine::record_pp(Task& t, const char* point) {

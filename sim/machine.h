@@ -203,7 +203,8 @@ class Machine {
     Pin pin;
     bool armed = false, finished = false;
     uint64_t armed_seq = 0;
-    int task = -1;
+    int task = -1;        ///< the held task's index
+    int until_task = -1;  ///< the awaited task's index
   };
 
   // Scheduling.

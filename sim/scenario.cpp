@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "kernel/gup.h"
+#include "p2psim/hash.h"
 #include "strict_yaml.h"
 
 namespace p2psim {
@@ -50,12 +51,6 @@ SourcePos pos_of(const StrictNode& n) { return {n.file(), n.line(), n.column()};
 
 InputError error_at(const SourcePos& p, const std::string& msg) {
   return InputError(p.file, p.line, p.column, msg);
-}
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
 }
 
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
