@@ -42,6 +42,15 @@ const std::vector<FindingKind>& all_finding_kinds() {
   return all;
 }
 
+const std::vector<RootCauseInfo>& all_root_causes() {
+  static const std::vector<RootCauseInfo> all = {
+      {"zone_device_reset_window",
+       "a ZONE_DEVICE page handed out by its allocator while free_zone_device_page() has returned it "
+       "through page_free but not yet reset its refcount to 1 (v5.18 to v6.14)"},
+  };
+  return all;
+}
+
 std::optional<FindingKind> finding_kind_from_string(const std::string& s) {
   for (FindingKind k : all_finding_kinds())
     if (s == to_string(k)) return k;

@@ -101,8 +101,11 @@ class TaskExec : public kern::Exec {
     kern::FuncScope w(*this, "csd_lock_wait");
     spin_until([remaining] { return *remaining == 0; }, "smp_call_function_many: wait for IPI handlers");
   }
-  void report(FindingKind kind, const std::string& message) override {
-    m_.report(cpu(), t_.spec.name, &t_.fn_stack, kind, message, now(), m_.track_of(t_));
+  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn) override {
+    m_.report(cpu(), t_.spec.name, &t_.fn_stack, kind, message, now(), m_.track_of(t_), pfn);
+  }
+  void root_cause(const char* id, uint64_t pfn, const std::string& message) override {
+    m_.root_cause(cpu(), t_.spec.name, id, pfn, message, now(), m_.track_of(t_));
   }
   void note(const std::string& what) override { m_.note(m_.track_of(t_), now(), what); }
 
@@ -164,8 +167,11 @@ class IrqExec : public kern::Exec {
     auto remaining = std::make_shared<int>(static_cast<int>(mask.count()));
     m_.send_ipis(mask, fn, remaining, what, now(), cpu_);
   }
-  void report(FindingKind kind, const std::string& message) override {
-    m_.report(cpu_, name_, &stack_, kind, message, now(), cpu_);
+  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn) override {
+    m_.report(cpu_, name_, &stack_, kind, message, now(), cpu_, pfn);
+  }
+  void root_cause(const char* id, uint64_t pfn, const std::string& message) override {
+    m_.root_cause(cpu_, name_, id, pfn, message, now(), cpu_);
   }
   void note(const std::string& what) override { m_.note(cpu_, now(), what); }
 
@@ -226,7 +232,9 @@ void Machine::run() {
     host_.start(t->idx, [this, t] { task_main(*t); });
   }
   schedule_loop();
+  // The task that finished last may still carry cost it never yielded on.
   stats_.end_time = now();
+  for (const auto& [name, end] : stats_.task_end) stats_.end_time = std::max(stats_.end_time, end);
   strategy_.end();
   unwind_unfinished();
 }
@@ -679,11 +687,17 @@ void Machine::note(int track, ps_t at, const std::string& what) {
   if (trace_) trace_->instant(track, at, what, "note");
 }
 
+void Machine::root_cause(int cpu, const std::string& task, const char* id, uint64_t pfn,
+                         const std::string& msg, ps_t at, int track) {
+  causes_.push_back({id, at, cpu, task, msg, pfn, findings_.size()});
+  if (trace_) trace_->instant(track, at, fmt::format("ROOT CAUSE {}", id), "root_cause", {{"message", msg}});
+}
+
 void Machine::report(int cpu, const std::string& task, const std::vector<const char*>* stack,
-                     FindingKind kind, const std::string& msg, ps_t at, int track) {
+                     FindingKind kind, const std::string& msg, ps_t at, int track, uint64_t pfn) {
   for (const auto& f : findings_)
     if (f.kind == kind && f.message == msg) return;
-  Finding f{kind, at, cpu, task, msg, {}};
+  Finding f{kind, at, cpu, task, msg, {}, pfn};
   f.path.assign(recent_.begin(), recent_.end());
   if (stack && !stack->empty()) {
     std::string s;

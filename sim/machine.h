@@ -140,6 +140,7 @@ class Machine {
   void run();
 
   const std::vector<Finding>& findings() const { return findings_; }
+  const std::vector<RootCause>& root_causes() const { return causes_; }
   const ExecutionStats& stats() const { return stats_; }
   const std::vector<std::string>& notes() const { return notes_; }
   /// Relative simulated time of this execution.
@@ -245,7 +246,9 @@ class Machine {
 
   // Reporting and trace.
   void report(int cpu, const std::string& task, const std::vector<const char*>* stack,
-              FindingKind kind, const std::string& msg, ps_t at, int track);
+              FindingKind kind, const std::string& msg, ps_t at, int track, uint64_t pfn = kNoPfn);
+  void root_cause(int cpu, const std::string& task, const char* id, uint64_t pfn, const std::string& msg,
+                  ps_t at, int track);
   void note(int track, ps_t at, const std::string& what);
   void remember(std::string what);
   void record_pp(Task& t, const char* point);
@@ -275,6 +278,7 @@ class Machine {
   std::vector<boost::intrusive::list<RcuHead>> rcu_cblist_;  // per CPU
   std::deque<std::string> recent_;  // last preemption points, for findings
   std::vector<Finding> findings_;
+  std::vector<RootCause> causes_;
   std::vector<std::string> notes_;
   ExecutionStats stats_;
   bool hung_ = false;

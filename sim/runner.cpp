@@ -108,6 +108,11 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
 
   res.findings = boot.findings;
   res.findings.insert(res.findings.end(), m.findings().begin(), m.findings().end());
+  res.causes = boot.causes;
+  for (RootCause c : m.root_causes()) {
+    c.findings_before += boot.findings.size();
+    res.causes.push_back(std::move(c));
+  }
   res.stats = m.stats();
   res.notes = boot.notes;
   res.notes.insert(res.notes.end(), m.notes().begin(), m.notes().end());

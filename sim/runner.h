@@ -35,6 +35,7 @@ struct RunOptions {
 
 struct RunResult {
   std::vector<Finding> findings;
+  std::vector<RootCause> causes;  ///< race mechanisms the oracles recognised, in order
   ExecutionStats stats;
   std::vector<std::string> notes;
   std::string strategy;

@@ -74,7 +74,14 @@ class Exec {
              std::string("BUG: sleeping function called from invalid context at ") + where);
   }
   /// Record an oracle finding attributed to this CPU and task.
-  virtual void report(FindingKind kind, const std::string& message) = 0;
+  void report(FindingKind kind, const std::string& message) { report_finding(kind, message, kNoPfn); }
+  /// The same, about one page (known-bug triage ties it to a root cause).
+  void report_page(FindingKind kind, uint64_t pfn, const std::string& message) {
+    report_finding(kind, message, pfn);
+  }
+  virtual void report_finding(FindingKind kind, const std::string& message, uint64_t pfn) = 0;
+  /// An oracle recognised a race mechanism (all_root_causes()) as it happened.
+  virtual void root_cause(const char* id, uint64_t pfn, const std::string& message) = 0;
   /// A trace instant that is not a preemption point (e.g. "pin released").
   virtual void note(const std::string& what) = 0;
 };

@@ -51,8 +51,16 @@ static void free_zone_device_page(Exec& ex, Kernel& k, Page& page) {
               fmt::format("WARN_ON_ONCE(!pgmap->ops->page_free) for pfn {:#x}", page.pfn));
     return;
   }
+  if (k.knobs.refcount_era != RefcountEra::free_at_zero_reset_to_one) {
+    page.pgmap->page_free(ex, page);
+    return;
+  }
+  // The page is back in the pool once page_free returns it, but its count
+  // stays 0 until the reset below: the oracle watches who allocates it then.
+  page.shadow.resetting = fmt::format("{} on cpu{}", ex.task_name(), ex.cpu());
   page.pgmap->page_free(ex, page);
-  if (k.knobs.refcount_era == RefcountEra::free_at_zero_reset_to_one) page.refcount = 1;
+  page.refcount = 1;
+  page.shadow.resetting.clear();
 }
 
 // models include/linux/mm.h:put_page() with mm/swap.c:put_devmap_managed_page()

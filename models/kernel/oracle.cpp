@@ -7,14 +7,20 @@
 
 namespace p2psim::kern {
 
-uint64_t Oracle::on_alloc(Kernel& k, int owner_pid, const std::string& what, uint64_t pfn,
-                          uint64_t nr) {
+uint64_t Oracle::on_alloc(Exec& ex, Kernel& k, int owner_pid, const std::string& what,
+                          uint64_t pfn, uint64_t nr) {
   const uint64_t id = next_id_++;
   allocs_[id] = Allocation{id, owner_pid, what, pfn, nr};
   for (uint64_t i = 0; i < nr; ++i)
     if (Page* p = k.pfn_to_page(pfn + i)) {
       p->shadow.alloc_id = id;
       ++p->shadow.alloc_gen;
+      if (!p->shadow.resetting.empty())
+        ex.root_cause("zone_device_reset_window", p->pfn,
+                      fmt::format("pfn {:#x} handed out for allocation #{} ({}) at refcount {} while {} "
+                                  "is inside free_zone_device_page: page_free returned it to the pool "
+                                  "before set_page_count(page, 1)",
+                                  p->pfn, id, what, p->refcount, p->shadow.resetting));
     }
   return id;
 }
@@ -40,8 +46,8 @@ void Oracle::on_pool_free(Exec& ex, Kernel& k, Page& page, const char* via) {
   if (!holders.empty()) {
     std::string why;
     for (const auto& h : holders) why += (why.empty() ? "" : "; ") + h;
-    ex.report(FindingKind::premature_free,
-              fmt::format("pfn {:#x} returned to its pool by {} while {}", page.pfn, via, why));
+    ex.report_page(FindingKind::premature_free, page.pfn,
+                   fmt::format("pfn {:#x} returned to its pool by {} while {}", page.pfn, via, why));
   }
   page.shadow.alloc_id = 0;
   page.shadow.last_free = fmt::format("{} on cpu{} via {}", ex.task_name(), ex.cpu(), via);
@@ -54,16 +60,16 @@ void Oracle::check_use(Exec& ex, Kernel& k, Page& page, uint64_t expected, int u
   const std::string mine_s =
       mine ? fmt::format("allocation #{} ({})", expected, mine->what) : "no allocation";
   if (page.shadow.alloc_id == 0) {
-    ex.report(FindingKind::use_after_free,
-              fmt::format("{} by pid {} of pfn {:#x} made for {}: the page is free in its pool "
+    ex.report_page(FindingKind::use_after_free, page.pfn,
+                   fmt::format("{} by pid {} of pfn {:#x} made for {}: the page is free in its pool "
                           "(freed by {})",
                           via, user_pid, page.pfn, mine_s, page.shadow.last_free));
     return;
   }
   const Allocation* now = allocation(page.shadow.alloc_id);
   const bool other = now && now->owner_pid != user_pid;
-  ex.report(other ? FindingKind::cross_context_leak : FindingKind::use_after_free,
-            fmt::format("{} by pid {} of pfn {:#x} made for {}: the page now belongs to "
+  ex.report_page(other ? FindingKind::cross_context_leak : FindingKind::use_after_free, page.pfn,
+                 fmt::format("{} by pid {} of pfn {:#x} made for {}: the page now belongs to "
                         "allocation #{} ({}) of pid {}",
                         via, user_pid, page.pfn, mine_s, page.shadow.alloc_id,
                         now ? now->what : "?", now ? now->owner_pid : -1));

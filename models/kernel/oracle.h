@@ -33,8 +33,11 @@ struct Allocation {
  */
 class Oracle {
  public:
-  /// Tag @nr pages from @pfn as a new allocation for @owner_pid; returns its id.
-  uint64_t on_alloc(Kernel& k, int owner_pid, const std::string& what, uint64_t pfn, uint64_t nr);
+  /// Tag @nr pages from @pfn as a new allocation for @owner_pid; returns its
+  /// id. A page still inside free_zone_device_page() is the root cause
+  /// "zone_device_reset_window".
+  uint64_t on_alloc(Exec& ex, Kernel& k, int owner_pid, const std::string& what, uint64_t pfn,
+                    uint64_t nr);
   /// The page goes back to its pool: check nobody still holds it.
   void on_pool_free(Exec& ex, Kernel& k, Page& page, const char* via);
   /// A use of @page through something made for allocation @expected.

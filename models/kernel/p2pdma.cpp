@@ -90,7 +90,7 @@ int rfc_vma_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
     }
     const uint64_t nr = pmap->len >> PAGE_SHIFT;
     pmap->shadow_alloc = k.oracle.on_alloc(
-        k, ex.pid(), fmt::format("pci_p2pdma_vma_fault by {}", who(ex)), virt_to_pfn(kaddr), nr);
+        ex, k, ex.pid(), fmt::format("pci_p2pdma_vma_fault by {}", who(ex)), virt_to_pfn(kaddr), nr);
     pmap->kaddr = kaddr;
     for (uint64_t i = 0; i < nr; ++i) k.pfn_to_page(virt_to_pfn(kaddr) + i)->shadow.held = true;
     ex.pp("pci_p2pdma_vma_fault:after_gen_pool_alloc");
@@ -185,7 +185,7 @@ int p2pmem_alloc_mmap(Exec& ex, Kernel& k, P2pdmaProvider& prov, VmAreaStruct& v
     return -19;
   }
   const uint64_t alloc = k.oracle.on_alloc(
-      k, ex.pid(), fmt::format("p2pmem_alloc_mmap by {}", who(ex)), virt_to_pfn(kaddr), len >> PAGE_SHIFT);
+      ex, k, ex.pid(), fmt::format("p2pmem_alloc_mmap by {}", who(ex)), virt_to_pfn(kaddr), len >> PAGE_SHIFT);
   for (uint64_t off = 0; off < len; off += PAGE_SIZE)
     k.pfn_to_page(virt_to_pfn(kaddr + off))->shadow.held = true;
   ex.rcu_read_unlock();
@@ -309,7 +309,7 @@ uint64_t pci_alloc_p2pmem(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t si
         p2p->pool.free_owner(ret, size, nullptr);
         ret = 0;
       } else {
-        k.oracle.on_alloc(k, ex.pid(), fmt::format("pci_alloc_p2pmem by {}", who(ex)),
+        k.oracle.on_alloc(ex, k, ex.pid(), fmt::format("pci_alloc_p2pmem by {}", who(ex)),
                           virt_to_pfn(ret), (size + PAGE_SIZE - 1) >> PAGE_SHIFT);
       }
     }

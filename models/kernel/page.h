@@ -28,6 +28,9 @@ struct PageShadow {
   int ptes = 0;          ///< present PTEs mapping it, refcounted or not
   bool held = false;     ///< its allocator's user holds it outside any PTE
   std::string last_free; ///< "cpu1 a_io gup_fast_undo ..." for reports
+  /// Who is inside free_zone_device_page() between page_free and the
+  /// refcount reset ("a_io on cpu1"); empty otherwise.
+  std::string resetting;
 };
 
 /**

@@ -56,8 +56,11 @@ class SerialExec : public Exec {
     for (int c = 0; c < kMaxCpus; ++c)
       if (mask.test(c)) fn(c);
   }
-  void report(FindingKind kind, const std::string& message) override {
-    findings.push_back({kind, now_, cpu_, name_, message, {}});
+  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn) override {
+    findings.push_back({kind, now_, cpu_, name_, message, {}, pfn});
+  }
+  void root_cause(const char* id, uint64_t pfn, const std::string& message) override {
+    causes.push_back({id, now_, cpu_, name_, message, pfn, findings.size()});
   }
   void note(const std::string& what) override { notes.push_back(what); }
 
@@ -69,6 +72,7 @@ class SerialExec : public Exec {
   std::function<void(const std::string&)> on_pp;
   std::vector<std::string> points, calls, notes;
   std::vector<Finding> findings;
+  std::vector<RootCause> causes;
   int grace_periods = 0;
 
  private:
