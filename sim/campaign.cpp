@@ -30,6 +30,7 @@
 #include <unordered_set>
 
 #include "finding_signature.h"
+#include "known_bug.h"
 #include "p2psim/kernel_bug.h"
 #include "replay_token.h"
 #include "runner.h"
@@ -124,6 +125,13 @@ struct UniqueFinding {
   double first_found_s = 0;
 };
 
+/// Executions a known bug of the variant explained (not findings).
+struct KnownHits {
+  std::string name, token, strategy;
+  uint64_t executions = 0, findings = 0, first_execution = 0, seed = 0;
+  double first_found_s = 0;
+};
+
 /// Everything a campaign must not lose; state.json is its checkpoint.
 struct CampaignState {
   std::string scenario, variant, strategy, shard;
@@ -134,10 +142,23 @@ struct CampaignState {
   uint64_t findings_total = 0;
   IndexSet done;
   std::map<std::string, UniqueFinding> unique;  // by signature
+  std::map<std::string, KnownHits> known;        // by known bug name
+  bool no_known = false;
   std::set<uint64_t> coverage;
   uint64_t pct_steps = 0;
   int nr_tasks = 0;
 };
+
+std::string known_json(const CampaignState& s, bool with_token) {
+  std::string out;
+  for (const auto& [name, h] : s.known)
+    out += fmt::format(
+        "{}\n  {{\"name\":{},\"executions\":{},\"findings\":{},\"first_found_s\":{:.3f},\"first_execution\":{},"
+        "\"seed\":{},\"strategy\":{},{}}}",
+        out.empty() ? "" : ",", jstr(name), h.executions, h.findings, h.first_found_s, h.first_execution, h.seed,
+        jstr(h.strategy), with_token ? "\"token\":" + jstr(h.token) : "\"token_file\":" + jstr("known/" + name + ".token"));
+  return out;
+}
 
 std::string state_json(const CampaignState& s) {
   std::string sets, done, uniq, cov;
@@ -154,10 +175,10 @@ std::string state_json(const CampaignState& s) {
       "{{\"version\":1,\"scenario\":{},\"hash\":\"{:016x}\",\"variant\":{},\"sets\":[{}],"
       "\"strategy\":{},\"seed\":{},\"shard\":{},\"budget_runs\":{},\"budget_time\":{},"
       "\"executions\":{},\"wall_seconds\":{:.3f},\"findings_total\":{},\"pct_steps\":{},\"tasks\":{},"
-      "\"done\":[{}],\n\"unique\":[{}],\n\"coverage\":[{}]}}\n",
+      "\"no_known\":{},\"done\":[{}],\n\"unique\":[{}],\n\"known\":[{}],\n\"coverage\":[{}]}}\n",
       jstr(s.scenario), s.hash, jstr(s.variant), sets, jstr(s.strategy), s.seed, jstr(s.shard),
       s.budget_runs, s.budget_time, s.done.size(), s.wall_seconds, s.findings_total, s.pct_steps,
-      s.nr_tasks, done, uniq, cov);
+      s.nr_tasks, s.no_known ? "true" : "false", done, uniq, known_json(s, true), cov);
 }
 
 CampaignState load_state(const fs::path& path) {
@@ -195,6 +216,19 @@ CampaignState load_state(const fs::path& path) {
       f.token = u["token"].as<std::string>();
       f.dir = u["dir"].as<std::string>();
       s.unique[f.signature] = f;
+    }
+    if (n["no_known"]) s.no_known = n["no_known"].as<bool>();
+    for (const auto& k : n["known"]) {  // absent in checkpoints from before known bugs
+      KnownHits h;
+      h.name = k["name"].as<std::string>();
+      h.executions = k["executions"].as<uint64_t>();
+      h.findings = k["findings"].as<uint64_t>();
+      h.first_found_s = k["first_found_s"].as<double>();
+      h.first_execution = k["first_execution"].as<uint64_t>();
+      h.seed = k["seed"].as<uint64_t>();
+      h.strategy = k["strategy"].as<std::string>();
+      h.token = k["token"].as<std::string>();
+      s.known[h.name] = h;
     }
     for (const auto& c : n["coverage"]) s.coverage.insert(std::stoull(c.as<std::string>(), nullptr, 16));
   } catch (const YAML::Exception& e) {
@@ -333,6 +367,10 @@ bool write_all(int fd, const std::string& s) {
           for (const auto& f : r.findings) kinds.insert(to_string(f.kind));
           tok.findings.assign(kinds.begin(), kinds.end());
           const std::string token = encode_token(tok);
+          if (const KnownBug* kb = o.no_known ? nullptr : explain_findings(rc.known, r.findings, r.causes)) {
+            out += fmt::format("K\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), kb->name, r.findings.size(), token);
+            continue;
+          }
           std::set<std::string> sent;
           for (const auto& f : r.findings) {
             const std::string sig = clean_field(finding_signature(f));
@@ -420,6 +458,26 @@ void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Sce
   atomic_write(dir / "interleaving.txt", listing);
 }
 
+uint64_t known_executions(const CampaignState& s) {
+  uint64_t n = 0;
+  for (const auto& [name, h] : s.known) n += h.executions;
+  return n;
+}
+
+/// DIR/known/NAME.token: a replayable example of each known bug.
+void write_known_tokens(const fs::path& out, const CampaignState& s) {
+  if (s.known.empty()) return;
+  fs::create_directories(out / "known");
+  for (const auto& [name, h] : s.known) atomic_write(out / "known" / (name + ".token"), h.token + "\n");
+}
+
+void print_known(const fs::path& out, const CampaignState& s) {
+  for (const auto& [name, h] : s.known)
+    fmt::print("  known bug {} explained {} execution(s) ({} findings), first at {:.2f}s (seed {}, {})  {}\n", name,
+               h.executions, h.findings, h.first_found_s, h.seed, h.strategy,
+               (out / "known" / (name + ".token")).string());
+}
+
 std::string summary_json(const CampaignState& s, const CampaignOptions& o, const std::string& scenario_name) {
   std::vector<const UniqueFinding*> list;
   for (const auto& [sig, u] : s.unique) list.push_back(&u);
@@ -435,11 +493,13 @@ std::string summary_json(const CampaignState& s, const CampaignOptions& o, const
   return fmt::format(
       "{{\"scenario\":{},\"file\":{},\"variant\":{},\"strategy\":{},\"shard\":{},\"first_seed\":{},"
       "\"executions\":{},\"wall_seconds\":{:.3f},\"executions_per_second\":{:.0f},\"findings_total\":{},"
-      "\"unique_findings\":{},\"coverage_pairs\":{},\"pct\":{{\"depth\":{},\"n\":{},\"k\":{},\"guarantee\":{:.3g}}},"
-      "\"findings\":[{}]}}\n",
+      "\"unique_findings\":{},\"known_bug_executions\":{},\"coverage_pairs\":{},"
+      "\"pct\":{{\"depth\":{},\"n\":{},\"k\":{},\"guarantee\":{:.3g}}},"
+      "\"findings\":[{}],\n\"known_bugs\":[{}]}}\n",
       jstr(scenario_name), jstr(s.scenario), jstr(s.variant), jstr(s.strategy), jstr(s.shard), s.seed, s.done.size(),
       s.wall_seconds, s.done.size() / std::max(s.wall_seconds, 1e-9), s.findings_total, s.unique.size(),
-      s.coverage.size(), o.pct_depth, s.nr_tasks, s.pct_steps, 1.0 / (n * std::pow(k, o.pct_depth - 1)), uniq);
+      known_executions(s), s.coverage.size(), o.pct_depth, s.nr_tasks, s.pct_steps,
+      1.0 / (n * std::pow(k, o.pct_depth - 1)), uniq, known_json(s, false));
 }
 
 }  // namespace
@@ -464,6 +524,7 @@ int run_campaign(const CampaignOptions& o) {
   st.budget_runs = o.runs;
   st.budget_time = o.time_s;
   st.nr_tasks = static_cast<int>(sc.tasks.size());
+  st.no_known = o.no_known;
   if (fs::exists(state_path)) {
     if (!o.resume)
       throw InputError(state_path.string(), 1, 1,
@@ -479,6 +540,7 @@ int run_campaign(const CampaignOptions& o) {
     mismatch("strategy", old.strategy, st.strategy);
     mismatch("shard", old.shard, st.shard);
     mismatch("first seed", std::to_string(old.seed), std::to_string(st.seed));
+    mismatch("--no-known", old.no_known ? "on" : "off", st.no_known ? "on" : "off");
     std::string a, b;
     for (const auto& x : old.sets) a += x + " ";
     for (const auto& x : st.sets) b += x + " ";
@@ -570,6 +632,19 @@ int run_campaign(const CampaignOptions& o) {
         if (fresh) u.first_found_s = elapsed();
       }
       ++u.count;
+    } else if (f[0] == "K" && f.size() == 7) {
+      KnownHits& h = st.known[f[4]];
+      const uint64_t idx = std::stoull(f[1]);
+      if (h.executions == 0 || idx < h.first_execution) {
+        if (h.executions == 0) h.first_found_s = elapsed();
+        h.name = f[4];
+        h.first_execution = idx;
+        h.seed = std::stoull(f[2]);
+        h.strategy = f[3];
+        h.token = f[6];
+      }
+      ++h.executions;
+      h.findings += std::stoull(f[5]);
     } else if (f[0] == "C" && f.size() == 2) {
       for (const auto& h : split(f[1], ',')) st.coverage.insert(std::stoull(h, nullptr, 16));
     } else if (f[0] == "D" && f.size() == 5) {
@@ -634,8 +709,9 @@ int run_campaign(const CampaignOptions& o) {
       last_checkpoint = now;
       if (tty) {
         const double rate = (st.done.size()) / std::max(elapsed(), 1e-9);
-        fmt::print(stderr, "\r{:7.1f}s {:>10} executions {:>7.0f}/s  findings {} ({} unique)  coverage {} pairs ",
-                   elapsed(), st.done.size(), rate, st.findings_total, st.unique.size(), st.coverage.size());
+        fmt::print(stderr, "\r{:7.1f}s {:>10} executions {:>7.0f}/s  findings {} ({} unique)  known {}  coverage {} pairs ",
+                   elapsed(), st.done.size(), rate, st.findings_total, st.unique.size(), known_executions(st),
+                   st.coverage.size());
       }
     }
   }
@@ -666,6 +742,7 @@ int run_campaign(const CampaignOptions& o) {
       }
     });
   }
+  write_known_tokens(out, st);
   const std::string summary = summary_json(st, o, sc.name);
   atomic_write(out / "summary.json", summary);
 
@@ -674,9 +751,10 @@ int run_campaign(const CampaignOptions& o) {
   } else {
     fmt::print("campaign: {} ({}), variant {}, strategy {}, shard {}\n", sc.name, sc.file,
                o.variant.empty() ? "(base)" : o.variant, o.strategy, st.shard);
-    fmt::print("{} executions in {:.1f} s ({:.0f}/s), {} coverage pairs, {} findings, {} unique\n", st.done.size(),
+    fmt::print("{} executions in {:.1f} s ({:.0f}/s), {} coverage pairs, {} findings, {} unique{}\n", st.done.size(),
                st.wall_seconds, st.done.size() / std::max(st.wall_seconds, 1e-9), st.coverage.size(),
-               st.findings_total, st.unique.size());
+               st.findings_total, st.unique.size(),
+               st.known.empty() ? "" : fmt::format(", {} execution(s) explained by known bugs", known_executions(st)));
     if (o.strategy == "pct" || o.strategy == "portfolio")
       fmt::print("pct: depth {}, n = {} tasks, k = {} steps: each depth-{} bug found with p >= 1/(n*k^{}) = {:.3g}\n",
                  o.pct_depth, st.nr_tasks, st.pct_steps, o.pct_depth, o.pct_depth - 1,
@@ -687,6 +765,7 @@ int run_campaign(const CampaignOptions& o) {
     for (const auto* u : list)
       fmt::print("  {:<20} x{:<7} first at {:.2f}s (seed {}, {})  {}\n      {}\n", u->kind, u->count,
                  u->first_found_s, u->seed, u->strategy, (out / u->dir).string(), u->message);
+    print_known(out, st);
     fmt::print("results: {}\n", out.string());
   }
   return st.unique.empty() ? 0 : 1;
@@ -714,6 +793,11 @@ int merge_campaigns(const std::vector<std::string>& dirs, const std::string& out
       merged.seed = s.seed;
       merged.nr_tasks = s.nr_tasks;
       merged.pct_steps = s.pct_steps;
+      merged.no_known = s.no_known;
+    } else if (s.no_known != merged.no_known) {
+      throw InputError(sp.string(), 1, 1,
+                       "cannot merge: one campaign ran with --no-known and another without, so their findings "
+                       "were counted differently");
     } else if (s.hash != merged.hash || s.variant != merged.variant) {
       throw InputError(sp.string(), 1, 1,
                        fmt::format("cannot merge: this campaign ran variant '{}' of scenario content {:016x}, the "
@@ -725,6 +809,13 @@ int merge_campaigns(const std::vector<std::string>& dirs, const std::string& out
     wall = std::max(wall, s.wall_seconds);
     merged.findings_total += s.findings_total;
     merged.coverage.insert(s.coverage.begin(), s.coverage.end());
+    for (const auto& [name, h] : s.known) {
+      KnownHits& m = merged.known[name];
+      const uint64_t execs = m.executions + h.executions, fnd = m.findings + h.findings;
+      if (m.executions == 0 || h.first_found_s < m.first_found_s) m = h;
+      m.executions = execs;
+      m.findings = fnd;
+    }
     for (const auto& [sig, u] : s.unique) {
       UniqueFinding& m = merged.unique[sig];
       const bool first = m.count == 0 || u.first_found_s < m.first_found_s;
@@ -757,6 +848,7 @@ int merge_campaigns(const std::vector<std::string>& dirs, const std::string& out
   merged.wall_seconds = wall;
   merged.done.add(0, executions);  // the shards' index spaces are disjoint by construction
   CampaignOptions o;
+  write_known_tokens(out, merged);
   atomic_write(out / "summary.json", summary_json(merged, o, merged.scenario));
   atomic_write(out / "state.json", state_json(merged));
   if (json) {
@@ -766,6 +858,7 @@ int merge_campaigns(const std::vector<std::string>& dirs, const std::string& out
                dirs.size(), shards, executions, merged.findings_total, merged.unique.size(), merged.coverage.size());
     for (const UniqueFinding* u : list)
       fmt::print("  {:<20} x{:<7} {}\n", u->kind, u->count, u->dir.empty() ? "(no folder)" : (out / u->dir).string());
+    print_known(out, merged);
   }
   return merged.unique.empty() ? 0 : 1;
 }

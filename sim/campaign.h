@@ -22,6 +22,7 @@ struct CampaignOptions {
   bool resume = false;
   bool favour_new_pairs = false;
   bool shrink = true;
+  bool no_known = false;  ///< do not excuse findings by the variant's known bugs
   size_t shrink_replays = 400;
   bool json = false;
   std::string stop_on;  ///< stop at the first finding of this kind ("any": of any kind)

@@ -18,6 +18,7 @@
 #include "kernel/knobs.h"
 #include "p2psim/kernel_bug.h"
 #include "campaign.h"
+#include "known_bug.h"
 #include "replay_token.h"
 #include "runner.h"
 #include "scenario.h"
@@ -56,6 +57,7 @@ const char* const kRunHelp = R"(Usage: p2pdma-sim run SCENARIO [options]
 
 Runs the scenario once and prints its findings and a line
 "verdict: clean" or "verdict: <kind> ..." (kinds in order of first occurrence).
+Race mechanisms the oracles recognise as they happen print as "root cause:".
 
 Options:
   --variant NAME      kernel variant from the scenario's `variants:` (its expectation
@@ -66,6 +68,9 @@ Options:
   --strategy NAME     timed | random | pct | delay (default: directed = the pinned schedule with
                       timed choices elsewhere; random when there are no pins)
   --no-pins           ignore the scenario's pinned schedule
+  --no-known          do not excuse findings by the variant's `known:` bugs (see
+                      docs/scenario-format.md); by default an execution a known bug
+                      explains counts as expected and prints "known bug: NAME"
   --set KEY=VALUE     override a knob (see `list`) or a cost as cost.NAME=30ns; repeatable
   --trace FILE        write a Perfetto/Chrome JSON trace (single execution only)
   --json              print the result as JSON instead of text
@@ -110,6 +115,12 @@ std::string finding_json(const Finding& f) {
                      json_str(f.task), json_str(f.message), path);
 }
 
+std::string root_cause_json(const RootCause& c) {
+  return fmt::format(R"({{"id":{},"time_ps":{},"time":{},"cpu":{},"task":{},"pfn":{},"message":{}}})",
+                     json_str(c.id), c.time, json_str(format_time(c.time)), c.cpu, json_str(c.task),
+                     c.pfn == kNoPfn ? std::string("null") : fmt::format("\"{:#x}\"", c.pfn), json_str(c.message));
+}
+
 std::string knobs_line(const kern::Knobs& k) {
   std::string s;
   for (const auto& spec : kern::knob_specs())
@@ -125,19 +136,20 @@ std::optional<uint64_t> parse_u64(const std::string& s) {
 /// Print one execution's result as text or JSON (run and replay).
 void print_result(const Scenario& sc, const RunConfig& rc, const std::string& variant, uint64_t seed,
                   const RunResult& r, bool json, bool quiet, const std::string& trace_path,
-                  const std::string& expect_line, bool match) {
+                  const std::string& expect_line, bool match, const KnownBug* known) {
   const std::string verdict = verdict_of(r.findings);
   if (json) {
-    std::string fs, tasks, out;
+    std::string fs, tasks, out, causes;
     for (const auto& f : r.findings) fs += (fs.empty() ? "" : ",") + finding_json(f);
+    for (const auto& c : r.causes) causes += (causes.empty() ? "" : ",") + root_cause_json(c);
     for (const auto& [name, t] : r.stats.task_end) tasks += fmt::format("{}{}:{}", tasks.empty() ? "" : ",", json_str(name), t);
     for (const auto& line : r.output) out += (out.empty() ? "" : ",") + json_str(line);
     fmt::print(
-        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"verdict":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"output":[{}]}})"
+        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"root_causes":[{}],"verdict":{},"known_bug":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"output":[{}]}})"
         "\n",
         json_str(sc.name), json_str(sc.file), json_str(variant), json_str(rc.preset), json_str(r.strategy), seed,
-        json_str(knobs_line(rc.knobs)), fs, json_str(verdict), json_str(rc.expect.str()),
-        match ? "true" : "false", r.stats.end_time, r.stats.preemption_points, tasks, out);
+        json_str(knobs_line(rc.knobs)), fs, causes, json_str(verdict), known ? json_str(known->name) : "null",
+        json_str(rc.expect.str()), match ? "true" : "false", r.stats.end_time, r.stats.preemption_points, tasks, out);
     return;
   }
   if (!quiet) {
@@ -146,6 +158,8 @@ void print_result(const Scenario& sc, const RunConfig& rc, const std::string& va
                r.strategy, seed);
     fmt::print("knobs:    {}\n", knobs_line(rc.knobs));
   }
+  if (!quiet)
+    for (const auto& c : r.causes) fmt::print("root cause: {}\n", describe_root_cause(c));
   for (size_t i = 0; i < r.findings.size(); ++i) {
     const Finding& f = r.findings[i];
     fmt::print("finding {}: {} at {} on {}\n  {}\n", i + 1, to_string(f.kind), format_time(f.time),
@@ -159,6 +173,8 @@ void print_result(const Scenario& sc, const RunConfig& rc, const std::string& va
     fmt::print("simulated {} in {} preemption points{}\n", format_time(r.stats.end_time), r.stats.preemption_points,
                trace_path.empty() ? "" : fmt::format("; trace: {}", trace_path));
   fmt::print("verdict: {}\n", verdict);
+  if (known)
+    fmt::print("known bug: {}{}\n", known->name, known->about.empty() ? "" : " (" + known->about + ")");
   if (!quiet) fmt::print("{}\n", expect_line);
 }
 
@@ -166,7 +182,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::string scenario, variant, trace_path, strategy;
   std::vector<std::string> sets;
   uint64_t seed = 1, runs = 1;
-  bool json = false, quiet = false, no_pins = false, runs_given = false;
+  bool json = false, quiet = false, no_pins = false, runs_given = false, no_known = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
@@ -189,6 +205,8 @@ int cmd_run(const std::vector<std::string>& args) {
         throw BadArgs{fmt::format("unknown strategy '{}'; known: timed, random, pct, delay", strategy)};
     } else if (a == "--no-pins") {
       no_pins = true;
+    } else if (a == "--no-known") {
+      no_known = true;
     } else if (a == "--set") {
       sets.push_back(take_value(args, i, "--set"));
     } else if (a == "--trace") {
@@ -209,7 +227,8 @@ int cmd_run(const std::vector<std::string>& args) {
   if (!trace_path.empty() && runs > 1) throw BadArgs{"--trace writes one execution: drop --runs"};
 
   const Scenario sc = load_scenario(scenario);
-  const RunConfig rc = resolve_run(sc, variant, sets);
+  RunConfig rc = resolve_run(sc, variant, sets);
+  if (no_known) rc.known.clear();
   RunOptions opt;
   opt.seed = seed;
   opt.strategy = strategy;
@@ -226,18 +245,22 @@ int cmd_run(const std::vector<std::string>& args) {
         std::ofstream f(trace_path, std::ios::binary);
         if (!(f << r.trace_json)) throw InputError(trace_path, 1, 1, "cannot write trace file");
       }
-      const bool match = rc.expect.matches(r.findings);
+      const KnownBug* known = explain_findings(rc.known, r.findings, r.causes);
+      const bool match = rc.expect.matches(r.findings) || known;
       exit_code = match ? kExitExpected : kExitUnexpected;
       if (!json)
         for (const auto& line : r.output) fmt::print("{}\n", line);
       print_result(sc, rc, variant, seed, r, json, quiet, trace_path,
-                   fmt::format("expected: {} ({})", rc.expect.str(), match ? "as expected" : "NOT as expected"),
-                   match);
+                   fmt::format("expected: {} ({})", rc.expect.str(),
+                               !match ? "NOT as expected"
+                               : known && !rc.expect.matches(r.findings) ? "as expected: a known bug"
+                                                                         : "as expected"),
+                   match, known);
       return;
     }
     // Many seeds in one process: a summary, the unexpected ones listed.
     const bool tty = isatty(STDERR_FILENO);
-    std::map<std::string, uint64_t> verdicts;
+    std::map<std::string, uint64_t> verdicts, known_counts;
     uint64_t unexpected = 0;
     std::vector<uint64_t> bad_seeds;
     auto t_start = std::chrono::steady_clock::now();
@@ -246,7 +269,9 @@ int cmd_run(const std::vector<std::string>& args) {
       o.seed = seed + i;
       RunResult r = run_execution(host, sc, rc, o);
       ++verdicts[verdict_of(r.findings)];
-      if (!rc.expect.matches(r.findings)) {
+      const KnownBug* known = explain_findings(rc.known, r.findings, r.causes);
+      if (known) ++known_counts[known->name];
+      if (!rc.expect.matches(r.findings) && !known) {
         ++unexpected;
         if (bad_seeds.size() < 20) bad_seeds.push_back(o.seed);
       }
@@ -261,16 +286,18 @@ int cmd_run(const std::vector<std::string>& args) {
     if (json) {
       std::string vs;
       for (const auto& [v, n] : verdicts) vs += fmt::format("{}{}:{}", vs.empty() ? "" : ",", json_str(v), n);
-      std::string bs;
+      std::string bs, ks;
       for (auto s : bad_seeds) bs += fmt::format("{}{}", bs.empty() ? "" : ",", s);
-      fmt::print(R"({{"scenario":{},"variant":{},"strategy":{},"first_seed":{},"runs":{},"verdicts":{{{}}},"expected":{},"unexpected":{},"unexpected_seeds":[{}],"wall_seconds":{:.3f}}})"
+      for (const auto& [k, n] : known_counts) ks += fmt::format("{}{}:{}", ks.empty() ? "" : ",", json_str(k), n);
+      fmt::print(R"({{"scenario":{},"variant":{},"strategy":{},"first_seed":{},"runs":{},"verdicts":{{{}}},"known_bugs":{{{}}},"expected":{},"unexpected":{},"unexpected_seeds":[{}],"wall_seconds":{:.3f}}})"
                  "\n",
-                 json_str(sc.name), json_str(variant), json_str(effective_strategy(rc, opt)), seed, runs, vs,
+                 json_str(sc.name), json_str(variant), json_str(effective_strategy(rc, opt)), seed, runs, vs, ks,
                  json_str(rc.expect.str()), unexpected, bs, secs);
     } else {
       fmt::print("scenario: {}, variant {}, strategy {}, seeds {}..{}\n", sc.name,
                  variant.empty() ? "(base)" : variant, effective_strategy(rc, opt), seed, seed + runs - 1);
       for (const auto& [v, n] : verdicts) fmt::print("  {:>8}  verdict: {}\n", n, v);
+      for (const auto& [k, n] : known_counts) fmt::print("  {:>8}  of them explained by known bug {}\n", n, k);
       if (!bad_seeds.empty()) {
         std::string bs;
         for (auto s : bad_seeds) bs += fmt::format(" {}", s);
@@ -360,7 +387,7 @@ int cmd_replay(const std::vector<std::string>& args) {
     print_result(sc, rc, tok->variant, tok->seed, r, json, quiet, trace_path,
                  fmt::format("token recorded: {} ({})", want_s.empty() ? "clean" : want_s,
                              match ? "reproduced" : "NOT reproduced"),
-                 match);
+                 match, explain_findings(rc.known, r.findings, r.causes));
   });
   return exit_code;
 }
@@ -415,6 +442,9 @@ int cmd_check(const std::vector<std::string>& args) {
     RunConfig rc = resolve_run(sc, v.name, {});
     fmt::print("  variant {:<14} preset {:<7} expect {:<40} {}\n", v.name, rc.preset, rc.expect.str(),
                knobs_line(rc.knobs));
+    for (const auto& k : rc.known)
+      fmt::print("    known bug {} ({}){}\n", k.name, k.cause.empty() ? "signature: " + k.signature : "cause: " + k.cause,
+                 k.about.empty() ? "" : ": " + k.about);
   }
   return kExitExpected;
 }
@@ -439,10 +469,12 @@ int cmd_list(const std::vector<std::string>& args) {
   fmt::print("\nCosts (--set cost.NAME=30ns, or kernel.costs):\n");
   for (const auto& c : kern::cost_specs())
     fmt::print("  {:<18} {:>8}  {}\n", c.name, format_time(c.default_value), c.source);
-  fmt::print("\nStrategies: directed (pinned schedule + timed), timed, random\n");
+  fmt::print("\nStrategies: directed (pinned schedule + timed), timed, random, pct, delay; "
+             "fuzz also: portfolio (its default)\n");
   fmt::print("\nFinding kinds:");
   for (auto k : all_finding_kinds()) fmt::print(" {}", to_string(k));
-  fmt::print("\n");
+  fmt::print("\n\nRoot causes (for a variant's `known:` bugs):\n");
+  for (const auto& c : all_root_causes()) fmt::print("  {:<26} {}\n", c.id, c.description);
   std::error_code ec;
   const std::filesystem::path dir = std::filesystem::path(P2PSIM_SOURCE_DIR) / "scenarios";
   std::vector<std::string> files;
@@ -478,7 +510,10 @@ found, shrunk to a minimal interleaving and saved with a replay token:
   DIR/findings/NNN-KIND/replay.token    p2pdma-sim replay DIR/findings/NNN-KIND/replay.token
   DIR/findings/NNN-KIND/interleaving.txt  side-by-side per-CPU listing of the minimal run
   DIR/findings/NNN-KIND/trace.json      Perfetto trace of the minimal run
-Exit 0 with no finding, 1 with findings, 2 for bad input.
+  DIR/known/NAME.token                  first execution a known bug explained
+An execution whose findings a known bug of the variant explains (its `known:`
+list, see docs/scenario-format.md) is counted under that bug, not as findings.
+Exit 0 with no (new) finding, 1 with findings, 2 for bad input.
 
 Options:
   --variant NAME        kernel variant of the scenario
@@ -498,6 +533,7 @@ Options:
                         (executions then depend on each worker's history; replay
                         tokens stay exact)
   --no-shrink           keep findings' schedules as found
+  --no-known            report every finding, even those the variant's known bugs explain
   --shrink-replays N    executions to spend shrinking each finding (default 400)
   --stop-on KIND        stop at the first finding of KIND (or 'any'); batches in
                         flight still finish
@@ -509,7 +545,8 @@ const char* const kMergeHelp = R"(Usage: p2pdma-sim merge DIR... --out DIR [--js
 Merges the outputs of campaigns over the same scenario and variant (e.g. the
 shards of one campaign run on several hosts): executions and counts add up,
 coverage pairs are united, findings are deduplicated by signature keeping the
-earliest one's folder. Exit 0 with no finding, 1 with findings, 2 for bad input.
+earliest one's folder, known-bug counts add up. Exit 0 with no (new) finding,
+1 with findings, 2 for bad input.
 )";
 
 uint64_t parse_count(const std::string& opt, const std::string& v, uint64_t min) {
@@ -529,6 +566,8 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       o.variant = take_value(args, i, "--variant");
     } else if (a == "--set") {
       o.sets.push_back(take_value(args, i, "--set"));
+    } else if (a == "--no-known") {
+      o.no_known = true;
     } else if (a == "--strategy") {
       o.strategy = take_value(args, i, "--strategy");
       if (o.strategy != "portfolio" && !make_strategy(o.strategy))

@@ -285,6 +285,31 @@ Expectation parse_expect(const StrictNode& n) {
   return e;
 }
 
+std::vector<KnownBug> parse_known(const StrictNode& n) {
+  std::vector<KnownBug> out;
+  std::set<std::string> names;
+  std::vector<std::pair<std::string, std::string>> causes;
+  for (const auto& c : all_root_causes()) causes.emplace_back(c.id, c.id);
+  for (const auto& item : n.items("known")) {
+    auto m = item.as_map("known bug");
+    KnownBug b;
+    b.pos = pos_of(item);
+    const StrictNode name = m.required("name");
+    b.name = name.as_string("known bug name");
+    if (b.name.empty() || b.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") != std::string::npos)
+      name.fail(fmt::format("known bug name '{}' must be lower-case letters, digits, '_', '.' or '-'", b.name));
+    if (!names.insert(b.name).second) name.fail(fmt::format("known bug '{}' is listed twice", b.name));
+    if (m.has("cause") == m.has("signature"))
+      m.fail("a known bug needs exactly one of 'cause: ROOT-CAUSE' or 'signature: FINDING-SIGNATURE'");
+    if (m.has("cause")) b.cause = m.required("cause").as_choice<std::string>("root cause", causes);
+    if (m.has("signature")) b.signature = m.required("signature").as_string("finding signature");
+    if (m.has("about")) b.about = m.required("about").as_string("about");
+    m.finish();
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
 void check_references(const Scenario& sc, const StrictNode& root) {
   std::set<std::string> providers, task_names, signaled;
   for (const auto& p : sc.providers) providers.insert(p.name);
@@ -544,6 +569,7 @@ Scenario load_scenario(const std::string& path) {
     if (m.has("description")) v.description = m.required("description").as_string();
     if (m.has("kernel")) v.kernel = parse_kernel(m.required("kernel"), false, nullptr);
     v.expect = parse_expect(m.required("expect"));
+    if (m.has("known")) v.known = parse_known(m.required("known"));
     if (m.has("schedule")) {
       std::vector<Pin> pins;
       for (const auto& pn : m.required("schedule").items("schedule")) pins.push_back(parse_pin(pn));
@@ -607,6 +633,7 @@ RunConfig resolve_run(const Scenario& sc, const std::string& variant,
   if (v) apply_kernel(v->kernel, rc.knobs, rc.costs);
   rc.pins = v && v->schedule ? *v->schedule : sc.schedule;
   if (v) rc.expect = v->expect;
+  if (v) rc.known = v->known;
   if (auto err = check_combination(rc.knobs))
     throw error_at(v ? v->pos : SourcePos{sc.file, 1, 1}, *err);
   // --set key=value: columns count in the joined "--set a=b --set c=d" line.

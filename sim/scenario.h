@@ -93,11 +93,27 @@ struct Expectation {
   std::string str() const;
 };
 
+/**
+ * struct KnownBug - an entry of a variant's `known:` list: a kernel bug that
+ * variant is known to have. An execution it explains (sim/known_bug.h)
+ * counts as expected, and campaigns count it apart from new findings.
+ * Exactly one of @cause (a root-cause id) or @signature (a finding
+ * signature as finding.json prints it) is set.
+ */
+struct KnownBug {
+  std::string name;
+  std::string cause;
+  std::string signature;
+  std::string about;
+  SourcePos pos;
+};
+
 struct VariantSpec {
   std::string name;
   std::string description;
   KernelSpec kernel;
   Expectation expect;
+  std::vector<KnownBug> known;
   std::optional<std::vector<Pin>> schedule;
   SourcePos pos;
 };
@@ -136,6 +152,7 @@ struct RunConfig {
   kern::Costs costs;
   std::vector<Pin> pins;
   Expectation expect;
+  std::vector<KnownBug> known;  ///< the variant's known bugs
   std::string preset;
 };
 
