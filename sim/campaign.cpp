@@ -368,7 +368,9 @@ bool write_all(int fd, const std::string& s) {
           tok.findings.assign(kinds.begin(), kinds.end());
           const std::string token = encode_token(tok);
           if (const KnownBug* kb = o.no_known ? nullptr : explain_findings(rc.known, r.findings, r.causes)) {
-            out += fmt::format("K\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), kb->name, r.findings.size(), token);
+            std::set<std::string> sigs;  // counted as findings_total counts them
+            for (const auto& f : r.findings) sigs.insert(finding_signature(f));
+            out += fmt::format("K\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), kb->name, sigs.size(), token);
             continue;
           }
           std::set<std::string> sent;
@@ -400,6 +402,7 @@ struct Worker {
   pid_t pid = -1;
   int to = -1, from = -1;
   std::string buf;
+  std::vector<std::string> batch;  ///< lines of the batch in flight, applied at its D line
   bool busy = false, alive = true;
   uint64_t first = 0, count = 0;
 };
@@ -697,10 +700,18 @@ int run_campaign(const CampaignOptions& o) {
       w.buf.append(buf, static_cast<size_t>(n));
       size_t pos;
       while ((pos = w.buf.find('\n')) != std::string::npos) {
-        const std::string line = w.buf.substr(0, pos);
+        std::string line = w.buf.substr(0, pos);
         w.buf.erase(0, pos + 1);
+        if (line.empty() || line[0] != 'D') {
+          w.batch.push_back(std::move(line));
+          continue;
+        }
+        // A batch counts whole or not at all: a checkpoint between its
+        // findings and its D line would count them twice after --resume.
+        for (const auto& l : w.batch) handle_line(l);
+        w.batch.clear();
         handle_line(line);
-        if (line[0] == 'D') w.busy = false;
+        w.busy = false;
       }
     }
     const auto now = std::chrono::steady_clock::now();

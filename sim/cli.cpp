@@ -316,9 +316,11 @@ const char* const kReplayHelp = R"(Usage: p2pdma-sim replay TOKEN-or-FILE [optio
 Re-runs one execution exactly from a replay token (printed by `fuzz`, kept in
 each finding's replay.token). Refuses a token whose scenario file changed.
 Exits 0 when the execution gives the finding kinds the token recorded, 1 when not.
+Prints "known bug: NAME" when one of the variant's known bugs explains it.
 
 Options:
   --scenario PATH   where the scenario is, if not at the path the token names
+  --no-known        do not name the variant's known bugs
   --trace FILE      write a Perfetto/Chrome JSON trace
   --json            print the result as JSON
   --quiet           print only the findings and the verdict line
@@ -326,7 +328,7 @@ Options:
 
 int cmd_replay(const std::vector<std::string>& args) {
   std::string what, scenario_override, trace_path;
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, no_known = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
@@ -334,6 +336,8 @@ int cmd_replay(const std::vector<std::string>& args) {
       return kExitExpected;
     } else if (a == "--scenario") {
       scenario_override = take_value(args, i, "--scenario");
+    } else if (a == "--no-known") {
+      no_known = true;
     } else if (a == "--trace") {
       trace_path = take_value(args, i, "--trace");
     } else if (a == "--json") {
@@ -387,7 +391,7 @@ int cmd_replay(const std::vector<std::string>& args) {
     print_result(sc, rc, tok->variant, tok->seed, r, json, quiet, trace_path,
                  fmt::format("token recorded: {} ({})", want_s.empty() ? "clean" : want_s,
                              match ? "reproduced" : "NOT reproduced"),
-                 match, explain_findings(rc.known, r.findings, r.causes));
+                 match, no_known ? nullptr : explain_findings(rc.known, r.findings, r.causes));
   });
   return exit_code;
 }

@@ -16,9 +16,9 @@ const KnownBug* explain_findings(const std::vector<KnownBug>& known, const std::
       if (finding_signature(first) == k.signature) return &k;
       continue;
     }
-    if (first.pfn == kNoPfn) continue;
+    if (first.pfn == kNoPfn || first.alloc == 0) continue;
     for (const RootCause& c : causes)
-      if (c.id == k.cause && c.findings_before == 0 && c.pfn == first.pfn) return &k;
+      if (c.id == k.cause && c.findings_before == 0 && c.pfn == first.pfn && c.alloc == first.alloc) return &k;
   }
   return nullptr;
 }

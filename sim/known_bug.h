@@ -14,7 +14,8 @@ namespace p2psim {
  * Only the first finding decides, because the later ones are usually its
  * consequences (a premature free, then a use after free, then a leak):
  * - a `cause:` bug explains it when the oracles recognised that root cause
- *   before any finding, on the page the first finding is about;
+ *   before any finding, on the page and allocation the first finding is
+ *   about (the same pfn reallocated later is another allocation);
  * - a `signature:` bug explains it when the first finding has exactly that
  *   signature (finding_signature()).
  * An execution without findings is never "explained".

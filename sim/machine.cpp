@@ -101,11 +101,11 @@ class TaskExec : public kern::Exec {
     kern::FuncScope w(*this, "csd_lock_wait");
     spin_until([remaining] { return *remaining == 0; }, "smp_call_function_many: wait for IPI handlers");
   }
-  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn) override {
-    m_.report(cpu(), t_.spec.name, &t_.fn_stack, kind, message, now(), m_.track_of(t_), pfn);
+  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn, uint64_t alloc) override {
+    m_.report(cpu(), t_.spec.name, &t_.fn_stack, kind, message, now(), m_.track_of(t_), pfn, alloc);
   }
-  void root_cause(const char* id, uint64_t pfn, const std::string& message) override {
-    m_.root_cause(cpu(), t_.spec.name, id, pfn, message, now(), m_.track_of(t_));
+  void root_cause(const char* id, uint64_t pfn, uint64_t alloc, const std::string& message) override {
+    m_.root_cause(cpu(), t_.spec.name, id, pfn, alloc, message, now(), m_.track_of(t_));
   }
   void note(const std::string& what) override { m_.note(m_.track_of(t_), now(), what); }
 
@@ -167,11 +167,11 @@ class IrqExec : public kern::Exec {
     auto remaining = std::make_shared<int>(static_cast<int>(mask.count()));
     m_.send_ipis(mask, fn, remaining, what, now(), cpu_);
   }
-  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn) override {
-    m_.report(cpu_, name_, &stack_, kind, message, now(), cpu_, pfn);
+  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn, uint64_t alloc) override {
+    m_.report(cpu_, name_, &stack_, kind, message, now(), cpu_, pfn, alloc);
   }
-  void root_cause(const char* id, uint64_t pfn, const std::string& message) override {
-    m_.root_cause(cpu_, name_, id, pfn, message, now(), cpu_);
+  void root_cause(const char* id, uint64_t pfn, uint64_t alloc, const std::string& message) override {
+    m_.root_cause(cpu_, name_, id, pfn, alloc, message, now(), cpu_);
   }
   void note(const std::string& what) override { m_.note(cpu_, now(), what); }
 
@@ -255,7 +255,7 @@ void Machine::task_main(Task& t) {
     t.state = State::done;
   } catch (const KernelBug& e) {
     report(t.spec.cpu, t.spec.name, &t.fn_stack, FindingKind::kernel_bug,
-           fmt::format("kernel BUG: {}", e.what()), t.exec->now(), track_of(t));
+           fmt::format("kernel BUG: {}", e.what()), t.exec->now(), track_of(t), e.pfn, e.alloc);
     t.state = State::dead;
   } catch (const TaskKilled&) {
     t.state = State::dead;
@@ -560,7 +560,8 @@ ps_t Machine::run_irqs(int c, ps_t base) {
       try {
         irq.fn(ex);
       } catch (const KernelBug& e) {
-        ex.report(FindingKind::kernel_bug, fmt::format("kernel BUG in interrupt context: {}", e.what()));
+        ex.report_page(FindingKind::kernel_bug, e.pfn, e.alloc,
+                       fmt::format("kernel BUG in interrupt context: {}", e.what()));
       }
       ex.cost(1_ns);
     }
@@ -687,17 +688,18 @@ void Machine::note(int track, ps_t at, const std::string& what) {
   if (trace_) trace_->instant(track, at, what, "note");
 }
 
-void Machine::root_cause(int cpu, const std::string& task, const char* id, uint64_t pfn,
+void Machine::root_cause(int cpu, const std::string& task, const char* id, uint64_t pfn, uint64_t alloc,
                          const std::string& msg, ps_t at, int track) {
-  causes_.push_back({id, at, cpu, task, msg, pfn, findings_.size()});
+  causes_.push_back({id, at, cpu, task, msg, pfn, alloc, findings_.size()});
   if (trace_) trace_->instant(track, at, fmt::format("ROOT CAUSE {}", id), "root_cause", {{"message", msg}});
 }
 
 void Machine::report(int cpu, const std::string& task, const std::vector<const char*>* stack,
-                     FindingKind kind, const std::string& msg, ps_t at, int track, uint64_t pfn) {
+                     FindingKind kind, const std::string& msg, ps_t at, int track, uint64_t pfn,
+                     uint64_t alloc) {
   for (const auto& f : findings_)
     if (f.kind == kind && f.message == msg) return;
-  Finding f{kind, at, cpu, task, msg, {}, pfn};
+  Finding f{kind, at, cpu, task, msg, {}, pfn, alloc};
   f.path.assign(recent_.begin(), recent_.end());
   if (stack && !stack->empty()) {
     std::string s;

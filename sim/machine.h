@@ -246,9 +246,10 @@ class Machine {
 
   // Reporting and trace.
   void report(int cpu, const std::string& task, const std::vector<const char*>* stack,
-              FindingKind kind, const std::string& msg, ps_t at, int track, uint64_t pfn = kNoPfn);
-  void root_cause(int cpu, const std::string& task, const char* id, uint64_t pfn, const std::string& msg,
-                  ps_t at, int track);
+              FindingKind kind, const std::string& msg, ps_t at, int track, uint64_t pfn = kNoPfn,
+              uint64_t alloc = 0);
+  void root_cause(int cpu, const std::string& task, const char* id, uint64_t pfn, uint64_t alloc,
+                  const std::string& msg, ps_t at, int track);
   void note(int track, ps_t at, const std::string& what);
   void remember(std::string what);
   void record_pp(Task& t, const char* point);

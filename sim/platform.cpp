@@ -47,10 +47,10 @@ class DeviceExec : public kern::Exec {
   void smp_call_function_many(const kern::CpuMask&, std::function<void(int)>, bool, const char*) override {
     throw ModelBug("a device model cannot send IPIs");
   }
-  void report_finding(FindingKind kind, const std::string& message, uint64_t) override {
+  void report_finding(FindingKind kind, const std::string& message, uint64_t, uint64_t) override {
     if (m_) m_->report_from_device(name_, kind, message, abs_);
   }
-  void root_cause(const char* id, uint64_t, const std::string&) override {
+  void root_cause(const char* id, uint64_t, uint64_t, const std::string&) override {
     throw ModelBug(std::string("a device model recognised root cause ") + id + ": devices allocate no pages");
   }
   void note(const std::string&) override {}

@@ -302,7 +302,11 @@ std::vector<KnownBug> parse_known(const StrictNode& n) {
     if (m.has("cause") == m.has("signature"))
       m.fail("a known bug needs exactly one of 'cause: ROOT-CAUSE' or 'signature: FINDING-SIGNATURE'");
     if (m.has("cause")) b.cause = m.required("cause").as_choice<std::string>("root cause", causes);
-    if (m.has("signature")) b.signature = m.required("signature").as_string("finding signature");
+    if (m.has("signature")) {
+      const StrictNode sig = m.required("signature");
+      b.signature = sig.as_string("finding signature");
+      if (b.signature.empty()) sig.fail("a finding signature cannot be empty (copy it from finding.json)");
+    }
     if (m.has("about")) b.about = m.required("about").as_string("about");
     m.finish();
     out.push_back(std::move(b));

@@ -34,6 +34,7 @@ constexpr uint64_t kNoPfn = ~0ULL;
  * @path: the code paths and preemption points involved, oldest first
  *        ("cpu1 a_io gup_fast_pte_range:after_ptep_get", ...).
  * @pfn: the page the report is about, kNoPfn when it is not about one.
+ * @alloc: the oracle's allocation of that page the report is about (0: none).
  */
 struct Finding {
   FindingKind kind;
@@ -43,6 +44,7 @@ struct Finding {
   std::string message;
   std::vector<std::string> path;
   uint64_t pfn = kNoPfn;
+  uint64_t alloc = 0;
 };
 
 /**
@@ -51,6 +53,7 @@ struct Finding {
  * pass harmlessly. Known-bug triage (sim/known_bug.h) uses it to say which
  * findings it explains.
  * @id: one of all_root_causes() ("zone_device_reset_window").
+ * @pfn, @alloc: the page and the oracle's allocation of it the cause harms.
  * @findings_before: how many findings the execution had reported by then.
  */
 struct RootCause {
@@ -60,6 +63,7 @@ struct RootCause {
   std::string task;
   std::string message;
   uint64_t pfn = kNoPfn;
+  uint64_t alloc = 0;
   size_t findings_before = 0;
 };
 

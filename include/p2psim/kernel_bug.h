@@ -1,5 +1,6 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -13,6 +14,11 @@ namespace p2psim {
 class KernelBug : public std::runtime_error {
  public:
   explicit KernelBug(const std::string& what) : std::runtime_error(what) {}
+  /// A BUG about one page (VM_BUG_ON_PAGE): the finding carries it.
+  KernelBug(const std::string& what, uint64_t page_pfn, uint64_t page_alloc)
+      : std::runtime_error(what), pfn(page_pfn), alloc(page_alloc) {}
+  uint64_t pfn = ~0ULL;  ///< kNoPfn when the BUG is not about one page
+  uint64_t alloc = 0;
 };
 
 /**

@@ -74,14 +74,16 @@ class Exec {
              std::string("BUG: sleeping function called from invalid context at ") + where);
   }
   /// Record an oracle finding attributed to this CPU and task.
-  void report(FindingKind kind, const std::string& message) { report_finding(kind, message, kNoPfn); }
-  /// The same, about one page (known-bug triage ties it to a root cause).
-  void report_page(FindingKind kind, uint64_t pfn, const std::string& message) {
-    report_finding(kind, message, pfn);
+  void report(FindingKind kind, const std::string& message) { report_finding(kind, message, kNoPfn, 0); }
+  /// The same, about page @pfn as the oracle's allocation @alloc of it
+  /// (known-bug triage ties it to a root cause).
+  void report_page(FindingKind kind, uint64_t pfn, uint64_t alloc, const std::string& message) {
+    report_finding(kind, message, pfn, alloc);
   }
-  virtual void report_finding(FindingKind kind, const std::string& message, uint64_t pfn) = 0;
+  virtual void report_finding(FindingKind kind, const std::string& message, uint64_t pfn,
+                              uint64_t alloc) = 0;
   /// An oracle recognised a race mechanism (all_root_causes()) as it happened.
-  virtual void root_cause(const char* id, uint64_t pfn, const std::string& message) = 0;
+  virtual void root_cause(const char* id, uint64_t pfn, uint64_t alloc, const std::string& message) = 0;
   /// A trace instant that is not a preemption point (e.g. "pin released").
   virtual void note(const std::string& what) = 0;
 };

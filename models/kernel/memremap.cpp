@@ -1,6 +1,8 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #include "kernel/memremap.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "p2psim/kernel_bug.h"
@@ -23,9 +25,11 @@ void pgmap_ref_put(Exec& ex, DevPagemap& pgmap, long n, const char* why) {
 // Without CONFIG_DEBUG_VM the increment simply happens (0 -> 1).
 void get_page(Exec& ex, Kernel& k, Page& page) {
   ex.cost(k.costs.page_ref_atomic);
+  if (page.refcount == 0) k.oracle.on_get_page_at_zero(ex, page);
   if (page.refcount <= 0 && k.knobs.config_debug_vm)
     throw KernelBug(fmt::format("VM_BUG_ON_PAGE(page_ref_count(page) <= 0) in get_page, pfn {:#x}",
-                                page.pfn));
+                                page.pfn),
+                    page.pfn, page.shadow.alloc_id);
   ++page.refcount;
 }
 
@@ -57,10 +61,17 @@ static void free_zone_device_page(Exec& ex, Kernel& k, Page& page) {
   }
   // The page is back in the pool once page_free returns it, but its count
   // stays 0 until the reset below: the oracle watches who allocates it then.
-  page.shadow.resetting = fmt::format("{} on cpu{}", ex.task_name(), ex.cpu());
+  // Shadow bookkeeping only. Frees of one page can overlap (the X1 race
+  // itself) and end in any order, and page_free may BUG out of the window.
+  struct ResetWindow {
+    std::vector<std::string>& who;
+    std::string me;
+    ~ResetWindow() { who.erase(std::find(who.begin(), who.end(), me)); }
+  };
+  ResetWindow window{page.shadow.resetting, fmt::format("{} on cpu{}", ex.task_name(), ex.cpu())};
+  page.shadow.resetting.push_back(window.me);
   page.pgmap->page_free(ex, page);
   page.refcount = 1;
-  page.shadow.resetting.clear();
 }
 
 // models include/linux/mm.h:put_page() with mm/swap.c:put_devmap_managed_page()
@@ -79,19 +90,19 @@ void put_page(Exec& ex, Kernel& k, Page& page, const char* why) {
       // __put_page() on a ZONE_DEVICE page drops its pgmap ref; only the
       // memunmap_pages() teardown may take a page to 0.
       if (!page.pgmap->ref.dead)
-        ex.report(FindingKind::refcount_underflow,
+        ex.report_page(FindingKind::refcount_underflow, page.pfn, page.shadow.alloc_id,
                   fmt::format("put_page ({}) took live pfn {:#x} to 0 in the one-based era", why,
                               page.pfn));
       pgmap_ref_put(ex, *page.pgmap, 1, "__put_page");
     } else if (count < 0) {
-      ex.report(FindingKind::refcount_underflow,
+      ex.report_page(FindingKind::refcount_underflow, page.pfn, page.shadow.alloc_id,
                 fmt::format("put_page ({}) on pfn {:#x}: refcount {}", why, page.pfn, count));
     }
     return;
   }
   // folio_put_testzero(): VM_BUG_ON_PAGE(folio_ref_count(folio) == 0).
   if (page.refcount <= 0) {
-    ex.report(FindingKind::refcount_underflow,
+    ex.report_page(FindingKind::refcount_underflow, page.pfn, page.shadow.alloc_id,
               fmt::format("put_page ({}) on pfn {:#x} with refcount {}", why, page.pfn,
                           page.refcount));
     return;
@@ -101,7 +112,7 @@ void put_page(Exec& ex, Kernel& k, Page& page, const char* why) {
 
 void put_page_refs(Exec& ex, Kernel& k, Page& page, int refs, const char* why) {
   if (page.refcount < refs)
-    ex.report(FindingKind::refcount_underflow,
+    ex.report_page(FindingKind::refcount_underflow, page.pfn, page.shadow.alloc_id,
               fmt::format("put_page_refs({}) ({}) on pfn {:#x} with refcount {}", refs, why,
                           page.pfn, page.refcount));
   if (refs > 1) page.refcount -= refs - 1;

@@ -15,14 +15,27 @@ uint64_t Oracle::on_alloc(Exec& ex, Kernel& k, int owner_pid, const std::string&
     if (Page* p = k.pfn_to_page(pfn + i)) {
       p->shadow.alloc_id = id;
       ++p->shadow.alloc_gen;
-      if (!p->shadow.resetting.empty())
-        ex.root_cause("zone_device_reset_window", p->pfn,
-                      fmt::format("pfn {:#x} handed out for allocation #{} ({}) at refcount {} while {} "
-                                  "is inside free_zone_device_page: page_free returned it to the pool "
-                                  "before set_page_count(page, 1)",
-                                  p->pfn, id, what, p->refcount, p->shadow.resetting));
+      p->shadow.window_alloc = 0;
+      if (!p->shadow.resetting.empty()) {
+        // Harmless if the reset comes before this allocation's get_page.
+        p->shadow.window_alloc = id;
+        p->shadow.window_by = p->shadow.resetting.back();
+        ex.note(fmt::format("pfn {:#x} handed out for allocation #{} while {} is inside "
+                            "free_zone_device_page",
+                            p->pfn, id, p->shadow.window_by));
+      }
     }
   return id;
+}
+
+void Oracle::on_get_page_at_zero(Exec& ex, Page& page) {
+  if (page.shadow.window_alloc == 0 || page.shadow.window_alloc != page.shadow.alloc_id) return;
+  const Allocation* a = allocation(page.shadow.alloc_id);
+  ex.root_cause("zone_device_reset_window", page.pfn, page.shadow.alloc_id,
+                fmt::format("get_page takes pfn {:#x} from refcount 0: allocation #{} ({}) got it while "
+                            "{} was inside free_zone_device_page, which returned it to the pool "
+                            "before set_page_count(page, 1)",
+                            page.pfn, page.shadow.alloc_id, a ? a->what : "?", page.shadow.window_by));
 }
 
 const Allocation* Oracle::allocation(uint64_t id) const {
@@ -46,7 +59,7 @@ void Oracle::on_pool_free(Exec& ex, Kernel& k, Page& page, const char* via) {
   if (!holders.empty()) {
     std::string why;
     for (const auto& h : holders) why += (why.empty() ? "" : "; ") + h;
-    ex.report_page(FindingKind::premature_free, page.pfn,
+    ex.report_page(FindingKind::premature_free, page.pfn, page.shadow.alloc_id,
                    fmt::format("pfn {:#x} returned to its pool by {} while {}", page.pfn, via, why));
   }
   page.shadow.alloc_id = 0;
@@ -60,7 +73,7 @@ void Oracle::check_use(Exec& ex, Kernel& k, Page& page, uint64_t expected, int u
   const std::string mine_s =
       mine ? fmt::format("allocation #{} ({})", expected, mine->what) : "no allocation";
   if (page.shadow.alloc_id == 0) {
-    ex.report_page(FindingKind::use_after_free, page.pfn,
+    ex.report_page(FindingKind::use_after_free, page.pfn, expected,
                    fmt::format("{} by pid {} of pfn {:#x} made for {}: the page is free in its pool "
                           "(freed by {})",
                           via, user_pid, page.pfn, mine_s, page.shadow.last_free));
@@ -68,7 +81,7 @@ void Oracle::check_use(Exec& ex, Kernel& k, Page& page, uint64_t expected, int u
   }
   const Allocation* now = allocation(page.shadow.alloc_id);
   const bool other = now && now->owner_pid != user_pid;
-  ex.report_page(other ? FindingKind::cross_context_leak : FindingKind::use_after_free, page.pfn,
+  ex.report_page(other ? FindingKind::cross_context_leak : FindingKind::use_after_free, page.pfn, expected,
                  fmt::format("{} by pid {} of pfn {:#x} made for {}: the page now belongs to "
                         "allocation #{} ({}) of pid {}",
                         via, user_pid, page.pfn, mine_s, page.shadow.alloc_id,

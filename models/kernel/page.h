@@ -29,8 +29,11 @@ struct PageShadow {
   bool held = false;     ///< its allocator's user holds it outside any PTE
   std::string last_free; ///< "cpu1 a_io gup_fast_undo ..." for reports
   /// Who is inside free_zone_device_page() between page_free and the
-  /// refcount reset ("a_io on cpu1"); empty otherwise.
-  std::string resetting;
+  /// refcount reset ("a_io on cpu1"), innermost last; frees can nest.
+  std::vector<std::string> resetting;
+  /// The allocation handed out while someone was resetting, and by whom.
+  uint64_t window_alloc = 0;
+  std::string window_by;
 };
 
 /**

@@ -56,11 +56,12 @@ class SerialExec : public Exec {
     for (int c = 0; c < kMaxCpus; ++c)
       if (mask.test(c)) fn(c);
   }
-  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn) override {
-    findings.push_back({kind, now_, cpu_, name_, message, {}, pfn});
+  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn,
+                      uint64_t alloc) override {
+    findings.push_back({kind, now_, cpu_, name_, message, {}, pfn, alloc});
   }
-  void root_cause(const char* id, uint64_t pfn, const std::string& message) override {
-    causes.push_back({id, now_, cpu_, name_, message, pfn, findings.size()});
+  void root_cause(const char* id, uint64_t pfn, uint64_t alloc, const std::string& message) override {
+    causes.push_back({id, now_, cpu_, name_, message, pfn, alloc, findings.size()});
   }
   void note(const std::string& what) override { notes.push_back(what); }
 
