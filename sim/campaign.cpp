@@ -367,19 +367,20 @@ bool write_all(int fd, const std::string& s) {
           for (const auto& f : r.findings) kinds.insert(to_string(f.kind));
           tok.findings.assign(kinds.begin(), kinds.end());
           const std::string token = encode_token(tok);
+          // An execution's findings count once per distinct signature, known or not.
+          std::set<std::string> seen;
+          std::vector<std::pair<const Finding*, std::string>> distinct;
+          for (const auto& f : r.findings) {
+            std::string sig = clean_field(finding_signature(f));
+            if (seen.insert(sig).second) distinct.emplace_back(&f, std::move(sig));
+          }
           if (const KnownBug* kb = o.no_known ? nullptr : explain_findings(rc.known, r.findings, r.causes)) {
-            std::set<std::string> sigs;  // counted as findings_total counts them
-            for (const auto& f : r.findings) sigs.insert(finding_signature(f));
-            out += fmt::format("K\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), kb->name, sigs.size(), token);
+            out += fmt::format("K\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), kb->name, distinct.size(), token);
             continue;
           }
-          std::set<std::string> sent;
-          for (const auto& f : r.findings) {
-            const std::string sig = clean_field(finding_signature(f));
-            if (!sent.insert(sig).second) continue;
-            out += fmt::format("F\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), to_string(f.kind), sig,
-                               clean_field(f.message), token);
-          }
+          for (const auto& [f, sig] : distinct)
+            out += fmt::format("F\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), to_string(f->kind), sig,
+                               clean_field(f->message), token);
         }
         if (!new_pairs.empty()) {
           out += "C\t";

@@ -246,16 +246,14 @@ int cmd_run(const std::vector<std::string>& args) {
         if (!(f << r.trace_json)) throw InputError(trace_path, 1, 1, "cannot write trace file");
       }
       const KnownBug* known = explain_findings(rc.known, r.findings, r.causes);
-      const bool match = rc.expect.matches(r.findings) || known;
+      const bool expected = rc.expect.matches(r.findings);
+      const bool match = expected || known;
       exit_code = match ? kExitExpected : kExitUnexpected;
       if (!json)
         for (const auto& line : r.output) fmt::print("{}\n", line);
+      const char* how = expected ? "as expected" : known ? "as expected: a known bug" : "NOT as expected";
       print_result(sc, rc, variant, seed, r, json, quiet, trace_path,
-                   fmt::format("expected: {} ({})", rc.expect.str(),
-                               !match ? "NOT as expected"
-                               : known && !rc.expect.matches(r.findings) ? "as expected: a known bug"
-                                                                         : "as expected"),
-                   match, known);
+                   fmt::format("expected: {} ({})", rc.expect.str(), how), match, known);
       return;
     }
     // Many seeds in one process: a summary, the unexpected ones listed.
