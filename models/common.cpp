@@ -45,9 +45,9 @@ const std::vector<FindingKind>& all_finding_kinds() {
 const std::vector<RootCauseInfo>& all_root_causes() {
   static const std::vector<RootCauseInfo> all = {
       {"zone_device_reset_window",
-       "get_page() at refcount 0 on a ZONE_DEVICE page its allocator handed out while "
-       "free_zone_device_page() had returned it through page_free but not yet reset its refcount "
-       "to 1 (v5.18 to v6.14)"},
+       "vm_insert_page() refuses with -EINVAL a ZONE_DEVICE page at refcount 0 that its "
+       "allocator handed out while free_zone_device_page() had returned it through page_free but "
+       "not yet reset its refcount to 1 (v5.18 to v6.14)"},
   };
   return all;
 }

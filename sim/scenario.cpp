@@ -606,9 +606,10 @@ std::optional<std::string> check_combination(const kern::Knobs& k) {
   if (k.mmap_design == MmapDesign::upstream_alloc_mmap && k.refcount_era == RefcountEra::one_based)
     return "mmap_design=upstream_alloc_mmap needs refcount_era free_at_zero_reset_to_one or "
            "zero_based (it arrived in v6.2, after the one-based era ended in v5.18)";
-  if (k.mmap_design == MmapDesign::rfc_fault_alloc && k.refcount_era != RefcountEra::one_based)
-    return "mmap_design=rfc_fault_alloc is modelled on its v5.15-v5.17 bases: it needs "
-           "refcount_era=one_based";
+  if (k.mmap_design == MmapDesign::rfc_fault_alloc && k.refcount_era == RefcountEra::free_at_zero_reset_to_one)
+    return "mmap_design=rfc_fault_alloc is modelled on the bases the RFC was posted on: it needs "
+           "refcount_era one_based (v3, v4 on v5.15/v5.16) or zero_based (v5 on v5.17-rc1 with "
+           "'mm: remove extra ZONE_DEVICE struct page refcount')";
   return std::nullopt;
 }
 

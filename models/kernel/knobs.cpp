@@ -28,7 +28,7 @@ const std::vector<KnobSpec>& knob_specs() {
       {"refcount_era",
        {"one_based", "free_at_zero_reset_to_one", "zero_based"},
        "Idle ZONE_DEVICE page refcount: 1 with page_free on 2->1 (<=5.17), freed at 0 and reset "
-       "to 1 (5.18-6.14), idle at 0 (>=6.15).",
+       "to 1 (5.18-6.14), idle at 0 and freed at 0 (>=6.15; also RFC v5's base).",
        "v5.18 'mm: remove the extra ZONE_DEVICE struct page refcount' (Christoph Hellwig's "
        "series); v6.15 Alistair Popple's 0-based ZONE_DEVICE refcount series",
        KNOB_FIELD(refcount_era, RefcountEra)},
@@ -108,7 +108,13 @@ const std::vector<Preset>& presets() {
     v.push_back({"rfc-v3", "RFC v3 (Sept 2021) on v5.15, x86 native TLB flush", rfc_v3});
     Knobs rfc_v5 = rfc_v3;
     rfc_v5.rfc_free_deferral = RfcFreeDeferral::rcu;
-    v.push_back({"rfc-v5", "RFC v5 (Jan 2022): RCU-deferred return to genalloc", rfc_v5});
+    // Posted on v5.17-rc1 with Ralph Campbell's "mm: remove extra ZONE_DEVICE
+    // struct page refcount" (v5 02/24): idle pages at 0, page_free at 0.
+    rfc_v5.refcount_era = RefcountEra::zero_based;
+    v.push_back({"rfc-v5",
+                 "RFC v5 (Jan 2022) on v5.17-rc1 + 'mm: remove extra ZONE_DEVICE struct page refcount': "
+                 "RCU-deferred return to genalloc, idle pages at refcount 0, x86 native TLB flush",
+                 rfc_v5});
     Knobs v62;
     v62.mmap_design = MmapDesign::upstream_alloc_mmap;
     v62.refcount_era = RefcountEra::free_at_zero_reset_to_one;

@@ -31,8 +31,10 @@ static Pte ptep_get_and_clear(Kernel& k, PteTable& t, int idx) {
 }
 
 // models mm/memory.c:zap_pte_range() as of v6.2: clear each PTE under the
-// PTE lock, queue refcounted pages in the gather; a full batch flushes the
-// TLB under the lock and frees after unlocking.
+// PTE lock and queue refcounted pages in the gather. A full batch, or a
+// dirty PTE of a page that is not anonymous (every P2PDMA page: its rmap
+// removal is delayed until after the flush, tlb_delay_rmap() on SMP),
+// forces the TLB flush under the lock and the page frees after unlocking.
 static uint64_t zap_pte_range(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma,
                               uint64_t addr, uint64_t end) {
   KFUNC(ex, "zap_pte_range");
@@ -40,6 +42,7 @@ static uint64_t zap_pte_range(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct&
   PteTable* table = mm.pgtables.table(mm.pgtables.pmd(addr));
   if (!table) return end;
   bool force_flush = false;
+  std::vector<Page*> delayed_rmap;
   spin_lock(ex, mm.page_table_lock, "pte_offset_map_lock");
   for (; addr < end; addr += PAGE_SIZE) {
     int idx = PageTables::pte_index(addr);
@@ -48,18 +51,25 @@ static uint64_t zap_pte_range(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct&
     if (!pte.present()) continue;
     Page* page = vm_normal_page(k, vma, addr, pte);
     ptep_get_and_clear(k, *table, idx);
-    tlb.start = std::min(tlb.start, addr);  // tlb_remove_tlb_entry
-    tlb.end = std::max(tlb.end, addr + PAGE_SIZE);
+    tlb_flush_pte_range(tlb, addr);  // tlb_remove_tlb_entry
     ex.pp("zap_pte_range:after_clear_pte");
     if (!page) continue;
-    --page->mapcount;  // page_remove_rmap
+    if (pte.dirty()) {  // set_page_dirty(); tlb_delay_rmap()
+      delayed_rmap.push_back(page);
+      force_flush = true;
+    } else {
+      --page->mapcount;  // page_remove_rmap
+    }
     if (tlb_remove_page(ex, k, tlb, *page)) {
       force_flush = true;
       addr += PAGE_SIZE;
       break;
     }
   }
-  if (force_flush) tlb_flush_mmu_tlbonly(ex, k, tlb);
+  if (force_flush) {
+    tlb_flush_mmu_tlbonly(ex, k, tlb);
+    for (Page* p : delayed_rmap) --p->mapcount;  // tlb_flush_rmaps
+  }
   spin_unlock(ex, mm.page_table_lock);
   if (force_flush) tlb_flush_mmu(ex, k, tlb);
   return addr;
@@ -69,10 +79,13 @@ void unmap_single_vma(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma, ui
                       uint64_t end) {
   start = std::max(start, vma.vm_start);
   end = std::min(end, vma.vm_end);
+  if (start >= end) return;
   while (start < end) {
     uint64_t pmd_end = ((start >> PMD_SHIFT) + 1) << PMD_SHIFT;
     start = zap_pte_range(ex, k, tlb, vma, start, std::min(end, pmd_end));
+    ex.pp("zap_pmd_range:cond_resched");  // PTE lock dropped, IRQs on, no flush yet
   }
+  tlb_end_vma(ex, k, tlb, vma);
 }
 
 // models mm/memory.c:zap_page_range_single() as of v6.2.
@@ -104,11 +117,20 @@ void unmap_mapping_range(Exec& ex, Kernel& k, AddressSpace& mapping, uint64_t st
   ex.pp("unmap_mapping_range:done");
 }
 
-// models mm/memory.c:vm_insert_page() -> insert_page() as of v6.2.
+// models mm/memory.c:vm_insert_page() -> insert_page() ->
+// insert_page_into_pte_locked() as of v6.2: -EFAULT outside the VMA, then
+// -EINVAL for a page whose refcount is 0 (from v6.11 the same check opens
+// validate_page_before_insert(), after VM_MIXEDMAP is set: nothing the
+// model observes changes), then the PTE under its lock.
 int vm_insert_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, Page& page,
                    uint64_t shadow_alloc) {
   KFUNC(ex, "vm_insert_page");
   if (addr < vma.vm_start || addr >= vma.vm_end) return -14;  // -EFAULT
+  ex.cost(k.costs.page_ref_atomic);
+  if (page.refcount == 0) {
+    k.oracle.on_insert_refused_at_zero(ex, page);
+    return -22;  // -EINVAL
+  }
   if (vma.vm_flags & VM_PFNMAP)
     throw KernelBug("BUG_ON(vma->vm_flags & VM_PFNMAP) in vm_insert_page");
   vma.vm_flags |= VM_MIXEDMAP;
@@ -184,6 +206,19 @@ UserAccess user_access(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool w
         if (f) return {-7, 0};
         continue;
       }
+    }
+    if (write && !hit->second.pte.dirty()) {
+      // A store through an entry without D: the CPU sets D in the PTE with a
+      // locked walk, or faults if the PTE is no longer what it cached.
+      ex.cost(k.costs.pte_access * 4);
+      PteTable* t = mm.pgtables.table(mm.pgtables.pmd(addr));
+      const int idx = PageTables::pte_index(addr);
+      if (!t || t->ptes[idx] != hit->second.pte) {
+        tlb.entries.erase(hit);
+        continue;
+      }
+      t->ptes[idx].val |= Pte::DIRTY;
+      hit->second.pte = t->ptes[idx];
     }
     const TlbEntry& e = hit->second;
     ex.cost(k.costs.user_access);

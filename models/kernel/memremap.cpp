@@ -20,12 +20,11 @@ void pgmap_ref_put(Exec& ex, DevPagemap& pgmap, long n, const char* why) {
                           pgmap.base_pfn, why, pgmap.ref.count));
 }
 
-// models include/linux/mm.h:get_page() / mm/gup.c try_grab_page() refcount
-// checks as of v6.2: a get on a page whose count is <= 0 is VM_BUG_ON_PAGE.
-// Without CONFIG_DEBUG_VM the increment simply happens (0 -> 1).
+// models include/linux/mm.h:get_page() -> folio_get() as of v6.2 (the
+// same from v5.17 on): a get on a page whose count is <= 0 is
+// VM_BUG_ON_FOLIO. Without CONFIG_DEBUG_VM the increment simply happens.
 void get_page(Exec& ex, Kernel& k, Page& page) {
   ex.cost(k.costs.page_ref_atomic);
-  if (page.refcount == 0) k.oracle.on_get_page_at_zero(ex, page);
   if (page.refcount <= 0 && k.knobs.config_debug_vm)
     throw KernelBug(fmt::format("VM_BUG_ON_PAGE(page_ref_count(page) <= 0) in get_page, pfn {:#x}",
                                 page.pfn),
@@ -138,6 +137,34 @@ void put_dev_pagemap(Exec& ex, Kernel& k, DevPagemap* pgmap) {
   if (pgmap) pgmap_ref_put(ex, *pgmap, 1, "put_dev_pagemap");
 }
 
+// models lib/percpu-refcount.c:percpu_ref_kill_and_confirm() ->
+// __percpu_ref_switch_mode() -> __percpu_ref_switch_to_atomic() and the
+// callback percpu_ref_switch_to_atomic_rcu() -> percpu_ref_call_confirm_rcu()
+// as of v6.2: set DEAD; if the ref is in percpu mode, set ATOMIC, take an
+// extra ref ("put after confirmation") and queue the RCU callback; then drop
+// the initial ref. The callback folds the per-CPU counts in and puts the
+// extra ref, so release runs at the earliest at the end of the grace period.
+// An already-atomic ref switches at once: the initial put may release.
+void percpu_ref_kill(Exec& ex, Kernel& k, PercpuRef& ref) {
+  KFUNC(ex, "percpu_ref_kill");
+  ex.cost(k.costs.percpu_ref_op);
+  if (ref.dead)
+    ex.report(FindingKind::kernel_bug, "WARN_ONCE(percpu_ref_is_dying(ref)): percpu_ref_kill called more than once");
+  ref.dead = true;
+  if (ref.percpu) {
+    ref.percpu = false;
+    ref.get();
+    PercpuRef* r = &ref;
+    ex.call_rcu(
+        [r](Exec& cb) {
+          if (!r->put(1))
+            cb.report(FindingKind::refcount_underflow, "WARN: percpu ref <= 0 after switching to atomic (percpu_ref_switch_to_atomic_rcu)");
+        },
+        "percpu_ref_switch_to_atomic_rcu");
+  }
+  if (!ref.put(1)) ex.report(FindingKind::refcount_underflow, "percpu_ref_kill on an already-zero ref");
+}
+
 // models mm/memremap.c:memremap_pages() as of v6.2 (pagemap_range +
 // memmap_init_zone_device): pages start at the era's idle count, and the
 // pgmap ref gets one base ref per page on top of its initial ref.
@@ -150,7 +177,7 @@ void memremap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap) {
     pgmap.pages[i].pgmap = &pgmap;
   }
   DevPagemap* pg = &pgmap;
-  pgmap.ref.init(1, [pg] { pg->done = true; });  // dev_pagemap_percpu_release
+  pgmap.ref.init(1, [pg] { pg->done = true; });  // flags 0: percpu mode; dev_pagemap_percpu_release
   pgmap.ref.get(static_cast<long>(pgmap.nr_pages));
 }
 
@@ -159,9 +186,7 @@ void memremap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap) {
 // which for a devmap-managed page still in use runs page_free on 2 -> 1.
 void memunmap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap) {
   KFUNC(ex, "memunmap_pages");
-  ex.cost(k.costs.percpu_ref_op);
-  if (!pgmap.ref.kill())
-    ex.report(FindingKind::refcount_underflow, "percpu_ref_kill on an already-zero pgmap ref");
+  percpu_ref_kill(ex, k, pgmap.ref);
   ex.pp("memunmap_pages:after_kill");
   if (k.knobs.refcount_era == RefcountEra::one_based) {
     for (auto& page : pgmap.pages) put_page(ex, k, page, "memunmap_pages");

@@ -32,6 +32,14 @@ void memremap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap);
 /// memunmap_pages(): kill, drop base refs, wait for zero, remove.
 void memunmap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap);
 
+/**
+ * percpu_ref_kill() - lib/percpu-refcount.c percpu_ref_kill_and_confirm()
+ * (v6.2): mark @ref dead; a ref in percpu mode switches to atomic mode
+ * holding an extra reference that an RCU callback drops after a grace
+ * period, so release never comes before pre-existing RCU readers finish.
+ */
+void percpu_ref_kill(Exec& ex, Kernel& k, PercpuRef& ref);
+
 /// A pgmap percpu_ref put that reports underflow.
 void pgmap_ref_put(Exec& ex, DevPagemap& pgmap, long n, const char* why);
 

@@ -111,6 +111,7 @@ struct MmStruct {
   SpinLock page_table_lock;  // split PTE locks in Linux; one lock per mm here
   RwSem mmap_lock;
   CpuMask cpumask;  // mm_cpumask(): CPUs that may hold TLB entries for it
+  int tlb_flush_pending = 0;  // mm->tlb_flush_pending: gathers in flight on this mm
   uint64_t next_unmapped = 0x7f0000000000ULL;
 
   explicit MmStruct(std::vector<std::unique_ptr<PteTable>>* arena) : pgtables(arena) {}

@@ -57,7 +57,7 @@ static void free_pgtables(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma
           ((other->vm_end - 1) >> PMD_SHIFT) >= (a >> PMD_SHIFT))
         shared = true;
     if (shared) continue;
-    if (PteTable* t = mm.pgtables.clear_pmd(a)) tlb_remove_table(ex, k, tlb, t);
+    if (PteTable* t = mm.pgtables.clear_pmd(a)) pte_free_tlb(ex, k, tlb, t, a);
   }
 }
 

@@ -12,19 +12,34 @@ constexpr size_t MAX_GATHER_BATCH = 510;  // (PAGE_SIZE - header) / sizeof(void*
 constexpr size_t MAX_GATHER_BATCH_COUNT = 10000 / MAX_GATHER_BATCH;
 }  // namespace
 
-// models mm/mmu_gather.c:tlb_gather_mmu() as of v6.2.
+namespace {
+// models include/asm-generic/tlb.h:__tlb_reset_range() as of v6.2.
+void tlb_reset_range(MmuGather& tlb) {
+  if (tlb.fullmm) {
+    tlb.start = tlb.end = ~0ULL;
+  } else {
+    tlb.start = ~0ULL;
+    tlb.end = 0;
+  }
+  tlb.freed_tables = false;
+  tlb.cleared_ptes = tlb.cleared_pmds = false;
+}
+}  // namespace
+
+// models mm/mmu_gather.c:__tlb_gather_mmu() as of v6.2: the gather starts
+// empty and, last, inc_tlb_flush_pending() announces it on the mm.
 void tlb_gather_mmu(Exec& ex, Kernel& k, MmuGather& tlb, MmStruct& mm) {
   tlb.mm = &mm;
   tlb.fullmm = false;
-  tlb.freed_tables = false;
-  tlb.start = ~0ULL;
-  tlb.end = 0;
+  tlb.batch_count = 0;
+  tlb_reset_range(tlb);
   tlb.batches.clear();
   tlb.storage.clear();
   tlb.storage.push_back(std::make_unique<MmuGatherBatch>(MMU_GATHER_BUNDLE));
   tlb.active = tlb.storage.back().get();
   tlb.batches.push_back(*tlb.active);
   tlb.tables.clear();
+  ++mm.tlb_flush_pending;  // inc_tlb_flush_pending()
 }
 
 // models mm/mmu_gather.c:__tlb_remove_page_size() + tlb_next_batch() as of
@@ -32,25 +47,47 @@ void tlb_gather_mmu(Exec& ex, Kernel& k, MmuGather& tlb, MmStruct& mm) {
 bool tlb_remove_page(Exec& ex, Kernel& k, MmuGather& tlb, Page& page) {
   tlb.active->pages.push_back(&page);
   if (tlb.active->pages.size() < tlb.active->max) return false;
-  if (tlb.storage.size() >= MAX_GATHER_BATCH_COUNT) return true;  // tlb_next_batch fails
+  if (tlb.batch_count == MAX_GATHER_BATCH_COUNT) return true;  // tlb_next_batch fails
+  ++tlb.batch_count;
   tlb.storage.push_back(std::make_unique<MmuGatherBatch>(MAX_GATHER_BATCH));
   tlb.active = tlb.storage.back().get();
   tlb.batches.push_back(*tlb.active);
   return false;
 }
 
-void tlb_remove_table(Exec& ex, Kernel& k, MmuGather& tlb, PteTable* table) {
+void tlb_flush_pte_range(MmuGather& tlb, uint64_t addr) {
+  tlb.start = std::min(tlb.start, addr);
+  tlb.end = std::max(tlb.end, addr + PAGE_SIZE);
+  tlb.cleared_ptes = true;
+}
+
+// models include/asm-generic/tlb.h:pte_free_tlb() as of v6.2: widen the
+// range by one page at @addr (tlb_flush_pmd_range, cleared_pmds), set
+// freed_tables, then hand the table to the gather (tlb_remove_table; the
+// x86 native path queues it with the pages, which tlb_table_flush() covers).
+void pte_free_tlb(Exec& ex, Kernel& k, MmuGather& tlb, PteTable* table, uint64_t addr) {
+  tlb.start = std::min(tlb.start, addr);
+  tlb.end = std::max(tlb.end, addr + PAGE_SIZE);
+  tlb.cleared_pmds = true;
   tlb.freed_tables = true;
   tlb.tables.push_back(table);
 }
 
-// models mm/mmu_gather.c:tlb_flush_mmu_tlbonly() as of v6.2.
+// models include/asm-generic/tlb.h:tlb_flush_mmu_tlbonly() as of v6.2:
+// nothing to do unless tables were freed or entries cleared; x86 tlb_flush()
+// flushes the whole mm for fullmm, else the gathered range.
 void tlb_flush_mmu_tlbonly(Exec& ex, Kernel& k, MmuGather& tlb) {
-  if (!tlb.end) return;
+  if (!(tlb.freed_tables || tlb.cleared_ptes || tlb.cleared_pmds)) return;
   flush_tlb_mm_range(ex, k, *tlb.mm, tlb.fullmm ? 0 : tlb.start, tlb.fullmm ? ~0ULL : tlb.end,
                      tlb.freed_tables);
-  tlb.start = ~0ULL;
-  tlb.end = 0;
+  tlb_reset_range(tlb);
+}
+
+// models include/asm-generic/tlb.h:tlb_end_vma() as of v6.2 with
+// MMU_GATHER_MERGE_VMAS (x86): only PFNMAP/MIXEDMAP VMAs flush per VMA.
+void tlb_end_vma(Exec& ex, Kernel& k, MmuGather& tlb, const VmAreaStruct& vma) {
+  if (tlb.fullmm || !(vma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP))) return;
+  tlb_flush_mmu_tlbonly(ex, k, tlb);
 }
 
 // models mm/mmu_gather.c:tlb_table_flush(): with MMU_GATHER_RCU_TABLE_FREE
@@ -97,13 +134,22 @@ void tlb_flush_mmu(Exec& ex, Kernel& k, MmuGather& tlb) {
   tlb_batch_pages_flush(ex, k, tlb);
 }
 
-// models mm/mmu_gather.c:tlb_finish_mmu() as of v6.2.
+// models mm/mmu_gather.c:tlb_finish_mmu() as of v6.2: when another gather
+// on the mm is in flight (mm_tlb_flush_nested()), a PTE this one found
+// already cleared may still sit in some TLB, so flush the whole mm whatever
+// this gather saw; dec_tlb_flush_pending() comes last.
 void tlb_finish_mmu(Exec& ex, Kernel& k, MmuGather& tlb) {
   KFUNC(ex, "tlb_finish_mmu");
+  if (tlb.mm->tlb_flush_pending > 1) {  // mm_tlb_flush_nested()
+    tlb.fullmm = true;
+    tlb_reset_range(tlb);
+    tlb.freed_tables = true;
+  }
   tlb_flush_mmu(ex, k, tlb);
   tlb.batches.clear();
   tlb.storage.clear();
   tlb.active = nullptr;
+  --tlb.mm->tlb_flush_pending;  // dec_tlb_flush_pending()
 }
 
 }  // namespace p2psim::kern

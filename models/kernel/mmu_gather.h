@@ -25,6 +25,8 @@ struct MmuGather {
   MmStruct* mm = nullptr;
   bool fullmm = false;
   bool freed_tables = false;
+  bool cleared_ptes = false, cleared_pmds = false;
+  size_t batch_count = 0;  ///< batches allocated beyond the local bundle
   uint64_t start = ~0ULL, end = 0;
   boost::intrusive::slist<MmuGatherBatch, boost::intrusive::cache_last<true>> batches;
   std::vector<std::unique_ptr<MmuGatherBatch>> storage;
@@ -35,8 +37,13 @@ struct MmuGather {
 void tlb_gather_mmu(Exec& ex, Kernel& k, MmuGather& tlb, MmStruct& mm);
 /// __tlb_remove_page(): queue @page; true when the batch is full (flush now).
 bool tlb_remove_page(Exec& ex, Kernel& k, MmuGather& tlb, Page& page);
-void tlb_remove_table(Exec& ex, Kernel& k, MmuGather& tlb, PteTable* table);
+/// pte_free_tlb(): queue the PTE table that mapped @addr for freeing.
+void pte_free_tlb(Exec& ex, Kernel& k, MmuGather& tlb, PteTable* table, uint64_t addr);
 void tlb_flush_mmu_tlbonly(Exec& ex, Kernel& k, MmuGather& tlb);
+/// tlb_remove_tlb_entry()/tlb_flush_pte_range(): widen the range by @addr's page.
+void tlb_flush_pte_range(MmuGather& tlb, uint64_t addr);
+/// tlb_end_vma(): flush now for a VM_PFNMAP/VM_MIXEDMAP VMA (x86 merges others).
+void tlb_end_vma(Exec& ex, Kernel& k, MmuGather& tlb, const VmAreaStruct& vma);
 void tlb_flush_mmu(Exec& ex, Kernel& k, MmuGather& tlb);
 void tlb_finish_mmu(Exec& ex, Kernel& k, MmuGather& tlb);
 

@@ -28,13 +28,13 @@ uint64_t Oracle::on_alloc(Exec& ex, Kernel& k, int owner_pid, const std::string&
   return id;
 }
 
-void Oracle::on_get_page_at_zero(Exec& ex, Page& page) {
+void Oracle::on_insert_refused_at_zero(Exec& ex, Page& page) {
   if (page.shadow.window_alloc == 0 || page.shadow.window_alloc != page.shadow.alloc_id) return;
   const Allocation* a = allocation(page.shadow.alloc_id);
   ex.root_cause("zone_device_reset_window", page.pfn, page.shadow.alloc_id,
-                fmt::format("get_page takes pfn {:#x} from refcount 0: allocation #{} ({}) got it while "
-                            "{} was inside free_zone_device_page, which returned it to the pool "
-                            "before set_page_count(page, 1)",
+                fmt::format("vm_insert_page refuses pfn {:#x} at refcount 0 with -EINVAL: allocation "
+                            "#{} ({}) got it while {} was inside free_zone_device_page, which "
+                            "returned it to the pool before set_page_count(page, 1)",
                             page.pfn, page.shadow.alloc_id, a ? a->what : "?", page.shadow.window_by));
 }
 

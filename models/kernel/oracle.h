@@ -37,10 +37,10 @@ class Oracle {
   /// id. Remembers pages handed out inside free_zone_device_page()'s window.
   uint64_t on_alloc(Exec& ex, Kernel& k, int owner_pid, const std::string& what, uint64_t pfn,
                     uint64_t nr);
-  /// get_page() is about to take @page from refcount 0: if the page was
-  /// handed out inside the reset window, that is the root cause
-  /// "zone_device_reset_window" (the window did harm).
-  void on_get_page_at_zero(Exec& ex, Page& page);
+  /// vm_insert_page() refuses @page because its refcount is 0: if the page
+  /// was handed out inside the reset window, that is the root cause
+  /// "zone_device_reset_window" (the window did harm: a spurious -EINVAL).
+  void on_insert_refused_at_zero(Exec& ex, Page& page);
   /// The page goes back to its pool: check nobody still holds it.
   void on_pool_free(Exec& ex, Kernel& k, Page& page, const char* via);
   /// A use of @page through something made for allocation @expected.

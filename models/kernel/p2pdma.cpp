@@ -66,9 +66,13 @@ void rfc_map_free_pages(Exec& ex, Kernel& k, P2pdmaMap& pmap) {
   }
 }
 
-// models RFC v3 pci_p2pdma_vma_fault(): allocate the whole VMA on first
-// fault with gen_pool_alloc(), then get_page() every page, then insert a
-// devmap PTE with vmf_insert_mixed().
+// models RFC v3 19/20 (= v4 22/23, v5 23/24) pci_p2pdma_vma_fault(). No
+// lock of its own, only the fault path's mmap_lock for read: an unlocked
+// check of pmap->kaddr; on first fault, under rcu_read_lock only, the
+// gen_pool_alloc() result goes straight into pmap->kaddr and get_page()
+// re-reads pmap->kaddr for every page. The RCU section ends before the pfn
+// is computed from pmap->kaddr and before vmf_insert_mixed(), and the fast
+// path has none: unbind's unmap and free of the mapping can run in between.
 int rfc_vma_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
   KFUNC(ex, "pci_p2pdma_vma_fault");
   auto pmap = std::static_pointer_cast<P2pdmaMap>(vma.vm_private_data);
@@ -83,27 +87,36 @@ int rfc_vma_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
       return VM_FAULT_SIGBUS;
     }
     ex.cost(k.costs.genalloc_op);
-    const uint64_t kaddr = p2p->pool.alloc_owner(pmap->len, nullptr);
-    if (!kaddr) {
+    pmap->kaddr = p2p->pool.alloc_owner(pmap->len, nullptr);
+    if (!pmap->kaddr) {
       ex.rcu_read_unlock();
       return VM_FAULT_SIGBUS;
     }
     const uint64_t nr = pmap->len >> PAGE_SHIFT;
-    pmap->shadow_alloc = k.oracle.on_alloc(
-        ex, k, ex.pid(), fmt::format("pci_p2pdma_vma_fault by {}", who(ex)), virt_to_pfn(kaddr), nr);
-    pmap->kaddr = kaddr;
-    for (uint64_t i = 0; i < nr; ++i) k.pfn_to_page(virt_to_pfn(kaddr) + i)->shadow.held = true;
+    const uint64_t first = virt_to_pfn(pmap->kaddr);
+    pmap->shadow_alloc =
+        k.oracle.on_alloc(ex, k, ex.pid(), fmt::format("pci_p2pdma_vma_fault by {}", who(ex)), first, nr);
+    for (uint64_t i = 0; i < nr; ++i) k.pfn_to_page(first + i)->shadow.held = true;
     ex.pp("pci_p2pdma_vma_fault:after_gen_pool_alloc");
-    for (uint64_t i = 0; i < nr; ++i) {
-      Page& page = *k.pfn_to_page(virt_to_pfn(kaddr) + i);
-      get_page(ex, k, page);
+    for (uint64_t off = 0; off < pmap->len; off += PAGE_SIZE) {
+      if (!pmap->kaddr) {
+        // Unbind freed the mapping inside our RCU section: impossible, it
+        // waits for the section with synchronize_rcu() after clearing
+        // `active`. A model bug if it ever happens.
+        throw ModelBug("pci_p2pdma_vma_fault: pmap->kaddr cleared inside the RCU section");
+      }
+      get_page(ex, k, *k.pfn_to_page(virt_to_pfn(pmap->kaddr + off)));
       ex.pp("pci_p2pdma_vma_fault:after_get_page");
     }
     ex.rcu_read_unlock();
   }
   const uint64_t pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT);
   const uint64_t pfn = virt_to_pfn(pmap->kaddr + (pgoff << PAGE_SHIFT));
-  return vmf_insert_mixed(ex, k, vma, addr, pfn, pmap->shadow_alloc);
+  const uint64_t shadow = pmap->shadow_alloc;
+  // Nothing holds off unbind here: it may zap this VMA (nothing mapped yet)
+  // and give the pages back to genalloc before the insert below.
+  ex.pp("pci_p2pdma_vma_fault:before_vmf_insert_mixed");
+  return vmf_insert_mixed(ex, k, vma, addr, pfn, shadow);
 }
 
 // models RFC v3 pci_p2pdma_vma_close() -> kref_put -> release: v3 puts the
@@ -162,7 +175,7 @@ void rfc_unmap_mappings(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
 // v6.15 0-based refcount steps and the 2025 error-path fix as knobs.
 int p2pmem_alloc_mmap(Exec& ex, Kernel& k, P2pdmaProvider& prov, VmAreaStruct& vma) {
   KFUNC(ex, "p2pmem_alloc_mmap");
-  if (!(vma.vm_flags & VM_SHARED) || vma.vm_pgoff) return -22;  // -EINVAL
+  if (!(vma.vm_flags & VM_MAYSHARE) || vma.vm_pgoff) return -22;  // -EINVAL
   uint64_t len = vma.vm_end - vma.vm_start;
   ex.rcu_read_lock();
   P2pdmaState* p2p = prov.p2pdma;

@@ -51,18 +51,23 @@ struct Page {
 };
 
 /**
- * struct PercpuRef - include/linux/percpu-refcount.h in atomic mode.
- * The per-CPU fast path sums to this count; what the model needs is the
- * sum, the "dead" flag that makes tryget_live fail, and the release call.
+ * struct PercpuRef - include/linux/percpu-refcount.h.
+ * @count is the sum the per-CPU counters and the atomic count would give;
+ * @percpu is the mode (a ref in percpu mode cannot reach zero before the
+ * RCU-confirmed switch to atomic mode, see percpu_ref_kill()); @dead makes
+ * tryget_live fail.
  */
 struct PercpuRef {
   long count = 0;
+  bool percpu = true;
   bool dead = false;
   bool released = false;
   std::function<void()> release;
 
-  void init(long initial, std::function<void()> rel) {
+  /// percpu_ref_init() with flags 0 (percpu mode) or PERCPU_REF_INIT_ATOMIC.
+  void init(long initial, std::function<void()> rel, bool atomic_mode = false) {
     count = initial;
+    percpu = !atomic_mode;
     dead = false;
     released = false;
     release = std::move(rel);
@@ -75,11 +80,6 @@ struct PercpuRef {
   }
   /// Returns false on underflow (a model-visible kernel bug).
   bool put(long n = 1);
-  /// percpu_ref_kill: drop the initial ref and mark dead.
-  bool kill() {
-    dead = true;
-    return put(1);
-  }
 };
 
 enum class PgmapType { pci_p2pdma, dram };

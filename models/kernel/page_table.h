@@ -28,6 +28,7 @@ struct Pte {
 
   bool present() const { return val & PRESENT; }
   bool write() const { return val & RW; }
+  bool dirty() const { return val & DIRTY; }
   bool special() const { return val & SPECIAL; }
   bool devmap() const { return val & DEVMAP; }
   uint64_t pfn() const { return (val & PFN_MASK) >> 12; }

@@ -22,7 +22,7 @@ TEST_CASE("munmap flushes TLBs before it frees pages and frees tables before pag
     MmStruct& mm = *f.proc(1).mm;
     switch_mm(f.k, 0, &mm);
     switch_mm(f.k, 1, &mm);  // another CPU runs a thread of the same process
-    REQUIRE(user_access(ex, f.k, f.proc(1), addr, true, 7).error == 0);
+    REQUIRE(user_access(ex, f.k, f.proc(1), addr, false, 0).error == 0);  // a load: the PTE stays clean
     f.k.cpus[1].tlb.entries[{mm.id, addr >> PAGE_SHIFT}] = f.k.cpus[0].tlb.entries.begin()->second;
     PteTable* table = mm.pgtables.table(mm.pgtables.pmd(addr));
     std::vector<std::string> order;
@@ -51,6 +51,62 @@ TEST_CASE("munmap flushes TLBs before it frees pages and frees tables before pag
     CHECK(table->freed);
     CHECK(ex.findings.empty());
   }
+}
+
+TEST_CASE("a dirty PTE forces the flush under the PTE lock and the free inside zap_pte_range",
+          "[mmu_gather]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 1, "p1");
+  const uint64_t addr = f.map(ex, 1, 1);
+  MmStruct& mm = *f.proc(1).mm;
+  switch_mm(f.k, 0, &mm);
+  REQUIRE(user_access(ex, f.k, f.proc(1), addr, true, 7).error == 0);  // the CPU sets D
+  PteTable* table = mm.pgtables.table(mm.pgtables.pmd(addr));
+  CHECK(table->ptes[PageTables::pte_index(addr)].dirty());
+  std::vector<std::string> order;
+  ex.on_pp = [&](const std::string& p) {
+    if (p == "zap_pte_range:after_clear_pte") order.push_back("pte cleared");
+    if (p == "tlb_flush_mmu:after_tlb_flush") order.push_back("tlb flushed");
+    if (p == "p2pdma_page_free:after_gen_pool_free") {
+      order.push_back("page freed");
+      CHECK_FALSE(f.k.cpus[0].tlb.maps_pfn(f.page(0).pfn));  // flushed first
+      CHECK_FALSE(table->freed);  // before free_pgtables
+    }
+    if (p == "zap_pmd_range:cond_resched") order.push_back("zap done");
+  };
+  REQUIRE(do_munmap(ex, f.k, f.proc(1), addr, PAGE_SIZE) == 0);
+  // zap_pte_range: flush (tlbonly, no pp), then tlb_flush_mmu after the
+  // unlock frees the page; tlb_finish_mmu flushes again for the table.
+  CHECK(order == std::vector<std::string>{"pte cleared", "tlb flushed", "page freed", "zap done", "tlb flushed"});
+  CHECK(f.page(0).mapcount == 0);
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("tlb_finish_mmu flushes the whole mm when another gather is in flight", "[mmu_gather]") {
+  KernelFixture f("rfc-v3");
+  SerialExec ex(0, 1, "p1");
+  const uint64_t addr = f.map(ex, 1, 1);
+  MmStruct& mm = *f.proc(1).mm;
+  switch_mm(f.k, 0, &mm);
+  switch_mm(f.k, 1, &mm);
+  REQUIRE(user_access(ex, f.k, f.proc(1), addr, true, 7).error == 0);
+  f.k.cpus[1].tlb.entries[{mm.id, addr >> PAGE_SHIFT}] = f.k.cpus[0].tlb.entries.begin()->second;
+  // A gather that clears nothing flushes nothing ...
+  MmuGather lone;
+  tlb_gather_mmu(ex, f.k, lone, mm);
+  tlb_finish_mmu(ex, f.k, lone);
+  CHECK(f.k.cpus[1].tlb.maps_pfn(f.page(0).pfn));
+  CHECK(mm.tlb_flush_pending == 0);
+  // ... unless another one is in flight on the mm (mm_tlb_flush_nested()).
+  MmuGather outer, inner;
+  tlb_gather_mmu(ex, f.k, outer, mm);
+  tlb_gather_mmu(ex, f.k, inner, mm);
+  CHECK(mm.tlb_flush_pending == 2);
+  tlb_finish_mmu(ex, f.k, inner);
+  CHECK_FALSE(f.k.cpus[1].tlb.maps_pfn(f.page(0).pfn));
+  CHECK_FALSE(f.k.cpus[0].tlb.maps_pfn(f.page(0).pfn));
+  tlb_finish_mmu(ex, f.k, outer);
+  CHECK(mm.tlb_flush_pending == 0);
 }
 
 TEST_CASE("a full gather batch forces an early flush inside zap_pte_range", "[mmu_gather]") {
