@@ -34,17 +34,21 @@ const std::vector<KnobSpec>& knob_specs() {
        KNOB_FIELD(refcount_era, RefcountEra)},
       {"tlb_mode",
        {"ipi_serialised", "rcu_table_free"},
-       "TLB shootdown by synchronous IPI (GUP-fast's IRQ-off walk holds it off), or "
-       "MMU_GATHER_RCU_TABLE_FREE with broadcast invalidation (arm64 TLBI, paravirt flush, "
-       "AMD INVLPGB): nothing waits for GUP-fast.",
-       "CONFIG_MMU_GATHER_RCU_TABLE_FREE (arm64, powerpc, x86 PARAVIRT; all x86 since v6.15)",
+       "Two platform axes in one knob (docs/fidelity.md): ipi_serialised = TLB shootdown by "
+       "synchronous IPI (GUP-fast's IRQ-off walk holds it off) with page tables freed in the page "
+       "batch (x86 bare metal before v6.15); rcu_table_free = an invalidation that waits for no "
+       "other CPU (arm64 TLBI, KVM/Xen paravirt flush, AMD INVLPGB) with MMU_GATHER_RCU_TABLE_FREE. "
+       "x86 bare metal from v6.15 (RCU table free, IPI flush) is not yet a value of its own.",
+       "arch/x86/mm/tlb.c native_flush_tlb_multi, arch/x86/kernel/kvm.c kvm_flush_tlb_multi, "
+       "arch/arm64 __flush_tlb_range (v6.2); a37259732a7d (x86 RCU table free unconditional, v6.15)",
        KNOB_FIELD(tlb_mode, TlbMode)},
       {"alloc_mmap_error_puts_pgmap_ref",
        {"false", "true"},
        "p2pmem_alloc_mmap() error path drops its temporary pgmap ref when vm_insert_page() "
        "fails (false: leaked, so unbind waits forever).",
        "6220694c52a5 'PCI/P2PDMA: Release the per-cpu ref of pgmap when vm_insert_page() fails' "
-       "(Hou Tao, merged 2026; fixes 7e9c7ef83d78)",
+       "(Hou Tao; in 7.0 and 6.19.9; fixes 7e9c7ef83d78), with 83014d82a110 (page count reset "
+       "to 0 on the same path)",
        KNOB_FIELD(alloc_mmap_error_puts_pgmap_ref, bool)},
       {"config_debug_vm",
        {"false", "true"},
@@ -128,7 +132,10 @@ const std::vector<Preset>& presets() {
     v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount, x86 RCU table free", v615});
     Knobs latest = v615;
     latest.alloc_mmap_error_puts_pgmap_ref = true;
-    v.push_back({"latest", "v6.15 plus the 2025 p2pmem_alloc_mmap error-path fix", latest});
+    v.push_back({"latest",
+                 "Linux 7.0: 0-based refcounts, the p2pmem_alloc_mmap() error-path fixes "
+                 "(6220694c52a5, 83014d82a110)",
+                 latest});
     return v;
   }();
   return all;
