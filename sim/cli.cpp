@@ -71,6 +71,9 @@ Options:
   --no-known          do not excuse findings by the variant's `known:` bugs (see
                       docs/scenario-format.md); by default an execution a known bug
                       explains counts as expected and prints "known bug: NAME"
+  --platform NAME     run on that platform (x86, x86-pv-guest, arm64, x86-invlpgb; see
+                      `list`): how TLBs are flushed and page tables freed; the same as
+                      --set platform=NAME
   --set KEY=VALUE     override a knob (see `list`) or a cost as cost.NAME=30ns; repeatable
   --trace FILE        write a Perfetto/Chrome JSON trace (single execution only)
   --json              print the result as JSON instead of text
@@ -145,17 +148,17 @@ void print_result(const Scenario& sc, const RunConfig& rc, const std::string& va
     for (const auto& [name, t] : r.stats.task_end) tasks += fmt::format("{}{}:{}", tasks.empty() ? "" : ",", json_str(name), t);
     for (const auto& line : r.output) out += (out.empty() ? "" : ",") + json_str(line);
     fmt::print(
-        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"root_causes":[{}],"verdict":{},"known_bug":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"output":[{}]}})"
+        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"platform":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"root_causes":[{}],"verdict":{},"known_bug":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"output":[{}]}})"
         "\n",
-        json_str(sc.name), json_str(sc.file), json_str(variant), json_str(rc.preset), json_str(r.strategy), seed,
+        json_str(sc.name), json_str(sc.file), json_str(variant), json_str(rc.preset), json_str(rc.platform), json_str(r.strategy), seed,
         json_str(knobs_line(rc.knobs)), fs, causes, json_str(verdict), known ? json_str(known->name) : "null",
         json_str(rc.expect.str()), match ? "true" : "false", r.stats.end_time, r.stats.preemption_points, tasks, out);
     return;
   }
   if (!quiet) {
     fmt::print("scenario: {} ({})\n", sc.name, sc.file);
-    fmt::print("variant:  {} (preset {}), strategy {}, seed {}\n", variant.empty() ? "(base)" : variant, rc.preset,
-               r.strategy, seed);
+    fmt::print("variant:  {} (preset {}, platform {}), strategy {}, seed {}\n", variant.empty() ? "(base)" : variant,
+               rc.preset, rc.platform, r.strategy, seed);
     fmt::print("knobs:    {}\n", knobs_line(rc.knobs));
   }
   if (!quiet)
@@ -209,6 +212,8 @@ int cmd_run(const std::vector<std::string>& args) {
       no_known = true;
     } else if (a == "--set") {
       sets.push_back(take_value(args, i, "--set"));
+    } else if (a == "--platform") {
+      sets.push_back("platform=" + take_value(args, i, "--platform"));
     } else if (a == "--trace") {
       trace_path = take_value(args, i, "--trace");
     } else if (a == "--json") {
@@ -442,8 +447,8 @@ int cmd_check(const std::vector<std::string>& args) {
              sc.providers.size(), sc.tasks.size(), sc.schedule.size());
   for (const auto& v : sc.variants) {
     RunConfig rc = resolve_run(sc, v.name, {});
-    fmt::print("  variant {:<14} preset {:<7} expect {:<40} {}\n", v.name, rc.preset, rc.expect.str(),
-               knobs_line(rc.knobs));
+    fmt::print("  variant {:<14} preset {:<7} platform {:<12} expect {:<40} {}\n", v.name, rc.preset, rc.platform,
+               rc.expect.str(), knobs_line(rc.knobs));
     for (const auto& k : rc.known)
       fmt::print("    known bug {} ({}){}\n", k.name, k.cause.empty() ? "signature: " + k.signature : "cause: " + k.cause,
                  k.about.empty() ? "" : ": " + k.about);
@@ -462,6 +467,18 @@ int cmd_list(const std::vector<std::string>& args) {
   fmt::print("Presets:\n");
   for (const auto& p : kern::presets())
     fmt::print("  {:<8} {}\n           {}\n", p.name, p.doc, knobs_line(p.knobs));
+  fmt::print("\nPlatforms (--platform NAME, or kernel.platform in a scenario; default {}):\n",
+             kern::kDefaultPlatform);
+  for (const auto& p : kern::platforms()) {
+    std::string per;
+    for (const auto& pre : kern::presets()) {
+      kern::Knobs k = pre.knobs;
+      const bool ok = !p.apply(k, pre);
+      per += fmt::format("{}{}: {}", per.empty() ? "" : "; ", pre.name,
+                         ok ? kern::knob_value(k, "tlb_flush") + "+" + kern::knob_value(k, "pgtable_free") : "n/a");
+    }
+    fmt::print("  {:<13} {}\n      {}\n      models: {}\n", p.name, p.doc, per, p.source);
+  }
   fmt::print("\nKnobs (--set NAME=VALUE, or kernel.knobs in a scenario):\n");
   for (const auto& k : kern::knob_specs()) {
     std::string vals;
@@ -519,6 +536,7 @@ Exit 0 with no (new) finding, 1 with findings, 2 for bad input.
 
 Options:
   --variant NAME        kernel variant of the scenario
+  --platform NAME       the platform (see `list`); the same as --set platform=NAME
   --set KEY=VALUE       knob or cost.NAME override; repeatable
   --strategy NAME       portfolio (default: random, pct and delay, one per execution
                         by seed) | random | pct | delay | timed
@@ -568,6 +586,8 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       o.variant = take_value(args, i, "--variant");
     } else if (a == "--set") {
       o.sets.push_back(take_value(args, i, "--set"));
+    } else if (a == "--platform") {
+      o.sets.push_back("platform=" + take_value(args, i, "--platform"));
     } else if (a == "--no-known") {
       o.no_known = true;
     } else if (a == "--strategy") {

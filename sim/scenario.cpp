@@ -221,6 +221,13 @@ KernelSpec parse_kernel(const StrictNode& n, bool allow_cpus, int* cpus) {
     k.preset = p.as_enum("preset", names);
     k.preset_pos = pos_of(p);
   }
+  if (m.has("platform")) {
+    auto p = m.required("platform");
+    std::vector<std::string> names;
+    for (const auto& pl : kern::platforms()) names.push_back(pl.name);
+    k.platform = p.as_enum("platform", names);
+    k.platform_pos = pos_of(p);
+  }
   if (allow_cpus && m.has("cpus")) *cpus = static_cast<int>(m.required("cpus").as_int("cpus", 1, kern::kMaxCpus));
   if (m.has("knobs")) {
     for (const auto& e : m.required("knobs").entries("knobs")) {
@@ -603,6 +610,9 @@ void apply_kernel(const KernelSpec& ks, kern::Knobs& knobs, kern::Costs& costs) 
 /// Knob combinations that no kernel ever had are refused.
 std::optional<std::string> check_combination(const kern::Knobs& k) {
   using namespace kern;
+  if (k.tlb_flush == TlbFlush::no_wait && k.pgtable_free == PgtableFree::page_batch)
+    return "tlb_flush=no_wait needs pgtable_free=rcu: a platform whose flush waits for no CPU "
+           "must free page tables by RCU, or GUP-fast would walk freed tables (no kernel does that)";
   if (k.mmap_design == MmapDesign::upstream_alloc_mmap && k.refcount_era == RefcountEra::one_based)
     return "mmap_design=upstream_alloc_mmap needs refcount_era free_at_zero_reset_to_one or "
            "zero_based (it arrived in v6.2, after the one-based era ended in v5.18)";
@@ -632,7 +642,13 @@ RunConfig resolve_run(const Scenario& sc, const std::string& variant,
   if (sc.kernel.preset) preset = *sc.kernel.preset;
   if (v && v->kernel.preset) preset = *v->kernel.preset;
   rc.preset = preset;
-  rc.knobs = kern::find_preset(preset)->knobs;
+  const kern::Preset& pre = *kern::find_preset(preset);
+  rc.knobs = pre.knobs;
+  rc.platform = kern::kDefaultPlatform;
+  SourcePos platform_pos{sc.file, 1, 1};
+  if (sc.kernel.platform) rc.platform = *sc.kernel.platform, platform_pos = sc.kernel.platform_pos;
+  if (v && v->kernel.platform) rc.platform = *v->kernel.platform, platform_pos = v->kernel.platform_pos;
+  if (auto err = kern::find_platform(rc.platform)->apply(rc.knobs, pre)) throw error_at(platform_pos, *err);
   rc.costs = kern::default_costs();
   apply_kernel(sc.kernel, rc.knobs, rc.costs);
   if (v) apply_kernel(v->kernel, rc.knobs, rc.costs);
@@ -650,7 +666,16 @@ RunConfig resolve_run(const Scenario& sc, const std::string& variant,
       throw InputError("<command line>", 1, col, fmt::format("--set needs key=value, got '{}'", s));
     std::string key = s.substr(0, eq), value = s.substr(eq + 1);
     std::optional<std::string> err;
-    if (key.rfind("cost.", 0) == 0) {
+    if (key == "platform") {
+      const kern::Platform* pl = kern::find_platform(value);
+      if (!pl) {
+        std::string names;
+        for (const auto& x : kern::platforms()) names += std::string(names.empty() ? "" : ", ") + x.name;
+        err = fmt::format("unknown platform '{}'; known platforms: {}", value, names);
+      } else if (!(err = pl->apply(rc.knobs, pre))) {
+        rc.platform = value;
+      }
+    } else if (key.rfind("cost.", 0) == 0) {
       try {
         auto n = YamlDoc::load_string(value, "<command line>").root("value");
         err = kern::set_cost(rc.costs, key.substr(5), n.as_duration_ps(key));
@@ -661,9 +686,12 @@ RunConfig resolve_run(const Scenario& sc, const std::string& variant,
       err = kern::set_knob(rc.knobs, key, value);
     }
     if (err) throw InputError("<command line>", 1, col, *err);
-    if (auto cerr = check_combination(rc.knobs)) throw InputError("<command line>", 1, col, *cerr);
     col += static_cast<int>(s.size()) + 1;
   }
+  // The combination is checked once all overrides are in: switching design
+  // or platform may take more than one --set.
+  if (!sets.empty())
+    if (auto cerr = check_combination(rc.knobs)) throw InputError("<command line>", 1, 1, *cerr);
   return rc;
 }
 

@@ -74,10 +74,11 @@ struct ProviderSpec {
 
 struct KernelSpec {
   std::optional<std::string> preset;
+  std::optional<std::string> platform;  ///< x86 (default), x86-pv-guest, arm64, x86-invlpgb
   std::vector<std::pair<std::string, std::string>> knobs;  ///< in file order
   std::vector<std::pair<std::string, ps_t>> costs;
   std::vector<SourcePos> knob_pos, cost_pos;
-  SourcePos preset_pos;
+  SourcePos preset_pos, platform_pos;
 };
 
 struct FaultSpec {
@@ -154,11 +155,14 @@ struct RunConfig {
   Expectation expect;
   std::vector<KnownBug> known;  ///< the variant's known bugs
   std::string preset;
+  std::string platform;
 };
 
 /**
- * resolve_run() - apply the base kernel, the variant's kernel, then
- * `--set key=value` overrides (knobs by name, costs as cost.NAME).
+ * resolve_run() - the preset, its platform (the variant's, else the base
+ * kernel's, else x86), the base kernel's knobs and costs, the variant's,
+ * then `--set key=value` overrides in order (knobs by name, costs as
+ * cost.NAME, `platform=NAME` as --platform does).
  * Throws InputError naming @where for a bad --set.
  */
 RunConfig resolve_run(const Scenario& sc, const std::string& variant,

@@ -32,16 +32,21 @@ const std::vector<KnobSpec>& knob_specs() {
        "v5.18 'mm: remove the extra ZONE_DEVICE struct page refcount' (Christoph Hellwig's "
        "series); v6.15 Alistair Popple's 0-based ZONE_DEVICE refcount series",
        KNOB_FIELD(refcount_era, RefcountEra)},
-      {"tlb_mode",
-       {"ipi_serialised", "rcu_table_free"},
-       "Two platform axes in one knob (docs/fidelity.md): ipi_serialised = TLB shootdown by "
-       "synchronous IPI (GUP-fast's IRQ-off walk holds it off) with page tables freed in the page "
-       "batch (x86 bare metal before v6.15); rcu_table_free = an invalidation that waits for no "
-       "other CPU (arm64 TLBI, KVM/Xen paravirt flush, AMD INVLPGB) with MMU_GATHER_RCU_TABLE_FREE. "
-       "x86 bare metal from v6.15 (RCU table free, IPI flush) is not yet a value of its own.",
+      {"tlb_flush",
+       {"ipi_wait", "no_wait"},
+       "Platform axis: a TLB flush by synchronous IPI that a CPU with IRQs off (GUP-fast) holds "
+       "up (x86 bare metal), or an invalidation that waits for no CPU's IRQs (arm64 TLBI, a KVM/Xen "
+       "guest's paravirt flush, AMD INVLPGB). Set by the platform (`list` prints them).",
        "arch/x86/mm/tlb.c native_flush_tlb_multi, arch/x86/kernel/kvm.c kvm_flush_tlb_multi, "
-       "arch/arm64 __flush_tlb_range (v6.2); a37259732a7d (x86 RCU table free unconditional, v6.15)",
-       KNOB_FIELD(tlb_mode, TlbMode)},
+       "arch/arm64/include/asm/tlbflush.h __flush_tlb_range (v6.2)",
+       KNOB_FIELD(tlb_flush, TlbFlush)},
+      {"pgtable_free",
+       {"page_batch", "rcu"},
+       "Platform axis: page tables freed with the gather's pages after the flush, or after an RCU "
+       "grace period (MMU_GATHER_RCU_TABLE_FREE). x86 bare metal used the page batch until v6.15.",
+       "mm/mmu_gather.c tlb_remove_table (v6.2); arch/x86/kernel/paravirt.c native tlb_remove_page "
+       "(v6.2); a37259732a7d 'x86/mm: Make MMU_GATHER_RCU_TABLE_FREE unconditional' (v6.15)",
+       KNOB_FIELD(pgtable_free, PgtableFree)},
       {"alloc_mmap_error_puts_pgmap_ref",
        {"false", "true"},
        "p2pmem_alloc_mmap() error path drops its temporary pgmap ref when vm_insert_page() "
@@ -108,8 +113,7 @@ const std::vector<Preset>& presets() {
     rfc_v3.mmap_design = MmapDesign::rfc_fault_alloc;
     rfc_v3.rfc_free_deferral = RfcFreeDeferral::immediate;
     rfc_v3.refcount_era = RefcountEra::one_based;
-    rfc_v3.tlb_mode = TlbMode::ipi_serialised;
-    v.push_back({"rfc-v3", "RFC v3 (Sept 2021) on v5.15, x86 native TLB flush", rfc_v3});
+    v.push_back({"rfc-v3", "RFC v3 (Sept 2021) on v5.15-rc1", rfc_v3, PgtableFree::page_batch});
     Knobs rfc_v5 = rfc_v3;
     rfc_v5.rfc_free_deferral = RfcFreeDeferral::rcu;
     // Posted on v5.17-rc1 with Ralph Campbell's "mm: remove extra ZONE_DEVICE
@@ -117,25 +121,24 @@ const std::vector<Preset>& presets() {
     rfc_v5.refcount_era = RefcountEra::zero_based;
     v.push_back({"rfc-v5",
                  "RFC v5 (Jan 2022) on v5.17-rc1 + 'mm: remove extra ZONE_DEVICE struct page refcount': "
-                 "RCU-deferred return to genalloc, idle pages at refcount 0, x86 native TLB flush",
-                 rfc_v5});
+                 "RCU-deferred return to genalloc, idle pages at refcount 0",
+                 rfc_v5, PgtableFree::page_batch});
     Knobs v62;
     v62.mmap_design = MmapDesign::upstream_alloc_mmap;
     v62.refcount_era = RefcountEra::free_at_zero_reset_to_one;
-    v62.tlb_mode = TlbMode::ipi_serialised;
     v62.alloc_mmap_error_puts_pgmap_ref = false;
-    v.push_back({"v6.2", "Linux v6.2: first upstream p2pmem mmap, x86 native TLB flush", v62});
+    v.push_back({"v6.2", "Linux v6.2: first upstream p2pmem mmap", v62, PgtableFree::page_batch});
     Knobs v615 = v62;
     v615.dio_pins_pages = true;
     v615.refcount_era = RefcountEra::zero_based;
-    v615.tlb_mode = TlbMode::rcu_table_free;
-    v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount, x86 RCU table free", v615});
+    v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount; x86 frees page tables by RCU", v615,
+                 PgtableFree::rcu});
     Knobs latest = v615;
     latest.alloc_mmap_error_puts_pgmap_ref = true;
     v.push_back({"latest",
                  "Linux 7.0: 0-based refcounts, the p2pmem_alloc_mmap() error-path fixes "
                  "(6220694c52a5, 83014d82a110)",
-                 latest});
+                 latest, PgtableFree::rcu});
     return v;
   }();
   return all;
@@ -143,6 +146,50 @@ const std::vector<Preset>& presets() {
 
 const Preset* find_preset(const std::string& name) {
   for (const auto& p : presets())
+    if (name == p.name) return &p;
+  return nullptr;
+}
+
+namespace {
+std::optional<std::string> set_platform_knobs(Knobs& k, TlbFlush flush, PgtableFree tables) {
+  k.tlb_flush = flush;
+  k.pgtable_free = tables;
+  return std::nullopt;
+}
+}  // namespace
+
+const std::vector<Platform>& platforms() {
+  static const std::vector<Platform> all = {
+      {"x86",
+       "x86-64 bare metal: native_flush_tlb_multi() sends IPIs and waits for them; page tables go "
+       "with the page batch before v6.15 and by RCU from v6.15",
+       "arch/x86/mm/tlb.c, arch/x86/kernel/paravirt.c (v6.2); a37259732a7d (v6.15)",
+       [](Knobs& k, const Preset& p) { return set_platform_knobs(k, TlbFlush::ipi_wait, p.x86_pgtable_free); }},
+      {"x86-pv-guest",
+       "x86-64 KVM or Xen guest with paravirt TLB flush: KVM defers the flush of a preempted vCPU "
+       "(kvm_flush_tlb_multi), Xen flushes by hypercall, so nothing waits for a vCPU stopped with "
+       "IRQs off; page tables freed by RCU (paravirt tlb_remove_table)",
+       "arch/x86/kernel/kvm.c kvm_flush_tlb_multi, arch/x86/xen/mmu_pv.c (v6.2)",
+       [](Knobs& k, const Preset&) { return set_platform_knobs(k, TlbFlush::no_wait, PgtableFree::rcu); }},
+      {"arm64",
+       "arm64: broadcast TLBI + DSB ISH, no IPI; MMU_GATHER_RCU_TABLE_FREE",
+       "arch/arm64/include/asm/tlbflush.h __flush_tlb_range, arch/arm64/Kconfig (v6.2)",
+       [](Knobs& k, const Preset&) { return set_platform_knobs(k, TlbFlush::no_wait, PgtableFree::rcu); }},
+      {"x86-invlpgb",
+       "x86-64 AMD with INVLPGB broadcast flush for the mm (from v6.15, for some processes): no IPI "
+       "to wait for; page tables by RCU",
+       "arch/x86/mm/tlb.c broadcast flush (read in a 6.17 tree)",
+       [](Knobs& k, const Preset& p) -> std::optional<std::string> {
+         if (p.x86_pgtable_free != PgtableFree::rcu)
+           return fmt::format("platform x86-invlpgb needs a kernel from v6.15 on; preset {} is older", p.name);
+         return set_platform_knobs(k, TlbFlush::no_wait, PgtableFree::rcu);
+       }},
+  };
+  return all;
+}
+
+const Platform* find_platform(const std::string& name) {
+  for (const auto& p : platforms())
     if (name == p.name) return &p;
   return nullptr;
 }

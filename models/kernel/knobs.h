@@ -19,10 +19,15 @@ enum class RefcountEra {
   free_at_zero_reset_to_one,  ///< v5.18 - v6.14: freed at 0, then reset to 1
   zero_based,                 ///< >= v6.15: idle count 0
 };
-/// How TLB invalidation and page-table freeing relate to GUP-fast (KERNEL.md §6).
-enum class TlbMode {
-  ipi_serialised,  ///< x86 native: flush = synchronous IPI to every CPU in mm_cpumask
-  rcu_table_free,  ///< MMU_GATHER_RCU_TABLE_FREE + broadcast invalidation: no IPI to wait for
+/// How a TLB flush reaches other CPUs: a platform property.
+enum class TlbFlush {
+  ipi_wait,  ///< synchronous IPI to every CPU in mm_cpumask; a CPU with IRQs off holds it up
+  no_wait,   ///< an invalidation that waits for no CPU's IRQs (arm64 TLBI, paravirt, INVLPGB)
+};
+/// How page tables are freed after an unmap.
+enum class PgtableFree {
+  page_batch,  ///< with the gather's pages, after the flush (x86 bare metal before v6.15)
+  rcu,         ///< MMU_GATHER_RCU_TABLE_FREE: after an RCU grace period
 };
 
 /**
@@ -33,7 +38,8 @@ struct Knobs {
   MmapDesign mmap_design = MmapDesign::upstream_alloc_mmap;
   RfcFreeDeferral rfc_free_deferral = RfcFreeDeferral::immediate;
   RefcountEra refcount_era = RefcountEra::free_at_zero_reset_to_one;
-  TlbMode tlb_mode = TlbMode::ipi_serialised;
+  TlbFlush tlb_flush = TlbFlush::ipi_wait;
+  PgtableFree pgtable_free = PgtableFree::page_batch;
   bool alloc_mmap_error_puts_pgmap_ref = false;
   /// CONFIG_DEBUG_VM: VM_BUG_ON/VM_WARN_ON checks are compiled in.
   bool config_debug_vm = false;
@@ -60,12 +66,33 @@ std::string knob_value(const Knobs& k, const std::string& name);
 /// Set @name to @value. Returns an error text, or nullopt on success.
 std::optional<std::string> set_knob(Knobs& k, const std::string& name, const std::string& value);
 
+/**
+ * struct Preset - a kernel release or patch series: every knob but the
+ * platform's two. @x86_pgtable_free: how x86 bare metal frees page tables in
+ * this version (through the page batch before v6.15; by RCU from a37259732a7d).
+ */
 struct Preset {
   const char* name;
   const char* doc;
   Knobs knobs;
+  PgtableFree x86_pgtable_free;
 };
 const std::vector<Preset>& presets();
 const Preset* find_preset(const std::string& name);
+
+/**
+ * struct Platform - the machine a kernel runs on, the second preset axis:
+ * it sets tlb_flush and pgtable_free for a kernel version.
+ */
+struct Platform {
+  const char* name;
+  const char* doc;
+  const char* source;
+  /// Apply to @k for kernel @preset; an error text if the pair never existed.
+  std::optional<std::string> (*apply)(Knobs& k, const Preset& preset);
+};
+const std::vector<Platform>& platforms();
+const Platform* find_platform(const std::string& name);
+constexpr const char* kDefaultPlatform = "x86";
 
 }  // namespace p2psim::kern

@@ -91,14 +91,15 @@ void tlb_end_vma(Exec& ex, Kernel& k, MmuGather& tlb, const VmAreaStruct& vma) {
 }
 
 // models mm/mmu_gather.c:tlb_table_flush(): with MMU_GATHER_RCU_TABLE_FREE
-// tables are freed after a grace period (tlb_remove_table_rcu); without it
-// they are freed with the pages, after the IPI flush already synchronised
-// with every IRQ-off GUP-fast walker.
+// tables are freed after a grace period (tlb_remove_table_rcu); x86 bare
+// metal before v6.15 frees them with the pages (the native pv op is
+// tlb_remove_page), after the IPI flush synchronised with every IRQ-off
+// GUP-fast walker.
 static void tlb_table_flush(Exec& ex, Kernel& k, MmuGather& tlb) {
   if (tlb.tables.empty()) return;
   std::vector<PteTable*> tables;
   tables.swap(tlb.tables);
-  if (k.knobs.tlb_mode == TlbMode::rcu_table_free) {
+  if (k.knobs.pgtable_free == PgtableFree::rcu) {
     ex.call_rcu(
         [tables](Exec&) {
           for (PteTable* t : tables) t->freed = true;

@@ -23,7 +23,7 @@ void flush_tlb_mm_range(Exec& ex, Kernel& k, MmStruct& mm, uint64_t start, uint6
     targets.set(c);
   }
   if (targets.any()) {
-    if (k.knobs.tlb_mode == TlbMode::ipi_serialised) {
+    if (k.knobs.tlb_flush == TlbFlush::ipi_wait) {
       const uint64_t id = mm.id;
       ex.smp_call_function_many(
           targets, [&k, id, start, end](int c) { k.cpus[c].tlb.flush_range(id, start, end); },

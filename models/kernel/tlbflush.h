@@ -7,9 +7,10 @@ namespace p2psim::kern {
 
 /**
  * flush_tlb_mm_range() - invalidate @mm's TLB entries in [start, end) on
- * every CPU that may hold them. How depends on knobs.tlb_mode: a
- * synchronous IPI that waits for every target (x86 native), or a broadcast
- * invalidation that waits for nobody (arm64 TLBI, paravirt, INVLPGB).
+ * every CPU that may hold them. How depends on knobs.tlb_flush (the
+ * platform): a synchronous IPI that waits for every target (x86 bare
+ * metal), or an invalidation that waits for nobody (arm64 TLBI, a guest's
+ * paravirt flush, INVLPGB).
  */
 void flush_tlb_mm_range(Exec& ex, Kernel& k, MmStruct& mm, uint64_t start, uint64_t end,
                         bool freed_tables);

@@ -62,7 +62,7 @@ TEST_CASE("S1 rfc-v3: the pinned interleaving leaks a page across processes as e
 }
 
 TEST_CASE("S1 fixed designs and IPI-serialised flushes are clean under the same pins", "[cli][s1]") {
-  for (const char* v : {"rfc-v3-ipi", "rfc-v5", "v6.2", "v6.2-rcu-table-free", "v6.15"}) {
+  for (const char* v : {"rfc-v3-ipi", "rfc-v5", "v6.2", "v6.2-arm64", "v6.15"}) {
     INFO("variant " << v);
     Cli r = run(kS1 + " --variant " + v);
     CHECK(r.exit_code == 0);
@@ -123,8 +123,8 @@ TEST_CASE("bad scenarios exit 2 with one file:line:column message", "[cli][input
   } cases[] = {
       {"bad_unknown_key.yaml", ":9:5: error: ", "unknown key 'proces' in task"},
       {"bad_wrong_type.yaml", ":5:31: error: ", "cpus must be an integer, got 'four'"},
-      {"bad_unknown_knob.yaml", ":8:12: error: ", "unknown knob 'tlb_mod'"},
-      {"bad_knob_value.yaml", ":9:34: error: ", "bad value 'lazy' for knob 'tlb_mode'"},
+      {"bad_unknown_knob.yaml", ":8:12: error: ", "unknown knob 'tlb_flus'"},
+      {"bad_knob_value.yaml", ":9:35: error: ", "bad value 'lazy' for knob 'tlb_flush'"},
       {"bad_syntax.yaml", ":5:7: error: ", "YAML syntax error"},
       {"bad_unknown_op.yaml", ":12:9: error: ", "got 'munmapp'; did you mean 'munmap'?"},
       {"bad_reference.yaml", ":12:9: error: ", "no task signals event 'never_signalled'"},
@@ -154,12 +154,27 @@ TEST_CASE("missing file or unknown variant or bad set or bad option exits 2", "[
 
   Cli variant = run(kS1 + " --variant nope");
   CHECK(variant.exit_code == 2);
-  CHECK(variant.err.find(":71:3: error: unknown variant 'nope'; this scenario has: rfc-v3, rfc-v3-ipi, rfc-v5, v6.2, v6.2-rcu-table-free, v6.15") !=
+  CHECK(variant.err.find(":71:3: error: unknown variant 'nope'; this scenario has: rfc-v3, rfc-v3-pv-guest, rfc-v3-ipi, rfc-v5, v6.2, v6.2-arm64, v6.15") !=
         std::string::npos);
 
-  Cli set = run(kS1 + " --set tlb_mode=rcu_table_free --set nope=1");
+  Cli set = run(kS1 + " --set tlb_flush=no_wait --set nope=1");
   CHECK(set.exit_code == 2);
-  CHECK(set.err.rfind("<command line>:1:37: error: unknown knob 'nope'", 0) == 0);
+  CHECK(set.err.rfind("<command line>:1:31: error: unknown knob 'nope'", 0) == 0);
+  // A combination is judged once every --set is in, so two of them can
+  // move together; alone, the first makes a platform no kernel runs on.
+  Cli half = run(kS1 + " --set tlb_flush=no_wait");
+  CHECK(half.exit_code == 2);
+  CHECK(half.err.rfind("<command line>:1:1: error: tlb_flush=no_wait needs pgtable_free=rcu", 0) == 0);
+  Cli both = run(kS1 + " --variant rfc-v3-ipi --set tlb_flush=no_wait --set pgtable_free=rcu --quiet");
+  CHECK(both.exit_code == 1);  // x86's clean variant, moved to a flush that does not wait: the leak
+  CHECK(both.out.find("verdict: premature_free") != std::string::npos);
+  Cli plat = run(kS1 + " --variant v6.2 --platform x86-invlpgb");
+  CHECK(plat.exit_code == 2);
+  CHECK(plat.err.find("platform x86-invlpgb needs a kernel from v6.15 on; preset v6.2 is older") != std::string::npos);
+  Cli badplat = run(kS1 + " --platform nope");
+  CHECK(badplat.exit_code == 2);
+  CHECK(badplat.err.find("unknown platform 'nope'; known platforms: x86, x86-pv-guest, arm64, x86-invlpgb") !=
+        std::string::npos);
 
   Cli unit = run(kS1 + " --set cost.ipi_delivery=3");
   CHECK(unit.exit_code == 2);
@@ -249,7 +264,7 @@ TEST_CASE("X1 without pins: random seeds that hang are the variant's known bug",
 TEST_CASE("S1 on v6.2 with RCU table free stays clean for 20000 random seeds", "[cli][s1][x1]") {
   // Random search reaches the reset window here too, but vm_insert_page()
   // refuses the page: B's mmap fails, nothing is shared.
-  Cli r = run(kS1 + " --variant v6.2-rcu-table-free --no-pins --runs 20000 --seed 1");
+  Cli r = run(kS1 + " --variant v6.2-arm64 --no-pins --runs 20000 --seed 1");
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("20000  verdict: clean") != std::string::npos);
 }
@@ -289,7 +304,7 @@ TEST_CASE("fuzz finds the S1 leak on rfc-v3 without pins and its replay token re
 }
 
 TEST_CASE("fuzz runs 100000 executions of the fixed designs with no finding", "[cli][fuzz]") {
-  for (const char* v : {"v6.2", "v6.2-rcu-table-free", "v6.15", "rfc-v5"}) {
+  for (const char* v : {"v6.2", "v6.2-arm64", "v6.15", "rfc-v5"}) {
     INFO(v);
     const std::string out = std::string("/tmp/p2psim-fuzz-clean-") + v;
     std::system(("rm -rf " + out).c_str());
@@ -364,7 +379,7 @@ TEST_CASE("S16 RFC fault vs unbind: a PTE to freed pages, pinned and found by fu
 }
 
 TEST_CASE("S17 a nested gather flushes the PTE another gather cleared", "[cli][s17]") {
-  for (const char* v : {"rfc-v3", "rfc-v3-rcu-table-free"}) {
+  for (const char* v : {"rfc-v3", "rfc-v3-arm64"}) {
     INFO(v);
     Cli r = run(src("scenarios/s17_nested_tlb_flush.yaml") + " --variant " + v);
     CHECK(r.exit_code == 0);

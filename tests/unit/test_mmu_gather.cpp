@@ -13,10 +13,10 @@ using namespace p2psim::kern;
 using p2psim::test::KernelFixture;
 
 TEST_CASE("munmap flushes TLBs before it frees pages and frees tables before pages", "[mmu_gather]") {
-  for (const char* mode : {"ipi_serialised", "rcu_table_free"}) {
-    INFO("tlb_mode " << mode);
+  for (const char* mode : {"page_batch", "rcu"}) {
+    INFO("pgtable_free " << mode);
     KernelFixture f("v6.2");
-    REQUIRE_FALSE(set_knob(f.k.knobs, "tlb_mode", mode));
+    REQUIRE_FALSE(set_knob(f.k.knobs, "pgtable_free", mode));
     SerialExec ex(0, 1, "p1");
     const uint64_t addr = f.map(ex, 1, 1);
     MmStruct& mm = *f.proc(1).mm;
@@ -45,8 +45,8 @@ TEST_CASE("munmap flushes TLBs before it frees pages and frees tables before pag
     };
     REQUIRE(do_munmap(ex, f.k, f.proc(1), addr, PAGE_SIZE) == 0);
     CHECK(order == std::vector<std::string>{"pte cleared", "tlb flushed", "page put", "page freed"});
-    // IPI mode frees the table with the pages; RCU table free after a grace period.
-    CHECK(table->freed == (std::string(mode) == "ipi_serialised"));
+    // The page batch frees the table with the pages; RCU table free after a grace period.
+    CHECK(table->freed == (std::string(mode) == "page_batch"));
     ex.drain_rcu();
     CHECK(table->freed);
     CHECK(ex.findings.empty());
