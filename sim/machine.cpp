@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <tuple>
 
@@ -59,7 +60,7 @@ class TaskExec : public kern::Exec {
   void rcu_read_unlock() override {
     if (--t_.rcu == 0) m_.note_quiescent(cpu());
   }
-  bool in_irq_context() const override { return false; }
+  bool in_irq_context() const override { return t_.softirq; }
   bool in_atomic() const override { return t_.in_reader(); }
   void synchronize_rcu() override {
     kern::FuncScope f(*this, "synchronize_rcu");
@@ -216,16 +217,32 @@ void Machine::add_task(TaskSpecRt spec) {
 
 void Machine::add_pin(Pin pin) {
   PinRt p;
-  for (auto& t : tasks_) {
-    if (t->spec.name == pin.task) p.task = t->idx;
-    if (t->spec.name == pin.until_task) p.until_task = t->idx;
-  }
   p.pin = std::move(pin);
   pins_.push_back(std::move(p));
 }
 
 void Machine::run() {
   t0_ = host_.now();
+  // One softirq context per CPU: RCU callbacks run there, at their own
+  // preemption points, while the other CPUs go on.
+  for (int c = 0; c < nr_cpus(); ++c) {
+    const int idx = static_cast<int>(tasks_.size());
+    add_task({fmt::format("softirq/{}", c), c, 0, 0, [this, c](kern::Exec& ex) { softirq_main(ex, c); }});
+    Task& t = *tasks_[idx];
+    t.softirq = true;
+    t.preempt_off = 1;  // local_bh_disable(): atomic, an RCU reader
+    Cpu* cpu = &cpus_[c];
+    t.wait_cond = [cpu] { return !cpu->softirq_work.empty(); };
+    t.wait_what = "softirq: no work";
+    t.state = State::sleeping;
+    cpus_[c].softirq_task = idx;
+  }
+  // Pins name tasks, softirq contexts included: resolve them now.
+  for (auto& p : pins_)
+    for (auto& t : tasks_) {
+      if (t->spec.name == p.pin.task) p.task = t->idx;
+      if (t->spec.name == p.pin.until_task) p.until_task = t->idx;
+    }
   strategy_.begin(seed_, static_cast<int>(tasks_.size()));
   for (auto& tp : tasks_) {
     Task* t = tp.get();
@@ -239,16 +256,30 @@ void Machine::run() {
   unwind_unfinished();
 }
 
+void Machine::softirq_main(kern::Exec& ex, int c) {
+  Cpu& cpu = cpus_[c];
+  for (;;) {
+    ex.wait_event([&cpu] { return !cpu.softirq_work.empty(); }, "softirq: no work");
+    SoftirqWork work = std::move(cpu.softirq_work.front());
+    cpu.softirq_work.pop_front();
+    kern::FuncScope f(ex, work.what.c_str());
+    work.fn(ex);
+    ex.cost(1_ns);
+  }
+}
+
 void Machine::unwind_unfinished() {
   for (auto& tp : tasks_) {
     Task& t = *tp;
     if (t.state == State::not_started || t.state == State::done || t.state == State::dead) continue;
+    if (!t.started) continue;  // a softirq context that never had work
     t.killed = true;
     host_.resume(t.idx);  // yield_from throws TaskKilled; task_main returns
   }
 }
 
 void Machine::task_main(Task& t) {
+  t.started = true;
   t.state = State::running;
   try {
     t.spec.body(*t.exec);
@@ -292,16 +323,53 @@ void Machine::resume(Task& t) {
 void Machine::take_cpu(Task& t) {
   Cpu& c = cpus_[t.spec.cpu];
   if (c.holder == t.idx) return;
+  if (t.softirq) {
+    // Softirq on IRQ exit: it runs on top of the holder, in its context.
+    c.interrupted = c.holder;
+    c.holder = t.idx;
+    return;
+  }
+  if (c.holder >= 0)
+    note(track_of(t), std::max(now(), t.ready_at),
+         fmt::format("preempts {} at {}", tasks_[c.holder]->spec.name, tasks_[c.holder]->point));
   c.holder = t.idx;
   auto it = k_.processes.find(t.spec.pid);
-  if (it != k_.processes.end()) kern::switch_mm(k_, t.spec.cpu, it->second.mm.get());
+  if (it != k_.processes.end())
+    kern::switch_mm(k_, t.spec.cpu, it->second.mm.get());
+  else
+    kern::enter_lazy_tlb(k_, t.spec.cpu);
 }
 
 void Machine::release_cpu(Task& t) {
   Cpu& c = cpus_[t.spec.cpu];
   if (c.holder != t.idx) return;
+  if (t.softirq) {
+    c.holder = c.interrupted;  // back to the task it interrupted
+    c.interrupted = -1;
+    note_quiescent(t.spec.cpu);
+    return;
+  }
   c.holder = -1;
+  kern::enter_lazy_tlb(k_, t.spec.cpu);  // idle keeps the mm loaded
   note_quiescent(t.spec.cpu);  // a context switch is a quiescent state
+}
+
+bool Machine::can_take_cpu(const Task& t, const Task& holder) const {
+  // The holder must be stopped at a preemption point (or spinning).
+  if (holder.state != State::runnable && holder.state != State::spinning) return false;
+  if (holder.softirq) return false;  // softirq runs to its end on this CPU
+  if (t.softirq) return holder.irq_off == 0 && !cpus_[t.spec.cpu].in_irq;
+  if (holder.state != State::runnable || holder.in_reader()) return false;
+  const char* p = holder.point;
+  const bool user_boundary = std::strncmp(p, "op:", 3) == 0;  // return to user space
+  const size_t n = std::strlen(p);
+  const bool cond_resched = n >= 13 && std::strcmp(p + n - 13, ":cond_resched") == 0;
+  switch (k_.knobs.preempt_model) {
+    case kern::PreemptModel::none: return user_boundary;
+    case kern::PreemptModel::voluntary: return user_boundary || cond_resched;
+    case kern::PreemptModel::full: return true;
+  }
+  return false;
 }
 
 // ---- scheduling -------------------------------------------------------------
@@ -327,7 +395,7 @@ void Machine::schedule_loop() {
       if (t.state != State::runnable && t.state != State::not_started) continue;
       if (t.held_by_pin >= 0) continue;
       const int holder = cpus_[t.spec.cpu].holder;
-      if (holder >= 0 && holder != t.idx) continue;
+      if (holder >= 0 && holder != t.idx && !can_take_cpu(t, *tasks_[holder])) continue;
       cands.push_back({t.idx, t.ready_at});
     }
     const ps_t nt = next_timer();
@@ -341,7 +409,8 @@ void Machine::schedule_loop() {
         continue;
       }
       bool live = false;
-      for (auto& tp : tasks_) live |= tp->state != State::done && tp->state != State::dead;
+      for (auto& tp : tasks_)
+        live |= tp->state != State::done && tp->state != State::dead && !(tp->softirq && tp->state == State::sleeping);
       bool irqs = false;
       for (auto& c : cpus_) irqs |= !c.irqs.empty();
       if (!live && !irqs) return;
@@ -427,6 +496,7 @@ void Machine::finish_hang() {
   for (auto& tp : tasks_) stuck = std::max(stuck, tp->ready_at);
   for (auto& tp : tasks_) {
     Task& t = *tp;
+    if (t.softirq && t.state == State::sleeping) continue;  // no work is not a hang
     std::string what;
     switch (t.state) {
       case State::sleeping:
@@ -577,6 +647,7 @@ ps_t Machine::run_irqs(int c, ps_t base) {
 bool Machine::cpu_in_reader(int c) const {
   const Cpu& cpu = cpus_[c];
   if (cpu.in_irq) return true;
+  if (cpu.interrupted >= 0 && tasks_[cpu.interrupted]->in_reader()) return true;
   return cpu.holder >= 0 && tasks_[cpu.holder]->in_reader();
 }
 
@@ -636,8 +707,8 @@ void Machine::check_gp_done(GracePeriod& gp) {
       }
       RcuHead& h = *it;
       it = list.erase(it);
-      cpus_[c].irqs.push_back({fmt::format("rcu_do_batch: {}", h.what),
-                               [&h](IrqExec& ex) { h.fn(ex); }});
+      cpus_[c].softirq_work.push_back({fmt::format("rcu_do_batch: {}", h.what),
+                                       [&h](kern::Exec& ex) { h.fn(ex); }});
     }
   }
 }
@@ -649,6 +720,7 @@ uint64_t point_hash(const char* s) { return fnv1a(s) | 1; }  // never 0: 0 means
 }  // namespace
 
 void Machine::record_pp(Task& t, const char* point) {
+  t.point = point;
   const int n = ++t.hits[point];
   const ps_t at = t.exec->now();
   if (obs_.coverage || obs_.events) {

@@ -167,6 +167,11 @@ class Machine {
     std::map<std::string, int> hits;
     int held_by_pin = -1;
     bool killed = false;  ///< execution over: unwind the body at its next resume
+    /// The CPU's softirq context (RCU callbacks): runs on top of whatever
+    /// task it interrupts, is an RCU reader, never counts as a hung task.
+    bool softirq = false;
+    bool started = false;  ///< its body has begun
+    const char* point = "";  ///< the preemption point it last reached
     uint64_t at_point = 0;  ///< hash of the last preemption point, 0 if none
     std::unique_ptr<TaskExec> exec;
     bool in_reader() const { return irq_off > 0 || preempt_off > 0 || rcu > 0; }
@@ -178,9 +183,17 @@ class Machine {
     bool noted = false;  ///< "pending: IRQs off" already traced
   };
 
+  struct SoftirqWork {
+    std::string what;
+    std::function<void(kern::Exec&)> fn;
+  };
+
   struct Cpu {
     int holder = -1;  ///< task index holding the CPU, -1 idle
+    int interrupted = -1;  ///< the task softirq runs on top of, -1 none
+    int softirq_task = -1;
     std::deque<PendingIrq> irqs;
+    std::deque<SoftirqWork> softirq_work;  ///< RCU callbacks ready to run
     bool in_irq = false;
   };
 
@@ -243,6 +256,10 @@ class Machine {
   void check_gp_done(GracePeriod& gp);
   void take_cpu(Task& t);
   void release_cpu(Task& t);
+  /// May @t run now on its CPU, which @holder holds (preemption, softirq)?
+  bool can_take_cpu(const Task& t, const Task& holder) const;
+  /// The body of CPU @cpu's softirq task: run RCU callbacks as they come.
+  void softirq_main(kern::Exec& ex, int cpu);
 
   // Reporting and trace.
   void report(int cpu, const std::string& task, const std::vector<const char*>* stack,

@@ -327,6 +327,8 @@ void check_references(const Scenario& sc, const StrictNode& root) {
   std::map<std::string, std::set<std::string>> bufs;  // process -> buffers it maps
   std::set<std::string> allocs;
   for (const auto& t : sc.tasks) {
+    if (t.name.rfind("softirq/", 0) == 0)
+      throw error_at(t.pos, fmt::format("task name '{}' is reserved: softirq/N is CPU N's softirq context", t.name));
     if (!task_names.insert(t.name).second) throw error_at(t.pos, fmt::format("duplicate task name '{}'", t.name));
     if (t.cpu >= sc.cpus)
       throw error_at(t.pos, fmt::format("task '{}' is on cpu{}, but the kernel has {} CPU(s) (kernel.cpus)",
@@ -377,6 +379,8 @@ void check_references(const Scenario& sc, const StrictNode& root) {
       if (op.kind == K::wait && !signaled.count(op.event))
         throw error_at(op.pos, fmt::format("no task signals event '{}': this wait could never end", op.event));
     }
+  // Pins may also hold or await a CPU's softirq context (RCU callbacks).
+  for (int c = 0; c < sc.cpus; ++c) task_names.insert(fmt::format("softirq/{}", c));
   auto check_pins = [&](const std::vector<Pin>& pins) {
     for (const auto& p : pins) {
       if (!task_names.count(p.task)) throw InputError(root.file(), 1, 1, fmt::format("{}: schedule names unknown task '{}'", p.where, p.task));

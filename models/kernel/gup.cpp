@@ -17,10 +17,11 @@ bool is_pci_p2pdma_page(const Page& p) {
 
 // models mm/gup.c:try_grab_folio() as of v6.2 (try_grab_compound_head() in
 // v5.15): refuse P2PDMA pages without FOLL_PCI_P2PDMA, add-unless-zero, and
-// for FOLL_PIN on a small folio add the pin bias on top.
+// for FOLL_PIN on a small folio add the pin bias on top. The FOLL_LONGTERM
+// test (folio_is_longterm_pinnable) lets P2PDMA pages through: they are
+// neither CMA nor ZONE_MOVABLE.
 bool try_grab_folio(Exec& ex, Kernel& k, Page& page, int refs, unsigned flags) {
   if (!(flags & FOLL_PCI_P2PDMA) && is_pci_p2pdma_page(page)) return false;
-  if ((flags & FOLL_PIN) && (flags & FOLL_LONGTERM) && page.pgmap) return false;
   if (!page_ref_add_unless_zero(ex, k, page, refs)) return false;
   if (flags & FOLL_PIN) page.refcount += refs * (GUP_PIN_COUNTING_BIAS - 1);
   return true;
@@ -117,6 +118,9 @@ int gup_slow_one(Exec& ex, Kernel& k, Process& proc, uint64_t addr, unsigned fla
     VmAreaStruct* vma = mm.find_vma(addr);
     if (!vma) return -14;                                    // -EFAULT
     if (vma->vm_flags & (VM_IO | VM_PFNMAP)) return -14;     // check_vma_flags
+    if (k.knobs.gup_longterm_p2pdma == GupLongtermP2pdma::slow_path && (flags & FOLL_LONGTERM) &&
+        (flags & FOLL_PCI_P2PDMA))
+      return -95;  // check_vma_flags: -EOPNOTSUPP
     if ((flags & FOLL_WRITE) && !(vma->vm_flags & VM_WRITE)) return -14;
     PteTable* t = mm.pgtables.table(mm.pgtables.pmd(addr));
     spin_lock(ex, mm.page_table_lock, "pte_offset_map_lock");
@@ -143,8 +147,6 @@ int gup_slow_one(Exec& ex, Kernel& k, Process& proc, uint64_t addr, unsigned fla
       ret = -14;
     } else if (!(flags & FOLL_PCI_P2PDMA) && is_pci_p2pdma_page(*page)) {
       ret = -121;  // -EREMOTEIO
-    } else if ((flags & FOLL_LONGTERM) && page->pgmap) {
-      ret = -121;  // P2PDMA pages are never long-term pinnable
     } else if (page->refcount <= 0) {
       ex.report(FindingKind::kernel_bug,
                 fmt::format("WARN_ON_ONCE(folio_ref_count <= 0) in try_grab_page, pfn {:#x}", page->pfn));
@@ -167,7 +169,9 @@ int gup_slow_one(Exec& ex, Kernel& k, Process& proc, uint64_t addr, unsigned fla
 long get_user_pages_fast(Exec& ex, Kernel& k, Process& proc, uint64_t start, int nr_pages,
                          unsigned gup_flags, std::vector<GupPage>& pages) {
   KFUNC(ex, "internal_get_user_pages_fast");
-  if ((gup_flags & FOLL_LONGTERM) && (gup_flags & FOLL_PCI_P2PDMA)) return -22;  // -EINVAL
+  if (k.knobs.gup_longterm_p2pdma == GupLongtermP2pdma::up_front && (gup_flags & FOLL_LONGTERM) &&
+      (gup_flags & FOLL_PCI_P2PDMA))
+    return -22;  // is_valid_gup_args(): -EINVAL
   const uint64_t end = start + static_cast<uint64_t>(nr_pages) * PAGE_SIZE;
   const size_t before = pages.size();
   long nr = lockless_pages_from_mm(ex, k, *proc.mm, start, end, gup_flags, pages);

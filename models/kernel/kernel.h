@@ -22,6 +22,8 @@ struct P2pdmaProvider;
 struct CpuState {
   Tlb tlb;
   MmStruct* loaded_mm = nullptr;
+  /// Lazy TLB: a kernel thread or idle runs on @loaded_mm (enter_lazy_tlb).
+  bool lazy = false;
 };
 
 struct Process {

@@ -61,6 +61,21 @@ const std::vector<KnobSpec>& knob_specs() {
        "kernels (and in every preset); the oracles still see what happens next.",
        "include/linux/mmdebug.h",
        KNOB_FIELD(config_debug_vm, bool)},
+      {"preempt_model",
+       {"none", "voluntary", "full"},
+       "Where a task loses its CPU to another task of the same CPU: none = only on return to "
+       "user space (between ops) or when it sleeps; voluntary = also at cond_resched() points; "
+       "full = at any preemption point outside IRQ-off, preempt-off, spinlock and RCU read "
+       "sections. Presets use voluntary (distribution kernels' default).",
+       "kernel/Kconfig.preempt: PREEMPT_NONE, PREEMPT_VOLUNTARY, PREEMPT",
+       KNOB_FIELD(preempt_model, PreemptModel)},
+      {"gup_longterm_p2pdma",
+       {"slow_path", "up_front"},
+       "Where GUP refuses FOLL_LONGTERM together with FOLL_PCI_P2PDMA: only in the slow path's "
+       "check_vma_flags() with -EOPNOTSUPP, so GUP-fast long-term pins a P2PDMA page with a "
+       "writable PTE (v6.2), or in is_valid_gup_args() with -EINVAL before any walk (6.11 on).",
+       "mm/gup.c check_vma_flags (v6.2), is_valid_gup_args (6.11.11, 6.18.2)",
+       KNOB_FIELD(gup_longterm_p2pdma, GupLongtermP2pdma)},
       {"dio_pins_pages",
        {"false", "true"},
        "Direct I/O takes its user pages with FOLL_PIN (and unpins at completion) instead of "
@@ -130,6 +145,7 @@ const std::vector<Preset>& presets() {
     v.push_back({"v6.2", "Linux v6.2: first upstream p2pmem mmap", v62, PgtableFree::page_batch});
     Knobs v615 = v62;
     v615.dio_pins_pages = true;
+    v615.gup_longterm_p2pdma = GupLongtermP2pdma::up_front;
     v615.refcount_era = RefcountEra::zero_based;
     v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount; x86 frees page tables by RCU", v615,
                  PgtableFree::rcu});

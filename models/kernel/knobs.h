@@ -30,6 +30,15 @@ enum class PgtableFree {
   rcu,         ///< MMU_GATHER_RCU_TABLE_FREE: after an RCU grace period
 };
 
+/// v6.2: only the slow path's check_vma_flags() refuses (-EOPNOTSUPP), so
+/// GUP-fast can long-term pin a P2PDMA page; by v6.11 is_valid_gup_args()
+/// refuses the combination before any walk (-EINVAL).
+enum class GupLongtermP2pdma { slow_path, up_front };
+
+/// CONFIG_PREEMPT_NONE / _VOLUNTARY / PREEMPT (full): where a task can lose
+/// its CPU to another task of the same CPU.
+enum class PreemptModel { none, voluntary, full };
+
 /**
  * struct Knobs - every kernel behaviour a scenario can observe, one knob each.
  * Presets set all of them; `--set knob=value` overrides one.
@@ -45,6 +54,9 @@ struct Knobs {
   bool config_debug_vm = false;
   /// Direct I/O pins user pages (FOLL_PIN, >= v6.5) instead of taking refs (FOLL_GET).
   bool dio_pins_pages = false;
+  PreemptModel preempt_model = PreemptModel::voluntary;
+  /// Where FOLL_LONGTERM together with FOLL_PCI_P2PDMA is refused.
+  GupLongtermP2pdma gup_longterm_p2pdma = GupLongtermP2pdma::slow_path;
 };
 
 /**

@@ -26,6 +26,10 @@ void down_write(Exec& ex, RwSem& s, const char* what) {
   s.writer = true;
 }
 void up_write(Exec&, RwSem& s) { s.writer = false; }
+void downgrade_write(Exec&, RwSem& s) {
+  s.writer = false;
+  ++s.readers;
+}
 
 void Tlb::flush_range(uint64_t mm_id, uint64_t start, uint64_t end) {
   auto it = entries.lower_bound({mm_id, start >> PAGE_SHIFT});

@@ -38,6 +38,8 @@ void down_read(Exec& ex, RwSem& s, const char* what);
 void up_read(Exec& ex, RwSem& s);
 void down_write(Exec& ex, RwSem& s, const char* what);
 void up_write(Exec& ex, RwSem& s);
+/// downgrade_write(): keep the semaphore, as a reader; waiting readers may enter.
+void downgrade_write(Exec& ex, RwSem& s);
 
 class Kernel;
 struct MmStruct;

@@ -61,8 +61,11 @@ static void free_pgtables(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma
   }
 }
 
-// models mm/mmap.c:do_vmi_munmap() -> unmap_region() -> remove_vma() as of
-// v6.2: zap, free page tables, flush, free pages; only then ->close.
+// models mm/mmap.c:__vm_munmap() -> do_mas_munmap() -> do_mas_align_munmap()
+// -> unmap_region() -> remove_vma() as of v6.2 (the same order as v5.15's
+// __do_munmap()): detach the VMA, and since the munmap syscall passes
+// downgrade = true, drop mmap_lock to read; then zap, free page tables,
+// flush, free pages; only then ->close.
 int do_munmap(Exec& ex, Kernel& k, Process& proc, uint64_t addr, uint64_t len) {
   KFUNC(ex, "do_munmap");
   ex.cost(k.costs.syscall_entry);
@@ -75,6 +78,8 @@ int do_munmap(Exec& ex, Kernel& k, Process& proc, uint64_t addr, uint64_t len) {
   }
   auto node = mm.vmas.extract(v->vm_start);  // detach from the mm
   VmAreaStruct& vma = *node.mapped();
+  downgrade_write(ex, mm.mmap_lock);  // mmap_write_downgrade()
+  ex.pp("do_munmap:after_downgrade");
   {
     KFUNC(ex, "unmap_region");
     MmuGather tlb;
@@ -95,7 +100,7 @@ int do_munmap(Exec& ex, Kernel& k, Process& proc, uint64_t addr, uint64_t len) {
     KFUNC(ex, "remove_vma");
     if (vma.vm_ops && vma.vm_ops->close) vma.vm_ops->close(ex, k, vma);
   }
-  up_write(ex, mm.mmap_lock);
+  up_read(ex, mm.mmap_lock);
   return 0;
 }
 

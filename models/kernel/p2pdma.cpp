@@ -239,12 +239,21 @@ int p2pmem_alloc_mmap(Exec& ex, Kernel& k, P2pdmaProvider& prov, VmAreaStruct& v
 }
 
 // models drivers/pci/p2pdma.c:pci_p2pdma_unmap_mappings() as of v6.2:
-// removing sysfs `allocate` makes kernfs drain its open files and zap every
-// mmapped one with unmap_mapping_range().
+// sysfs_remove_file_from_group() of `allocate` -> __kernfs_remove():
+// deactivate the node (new ->mmap calls fail), kernfs_drain() waits for the
+// active references of ->mmap calls in progress, then
+// kernfs_drain_open_files() zaps every mmapped open file with
+// unmap_mapping_range() (fs/kernfs/dir.c, file.c).
 void upstream_unmap_mappings(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
   KFUNC(ex, "pci_p2pdma_unmap_mappings");
   P2pdmaState& p2p = *prov.storage;
   p2p.allocate_published = false;
+  {
+    KFUNC(ex, "kernfs_drain");
+    ex.might_sleep("kernfs_drain");
+    P2pdmaState* st = &p2p;
+    ex.wait_event([st] { return st->kernfs_active == 0; }, "kernfs_drain: active ->mmap calls");
+  }
   KFUNC(ex, "kernfs_drain_open_files");
   for (auto& f : p2p.open_files)
     if (!f->f_mapping->i_mmap.empty()) unmap_mapping_range(ex, k, *f->f_mapping, 0, 0);
@@ -368,9 +377,15 @@ std::shared_ptr<File> p2pmem_open(Exec& ex, Kernel& k, P2pdmaProvider& prov, int
     }
     f->path = fmt::format("/sys/bus/pci/devices/{}/p2pmem/allocate", prov.name);
     f->mmap = [&k, pv](Exec& e, File&, VmAreaStruct& vma) {
-      // kernfs_fop_mmap: fails once the file was removed (drained).
-      if (!pv->storage->allocate_published) return -19;
-      return p2pmem_alloc_mmap(e, k, *pv, vma);
+      // kernfs_fop_mmap: kernfs_get_active() fails once the node is
+      // deactivated (-ENODEV); the active reference it holds across
+      // ->mmap is what kernfs_drain() waits for.
+      P2pdmaState& st = *pv->storage;
+      if (!st.allocate_published) return -19;
+      ++st.kernfs_active;
+      const int ret = p2pmem_alloc_mmap(e, k, *pv, vma);
+      --st.kernfs_active;
+      return ret;
     };
     prov.storage->open_files.push_back(f);
   }

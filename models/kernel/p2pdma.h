@@ -23,6 +23,7 @@ struct P2pdmaState {
   bool active = false;             ///< RFC: faults refused once false
   AddressSpace rfc_inode_mapping;  ///< RFC: one anon inode for all opens
   bool allocate_published = false; ///< upstream: sysfs p2pmem/allocate exists
+  int kernfs_active = 0;           ///< upstream: ->mmap calls holding a kernfs active ref
   std::vector<std::shared_ptr<File>> open_files;  ///< kernfs open files (upstream)
 };
 

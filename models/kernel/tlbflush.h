@@ -15,7 +15,9 @@ namespace p2psim::kern {
 void flush_tlb_mm_range(Exec& ex, Kernel& k, MmStruct& mm, uint64_t start, uint64_t end,
                         bool freed_tables);
 
-/// Switch the CPU's loaded mm (context switch): lazy TLB bookkeeping.
+/// A user task of @next takes @cpu (context switch): switch_mm_irqs_off().
 void switch_mm(Kernel& k, int cpu, MmStruct* next);
+/// A kernel thread or idle takes @cpu: enter_lazy_tlb(), the mm stays loaded.
+void enter_lazy_tlb(Kernel& k, int cpu);
 
 }  // namespace p2psim::kern

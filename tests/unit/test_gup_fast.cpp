@@ -41,7 +41,28 @@ TEST_CASE("GUP on a P2PDMA page without FOLL_PCI_P2PDMA fails with -EREMOTEIO", 
   CHECK(get_user_pages_fast(ex, f.k, f.proc(1), addr, 1, FOLL_PIN | FOLL_WRITE, pages) == -121);
   CHECK(pages.empty());
   CHECK(f.page(0).refcount == 1);
-  CHECK(get_user_pages_fast(ex, f.k, f.proc(1), addr, 1, kODirect | FOLL_LONGTERM, pages) == -22);
+}
+
+TEST_CASE("FOLL_LONGTERM with FOLL_PCI_P2PDMA: pinned by GUP-fast on v6.2, refused up front from 6.11",
+          "[gup]") {
+  {
+    KernelFixture f("v6.2");  // only check_vma_flags() refuses, in the slow path
+    SerialExec ex(0, 1, "p1");
+    const uint64_t addr = f.map(ex, 1, 1);
+    std::vector<GupPage> pages;
+    CHECK(get_user_pages_fast(ex, f.k, f.proc(1), addr, 1, kODirect | FOLL_LONGTERM, pages) == 1);
+    CHECK(f.page(0).refcount == 1 + GUP_PIN_COUNTING_BIAS);
+    gup_release_page(ex, f.k, pages[0], kODirect | FOLL_LONGTERM);
+    CHECK(f.page(0).refcount == 1);
+  }
+  {
+    KernelFixture f("v6.15");
+    SerialExec ex(0, 1, "p1");
+    const uint64_t addr = f.map(ex, 1, 1);
+    std::vector<GupPage> pages;
+    CHECK(get_user_pages_fast(ex, f.k, f.proc(1), addr, 1, kODirect | FOLL_LONGTERM, pages) == -22);
+    CHECK(pages.empty());
+  }
 }
 
 TEST_CASE("GUP-fast undoes its grab when the PTE changed after it was read (v6.2)", "[gup]") {
