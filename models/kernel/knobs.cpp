@@ -69,6 +69,13 @@ const std::vector<KnobSpec>& knob_specs() {
        "sections. Presets use voluntary (distribution kernels' default).",
        "kernel/Kconfig.preempt: PREEMPT_NONE, PREEMPT_VOLUNTARY, PREEMPT",
        KNOB_FIELD(preempt_model, PreemptModel)},
+      {"alloc_mmap_refcount_warn",
+       {"on_zero", "on_nonzero"},
+       "0-based era, with config_debug_vm: p2pmem_alloc_mmap()'s VM_WARN_ON_ONCE_PAGE before "
+       "set_page_count(page, 1) fires on a free page (refcount 0, as released: every mmap warns) "
+       "or on a page still in use (the fix).",
+       "b7e282378773 (as released; in 6.18.2 and 6.19.0), cb500023a752 (the fix; in 6.19.9 and 7.0)",
+       KNOB_FIELD(alloc_mmap_refcount_warn, AllocMmapRefcountWarn)},
       {"gup_longterm_p2pdma",
        {"slow_path", "up_front"},
        "Where GUP refuses FOLL_LONGTERM together with FOLL_PCI_P2PDMA: only in the slow path's "
@@ -146,11 +153,13 @@ const std::vector<Preset>& presets() {
     Knobs v615 = v62;
     v615.dio_pins_pages = true;
     v615.gup_longterm_p2pdma = GupLongtermP2pdma::up_front;
+    v615.alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_zero;
     v615.refcount_era = RefcountEra::zero_based;
     v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount; x86 frees page tables by RCU", v615,
                  PgtableFree::rcu});
     Knobs latest = v615;
     latest.alloc_mmap_error_puts_pgmap_ref = true;
+    latest.alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_nonzero;
     v.push_back({"latest",
                  "Linux 7.0: 0-based refcounts, the p2pmem_alloc_mmap() error-path fixes "
                  "(6220694c52a5, 83014d82a110)",

@@ -35,6 +35,10 @@ enum class PgtableFree {
 /// refuses the combination before any walk (-EINVAL).
 enum class GupLongtermP2pdma { slow_path, up_front };
 
+/// b7e282378773 warned when the refcount is 0 (every free page);
+/// cb500023a752 inverted the condition to warn on a page still in use.
+enum class AllocMmapRefcountWarn { on_zero, on_nonzero };
+
 /// CONFIG_PREEMPT_NONE / _VOLUNTARY / PREEMPT (full): where a task can lose
 /// its CPU to another task of the same CPU.
 enum class PreemptModel { none, voluntary, full };
@@ -55,6 +59,9 @@ struct Knobs {
   /// Direct I/O pins user pages (FOLL_PIN, >= v6.5) instead of taking refs (FOLL_GET).
   bool dio_pins_pages = false;
   PreemptModel preempt_model = PreemptModel::voluntary;
+  /// p2pmem_alloc_mmap()'s CONFIG_DEBUG_VM check before set_page_count(page, 1)
+  /// (0-based era): as released, it warns on a free page (refcount 0).
+  AllocMmapRefcountWarn alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_nonzero;
   /// Where FOLL_LONGTERM together with FOLL_PCI_P2PDMA is refused.
   GupLongtermP2pdma gup_longterm_p2pdma = GupLongtermP2pdma::slow_path;
 };

@@ -109,6 +109,19 @@ int rfc_vma_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
       ex.pp("pci_p2pdma_vma_fault:after_get_page");
     }
     ex.rcu_read_unlock();
+  } else {
+    ex.pp("pci_p2pdma_vma_fault:fast_path");  // saw kaddr set; nothing held
+  }
+  if (!pmap->kaddr) {
+    // Unbind freed the mapping since this fault checked kaddr: the kernel
+    // computes the pfn from NULL + offset and maps whatever physical
+    // address virt_to_phys() makes of it. The model has no page there.
+    ex.report(FindingKind::use_after_free,
+              fmt::format("pci_p2pdma_vma_fault at {:#x} computes its pfn from pmap->kaddr after unbind "
+                          "cleared it: the PTE would map virt_to_phys(NULL + offset), memory no "
+                          "allocation of pid {} owns",
+                          addr, ex.pid()));
+    return VM_FAULT_SIGBUS;
   }
   const uint64_t pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT);
   const uint64_t pfn = virt_to_pfn(pmap->kaddr + (pgoff << PAGE_SHIFT));
@@ -206,10 +219,11 @@ int p2pmem_alloc_mmap(Exec& ex, Kernel& k, P2pdmaProvider& prov, VmAreaStruct& v
   for (uint64_t vaddr = vma.vm_start; vaddr < vma.vm_end; vaddr += PAGE_SIZE) {
     Page& page = *k.pfn_to_page(virt_to_pfn(kaddr));
     if (k.knobs.refcount_era == RefcountEra::zero_based) {
-      if (page.refcount != 0 && k.knobs.config_debug_vm)
+      const bool released = k.knobs.alloc_mmap_refcount_warn == AllocMmapRefcountWarn::on_zero;
+      if (k.knobs.config_debug_vm && (released ? page.refcount == 0 : page.refcount != 0))
         ex.report(FindingKind::kernel_bug,
-                  fmt::format("VM_WARN_ON_ONCE_PAGE(page_ref_count(page)) in p2pmem_alloc_mmap: "
-                              "pfn {:#x} has refcount {}", page.pfn, page.refcount));
+                  fmt::format("VM_WARN_ON_ONCE_PAGE({}page_ref_count(page)) in p2pmem_alloc_mmap: "
+                              "pfn {:#x} has refcount {}", released ? "!" : "", page.pfn, page.refcount));
       set_page_count(ex, k, page, 1);
     }
     int ret = k.should_fail("vm_insert_page") ? -12 : vm_insert_page(ex, k, vma, vaddr, page, alloc);

@@ -119,3 +119,19 @@ TEST_CASE("one-based era: a put that takes a live page to 0 is a refcount underf
   put_page(ex, f.k, f.page(3), "test");  // idle 1 -> 0 while the pgmap is live
   CHECK(ex.has_finding(FindingKind::refcount_underflow));
 }
+
+TEST_CASE("CONFIG_DEBUG_VM: v6.15's mmap check warns on every free page as released, latest's does not",
+          "[p2pdma][refcount]") {
+  for (const char* preset : {"v6.15", "latest"}) {
+    INFO(preset);
+    KernelFixture f(preset);
+    f.k.knobs.config_debug_vm = true;
+    SerialExec ex(0, 1, "p1");
+    f.map(ex, 1, 1);
+    const bool released = std::string(preset) == "v6.15";
+    REQUIRE(ex.findings.size() == (released ? 1u : 0u));
+    if (released)
+      CHECK(ex.findings[0].message.find("VM_WARN_ON_ONCE_PAGE(!page_ref_count(page)) in p2pmem_alloc_mmap: pfn "
+                                        "0xe0000 has refcount 0") == 0);
+  }
+}
