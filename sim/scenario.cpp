@@ -211,23 +211,23 @@ OpSpec parse_op(const StrictNode& item) {
   return op;
 }
 
+/// An optional `key:` naming one of @table's entries (presets, platforms).
+template <class Table>
+void parse_named(const StrictNode& m, const char* key, const Table& table, std::optional<std::string>& out,
+                 SourcePos& pos) {
+  if (!m.has(key)) return;
+  auto v = m.required(key);
+  std::vector<std::string> names;
+  for (const auto& e : table) names.push_back(e.name);
+  out = v.as_enum(key, names);
+  pos = pos_of(v);
+}
+
 KernelSpec parse_kernel(const StrictNode& n, bool allow_cpus, int* cpus) {
   KernelSpec k;
   auto m = n.as_map("kernel");
-  if (m.has("preset")) {
-    auto p = m.required("preset");
-    std::vector<std::string> names;
-    for (const auto& pr : kern::presets()) names.push_back(pr.name);
-    k.preset = p.as_enum("preset", names);
-    k.preset_pos = pos_of(p);
-  }
-  if (m.has("platform")) {
-    auto p = m.required("platform");
-    std::vector<std::string> names;
-    for (const auto& pl : kern::platforms()) names.push_back(pl.name);
-    k.platform = p.as_enum("platform", names);
-    k.platform_pos = pos_of(p);
-  }
+  parse_named(m, "preset", kern::presets(), k.preset, k.preset_pos);
+  parse_named(m, "platform", kern::platforms(), k.platform, k.platform_pos);
   if (allow_cpus && m.has("cpus")) *cpus = static_cast<int>(m.required("cpus").as_int("cpus", 1, kern::kMaxCpus));
   if (m.has("knobs")) {
     for (const auto& e : m.required("knobs").entries("knobs")) {

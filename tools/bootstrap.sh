@@ -24,10 +24,10 @@ cmake --build build -j "$(nproc)"
 
 if [ "${1:-}" != "--no-demo" ]; then
   echo
-  echo "== S1 on RFC v3 (RCU table free): the pinned interleaving leaks a page across processes"
+  echo "== S1 on RFC v3 on arm64 (a TLB flush that waits for no CPU): the pinned interleaving leaks a page across processes"
   ./build/p2pdma-sim run scenarios/s1_premature_genalloc_return.yaml --variant rfc-v3 \
       --trace build/s1_rfc-v3.trace.json
   echo
-  echo "== the same interleaving on upstream v6.2"
+  echo "== the same interleaving on upstream v6.2 (x86)"
   ./build/p2pdma-sim run scenarios/s1_premature_genalloc_return.yaml --variant v6.2 --quiet
 fi

@@ -80,7 +80,7 @@ struct KnobSpec {
 };
 
 const std::vector<KnobSpec>& knob_specs();
-/// Current value of @name as its string, e.g. "rcu_table_free".
+/// Current value of @name as its string, e.g. "no_wait".
 std::string knob_value(const Knobs& k, const std::string& name);
 /// Set @name to @value. Returns an error text, or nullopt on success.
 std::optional<std::string> set_knob(Knobs& k, const std::string& name, const std::string& value);
