@@ -166,8 +166,9 @@ int vmf_insert_mixed(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, uint
   return VM_FAULT_NOPAGE;
 }
 
-// models arch/x86/mm/fault.c:do_user_addr_fault() -> handle_mm_fault() for
-// the file-backed VMAs the scenarios create (no anonymous memory).
+// models arch/x86/mm/fault.c:do_user_addr_fault() -> handle_mm_fault() ->
+// handle_pte_fault() -> do_fault() as of v6.2 for the file-backed VMAs the
+// scenarios create (no anonymous memory): ->fault only for a PTE still none.
 static int do_user_addr_fault(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool write) {
   KFUNC(ex, "do_user_addr_fault");
   ex.cost(k.costs.page_fault_entry);
@@ -177,6 +178,10 @@ static int do_user_addr_fault(Exec& ex, Kernel& k, Process& proc, uint64_t addr,
   int ret;
   if (!vma || (write && !(vma->vm_flags & VM_WRITE))) {
     ret = VM_FAULT_SIGSEGV;
+  } else if (const PteTable* t = mm.pgtables.table(mm.pgtables.pmd(addr));
+             t && t->ptes[PageTables::pte_index(addr)].present() &&
+             (!write || t->ptes[PageTables::pte_index(addr)].write())) {
+    ret = 0;  // handle_pte_fault(): the PTE is there by now, no ->fault (a spurious fault)
   } else if (!vma->vm_ops || !vma->vm_ops->fault) {
     ret = VM_FAULT_SIGBUS;
   } else {
@@ -223,9 +228,20 @@ UserAccess user_access(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool w
     const TlbEntry& e = hit->second;
     ex.cost(k.costs.user_access);
     Page* page = k.pfn_to_page(e.pte.pfn());
-    if (!page) return {-7, 0};  // the BAR is gone: the bus would master-abort
-    k.oracle.check_use(ex, k, *page, e.shadow_alloc, proc.pid,
-                       fmt::format("user {} at {:#x}", write ? "store" : "load", addr));
+    if (!page) {
+      bool stale_bar = false;
+      for (const auto& pg : k.pgmaps) stale_bar |= pg->removed && pg->contains(e.pte.pfn());
+      if (!stale_bar) return {-7, 0};  // nothing decodes this address: SIGBUS
+      // Unbind removed the struct pages, but the BAR still decodes: the
+      // access completes on memory the device no longer lends anyone.
+      ex.report(FindingKind::use_after_free,
+                fmt::format("user {} at {:#x} by pid {} through a PTE to pfn {:#x}, whose pages unbind "
+                            "removed (memunmap_pages): the BAR still takes the access",
+                            write ? "store" : "load", addr, proc.pid, e.pte.pfn()));
+    } else {
+      k.oracle.check_use(ex, k, *page, e.shadow_alloc, proc.pid,
+                         fmt::format("user {} at {:#x}", write ? "store" : "load", addr));
+    }
     const uint64_t off = addr & (PAGE_SIZE - 1);
     if (write) {
       k.phys_write(e.pte.pfn(), off, value);

@@ -6,6 +6,22 @@
 
 namespace p2psim::kern {
 
+// models mm/memory.c:free_pgtables() -> free_pgd_range() at the PTE-table
+// level: a table no other VMA of the mm uses goes to the gather.
+static void free_pgtables(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma) {
+  MmStruct& mm = *vma.vm_mm;
+  for (uint64_t a = vma.vm_start & ~((1ULL << PMD_SHIFT) - 1); a < vma.vm_end;
+       a += 1ULL << PMD_SHIFT) {
+    bool shared = false;
+    for (auto& [start, other] : mm.vmas)
+      if (other.get() != &vma && (other->vm_start >> PMD_SHIFT) <= (a >> PMD_SHIFT) &&
+          ((other->vm_end - 1) >> PMD_SHIFT) >= (a >> PMD_SHIFT))
+        shared = true;
+    if (shared) continue;
+    if (PteTable* t = mm.pgtables.clear_pmd(a)) pte_free_tlb(ex, k, tlb, t, a);
+  }
+}
+
 // models mm/mmap.c:do_mmap() -> mmap_region() as of v6.2 for a shared file
 // mapping: the VMA is set up, ->mmap runs, then it is linked into the mm
 // and the file's i_mmap.
@@ -28,10 +44,12 @@ int64_t do_mmap(Exec& ex, Kernel& k, Process& proc, const std::shared_ptr<File>&
   vma->vm_file = file;
   int err = file->mmap ? file->mmap(ex, *file, *vma) : -19;  // -ENODEV
   if (err) {
-    // mmap_region's unmap_and_free_vma: zap whatever ->mmap inserted.
+    // mmap_region's unmap_and_free_vma: unmap_region() zaps whatever ->mmap
+    // inserted and frees the page tables.
     MmuGather tlb;
     tlb_gather_mmu(ex, k, tlb, mm);
     unmap_single_vma(ex, k, tlb, *vma, vma->vm_start, vma->vm_end);
+    free_pgtables(ex, k, tlb, *vma);
     tlb_finish_mmu(ex, k, tlb);
     up_write(ex, mm.mmap_lock);
     return err;
@@ -43,22 +61,6 @@ int64_t do_mmap(Exec& ex, Kernel& k, Process& proc, const std::shared_ptr<File>&
   mm.vmas.emplace(addr, std::move(vma));
   up_write(ex, mm.mmap_lock);
   return static_cast<int64_t>(addr);
-}
-
-// models mm/mmap.c:free_pgtables() -> free_pgd_range() at the PTE-table
-// level: a table no other VMA of the mm uses goes to the gather.
-static void free_pgtables(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma) {
-  MmStruct& mm = *vma.vm_mm;
-  for (uint64_t a = vma.vm_start & ~((1ULL << PMD_SHIFT) - 1); a < vma.vm_end;
-       a += 1ULL << PMD_SHIFT) {
-    bool shared = false;
-    for (auto& [start, other] : mm.vmas)
-      if (other.get() != &vma && (other->vm_start >> PMD_SHIFT) <= (a >> PMD_SHIFT) &&
-          ((other->vm_end - 1) >> PMD_SHIFT) >= (a >> PMD_SHIFT))
-        shared = true;
-    if (shared) continue;
-    if (PteTable* t = mm.pgtables.clear_pmd(a)) pte_free_tlb(ex, k, tlb, t, a);
-  }
 }
 
 // models mm/mmap.c:__vm_munmap() -> do_mas_munmap() -> do_mas_align_munmap()

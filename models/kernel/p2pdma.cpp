@@ -36,8 +36,15 @@ void pool_free_page(Exec& ex, Kernel& k, P2pdmaState& p2p, Page& page, void** ow
 // then percpu_ref_put of the owner ref: pool first, ref second).
 void p2pdma_page_free(Exec& ex, Kernel& k, P2pdmaProvider& prov, Page& page) {
   KFUNC(ex, "p2pdma_page_free");
-  // The pgmap ref the page holds keeps pdev->p2pdma alive here.
-  P2pdmaState* p2p = prov.storage.get();
+  // rcu_dereference_protected(pgmap->provider->p2pdma, 1): the pgmap ref
+  // the page holds should keep it alive; once pci_p2pdma_release() has run
+  // it is NULL and the pool dereference oopses.
+  P2pdmaState* p2p = prov.p2pdma;
+  if (!p2p)
+    throw KernelBug(fmt::format("BUG: kernel NULL pointer dereference in p2pdma_page_free: pdev->p2pdma "
+                                "is NULL (pci_p2pdma_release ran) freeing pfn {:#x}",
+                                page.pfn),
+                    page.pfn, page.shadow.alloc_id);
   if (k.knobs.mmap_design == MmapDesign::rfc_fault_alloc) {
     pool_free_page(ex, k, *p2p, page, nullptr, "p2pdma_page_free");
     return;
@@ -358,11 +365,14 @@ uint64_t pci_alloc_p2pmem(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t si
 // ref second.
 void pci_free_p2pmem(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t addr, uint64_t size) {
   KFUNC(ex, "pci_free_p2pmem");
+  if (!prov.p2pdma)  // rcu_dereference_protected(pdev->p2pdma, 1)
+    throw KernelBug("BUG: kernel NULL pointer dereference in pci_free_p2pmem: pdev->p2pdma is NULL "
+                    "(pci_p2pdma_release ran)");
   void* owner = nullptr;
   for (uint64_t off = 0; off < size; off += PAGE_SIZE)
     if (Page* p = k.pfn_to_page(virt_to_pfn(addr + off)))
       k.oracle.on_pool_free(ex, k, *p, "pci_free_p2pmem");
-  prov.storage->pool.free_owner(addr, size, &owner);
+  prov.p2pdma->pool.free_owner(addr, size, &owner);
   pgmap_ref_put(ex, *static_cast<DevPagemap*>(owner), 1, "pci_free_p2pmem");
 }
 
@@ -406,12 +416,18 @@ std::shared_ptr<File> p2pmem_open(Exec& ex, Kernel& k, P2pdmaProvider& prov, int
   return f;
 }
 
-// models drivers/base/dd.c:device_release_driver() -> __device_release_driver():
-// the driver's ->remove(), then devres_release_all(): devm actions in reverse
-// order of registration.
+// models drivers/base/dd.c:device_release_driver() ->
+// device_release_driver_internal() -> __device_release_driver() as of v6.2:
+// under the device lock (a second unbind waits for the first, then finds no
+// driver), the driver's ->remove(), then devres_release_all(): devm actions
+// in reverse order of registration.
 void device_release_driver(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
   KFUNC(ex, "device_release_driver");
+  ex.might_sleep("device_lock");
+  P2pdmaProvider* pv = &prov;
+  ex.wait_event([pv] { return !pv->device_locked; }, "device_lock");
   if (!prov.bound) return;
+  prov.device_locked = true;
   prov.bound = false;
   if (prov.driver_remove) {
     KFUNC(ex, "drv->remove");
@@ -422,6 +438,7 @@ void device_release_driver(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
     it->second(ex);
   }
   prov.devm_actions.clear();
+  prov.device_locked = false;
 }
 
 }  // namespace p2psim::kern

@@ -53,6 +53,7 @@ struct P2pdmaProvider {
   /// The driver's ->remove() (e.g. nvme_remove), run before the devm actions.
   std::function<void(Exec&)> driver_remove;
   bool bound = true;
+  bool device_locked = false;  ///< device_lock(): held across a driver unbind
 };
 
 /// models drivers/pci/p2pdma.c:pci_p2pdma_add_resource(). 0 or -errno.
