@@ -29,7 +29,10 @@ class AcsList {
   }
   /// The buffer after "drop final semicolon" (buffer[len - 1] = 0).
   std::string printed() const {
-    if (overflowed_) return text_;  // len == size: the NUL lands where one already was
+    // On overflow seq_buf sets len = size + 1 (include/linux/seq_buf.h,
+    // v6.2), so the kernel's NUL lands one byte past its 128-byte stack
+    // buffer; the text it prints is vsnprintf's truncated, NUL-ended one.
+    if (overflowed_) return text_;
     return text_.empty() ? text_ : text_.substr(0, text_.size() - 1);
   }
 

@@ -54,6 +54,10 @@ int64_t do_mmap(Exec& ex, Kernel& k, Process& proc, const std::shared_ptr<File>&
     up_write(ex, mm.mmap_lock);
     return err;
   }
+  // ->mmap has returned (kernfs has dropped its active reference) and the
+  // VMA is not in the file's i_mmap yet: an unmap_mapping_range() now
+  // cannot see its PTEs.
+  ex.pp("mmap_region:after_call_mmap");
   uint64_t addr = vma->vm_start;
   down_write(ex, file->f_mapping->i_mmap_rwsem, "i_mmap_lock_write");  // vma_link -> __vma_link_file
   file->f_mapping->i_mmap.push_back(*vma);

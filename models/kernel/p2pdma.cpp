@@ -269,6 +269,7 @@ void upstream_unmap_mappings(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
   KFUNC(ex, "pci_p2pdma_unmap_mappings");
   P2pdmaState& p2p = *prov.storage;
   p2p.allocate_published = false;
+  ex.pp("kernfs_drain:after_deactivate");
   {
     KFUNC(ex, "kernfs_drain");
     ex.might_sleep("kernfs_drain");
