@@ -147,6 +147,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   // nvme_pci_setup_prps() and nvme_submit_cmd() as of v6.2; the DMA mapping
   // of P2PDMA pages follows pci_p2pdma_map_segment(): by map type.
   int submit(kern::Exec& ex, kern::Kernel& k, kern::Bio& bio) override {
+    // submit_bio() -> bio_queue_enter(): a deleted disk fails the bio at once.
+    if (removed_) return -5;  // -EIO
     KFUNC(ex, "nvme_queue_rq");
     ex.wait_event([this] { return free_tag() >= 0; }, "blk_mq_get_tag");
     const int tag = free_tag();
@@ -316,11 +318,21 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   void detach() { module_->detach(); }
 
   // models drivers/nvme/host/pci.c:nvme_remove() in outline as of v6.2: the
-  // block device goes, the controller is disabled, the queues freed (the CMB
-  // SQ back to its p2pmem pool) before the devm actions release the CMB.
+  // block device goes (new I/O fails) and nvme_remove_namespaces() ->
+  // del_gendisk() freezes the queue, waiting for the requests in flight,
+  // which the still-enabled controller completes; only then
+  // nvme_dev_disable() disables the controller (nvme_cancel_tagset() finds
+  // nothing left) and the queues are freed (the CMB SQ back to its p2pmem
+  // pool) before the devm actions release the CMB.
   void remove(kern::Exec& ex, kern::P2pdmaProvider& prov) {
     KFUNC(ex, "nvme_remove");
     p_.kernel().block_devices.erase(ep_.name);
+    removed_ = true;
+    {
+      KFUNC(ex, "del_gendisk");
+      ex.might_sleep("blk_mq_freeze_queue");
+      ex.wait_event([this] { return inflight_.empty(); }, "blk_mq_freeze_queue_wait: requests in flight");
+    }
     ctrl.reg_write(p_.abs(ex.now()), nv::kRegCc, 0, 4);  // nvme_disable_ctrl
     module_->kick();
     if (cmb_sq_kaddr_) {
@@ -474,6 +486,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   Queue admin_, io_;
   uint16_t next_admin_cid_ = 1;
   std::map<int, Inflight> inflight_;
+  bool removed_ = false;  ///< nvme_remove() deleted the disk: new bios fail
   uint64_t irq_seq_ = 0;
   hw::NvmeCmbMap cmb_;
 };

@@ -17,6 +17,7 @@ namespace p2psim {
 const char* errno_name(long e) {
   switch (-e) {
     case 2: return "ENOENT";
+    case 5: return "EIO";
     case 7: return "SIGBUS";
     case 11: return "SIGSEGV";
     case 12: return "ENOMEM";

@@ -446,6 +446,13 @@ TEST_CASE("S19 unbind drains ->mmap calls, but waits for a VMA linked after its 
         std::string::npos);
 }
 
+TEST_CASE("unbinding an NVMe drive with I/O in flight lets that I/O finish and fails the next", "[cli][p2pmem]") {
+  Cli r = run(src("tests/data/scenarios/unbind_nvme_during_io.yaml") + " --variant v6.2");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("p2pmem-test: I/O failed: -5 (EIO)") != std::string::npos);
+  CHECK(r.out.find("verdict: clean\n") != std::string::npos);
+}
+
 TEST_CASE("topo prints the map types and distances of KERNEL.md section 8", "[cli][topo]") {
   auto pair = [](const std::string& out, const std::string& p, const std::string& c, const std::string& rest) {
     const std::string needle = "  " + p + std::string(15 - p.size(), ' ') + "-> " + c + std::string(15 - c.size(), ' ') + rest;
