@@ -142,6 +142,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   const std::string& name() const override { return ep_.name; }
   // nvme_pci_supports_pci_p2pdma(): dma-direct and dma-iommu both can.
   bool queue_pci_p2pdma() const override { return true; }
+  // nvme_update_disk_info() / nvme_set_queue_limits() as of v6.2.
+  uint32_t logical_block_size() const override { return ctrl.config().lba_bytes; }
+  uint32_t dma_alignment() const override { return 3; }
 
   // models drivers/nvme/host/pci.c:nvme_queue_rq() -> nvme_map_data() ->
   // nvme_pci_setup_prps() and nvme_submit_cmd() as of v6.2; the DMA mapping

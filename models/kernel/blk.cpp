@@ -45,7 +45,10 @@ int64_t blkdev_direct_io(Exec& ex, Kernel& k, Process& proc, BlockDevice& dev, u
                          uint64_t pos, bool write) {
   KFUNC(ex, "__blkdev_direct_IO_simple");
   ex.might_sleep("__blkdev_direct_IO_simple");
-  if ((addr | len | pos) & 511) return -22;  // -EINVAL: O_DIRECT alignment
+  // blkdev_dio_unaligned(): the position and the length in logical blocks,
+  // the address to the queue's DMA alignment.
+  if ((pos | len) & (dev.logical_block_size() - 1) || (addr & dev.dma_alignment())) return -22;
+  if (!len) return 0;
   const unsigned base = k.knobs.dio_pins_pages ? FOLL_PIN : FOLL_GET;
   // A read from the device writes into user memory.
   unsigned flags = base | (write ? 0 : FOLL_WRITE);

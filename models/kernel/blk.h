@@ -40,6 +40,11 @@ class BlockDevice {
   virtual const std::string& name() const = 0;
   /// blk_queue_pci_p2pdma(): the queue can DMA to and from P2PDMA pages.
   virtual bool queue_pci_p2pdma() const = 0;
+  /// bdev_logical_block_size(): the unit of offsets and lengths.
+  virtual uint32_t logical_block_size() const { return 512; }
+  /// bdev_dma_alignment(): the mask a buffer address must clear (the block
+  /// layer's default is 511; NVMe sets 3).
+  virtual uint32_t dma_alignment() const { return 511; }
   /// Start @bio; returns 0, or -errno when mapping failed (bio not started).
   virtual int submit(Exec& ex, Kernel& k, Bio& bio) = 0;
 };

@@ -77,11 +77,13 @@ const std::vector<KnobSpec>& knob_specs() {
        "b7e282378773 (as released; in 6.18.2 and 6.19.0), cb500023a752 (the fix; in 6.19.9 and 7.0)",
        KNOB_FIELD(alloc_mmap_refcount_warn, AllocMmapRefcountWarn)},
       {"gup_longterm_p2pdma",
-       {"slow_path", "up_front"},
+       {"slow_path", "up_front", "never"},
        "Where GUP refuses FOLL_LONGTERM together with FOLL_PCI_P2PDMA: only in the slow path's "
        "check_vma_flags() with -EOPNOTSUPP, so GUP-fast long-term pins a P2PDMA page with a "
-       "writable PTE (v6.2), or in is_valid_gup_args() with -EINVAL before any walk (6.11 on).",
-       "mm/gup.c check_vma_flags (v6.2), is_valid_gup_args (6.11.11, 6.18.2)",
+       "writable PTE (RFC v4/v5, v6.2); in is_valid_gup_args() with -EINVAL before any walk "
+       "(6.11 on); or nowhere (RFC v3: GUP-fast bails on a devmap PTE, the slow path pins).",
+       "mm/gup.c check_vma_flags (v6.2), is_valid_gup_args (6.11.11, 6.18.2); RFC v3 14/20 and "
+       "v4 'mm: introduce FOLL_PCI_P2PDMA to gate getting PCI P2PDMA pages'",
        KNOB_FIELD(gup_longterm_p2pdma, GupLongtermP2pdma)},
       {"dio_pins_pages",
        {"false", "true"},
@@ -135,9 +137,11 @@ const std::vector<Preset>& presets() {
     rfc_v3.mmap_design = MmapDesign::rfc_fault_alloc;
     rfc_v3.rfc_free_deferral = RfcFreeDeferral::immediate;
     rfc_v3.refcount_era = RefcountEra::one_based;
+    rfc_v3.gup_longterm_p2pdma = GupLongtermP2pdma::never;
     v.push_back({"rfc-v3", "RFC v3 (Sept 2021) on v5.15-rc1", rfc_v3, PgtableFree::page_batch});
     Knobs rfc_v5 = rfc_v3;
     rfc_v5.rfc_free_deferral = RfcFreeDeferral::rcu;
+    rfc_v5.gup_longterm_p2pdma = GupLongtermP2pdma::slow_path;  // v4 added check_vma_flags()
     // Posted on v5.17-rc1 with Ralph Campbell's "mm: remove extra ZONE_DEVICE
     // struct page refcount" (v5 02/24): idle pages at 0, page_free at 0.
     rfc_v5.refcount_era = RefcountEra::zero_based;

@@ -30,10 +30,12 @@ enum class PgtableFree {
   rcu,         ///< MMU_GATHER_RCU_TABLE_FREE: after an RCU grace period
 };
 
-/// v6.2: only the slow path's check_vma_flags() refuses (-EOPNOTSUPP), so
-/// GUP-fast can long-term pin a P2PDMA page; by v6.11 is_valid_gup_args()
-/// refuses the combination before any walk (-EINVAL).
-enum class GupLongtermP2pdma { slow_path, up_front };
+/// RFC v3: never refused (GUP-fast only bails on a devmap PTE with
+/// FOLL_LONGTERM); RFC v4/v5 and v6.2: only the slow path's
+/// check_vma_flags() refuses (-EOPNOTSUPP), so GUP-fast can long-term pin a
+/// P2PDMA page through a normal PTE; by v6.11 is_valid_gup_args() refuses
+/// the combination before any walk (-EINVAL).
+enum class GupLongtermP2pdma { slow_path, up_front, never };
 
 /// b7e282378773 warned when the refcount is 0 (every free page);
 /// cb500023a752 inverted the condition to warn on a page still in use.

@@ -17,9 +17,12 @@ namespace {
 /// Completes every bio at submit time, after recording what it saw.
 class FakeBlockDevice : public BlockDevice {
  public:
-  explicit FakeBlockDevice(bool p2p) : p2p_(p2p) {}
+  explicit FakeBlockDevice(bool p2p, uint32_t lbs = 512, uint32_t dma_align = 511)
+      : p2p_(p2p), lbs_(lbs), dma_align_(dma_align) {}
   const std::string& name() const override { return name_; }
   bool queue_pci_p2pdma() const override { return p2p_; }
+  uint32_t logical_block_size() const override { return lbs_; }
+  uint32_t dma_alignment() const override { return dma_align_; }
   int submit(Exec&, Kernel&, Bio& bio) override {
     vecs = bio.vecs;
     for (const auto& v : bio.vecs) refs_during.push_back(v.page->refcount);
@@ -31,6 +34,7 @@ class FakeBlockDevice : public BlockDevice {
 
  private:
   bool p2p_;
+  uint32_t lbs_, dma_align_;
   std::string name_ = "fake0";
 };
 }  // namespace
@@ -102,4 +106,21 @@ TEST_CASE("v6.15 direct I/O pins pages and unpins them", "[blk]") {
   CHECK(blkdev_direct_io(ex, f.k, f.proc(1), dev, addr, PAGE_SIZE, 0, false) == int64_t(PAGE_SIZE));
   CHECK(dev.refs_during == std::vector<int>{1 + GUP_PIN_COUNTING_BIAS});
   CHECK(f.page(0).refcount == 1);
+}
+
+TEST_CASE("O_DIRECT alignment is the device's logical block size and DMA alignment", "[blk]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 1, "io");
+  const uint64_t addr = f.map(ex, 1, 2);
+  FakeBlockDevice nvme(true, 4096, 3);  // 4 KiB LBAs; NVMe's dma_alignment is 3
+  CHECK(blkdev_direct_io(ex, f.k, f.proc(1), nvme, addr, 512, 0, false) == -22);   // length
+  CHECK(blkdev_direct_io(ex, f.k, f.proc(1), nvme, addr, 4096, 512, false) == -22);  // position
+  CHECK(blkdev_direct_io(ex, f.k, f.proc(1), nvme, addr + 2, 4096, 0, false) == -22);  // address
+  CHECK(blkdev_direct_io(ex, f.k, f.proc(1), nvme, addr + 4, 4096, 0, false) == 4096);  // 4-byte aligned is enough
+  REQUIRE(nvme.vecs.size() == 1);  // crosses into the next page: contiguous, one pgmap, one bvec
+  CHECK(nvme.vecs[0].offset == 4);
+  CHECK(nvme.vecs[0].len == 4096);
+  CHECK(blkdev_direct_io(ex, f.k, f.proc(1), nvme, addr, 0, 0, false) == 0);
+  FakeBlockDevice plain(true);  // the block layer's default alignment
+  CHECK(blkdev_direct_io(ex, f.k, f.proc(1), plain, addr + 4, 512, 0, false) == -22);
 }

@@ -63,6 +63,19 @@ TEST_CASE("FOLL_LONGTERM with FOLL_PCI_P2PDMA: pinned by GUP-fast on v6.2, refus
     CHECK(get_user_pages_fast(ex, f.k, f.proc(1), addr, 1, kODirect | FOLL_LONGTERM, pages) == -22);
     CHECK(pages.empty());
   }
+  // The RFC's devmap PTEs: GUP-fast bails on FOLL_LONGTERM; the slow path
+  // pins on v3 and refuses from v4 (check_vma_flags, -EOPNOTSUPP).
+  for (const char* preset : {"rfc-v3", "rfc-v5"}) {
+    INFO(preset);
+    KernelFixture f(preset);
+    SerialExec ex(0, 1, "p1");
+    const uint64_t addr = f.map(ex, 1, 1);
+    REQUIRE(user_access(ex, f.k, f.proc(1), addr, true, 1).error == 0);  // first fault
+    std::vector<GupPage> pages;
+    const long got = get_user_pages_fast(ex, f.k, f.proc(1), addr, 1, kODirect | FOLL_LONGTERM, pages);
+    CHECK(got == (std::string(preset) == "rfc-v3" ? 1 : -95));
+    for (const GupPage& gp : pages) gup_release_page(ex, f.k, gp, kODirect | FOLL_LONGTERM);
+  }
 }
 
 TEST_CASE("GUP-fast undoes its grab when the PTE changed after it was read (v6.2)", "[gup]") {
