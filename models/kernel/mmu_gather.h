@@ -22,6 +22,13 @@ struct MmuGatherBatch : boost::intrusive::slist_base_hook<> {
  * a page's worth (510 on x86-64), up to MAX_GATHER_BATCH_COUNT.
  */
 struct MmuGather {
+  MmuGather() = default;
+  MmuGather(const MmuGather&) = delete;
+  MmuGather& operator=(const MmuGather&) = delete;
+  /// A gather can die mid-flush (its task unwound at the end of an
+  /// execution): unlink the batches before @storage frees them.
+  ~MmuGather() { batches.clear(); }
+
   MmStruct* mm = nullptr;
   bool fullmm = false;
   bool freed_tables = false;

@@ -125,3 +125,19 @@ TEST_CASE("a full gather batch forces an early flush inside zap_pte_range", "[mm
   CHECK(frees_before_end == 0);
   CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);
 }
+
+TEST_CASE("a gather destroyed while it still holds batches unlinks them first", "[mmu_gather]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 1, "p1");
+  const uint64_t addr = f.map(ex, 1, 12);  // more than the 8-page local bundle
+  MmStruct& mm = *f.proc(1).mm;
+  {
+    MmuGather tlb;
+    tlb_gather_mmu(ex, f.k, tlb, mm);
+    VmAreaStruct* vma = mm.find_vma(addr);
+    unmap_single_vma(ex, f.k, tlb, *vma, addr, addr + 12 * PAGE_SIZE);
+    CHECK(tlb.storage.size() == 2);  // the local bundle and one more batch, both linked
+    // The task unwinds here (TaskKilled) without tlb_finish_mmu().
+  }
+  SUCCEED("no use of a freed batch");
+}
