@@ -358,11 +358,7 @@ int cmd_replay(const std::vector<std::string>& args) {
   if (what.empty()) throw BadArgs{"replay needs a TOKEN or a FILE holding one"};
   std::string text = what, source = "<command line>";
   if (what.rfind("p2psim1_", 0) != 0) {
-    std::ifstream f(what, std::ios::binary);
-    if (!f) throw InputError(what, 1, 1, "cannot open token file: No such file or directory");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    text = ss.str();
+    text = read_input_file(what, "token file");
     source = what;
   }
   std::string err;

@@ -496,15 +496,11 @@ TopologySpec load_topology(const std::string& path) {
 }
 
 Scenario load_scenario(const std::string& path) {
-  YamlDoc doc = YamlDoc::load_file(path);
+  const std::string text = read_input_file(path, "scenario file");
+  YamlDoc doc = YamlDoc::load_string(text, path);
   Scenario sc;
   sc.file = path;
-  {
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    sc.content_hash = fnv1a(ss.str());
-  }
+  sc.content_hash = fnv1a(text);
   auto root = doc.root("scenario").as_map("scenario");
   sc.name = root.required("name").as_string("name");
   if (root.has("description")) sc.description = root.required("description").as_string("description");

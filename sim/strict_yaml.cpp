@@ -3,12 +3,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <unordered_map>
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
 
 namespace p2psim {
 
@@ -569,7 +574,103 @@ std::string StrictNode::as_enum(std::string_view what,
 // ---------------------------------------------------------------------------
 // YamlDoc
 
+namespace {
+
+/**
+ * A ',' outside any flow collection where a token starts (first on its
+ * line, or right after a flow collection, a quoted scalar or a node
+ * property): never valid YAML, and some such inputs (",", "[1],", "- a\n,",
+ * "\"x\",", "&a ,") make Debian 12's yaml-cpp 0.7 loop forever while its
+ * memory grows. Found by a scan that skips comments, quoted scalars and
+ * block scalars; returns its 0-based line and column.
+ */
+std::optional<std::pair<int, int>> find_loose_flow_entry(const std::string& text) {
+  int line = 0, depth = 0;
+  char quote = 0;            // inside a quoted scalar: its quote character
+  int block_indent = -1;     // inside a block scalar: its header line's indent
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t eol = std::min(text.find('\n', i), text.size());
+    size_t indent = 0;
+    while (i + indent < eol && text[i + indent] == ' ') ++indent;
+    const bool blank = i + indent == eol;
+    if (block_indent >= 0 && (blank || static_cast<int>(indent) > block_indent)) {
+      i = eol + 1, ++line;  // block scalar content
+      continue;
+    }
+    block_indent = -1;
+    bool token_start = quote == 0 && depth == 0;  // at the first character of a line
+    char last = 0;                                // last significant char at depth 0
+    bool in_property = false;                     // inside '&anchor', '!tag', '*alias', '---'
+    for (size_t j = i + indent; j < eol; ++j) {
+      const char c = text[j];
+      if (quote) {
+        if (quote == '"' && c == '\\') {
+          ++j;
+        } else if (c == quote) {
+          if (quote == '\'' && j + 1 < eol && text[j + 1] == '\'') {
+            ++j;
+          } else {
+            quote = 0;
+            last = '"';
+          }
+        }
+        continue;
+      }
+      if (c == '#' && (j == i || text[j - 1] == ' ' || text[j - 1] == '\t')) break;  // comment
+      if (c == ' ' || c == '\t') {
+        if (depth == 0 && (last == '"' || last == ']' || last == '}' || in_property)) token_start = true;
+        in_property = false;
+        continue;
+      }
+      if (in_property) continue;
+      if (c == ',' && depth == 0 && (token_start || last == '"' || last == ']' || last == '}'))
+        return std::make_pair(line, static_cast<int>(j - i));
+      if (c == '"' || c == '\'') {
+        if (last == 0 || token_start || depth > 0 || last == ':' || last == '-') {
+          quote = c;
+          continue;
+        }
+      } else if (c == '[' || c == '{') {
+        ++depth;
+      } else if ((c == ']' || c == '}') && depth > 0) {
+        --depth;
+        if (depth == 0) {
+          last = c;
+          token_start = false;
+          continue;
+        }
+      }
+      // '&anchor', '!tag', '*alias' and '---' are properties: a ',' after
+      // them starts a token.
+      in_property = depth == 0 && (token_start || last == 0) &&
+                    (c == '&' || c == '!' || c == '*' || (c == '-' && text.compare(j, 3, "---") == 0));
+      last = c;
+      token_start = false;
+    }
+    // A block scalar header ("key: |", "- >-") ends the line at depth 0.
+    if (!quote && depth == 0) {
+      size_t end = eol;
+      const size_t hash = text.find(" #", i);
+      if (hash < end) end = hash;
+      while (end > i && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r')) --end;
+      size_t h = end;
+      while (h > i && (std::isdigit(static_cast<unsigned char>(text[h - 1])) || text[h - 1] == '+' || text[h - 1] == '-')) --h;
+      if (h > i && (text[h - 1] == '|' || text[h - 1] == '>') && (h - 1 == i + indent || text[h - 2] == ' '))
+        block_indent = static_cast<int>(indent);
+    }
+    i = eol + 1, ++line;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 YamlDoc YamlDoc::load_string(const std::string& text, const std::string& name) {
+  if (auto at = find_loose_flow_entry(text))
+    throw InputError(name, at->first + 1, at->second + 1,
+                     "',' outside a flow collection ([...] or {...}) where a value starts: not valid "
+                     "YAML (refused before parsing: the YAML library would loop on it)");
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);
@@ -592,25 +693,36 @@ YamlDoc YamlDoc::load_string(const std::string& text, const std::string& name) {
   return doc;
 }
 
-YamlDoc YamlDoc::load_file(const std::string& path) {
-  auto cannot_open = [&](int err) {
-    return InputError(path, 1, 1, std::string("cannot open scenario file: ") + std::strerror(err));
-  };
+std::string read_input_file(const std::string& path, const char* what) {
+  auto fail = [&](const std::string& why) { return InputError(path, 1, 1, fmt::format("cannot open {}: {}", what, why)); };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw fail(std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) throw fail(std::strerror(EISDIR));
+    const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ? "a character device"
+                       : S_ISBLK(st.st_mode) ? "a block device" : S_ISSOCK(st.st_mode) ? "a socket" : "special";
+    throw fail(fmt::format("it is {}, not a regular file (only regular files are read)", kind));
+  }
+  if (static_cast<std::size_t>(st.st_size) > kMaxInputFileBytes)
+    throw fail(fmt::format("it has {} bytes; the limit is {} MiB", st.st_size, kMaxInputFileBytes >> 20));
   errno = 0;
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw cannot_open(errno);
+  if (!f) throw fail(std::strerror(errno));
   std::string text;
   char buf[65536];
   std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  if (std::ferror(f)) {
-    const int err = errno ? errno : EIO;
-    std::fclose(f);
-    throw cannot_open(err);
-  }
+  // Bounded even if the file grows while it is read.
+  while (text.size() <= kMaxInputFileBytes && (n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  const bool error = std::ferror(f);
+  const int err = errno ? errno : EIO;
   std::fclose(f);
-  return load_string(text, path);
+  if (error) throw fail(std::strerror(err));
+  if (text.size() > kMaxInputFileBytes)
+    throw fail(fmt::format("it grew past the {} MiB limit while it was read", kMaxInputFileBytes >> 20));
+  return text;
 }
+
+YamlDoc YamlDoc::load_file(const std::string& path) { return load_string(read_input_file(path, "scenario file"), path); }
 
 StrictNode YamlDoc::root(std::string_view name) const {
   StrictNode r;

@@ -168,6 +168,18 @@ struct StrictEntry {
   StrictNode value;
 };
 
+/// Input files (scenarios, topologies, replay tokens) are at most this big.
+constexpr std::size_t kMaxInputFileBytes = 16u << 20;
+
+/**
+ * read_input_file() - the whole of @path, which must be a regular file of at
+ * most kMaxInputFileBytes: a FIFO, a device (/dev/zero) or a directory is
+ * refused before it is opened, so no input can make a command wait or read
+ * forever. Throws InputError "PATH:1:1: error: ..."; @what names the file's
+ * role ("scenario file", "token file").
+ */
+std::string read_input_file(const std::string& path, const char* what);
+
 /**
  * YamlDoc - one parsed YAML file. Exactly one document per file; an empty
  * file has a null root. The nodes it hands out keep the data alive on
@@ -175,7 +187,7 @@ struct StrictEntry {
  */
 class YamlDoc {
  public:
-  /** Throws InputError "PATH:1:1: error: cannot open scenario file: <strerror>"
+  /** read_input_file(), then load_string(): throws InputError "PATH:1:1: error: cannot open scenario file: ..."
    *  or at the position of a YAML syntax error. Positions name `path`, so
    *  included files report their own name. */
   static YamlDoc load_file(const std::string& path);

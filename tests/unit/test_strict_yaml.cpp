@@ -2,6 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include "strict_yaml.h"
@@ -246,6 +249,43 @@ TEST_CASE("unreadable files name the path at 1:1", "[strict_yaml]") {
   const std::string dir = fixture("");
   CHECK(error_of([&] { YamlDoc::load_file(dir); }) ==
         dir + ":1:1: error: cannot open scenario file: Is a directory");
+}
+
+TEST_CASE("only regular files are read: no device, FIFO or endless file can hold a command", "[strict_yaml]") {
+  CHECK(error_of([] { YamlDoc::load_file("/dev/zero"); }) ==
+        "/dev/zero:1:1: error: cannot open scenario file: it is a character device, not a regular file (only "
+        "regular files are read)");
+  const std::string fifo = "/tmp/p2psim-test-fifo-" + std::to_string(::getpid());
+  ::unlink(fifo.c_str());
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // Opening a FIFO with no writer would block: it must be refused unopened.
+  CHECK(error_of([&] { YamlDoc::load_file(fifo); }).find("it is a FIFO, not a regular file") != std::string::npos);
+  ::unlink(fifo.c_str());
+  CHECK(error_of([] { p2psim::read_input_file("/dev/zero", "token file"); })
+            .rfind("/dev/zero:1:1: error: cannot open token file: it is a character device", 0) == 0);
+}
+
+TEST_CASE("a ',' where a value starts outside a flow collection is refused before parsing", "[strict_yaml]") {
+  // Each of these makes yaml-cpp 0.7 loop forever with its memory growing.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {",", "1:1"},          {", ", "1:1"},         {",a", "1:1"},          {"# c\n,", "2:1"},
+      {"\n\n ,b", "3:2"},  {"\"x\",", "1:4"},   {"{a: 1},", "1:7"},     {"[1],", "1:4"},
+      {"[1]\n,", "2:1"},    {"--- ,", "1:5"},      {"---\n,", "2:1"},     {"!tag ,", "1:6"},
+      {"&a ,", "1:4"},       {"*a ,", "1:4"},       {"- a\n,", "2:1"},     {"- \"x\"\n,", "2:1"},
+  };
+  for (const auto& [text, at] : cases) {
+    INFO(text);
+    CHECK(error_of([&] { YamlDoc::load_string(text, "in.yaml"); }) ==
+          "in.yaml:" + at + ": error: ',' outside a flow collection ([...] or {...}) where a value starts: "
+          "not valid YAML (refused before parsing: the YAML library would loop on it)");
+  }
+  // Commas inside plain, quoted and block scalars, flow collections and comments stay fine.
+  for (const char* ok : {"a: b ,c", "a: [1, 2]", "a: {b: 1, c: 2}", "a: \"x, y\"", "a: 'it''s, ok'",
+                         "a: it's, ok", "a: |\n  ,x\n", "a: >\n  one,\n  , two\n", "a: 1 # , comment",
+                         "a: [1,\n  2]", "a: &x 1", "a: \"multi\n  , line\""}) {
+    INFO(ok);
+    CHECK_NOTHROW(YamlDoc::load_string(ok, "in.yaml"));
+  }
 }
 
 TEST_CASE("duplicate and merge keys are rejected", "[strict_yaml]") {
