@@ -46,6 +46,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// fs::create_directories() for a directory the user named: a path that
+/// cannot be a directory (under a file, in /proc) is bad input, not a crash.
+void make_output_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
+    throw InputError(dir.string(), 1, 1,
+                     fmt::format("cannot create output directory: {}", ec ? ec.message() : "not a directory"));
+}
+
+
 constexpr uint64_t kBatch = 128;
 volatile sig_atomic_t g_stop = 0;
 void on_stop_signal(int) { g_stop = 1; }
@@ -437,7 +448,7 @@ void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Sce
 
   u.dir = finding_dir_name(n, u.kind);
   const fs::path dir = out / u.dir;
-  fs::create_directories(dir);
+  make_output_dir(dir);
   std::string path_json;
   for (const auto& f : sh.final_run.findings)
     if (finding_signature(f) == u.signature)
@@ -471,7 +482,7 @@ uint64_t known_executions(const CampaignState& s) {
 /// DIR/known/NAME.token: a replayable example of each known bug.
 void write_known_tokens(const fs::path& out, const CampaignState& s) {
   if (s.known.empty()) return;
-  fs::create_directories(out / "known");
+  make_output_dir(out / "known");
   for (const auto& [name, h] : s.known) atomic_write(out / "known" / (name + ".token"), h.token + "\n");
 }
 
@@ -555,7 +566,7 @@ int run_campaign(const CampaignOptions& o) {
   } else if (o.resume) {
     throw InputError(state_path.string(), 1, 1, "--resume: no campaign checkpoint here");
   }
-  fs::create_directories(out / "findings");
+  make_output_dir(out / "findings");
 
   // Fork the workers before this process touches SystemC.
   std::vector<Worker> workers(static_cast<size_t>(std::max(1, o.jobs)));
@@ -786,6 +797,19 @@ int run_campaign(const CampaignOptions& o) {
 int merge_campaigns(const std::vector<std::string>& dirs, const std::string& out_dir, bool json) {
   if (dirs.empty()) throw InputError("<command line>", 1, 1, "merge needs campaign directories");
   if (out_dir.empty()) throw InputError("<command line>", 1, 1, "merge needs --out DIR");
+  // The same campaign twice would count its executions twice; an input as
+  // the output would be emptied before it is read.
+  std::error_code ec;
+  const fs::path out_canon = fs::weakly_canonical(fs::path(out_dir), ec);
+  std::set<fs::path> seen;
+  for (const auto& d : dirs) {
+    const fs::path canon = fs::weakly_canonical(fs::path(d), ec);
+    if (!seen.insert(canon).second)
+      throw InputError("<command line>", 1, 1, fmt::format("merge: '{}' is given more than once", d));
+    if (canon == out_canon)
+      throw InputError("<command line>", 1, 1,
+                       fmt::format("merge: --out '{}' is one of the inputs; write the merge to a new directory", out_dir));
+  }
   CampaignState merged;
   std::string shards;
   std::map<std::string, fs::path> source_of;  // signature -> finding folder to copy
@@ -840,7 +864,7 @@ int merge_campaigns(const std::vector<std::string>& dirs, const std::string& out
     }
   }
   const fs::path out(out_dir);
-  fs::create_directories(out / "findings");
+  make_output_dir(out / "findings");
   size_t n = 1;
   std::vector<UniqueFinding*> list;
   for (auto& [sig, u] : merged.unique) list.push_back(&u);

@@ -32,6 +32,8 @@ namespace p2psim {
 namespace {
 
 constexpr int kExitExpected = 0, kExitUnexpected = 1, kExitBadInput = 2, kExitModelBug = 3;
+/// fuzz --jobs: each worker is a process with a pipe; more than this is a typo.
+constexpr int kMaxJobs = 256;
 
 const char* const kTopHelp = R"(p2pdma-sim - deterministic simulator of the Linux mm/P2PDMA stack
 
@@ -541,7 +543,7 @@ Options:
   --time SECONDS        wall-clock budget
   --seed N              first seed (default 1); execution i of shard K/N uses
                         seed N + i*N + K-1
-  --jobs N              worker processes (default 1)
+  --jobs N              worker processes (default 1, at most 256)
   --shard K/N           run only shard K of N of the seed space (no overlap)
   --out DIR             output directory (required)
   --resume              continue the campaign checkpointed in DIR
@@ -603,6 +605,10 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       o.seed = parse_count("--seed", take_value(args, i, "--seed"), 0);
     } else if (a == "--jobs") {
       o.jobs = static_cast<int>(parse_count("--jobs", take_value(args, i, "--jobs"), 1));
+      if (o.jobs > kMaxJobs)
+        throw BadArgs{fmt::format("--jobs {} is more than {} worker processes; use --shard to spread a campaign "
+                                  "over machines",
+                                  o.jobs, kMaxJobs)};
     } else if (a == "--shard") {
       const std::string v = take_value(args, i, "--shard");
       unsigned k = 0, n = 0;

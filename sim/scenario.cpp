@@ -280,15 +280,22 @@ Expectation parse_expect(const StrictNode& n) {
   Expectation e;
   std::vector<std::pair<std::string, int>> choices = {{"clean", -1}};
   for (auto k : all_finding_kinds()) choices.emplace_back(to_string(k), static_cast<int>(k));
-  auto one = [&](const StrictNode& item) {
-    int v = item.as_choice<int>("expected verdict", choices);
-    if (v >= 0) e.kinds.push_back(static_cast<FindingKind>(v));
-  };
-  if (n.is_seq()) {
-    for (const auto& item : n.items("expect")) one(item);
-  } else {
-    one(n);
+  auto one = [&](const StrictNode& item) { return item.as_choice<int>("expected verdict", choices); };
+  if (!n.is_seq()) {
+    if (const int v = one(n); v >= 0) e.kinds.push_back(static_cast<FindingKind>(v));
+    return e;
   }
+  // A list names finding kinds: "clean" in it, or a kind twice, would be
+  // silently dropped, so both are errors.
+  for (const auto& item : n.items("expect")) {
+    const int v = one(item);
+    if (v < 0) item.fail("'clean' cannot be part of a list of finding kinds: write 'expect: clean' alone");
+    const auto k = static_cast<FindingKind>(v);
+    if (std::find(e.kinds.begin(), e.kinds.end(), k) != e.kinds.end())
+      item.fail(fmt::format("'{}' is listed twice", to_string(k)));
+    e.kinds.push_back(k);
+  }
+  if (e.kinds.empty()) n.fail("an empty list expects nothing: write 'expect: clean'");
   return e;
 }
 

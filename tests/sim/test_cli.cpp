@@ -136,6 +136,9 @@ TEST_CASE("bad scenarios exit 2 with one file:line:column message", "[cli][input
       {"bad_known_cause.yaml", ":11:28: error: ", "got 'zone_device_reset_windw'; did you mean 'zone_device_reset_window'?"},
       {"bad_known_both.yaml", ":11:9: error: ", "needs exactly one of 'cause: ROOT-CAUSE' or 'signature"},
       {"bad_known_empty_signature.yaml", ":11:32: error: ", "a finding signature cannot be empty"},
+      {"bad_expect_clean_in_list.yaml", ":13:20: error: ", "'clean' cannot be part of a list of finding kinds"},
+      {"bad_expect_kind_twice.yaml", ":13:26: error: ", "'hang' is listed twice"},
+      {"bad_expect_empty_expect.yaml", ":13:19: error: ", "an empty list expects nothing"},
   };
   for (const auto& c : cases) {
     INFO(c.file);
@@ -451,6 +454,28 @@ TEST_CASE("unbinding an NVMe drive with I/O in flight lets that I/O finish and f
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("p2pmem-test: I/O failed: -5 (EIO)") != std::string::npos);
   CHECK(r.out.find("verdict: clean\n") != std::string::npos);
+}
+
+TEST_CASE("campaign outputs: bad --out and --jobs are input errors, merge refuses to overwrite or double-count",
+          "[cli][fuzz][input]") {
+  Cli notdir = run("fuzz " + kS1 + " --runs 10 --out /etc/passwd/x");
+  CHECK(notdir.exit_code == 2);
+  CHECK(notdir.err == "/etc/passwd/x/findings:1:1: error: cannot create output directory: Not a directory\n");
+  Cli jobs = run("fuzz " + kS1 + " --runs 10 --jobs 100000 --out /tmp/p2psim-jobs");
+  CHECK(jobs.exit_code == 2);
+  CHECK(jobs.err.find("--jobs 100000 is more than 256 worker processes") != std::string::npos);
+  const std::string a = "/tmp/p2psim-merge-a", b = "/tmp/p2psim-merge-b";
+  std::system(("rm -rf " + a + " " + b).c_str());
+  REQUIRE(run("fuzz " + kS1 + " --variant rfc-v3 --runs 2000 --no-shrink --out " + a).exit_code == 1);
+  REQUIRE(run("fuzz " + kS1 + " --variant rfc-v3 --runs 2000 --seed 9 --no-shrink --out " + b).exit_code == 1);
+  const std::string before = slurp(a + "/summary.json");
+  Cli into_input = run("merge " + a + " " + b + " --out " + a);
+  CHECK(into_input.exit_code == 2);
+  CHECK(into_input.err.find("--out '" + a + "' is one of the inputs") != std::string::npos);
+  CHECK(slurp(a + "/summary.json") == before);  // untouched
+  Cli twice = run("merge " + a + " " + a + "/ --out /tmp/p2psim-merge-c");
+  CHECK(twice.exit_code == 2);
+  CHECK(twice.err.find("is given more than once") != std::string::npos);
 }
 
 TEST_CASE("topo prints the map types and distances of KERNEL.md section 8", "[cli][topo]") {
