@@ -89,11 +89,15 @@ knob combinations). Prints a summary and exits 0, or one error with
 file:line:column and exits 2.
 )";
 
-const char* const kListHelp = R"(Usage: p2pdma-sim list
+const char* const kListHelp = R"(Usage: p2pdma-sim list [--points]
 
-Prints the presets (and the knob values each sets), the knobs with the
-commits or series they model, the cost table with sources, the scheduling
-strategies, the finding kinds and the scenarios shipped in scenarios/.
+Prints the presets (and the knob values each sets), the platforms, the knobs
+with the commits or series they model, the cost table with sources, the
+scheduling strategies, the finding kinds and the scenarios shipped in
+scenarios/.
+
+  --points   print every preemption point a pin can name, one per line
+             (docs/scenario-format.md says where each one is)
 )";
 
 struct BadArgs {
@@ -458,6 +462,11 @@ int cmd_list(const std::vector<std::string>& args) {
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
       fmt::print("{}", kListHelp);
+      return kExitExpected;
+    }
+    if (a == "--points") {
+      // One per line, for pins (docs/scenario-format.md says where each is).
+      for (const auto& p : preemption_points()) fmt::print("{}\n", p);
       return kExitExpected;
     }
     throw BadArgs{fmt::format("unexpected argument '{}' for list", a)};

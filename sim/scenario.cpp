@@ -254,12 +254,31 @@ KernelSpec parse_kernel(const StrictNode& n, bool allow_cpus, int* cpus) {
   return k;
 }
 
+}  // namespace
+
+const std::vector<std::string>& preemption_points() {
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> v = {
+#include "preemption_points.inc"
+    };
+    for (int k = 0; k <= static_cast<int>(OpSpec::Kind::p2pmem_report); ++k)
+      v.push_back(std::string("op:") + to_string(static_cast<OpSpec::Kind>(k)));
+    std::sort(v.begin(), v.end());
+    return v;
+  }();
+  return all;
+}
+
+namespace {
+
 Pin parse_pin(const StrictNode& n) {
   auto m = n.as_map("schedule entry");
   Pin p;
   p.where = pos_of(n).str();
   p.task = m.required("task").as_string();
-  p.at = m.required("at").as_string();
+  const std::vector<std::string>& points = preemption_points();
+  const char* hint = "`p2pdma-sim list --points` prints them";
+  p.at = m.required("at").as_known_name("preemption point", points, hint);
   if (m.has("hit")) p.hit = static_cast<int>(m.required("hit").as_int("hit", 1, 1000000));
   auto u = m.required("until").as_map("until");
   p.until_task = u.required("task").as_string();
@@ -267,7 +286,7 @@ Pin parse_pin(const StrictNode& n) {
     p.until_done = u.required("done").as_bool("done");
     if (!p.until_done) u.required("done").fail("'done' can only be true; use 'passed' to wait for a point");
   }
-  if (u.has("passed")) p.until_point = u.required("passed").as_string();
+  if (u.has("passed")) p.until_point = u.required("passed").as_known_name("preemption point", points, hint);
   if (p.until_done == !p.until_point.empty())
     u.fail("'until' needs exactly one of 'passed: POINT' or 'done: true'");
   if (u.has("hit")) p.until_hit = static_cast<int>(u.required("hit").as_int("hit", 1, 1000000));

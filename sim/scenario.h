@@ -143,6 +143,9 @@ struct Scenario {
 
 /// Throws InputError (file:line:col) on any problem.
 Scenario load_scenario(const std::string& path);
+/// Every named preemption point of the code (generated from the sources at
+/// build time) and the op:NAME points of scenario ops, sorted.
+const std::vector<std::string>& preemption_points();
 /// A scenario's topology, or a topology file's (for `topo`). Throws InputError.
 TopologySpec load_topology(const std::string& path);
 

@@ -571,6 +571,13 @@ std::string StrictNode::as_enum(std::string_view what,
   fail(subject(what) + " must be " + expected + "; got " + quoted(s) + suggestion(s, allowed));
 }
 
+std::string StrictNode::as_known_name(std::string_view what, const std::vector<std::string>& known,
+                                      std::string_view hint) const {
+  const std::string s = as_string(what);
+  if (std::find(known.begin(), known.end(), s) != known.end()) return s;
+  fail(fmt::format("unknown {} {}{} ({})", what, quoted(s), suggestion(s, known), hint));
+}
+
 // ---------------------------------------------------------------------------
 // YamlDoc
 

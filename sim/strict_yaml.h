@@ -100,6 +100,10 @@ class StrictNode {
                          std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) const;
   /** A string that must be one of `allowed`; the error lists them. */
   std::string as_enum(std::string_view what, const std::vector<std::string>& allowed) const;
+  /** A scalar naming one of @known, too many to list in a message:
+   *  "unknown WHAT 'x'; did you mean 'y'? (HINT)". */
+  std::string as_known_name(std::string_view what, const std::vector<std::string>& known,
+                            std::string_view hint) const;
   /** as_enum mapped to values: as_choice<Policy>("policy", {{"fifo", Policy::Fifo}, ...}). */
   template <class T>
   T as_choice(std::string_view what, const std::vector<std::pair<std::string, T>>& choices) const {

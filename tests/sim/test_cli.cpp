@@ -139,6 +139,9 @@ TEST_CASE("bad scenarios exit 2 with one file:line:column message", "[cli][input
       {"bad_expect_clean_in_list.yaml", ":13:20: error: ", "'clean' cannot be part of a list of finding kinds"},
       {"bad_expect_kind_twice.yaml", ":13:26: error: ", "'hang' is listed twice"},
       {"bad_expect_empty_expect.yaml", ":13:19: error: ", "an empty list expects nothing"},
+      {"bad_pin_point.yaml", ":13:20: error: ",
+       "unknown preemption point 'gup_fast_pte_range:after_ptep_gte'; did you mean "
+       "'gup_fast_pte_range:after_ptep_get'? (`p2pdma-sim list --points` prints them)"},
   };
   for (const auto& c : cases) {
     INFO(c.file);
@@ -190,6 +193,14 @@ TEST_CASE("missing file or unknown variant or bad set or bad option exits 2", "[
   Cli opt = run("run " + kS1 + " --bogus");
   CHECK(opt.exit_code == 2);
   CHECK(opt.err.find("unknown option '--bogus'") != std::string::npos);
+}
+
+TEST_CASE("list --points prints every point a pin can name", "[cli]") {
+  Cli r = run("list --points");
+  CHECK(r.exit_code == 0);
+  for (const char* p : {"gup_fast_pte_range:after_ptep_get\n", "op:munmap\n", "pci_p2pdma_vma_fault:before_vmf_insert_mixed\n",
+                        "mmap_region:after_call_mmap\n"})
+    CHECK(r.out.find(p) != std::string::npos);
 }
 
 TEST_CASE("help on every command and version exit 0", "[cli]") {
