@@ -195,8 +195,19 @@ std::string state_json(const CampaignState& s) {
 CampaignState load_state(const fs::path& path) {
   CampaignState s;
   YAML::Node n;
+  const std::string text = read_input_file(path.string(), "campaign checkpoint");
   try {
-    n = YAML::LoadFile(path.string());
+    n = YAML::Load(text);
+    // A checkpoint this version did not write, or one damaged by hand, would
+    // count executions and findings twice: refuse it rather than trust it.
+    if (!n.IsMap()) throw std::runtime_error("not a JSON object");
+    for (const char* key : {"version", "scenario", "hash", "variant", "strategy", "seed", "shard", "budget_runs",
+                            "budget_time", "executions", "wall_seconds", "findings_total", "pct_steps", "tasks",
+                            "done", "unique"})
+      if (!n[key]) throw std::runtime_error(fmt::format("it has no '{}'", key));
+    if (n["version"].as<int>() != 1)
+      throw std::runtime_error(fmt::format("it is version {}, this p2pdma-sim reads version 1",
+                                           n["version"].as<std::string>()));
     s.scenario = n["scenario"].as<std::string>();
     s.hash = std::stoull(n["hash"].as<std::string>(), nullptr, 16);
     s.variant = n["variant"].as<std::string>();
@@ -210,10 +221,20 @@ CampaignState load_state(const fs::path& path) {
     s.findings_total = n["findings_total"].as<uint64_t>();
     s.pct_steps = n["pct_steps"].as<uint64_t>();
     s.nr_tasks = n["tasks"].as<int>();
+    if (s.wall_seconds < 0 || s.budget_time < 0 || !std::isfinite(s.wall_seconds) || !std::isfinite(s.budget_time))
+      throw std::runtime_error("it has a negative or non-finite time");
+    if (!n["done"].IsSequence()) throw std::runtime_error("'done' is not a list of ranges");
     for (const auto& iv : n["done"]) {
+      if (!iv.IsSequence() || iv.size() != 2) throw std::runtime_error("a 'done' range is not [first, last]");
       const uint64_t a = iv[0].as<uint64_t>(), b = iv[1].as<uint64_t>();
+      if (b < a || (s.budget_runs && b >= s.budget_runs))
+        throw std::runtime_error(fmt::format("'done' range [{}, {}] is out of order or past the budget of {}", a, b,
+                                             s.budget_runs));
       s.done.add(a, b - a + 1);
     }
+    if (s.done.size() != n["executions"].as<uint64_t>())
+      throw std::runtime_error(fmt::format("its 'done' ranges hold {} executions, its 'executions' says {}",
+                                           s.done.size(), n["executions"].as<uint64_t>()));
     for (const auto& u : n["unique"]) {
       UniqueFinding f;
       f.signature = u["signature"].as<std::string>();

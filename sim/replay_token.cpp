@@ -3,10 +3,26 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cstring>
 #include <sstream>
 
 namespace p2psim {
+
+namespace {
+/// Digits only (no sign, no space, no "0x"), and no overflow: std::stoull
+/// would take "-5" as 2^64 - 5.
+uint64_t parse_u64(const std::string& v, int base = 10) {
+  if (v.empty()) throw std::invalid_argument("empty");
+  for (char c : v)
+    if (!(base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) : std::isdigit(static_cast<unsigned char>(c))))
+      throw std::invalid_argument("not a number");
+  return std::stoull(v, nullptr, base);  // throws out_of_range on overflow
+}
+/// A delay a token can ask for: at most a minute of simulated time.
+constexpr uint64_t kMaxTokenDelayPs = 60ULL * 1000 * 1000 * 1000 * 1000;
+}  // namespace
+
 
 namespace {
 
@@ -90,7 +106,7 @@ std::optional<ReplayToken> decode_token(const std::string& raw, std::string* err
         t.scenario_path = v;
         have_scenario = true;
       } else if (key == "hash") {
-        t.scenario_hash = std::stoull(v, nullptr, 16);
+        t.scenario_hash = parse_u64(v, 16);
         have_hash = true;
       } else if (key == "variant") {
         t.variant = v;
@@ -99,7 +115,7 @@ std::optional<ReplayToken> decode_token(const std::string& raw, std::string* err
       } else if (key == "strategy") {
         t.strategy = v;
       } else if (key == "seed") {
-        t.seed = std::stoull(v);
+        t.seed = parse_u64(v);
       } else if (key == "choices") {
         for (char c : v) {
           if (c == '.') {
@@ -116,7 +132,9 @@ std::optional<ReplayToken> decode_token(const std::string& raw, std::string* err
         while (std::getline(ds, item, ',')) {
           const auto colon = item.find(':');
           if (colon == std::string::npos) throw std::invalid_argument("delay");
-          t.decisions.delays[std::stoull(item.substr(0, colon))] = std::stoull(item.substr(colon + 1));
+          const uint64_t delay = parse_u64(item.substr(colon + 1));
+          if (delay > kMaxTokenDelayPs) throw std::out_of_range("delay");
+          t.decisions.delays[parse_u64(item.substr(0, colon))] = delay;
         }
       } else if (key == "finding") {
         t.findings.push_back(v);

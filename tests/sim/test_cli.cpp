@@ -489,6 +489,39 @@ TEST_CASE("campaign outputs: bad --out and --jobs are input errors, merge refuse
   CHECK(twice.err.find("is given more than once") != std::string::npos);
 }
 
+TEST_CASE("a damaged checkpoint or token is refused, not trusted", "[cli][fuzz][input]") {
+  const std::string base = "/tmp/p2psim-state";
+  std::system(("rm -rf " + base + "*").c_str());
+  REQUIRE(run("fuzz " + kS1 + " --variant v6.2 --runs 300 --out " + base).exit_code == 0);
+  const struct {
+    const char* sed;
+    const char* what;
+  } cases[] = {
+      {"s/\"version\":1/\"version\":2/", "it is version 2, this p2pdma-sim reads version 1"},
+      {"s/\"wall_seconds\":[0-9.]*/\"wall_seconds\":-4/", "it has a negative or non-finite time"},
+      {"s/\"done\":\\[\\[0,299\\]\\]/\"done\":[[299,0]]/", "'done' range [299, 0] is out of order"},
+      {"s/\"executions\":300/\"executions\":999/", "its 'done' ranges hold 300 executions, its 'executions' says 999"},
+      {"s/,\"done\":\\[\\[0,299\\]\\]//", "it has no 'done'"},
+  };
+  int i = 0;
+  for (const auto& c : cases) {
+    INFO(c.sed);
+    const std::string dir = base + "-" + std::to_string(++i);
+    std::system(("cp -r " + base + " " + dir + " && sed -i '" + c.sed + "' " + dir + "/state.json").c_str());
+    Cli r = run("fuzz " + kS1 + " --variant v6.2 --runs 600 --out " + dir + " --resume");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(dir + "/state.json:1:1: error: campaign checkpoint is unreadable: ") == 0);
+    CHECK(r.err.find(c.what) != std::string::npos);
+  }
+  // A delay that would wrap around (std::stoull takes "-5") is damage.
+  const std::string tok = base + "-neg.token";
+  std::system(("printf 'scenario=" + kS1 + "\\nhash=0\\nvariant=rfc-v3\\nstrategy=delay\\nseed=1\\nchoices=\\n"
+               "delays=19:-5\\n' | base64 -w0 | tr '+/' '-_' | tr -d '=' | sed 's/^/p2psim1_/' > " + tok).c_str());
+  Cli neg = run("replay " + tok);
+  CHECK(neg.exit_code == 2);
+  CHECK(neg.err == tok + ":1:1: error: replay token is damaged (field 'delays')\n");
+}
+
 TEST_CASE("topo prints the map types and distances of KERNEL.md section 8", "[cli][topo]") {
   auto pair = [](const std::string& out, const std::string& p, const std::string& c, const std::string& rest) {
     const std::string needle = "  " + p + std::string(15 - p.size(), ' ') + "-> " + c + std::string(15 - c.size(), ' ') + rest;
