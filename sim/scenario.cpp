@@ -24,6 +24,16 @@ const char* to_string(OpSpec::Kind k) {
   return names[static_cast<int>(k)];
 }
 
+const char* op_point(OpSpec::Kind kind) {
+  static const std::vector<std::string> points = [] {
+    std::vector<std::string> v;
+    for (int k = 0; k <= static_cast<int>(OpSpec::Kind::p2pmem_report); ++k)
+      v.push_back(std::string("op:") + to_string(static_cast<OpSpec::Kind>(k)));
+    return v;
+  }();
+  return points[static_cast<size_t>(kind)].c_str();
+}
+
 bool Expectation::matches(const std::vector<Finding>& found) const {
   std::set<FindingKind> want(kinds.begin(), kinds.end()), got;
   for (const auto& f : found) got.insert(f.kind);
@@ -262,7 +272,7 @@ const std::vector<std::string>& preemption_points() {
 #include "preemption_points.inc"
     };
     for (int k = 0; k <= static_cast<int>(OpSpec::Kind::p2pmem_report); ++k)
-      v.push_back(std::string("op:") + to_string(static_cast<OpSpec::Kind>(k)));
+      v.emplace_back(op_point(static_cast<OpSpec::Kind>(k)));
     std::sort(v.begin(), v.end());
     return v;
   }();

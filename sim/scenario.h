@@ -55,6 +55,9 @@ struct OpSpec {
   SourcePos pos;
 };
 const char* to_string(OpSpec::Kind k);
+/// "op:<name>", the preemption point an op starts at. The string lives as
+/// long as the program: the engine keeps the last point a task reached.
+const char* op_point(OpSpec::Kind k);
 
 struct TaskSpec {
   std::string name;

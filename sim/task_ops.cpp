@@ -30,21 +30,6 @@ const char* errno_name(long e) {
   }
 }
 
-namespace {
-
-/// "op:<name>": the preemption point an op starts at. The strings live as
-/// long as the program, since the engine keeps the last point a task reached.
-const char* op_point(OpSpec::Kind kind) {
-  static const std::vector<std::string> points = [] {
-    std::vector<std::string> v;
-    for (int k = 0; k <= static_cast<int>(OpSpec::Kind::p2pmem_report); ++k)
-      v.push_back(fmt::format("op:{}", to_string(static_cast<OpSpec::Kind>(k))));
-    return v;
-  }();
-  return points[static_cast<size_t>(kind)].c_str();
-}
-
-}  // namespace
 
 void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskSpec& task, int pid) {
   using K = OpSpec::Kind;
