@@ -9,7 +9,7 @@
 #include "hw/iommu.h"
 #include "hw/p2pdma_distance.h"
 #include "hw/pci_topology.h"
-#include "p2psim/time.h"
+#include "common/time.h"
 
 namespace p2psim::hw {
 

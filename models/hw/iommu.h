@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "hw/pci_topology.h"
-#include "p2psim/time.h"
+#include "common/time.h"
 
 namespace p2psim::hw {
 

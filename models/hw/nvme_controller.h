@@ -40,7 +40,7 @@
 
 #include "hw/flash_backend.h"
 #include "hw/nvme_regs.h"
-#include "p2psim/time.h"
+#include "common/time.h"
 
 namespace p2psim::hw {
 

@@ -15,7 +15,7 @@
 
 #include "hw/nvme_controller.h"
 #include "hw/nvme_regs.h"
-#include "p2psim/time.h"
+#include "common/time.h"
 
 namespace p2psim::hw {
 

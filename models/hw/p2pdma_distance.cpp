@@ -4,7 +4,7 @@
 #include <climits>
 #include <cstdio>
 
-#include "p2psim/kernel_bug.h"
+#include "common/kernel_bug.h"
 
 namespace p2psim::hw {
 

@@ -25,7 +25,7 @@
 #include "hw/pci_topology.h"
 #include "hw/pcie_link.h"
 #include "hw/pcie_tlp.h"
-#include "p2psim/time.h"
+#include "common/time.h"
 
 namespace p2psim::hw {
 

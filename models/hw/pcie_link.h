@@ -14,7 +14,7 @@
 #include <cstdint>
 
 #include "hw/pcie_tlp.h"
-#include "p2psim/time.h"
+#include "common/time.h"
 
 namespace p2psim::hw {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "p2psim/time.h"
+#include "common/time.h"
 
 namespace p2psim::kern {
 

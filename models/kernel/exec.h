@@ -4,8 +4,8 @@
 #include <functional>
 #include <string>
 
-#include "p2psim/finding.h"
-#include "p2psim/time.h"
+#include "common/finding.h"
+#include "common/time.h"
 
 namespace p2psim::kern {
 

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "p2psim/kernel_bug.h"
+#include "common/kernel_bug.h"
 
 namespace p2psim::kern {
 

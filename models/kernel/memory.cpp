@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "kernel/memremap.h"
-#include "p2psim/kernel_bug.h"
+#include "common/kernel_bug.h"
 
 namespace p2psim::kern {
 

@@ -11,7 +11,7 @@
 
 #include "kernel/memory.h"
 #include "kernel/memremap.h"
-#include "p2psim/kernel_bug.h"
+#include "common/kernel_bug.h"
 
 namespace p2psim::kern {
 

@@ -1,0 +1,723 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "cli/cli.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernel/costs.h"
+#include "kernel/knobs.h"
+#include "common/kernel_bug.h"
+#include "explore/campaign.h"
+#include "explore/known_bug.h"
+#include "explore/replay_token.h"
+#include "explore/runner.h"
+#include "explore/strategies.h"
+#include "scenario/scenario.h"
+#include "explore/shrink.h"
+#include "scenario/strict_yaml.h"
+#include "engine/systemc_host.h"
+#include "trace/trace_writer.h"
+
+namespace p2psim {
+
+namespace {
+
+constexpr int kExitExpected = 0, kExitUnexpected = 1, kExitBadInput = 2, kExitModelBug = 3;
+/// fuzz --jobs: each worker is a process with a pipe; more than this is a typo.
+constexpr int kMaxJobs = 256;
+
+const char* const kTopHelp = R"(p2pdma-sim - deterministic simulator of the Linux mm/P2PDMA stack
+
+Usage:
+  p2pdma-sim run SCENARIO [options]   one deterministic execution (or --runs N of them)
+  p2pdma-sim fuzz SCENARIO --out DIR [options]
+                                      race-hunting campaign: findings deduplicated,
+                                      shrunk, each with a replay token
+  p2pdma-sim replay TOKEN-or-FILE     re-run one execution exactly from a replay token
+  p2pdma-sim merge DIR... --out DIR   merge campaign outputs (shards), dedup findings
+  p2pdma-sim topo FILE                PCI tree and every provider/client map type and distance
+  p2pdma-sim check SCENARIO           validate a scenario file and all its variants
+  p2pdma-sim list                     presets, knobs, costs, strategies, finding kinds, scenarios
+  p2pdma-sim --version | --help
+  p2pdma-sim COMMAND --help           help for one command
+
+Exit codes: 0 the verdict is what the scenario expects (fuzz: no finding), 1 it is
+            not (fuzz: findings),
+            2 bad input (message names file:line:column), 3 simulator bug.
+)";
+
+const char* const kRunHelp = R"(Usage: p2pdma-sim run SCENARIO [options]
+
+Runs the scenario once and prints its findings and a line
+"verdict: clean" or "verdict: <kind> ..." (kinds in order of first occurrence).
+Race mechanisms the oracles recognise as they happen print as "root cause:".
+
+Options:
+  --variant NAME      kernel variant from the scenario's `variants:` (its expectation
+                      decides the exit code); without it: the base kernel, expected clean
+  --seed N            seed of the scheduling strategy (default 1)
+  --runs N            run seeds N, N+1, ... (--seed is the first); print a summary;
+                      exit 1 if any execution's verdict is not the expected one
+  --strategy NAME     timed | random | pct | delay (default: directed = the pinned schedule with
+                      timed choices elsewhere; random when there are no pins)
+  --no-pins           ignore the scenario's pinned schedule
+  --no-known          do not excuse findings by the variant's `known:` bugs (see
+                      docs/scenario-format.md); by default an execution a known bug
+                      explains counts as expected and prints "known bug: NAME"
+  --platform NAME     run on that platform (x86, x86-pv-guest, arm64, x86-invlpgb; see
+                      `list`): how TLBs are flushed and page tables freed; the same as
+                      --set platform=NAME
+  --set KEY=VALUE     override a knob (see `list`) or a cost as cost.NAME=30ns; repeatable
+  --trace FILE        write a Perfetto/Chrome JSON trace (single execution only)
+  --json              print the result as JSON instead of text
+  --quiet             print only the verdict line (and findings' first lines)
+)";
+
+const char* const kCheckHelp = R"(Usage: p2pdma-sim check SCENARIO
+
+Parses SCENARIO strictly and resolves every variant (preset, knobs, costs,
+knob combinations). Prints a summary and exits 0, or one error with
+file:line:column and exits 2.
+)";
+
+const char* const kListHelp = R"(Usage: p2pdma-sim list [--points]
+
+Prints the presets (and the knob values each sets), the platforms, the knobs
+with the commits or series they model, the cost table with sources, the
+scheduling strategies, the finding kinds and the scenarios shipped in
+scenarios/.
+
+  --points   print every preemption point a pin can name, one per line
+             (docs/scenario-format.md says where each one is)
+)";
+
+struct BadArgs {
+  std::string msg;
+};
+
+/// The value after option @opt at args[i] (advancing i), or a bad-args error.
+std::string take_value(const std::vector<std::string>& args, size_t& i, const char* opt) {
+  if (i + 1 >= args.size()) throw BadArgs{fmt::format("{} needs a value", opt)};
+  return args[++i];
+}
+
+std::string command_line_error(const std::string& msg) {
+  return fmt::format("<command line>:1:1: error: {}", msg);
+}
+
+std::string json_str(const std::string& s) { return "\"" + json_escape(s) + "\""; }
+
+std::string finding_json(const Finding& f) {
+  std::string path;
+  for (const auto& p : f.path) path += (path.empty() ? "" : ",") + json_str(p);
+  return fmt::format(R"({{"kind":{},"time_ps":{},"time":{},"cpu":{},"task":{},"message":{},"path":[{}]}})",
+                     json_str(to_string(f.kind)), f.time, json_str(format_time(f.time)), f.cpu,
+                     json_str(f.task), json_str(f.message), path);
+}
+
+std::string root_cause_json(const RootCause& c) {
+  return fmt::format(R"({{"id":{},"time_ps":{},"time":{},"cpu":{},"task":{},"pfn":{},"message":{}}})",
+                     json_str(c.id), c.time, json_str(format_time(c.time)), c.cpu, json_str(c.task),
+                     c.pfn == kNoPfn ? std::string("null") : fmt::format("\"{:#x}\"", c.pfn), json_str(c.message));
+}
+
+std::string knobs_line(const kern::Knobs& k) {
+  std::string s;
+  for (const auto& spec : kern::knob_specs())
+    s += fmt::format("{}{}={}", s.empty() ? "" : " ", spec.name, kern::knob_value(k, spec.name));
+  return s;
+}
+
+std::optional<uint64_t> parse_u64(const std::string& s) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19) return std::nullopt;
+  return std::stoull(s);
+}
+
+/// Print one execution's result as text or JSON (run and replay).
+void print_result(const Scenario& sc, const RunConfig& rc, const std::string& variant, uint64_t seed,
+                  const RunResult& r, bool json, bool quiet, const std::string& trace_path,
+                  const std::string& expect_line, bool match, const KnownBug* known) {
+  const std::string verdict = verdict_of(r.findings);
+  if (json) {
+    std::string fs, tasks, out, causes;
+    for (const auto& f : r.findings) fs += (fs.empty() ? "" : ",") + finding_json(f);
+    for (const auto& c : r.causes) causes += (causes.empty() ? "" : ",") + root_cause_json(c);
+    for (const auto& [name, t] : r.stats.task_end) tasks += fmt::format("{}{}:{}", tasks.empty() ? "" : ",", json_str(name), t);
+    for (const auto& line : r.output) out += (out.empty() ? "" : ",") + json_str(line);
+    fmt::print(
+        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"platform":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"root_causes":[{}],"verdict":{},"known_bug":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"output":[{}]}})"
+        "\n",
+        json_str(sc.name), json_str(sc.file), json_str(variant), json_str(rc.preset), json_str(rc.platform), json_str(r.strategy), seed,
+        json_str(knobs_line(rc.knobs)), fs, causes, json_str(verdict), known ? json_str(known->name) : "null",
+        json_str(rc.expect.str()), match ? "true" : "false", r.stats.end_time, r.stats.preemption_points, tasks, out);
+    return;
+  }
+  if (!quiet) {
+    fmt::print("scenario: {} ({})\n", sc.name, sc.file);
+    fmt::print("variant:  {} (preset {}, platform {}), strategy {}, seed {}\n", variant.empty() ? "(base)" : variant,
+               rc.preset, rc.platform, r.strategy, seed);
+    fmt::print("knobs:    {}\n", knobs_line(rc.knobs));
+  }
+  if (!quiet)
+    for (const auto& c : r.causes) fmt::print("root cause: {}\n", describe_root_cause(c));
+  for (size_t i = 0; i < r.findings.size(); ++i) {
+    const Finding& f = r.findings[i];
+    fmt::print("finding {}: {} at {} on {}\n  {}\n", i + 1, to_string(f.kind), format_time(f.time),
+               f.cpu >= 0 ? fmt::format("cpu{} ({})", f.cpu, f.task) : f.task, f.message);
+    if (!quiet) {
+      fmt::print("  path (recent preemption points, oldest first):\n");
+      for (const auto& p : f.path) fmt::print("    {}\n", p);
+    }
+  }
+  if (!quiet)
+    fmt::print("simulated {} in {} preemption points{}\n", format_time(r.stats.end_time), r.stats.preemption_points,
+               trace_path.empty() ? "" : fmt::format("; trace: {}", trace_path));
+  fmt::print("verdict: {}\n", verdict);
+  if (known)
+    fmt::print("known bug: {}{}\n", known->name, known->about.empty() ? "" : " (" + known->about + ")");
+  if (!quiet) fmt::print("{}\n", expect_line);
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  std::string scenario, variant, trace_path, strategy;
+  std::vector<std::string> sets;
+  uint64_t seed = 1, runs = 1;
+  bool json = false, quiet = false, no_pins = false, runs_given = false, no_known = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kRunHelp);
+      return kExitExpected;
+    } else if (a == "--variant") {
+      variant = take_value(args, i, "--variant");
+    } else if (a == "--seed") {
+      auto v = parse_u64(take_value(args, i, "--seed"));
+      if (!v) throw BadArgs{fmt::format("--seed needs a whole number, got '{}'", args[i])};
+      seed = *v;
+    } else if (a == "--runs") {
+      auto v = parse_u64(take_value(args, i, "--runs"));
+      if (!v || *v == 0) throw BadArgs{fmt::format("--runs needs a whole number >= 1, got '{}'", args[i])};
+      runs = *v;
+      runs_given = true;
+    } else if (a == "--strategy") {
+      strategy = take_value(args, i, "--strategy");
+      if (!make_strategy(strategy))
+        throw BadArgs{fmt::format("unknown strategy '{}'; known: timed, random, pct, delay", strategy)};
+    } else if (a == "--no-pins") {
+      no_pins = true;
+    } else if (a == "--no-known") {
+      no_known = true;
+    } else if (a == "--set") {
+      sets.push_back(take_value(args, i, "--set"));
+    } else if (a == "--platform") {
+      sets.push_back("platform=" + take_value(args, i, "--platform"));
+    } else if (a == "--trace") {
+      trace_path = take_value(args, i, "--trace");
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--quiet") {
+      quiet = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for run (see p2pdma-sim run --help)", a)};
+    } else if (scenario.empty()) {
+      scenario = a;
+    } else {
+      throw BadArgs{fmt::format("unexpected argument '{}': run takes one scenario", a)};
+    }
+  }
+  if (scenario.empty()) throw BadArgs{"run needs a SCENARIO file (see p2pdma-sim run --help)"};
+  if (!trace_path.empty() && runs > 1) throw BadArgs{"--trace writes one execution: drop --runs"};
+
+  const Scenario sc = load_scenario(scenario);
+  RunConfig rc = resolve_run(sc, variant, sets);
+  if (no_known) rc.known.clear();
+  RunOptions opt;
+  opt.seed = seed;
+  opt.strategy = strategy;
+  opt.use_pins = !no_pins;
+  opt.trace = !trace_path.empty();
+
+  int exit_code = kExitExpected;
+  opt.hardware = nullptr;
+  run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+    opt.hardware = &hw;
+    if (runs == 1 && !runs_given) {
+      RunResult r = run_execution(host, sc, rc, opt);
+      if (opt.trace) {
+        std::ofstream f(trace_path, std::ios::binary);
+        if (!(f << r.trace_json)) throw InputError(trace_path, 1, 1, "cannot write trace file");
+      }
+      const KnownBug* known = explain_findings(rc.known, r.findings, r.causes);
+      const bool expected = rc.expect.matches(r.findings);
+      const bool match = expected || known;
+      exit_code = match ? kExitExpected : kExitUnexpected;
+      if (!json)
+        for (const auto& line : r.output) fmt::print("{}\n", line);
+      const char* how = expected ? "as expected" : known ? "as expected: a known bug" : "NOT as expected";
+      print_result(sc, rc, variant, seed, r, json, quiet, trace_path,
+                   fmt::format("expected: {} ({})", rc.expect.str(), how), match, known);
+      return;
+    }
+    // Many seeds in one process: a summary, the unexpected ones listed.
+    const bool tty = isatty(STDERR_FILENO);
+    std::map<std::string, uint64_t> verdicts, known_counts;
+    uint64_t unexpected = 0;
+    std::vector<uint64_t> bad_seeds;
+    auto t_start = std::chrono::steady_clock::now();
+    for (uint64_t i = 0; i < runs; ++i) {
+      RunOptions o = opt;
+      o.seed = seed + i;
+      RunResult r = run_execution(host, sc, rc, o);
+      ++verdicts[verdict_of(r.findings)];
+      const KnownBug* known = explain_findings(rc.known, r.findings, r.causes);
+      if (known) ++known_counts[known->name];
+      if (!rc.expect.matches(r.findings) && !known) {
+        ++unexpected;
+        if (bad_seeds.size() < 20) bad_seeds.push_back(o.seed);
+      }
+      if (tty && (i % 256 == 255 || i + 1 == runs)) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+        fmt::print(stderr, "\r[{}/{}] {:.0f} executions/s, {} not as expected ", i + 1, runs,
+                   (i + 1) / std::max(secs, 1e-9), unexpected);
+      }
+    }
+    if (tty) fmt::print(stderr, "\n");
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    if (json) {
+      std::string vs;
+      for (const auto& [v, n] : verdicts) vs += fmt::format("{}{}:{}", vs.empty() ? "" : ",", json_str(v), n);
+      std::string bs, ks;
+      for (auto s : bad_seeds) bs += fmt::format("{}{}", bs.empty() ? "" : ",", s);
+      for (const auto& [k, n] : known_counts) ks += fmt::format("{}{}:{}", ks.empty() ? "" : ",", json_str(k), n);
+      fmt::print(R"({{"scenario":{},"variant":{},"strategy":{},"first_seed":{},"runs":{},"verdicts":{{{}}},"known_bugs":{{{}}},"expected":{},"unexpected":{},"unexpected_seeds":[{}],"wall_seconds":{:.3f}}})"
+                 "\n",
+                 json_str(sc.name), json_str(variant), json_str(effective_strategy(rc, opt)), seed, runs, vs, ks,
+                 json_str(rc.expect.str()), unexpected, bs, secs);
+    } else {
+      fmt::print("scenario: {}, variant {}, strategy {}, seeds {}..{}\n", sc.name,
+                 variant.empty() ? "(base)" : variant, effective_strategy(rc, opt), seed, seed + runs - 1);
+      for (const auto& [v, n] : verdicts) fmt::print("  {:>8}  verdict: {}\n", n, v);
+      for (const auto& [k, n] : known_counts) fmt::print("  {:>8}  of them explained by known bug {}\n", n, k);
+      if (!bad_seeds.empty()) {
+        std::string bs;
+        for (auto s : bad_seeds) bs += fmt::format(" {}", s);
+        fmt::print("  seeds not as expected (first {}):{}\n", bad_seeds.size(), bs);
+      }
+      fmt::print("{} executions in {:.2f} s ({:.0f}/s); expected {}: {} not as expected\n", runs, secs,
+                 runs / std::max(secs, 1e-9), rc.expect.str(), unexpected);
+    }
+    exit_code = unexpected ? kExitUnexpected : kExitExpected;
+  });
+  return exit_code;
+}
+
+const char* const kReplayHelp = R"(Usage: p2pdma-sim replay TOKEN-or-FILE [options]
+
+Re-runs one execution exactly from a replay token (printed by `fuzz`, kept in
+each finding's replay.token). Refuses a token whose scenario file changed.
+Exits 0 when the execution gives the finding kinds the token recorded, 1 when not.
+Prints "known bug: NAME" when one of the variant's known bugs explains it.
+
+Options:
+  --scenario PATH   where the scenario is, if not at the path the token names
+  --no-known        do not name the variant's known bugs
+  --trace FILE      write a Perfetto/Chrome JSON trace
+  --json            print the result as JSON
+  --quiet           print only the findings and the verdict line
+)";
+
+int cmd_replay(const std::vector<std::string>& args) {
+  std::string what, scenario_override, trace_path;
+  bool json = false, quiet = false, no_known = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kReplayHelp);
+      return kExitExpected;
+    } else if (a == "--scenario") {
+      scenario_override = take_value(args, i, "--scenario");
+    } else if (a == "--no-known") {
+      no_known = true;
+    } else if (a == "--trace") {
+      trace_path = take_value(args, i, "--trace");
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--quiet") {
+      quiet = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for replay (see p2pdma-sim replay --help)", a)};
+    } else if (what.empty()) {
+      what = a;
+    } else {
+      throw BadArgs{fmt::format("unexpected argument '{}': replay takes one token or file", a)};
+    }
+  }
+  if (what.empty()) throw BadArgs{"replay needs a TOKEN or a FILE holding one"};
+  std::string text = what, source = "<command line>";
+  if (what.rfind("p2psim1_", 0) != 0) {
+    text = read_input_file(what, "token file");
+    source = what;
+  }
+  std::string err;
+  auto tok = decode_token(text, &err);
+  if (!tok) throw InputError(source, 1, 1, err);
+  const std::string path = scenario_override.empty() ? tok->scenario_path : scenario_override;
+  const Scenario sc = load_scenario(path);
+  if (sc.content_hash != tok->scenario_hash)
+    throw InputError(path, 1, 1,
+                     fmt::format("the scenario changed since the token was made (content {:016x}, token {:016x}): "
+                                 "refusing to replay",
+                                 sc.content_hash, tok->scenario_hash));
+  const RunConfig rc = resolve_run(sc, tok->variant, tok->sets);
+  std::set<std::string> want(tok->findings.begin(), tok->findings.end());
+  int exit_code = kExitExpected;
+  run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+    RunResult r = replay_decisions(host, sc, rc, tok->decisions, !trace_path.empty(), nullptr, nullptr, &hw);
+    if (!trace_path.empty()) {
+      std::ofstream f(trace_path, std::ios::binary);
+      if (!(f << r.trace_json)) throw InputError(trace_path, 1, 1, "cannot write trace file");
+    }
+    std::set<std::string> got;
+    for (const auto& f : r.findings) got.insert(to_string(f.kind));
+    const bool match = got == want;
+    exit_code = match ? kExitExpected : kExitUnexpected;
+    std::string want_s;
+    for (const auto& k : want) want_s += (want_s.empty() ? "" : " ") + k;
+    r.strategy = fmt::format("replay of {} seed {}", tok->strategy, tok->seed);
+    print_result(sc, rc, tok->variant, tok->seed, r, json, quiet, trace_path,
+                 fmt::format("token recorded: {} ({})", want_s.empty() ? "clean" : want_s,
+                             match ? "reproduced" : "NOT reproduced"),
+                 match, no_known ? nullptr : explain_findings(rc.known, r.findings, r.causes));
+  });
+  return exit_code;
+}
+
+const char* const kTopoHelp = R"(Usage: p2pdma-sim topo FILE [--json]
+
+FILE is a scenario with a PCI tree (topology.host_bridges or topology.include)
+or a topology file. Prints the tree (BDFs as enumerated, ACS bits, links,
+p2pmem BARs) and, for every p2pmem provider and every endpoint function, the
+map type and distance the kernel's calc_map_type_and_dist() computes.
+)";
+
+int cmd_topo(const std::vector<std::string>& args) {
+  std::string file;
+  bool json = false;
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kTopoHelp);
+      return kExitExpected;
+    }
+    if (a == "--json") {
+      json = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for topo", a)};
+    } else if (file.empty()) {
+      file = a;
+    } else {
+      throw BadArgs{fmt::format("unexpected argument '{}': topo takes one file", a)};
+    }
+  }
+  if (file.empty()) throw BadArgs{"topo needs a scenario or topology FILE"};
+  fmt::print("{}", render_topology(load_topology(file), json));
+  return kExitExpected;
+}
+
+int cmd_check(const std::vector<std::string>& args) {
+  std::string scenario;
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kCheckHelp);
+      return kExitExpected;
+    }
+    if (!a.empty() && a[0] == '-') throw BadArgs{fmt::format("unknown option '{}' for check", a)};
+    if (!scenario.empty()) throw BadArgs{fmt::format("unexpected argument '{}': check takes one scenario", a)};
+    scenario = a;
+  }
+  if (scenario.empty()) throw BadArgs{"check needs a SCENARIO file"};
+  const Scenario sc = load_scenario(scenario);
+  fmt::print("ok: {} ({}): {} CPU(s), {} provider(s), {} task(s), {} pin(s)\n", sc.name, sc.file, sc.cpus,
+             sc.providers.size(), sc.tasks.size(), sc.schedule.size());
+  for (const auto& v : sc.variants) {
+    RunConfig rc = resolve_run(sc, v.name, {});
+    fmt::print("  variant {:<14} preset {:<7} platform {:<12} expect {:<40} {}\n", v.name, rc.preset, rc.platform,
+               rc.expect.str(), knobs_line(rc.knobs));
+    for (const auto& k : rc.known)
+      fmt::print("    known bug {} ({}){}\n", k.name, k.cause.empty() ? "signature: " + k.signature : "cause: " + k.cause,
+                 k.about.empty() ? "" : ": " + k.about);
+  }
+  return kExitExpected;
+}
+
+int cmd_list(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kListHelp);
+      return kExitExpected;
+    }
+    if (a == "--points") {
+      // One per line, for pins (docs/scenario-format.md says where each is).
+      for (const auto& p : preemption_points()) fmt::print("{}\n", p);
+      return kExitExpected;
+    }
+    throw BadArgs{fmt::format("unexpected argument '{}' for list", a)};
+  }
+  fmt::print("Presets:\n");
+  for (const auto& p : kern::presets())
+    fmt::print("  {:<8} {}\n           {}\n", p.name, p.doc, knobs_line(p.knobs));
+  fmt::print("\nPlatforms (--platform NAME, or kernel.platform in a scenario; default {}):\n",
+             kern::kDefaultPlatform);
+  for (const auto& p : kern::platforms()) {
+    std::string per;
+    for (const auto& pre : kern::presets()) {
+      kern::Knobs k = pre.knobs;
+      const bool ok = !p.apply(k, pre);
+      per += fmt::format("{}{}: {}", per.empty() ? "" : "; ", pre.name,
+                         ok ? kern::knob_value(k, "tlb_flush") + "+" + kern::knob_value(k, "pgtable_free") : "n/a");
+    }
+    fmt::print("  {:<13} {}\n      {}\n      models: {}\n", p.name, p.doc, per, p.source);
+  }
+  fmt::print("\nKnobs (--set NAME=VALUE, or kernel.knobs in a scenario):\n");
+  for (const auto& k : kern::knob_specs()) {
+    std::string vals;
+    for (const char* v : k.values) vals += (vals.empty() ? "" : " | ") + std::string(v);
+    fmt::print("  {}: {}\n      {}\n      models: {}\n", k.name, vals, k.doc, k.source);
+  }
+  fmt::print("\nCosts (--set cost.NAME=30ns, or kernel.costs):\n");
+  for (const auto& c : kern::cost_specs())
+    fmt::print("  {:<18} {:>8}  {}\n", c.name, format_time(c.default_value), c.source);
+  fmt::print("\nStrategies: directed (pinned schedule + timed), timed, random, pct, delay; "
+             "fuzz also: portfolio (its default)\n");
+  fmt::print("\nFinding kinds:");
+  for (auto k : all_finding_kinds()) fmt::print(" {}", to_string(k));
+  fmt::print("\n\nRoot causes (for a variant's `known:` bugs):\n");
+  for (const auto& c : all_root_causes()) fmt::print("  {:<26} {}\n", c.id, c.description);
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::path(P2PSIM_SOURCE_DIR) / "scenarios";
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  if (!files.empty()) {
+    fmt::print("\nScenarios ({}):\n", dir.string());
+    for (const auto& f : files) {
+      try {
+        Scenario sc = load_scenario(f);
+        std::string vs;
+        for (const auto& v : sc.variants) vs += (vs.empty() ? "" : ", ") + v.name;
+        fmt::print("  {}\n      variants: {}\n", f, vs);
+      } catch (const InputError& e) {
+        fmt::print("  {}\n      (does not load: {})\n", f, e.what());
+      }
+    }
+  }
+  return kExitExpected;
+}
+
+const char* const kFuzzHelp = R"(Usage: p2pdma-sim fuzz SCENARIO --out DIR (--runs N | --time SECONDS) [options]
+
+A race-hunting campaign: many executions of SCENARIO with no pinned schedule,
+each under a scheduling strategy and its own seed. Every distinct finding
+(kind + code paths) is reported once, with its count and when it was first
+found, shrunk to a minimal interleaving and saved with a replay token:
+  DIR/summary.json                      campaign totals and unique findings
+  DIR/coverage.csv                      preemption-point pairs reached, over time
+  DIR/state.json                        checkpoint (atomic); --resume continues from it
+  DIR/findings/NNN-KIND/finding.json    the finding, its signature, tokens
+  DIR/findings/NNN-KIND/replay.token    p2pdma-sim replay DIR/findings/NNN-KIND/replay.token
+  DIR/findings/NNN-KIND/interleaving.txt  side-by-side per-CPU listing of the minimal run
+  DIR/findings/NNN-KIND/trace.json      Perfetto trace of the minimal run
+  DIR/known/NAME.token                  first execution a known bug explained
+An execution whose findings a known bug of the variant explains (its `known:`
+list, see docs/scenario-format.md) is counted under that bug, not as findings.
+Exit 0 with no (new) finding, 1 with findings, 2 for bad input.
+
+Options:
+  --variant NAME        kernel variant of the scenario
+  --platform NAME       the platform (see `list`); the same as --set platform=NAME
+  --set KEY=VALUE       knob or cost.NAME override; repeatable
+  --strategy NAME       portfolio (default: random, pct and delay, one per execution
+                        by seed) | random | pct | delay | timed
+  --pct-depth D         PCT bug depth d (default 3): d-1 priority change points
+  --runs N              execution budget
+  --time SECONDS        wall-clock budget
+  --seed N              first seed (default 1); execution i of shard K/N uses
+                        seed N + i*N + K-1
+  --jobs N              worker processes (default 1, at most 256)
+  --shard K/N           run only shard K of N of the seed space (no overlap)
+  --out DIR             output directory (required)
+  --resume              continue the campaign checkpointed in DIR
+  --favour-new-pairs    mutate schedules that reached new preemption-point pairs
+                        (executions then depend on each worker's history; replay
+                        tokens stay exact)
+  --no-shrink           keep findings' schedules as found
+  --no-known            report every finding, even those the variant's known bugs explain
+  --shrink-replays N    executions to spend shrinking each finding (default 400)
+  --stop-on KIND        stop at the first finding of KIND (or 'any'); batches in
+                        flight still finish
+  --json                print summary.json instead of text
+)";
+
+const char* const kMergeHelp = R"(Usage: p2pdma-sim merge DIR... --out DIR [--json]
+
+Merges the outputs of campaigns over the same scenario and variant (e.g. the
+shards of one campaign run on several hosts): executions and counts add up,
+coverage pairs are united, findings are deduplicated by signature keeping the
+earliest one's folder, known-bug counts add up. Exit 0 with no (new) finding,
+1 with findings, 2 for bad input.
+)";
+
+uint64_t parse_count(const std::string& opt, const std::string& v, uint64_t min) {
+  auto n = parse_u64(v);
+  if (!n || *n < min) throw BadArgs{fmt::format("{} needs a whole number >= {}, got '{}'", opt, min, v)};
+  return *n;
+}
+
+int cmd_fuzz(const std::vector<std::string>& args) {
+  CampaignOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kFuzzHelp);
+      return kExitExpected;
+    } else if (a == "--variant") {
+      o.variant = take_value(args, i, "--variant");
+    } else if (a == "--set") {
+      o.sets.push_back(take_value(args, i, "--set"));
+    } else if (a == "--platform") {
+      o.sets.push_back("platform=" + take_value(args, i, "--platform"));
+    } else if (a == "--no-known") {
+      o.no_known = true;
+    } else if (a == "--strategy") {
+      o.strategy = take_value(args, i, "--strategy");
+      if (o.strategy != "portfolio" && !make_strategy(o.strategy))
+        throw BadArgs{fmt::format("unknown strategy '{}'; known: portfolio, random, pct, delay, timed", o.strategy)};
+    } else if (a == "--pct-depth") {
+      o.pct_depth = static_cast<int>(parse_count("--pct-depth", take_value(args, i, "--pct-depth"), 1));
+    } else if (a == "--runs") {
+      o.runs = parse_count("--runs", take_value(args, i, "--runs"), 1);
+    } else if (a == "--time") {
+      const std::string v = take_value(args, i, "--time");
+      char* end = nullptr;
+      o.time_s = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(o.time_s > 0)) throw BadArgs{fmt::format("--time needs seconds > 0, got '{}'", v)};
+    } else if (a == "--seed") {
+      o.seed = parse_count("--seed", take_value(args, i, "--seed"), 0);
+    } else if (a == "--jobs") {
+      o.jobs = static_cast<int>(parse_count("--jobs", take_value(args, i, "--jobs"), 1));
+      if (o.jobs > kMaxJobs)
+        throw BadArgs{fmt::format("--jobs {} is more than {} worker processes; use --shard to spread a campaign "
+                                  "over machines",
+                                  o.jobs, kMaxJobs)};
+    } else if (a == "--shard") {
+      const std::string v = take_value(args, i, "--shard");
+      unsigned k = 0, n = 0;
+      char tail = 0;
+      if (std::sscanf(v.c_str(), "%u/%u%c", &k, &n, &tail) != 2 || k < 1 || n < 1 || k > n)
+        throw BadArgs{fmt::format("--shard needs K/N with 1 <= K <= N, got '{}'", v)};
+      o.shard_k = static_cast<int>(k);
+      o.shard_n = static_cast<int>(n);
+    } else if (a == "--out") {
+      o.out_dir = take_value(args, i, "--out");
+    } else if (a == "--resume") {
+      o.resume = true;
+    } else if (a == "--favour-new-pairs") {
+      o.favour_new_pairs = true;
+    } else if (a == "--no-shrink") {
+      o.shrink = false;
+    } else if (a == "--shrink-replays") {
+      o.shrink_replays = parse_count("--shrink-replays", take_value(args, i, "--shrink-replays"), 1);
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--stop-on") {
+      o.stop_on = take_value(args, i, "--stop-on");
+      if (o.stop_on != "any" && !finding_kind_from_string(o.stop_on))
+        throw BadArgs{fmt::format("--stop-on needs a finding kind or 'any', got '{}'", o.stop_on)};
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for fuzz (see p2pdma-sim fuzz --help)", a)};
+    } else if (o.scenario_path.empty()) {
+      o.scenario_path = a;
+    } else {
+      throw BadArgs{fmt::format("unexpected argument '{}': fuzz takes one scenario", a)};
+    }
+  }
+  if (o.scenario_path.empty()) throw BadArgs{"fuzz needs a SCENARIO file (see p2pdma-sim fuzz --help)"};
+  return run_campaign(o);
+}
+
+int cmd_merge(const std::vector<std::string>& args) {
+  std::vector<std::string> dirs;
+  std::string out;
+  bool json = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kMergeHelp);
+      return kExitExpected;
+    } else if (a == "--out") {
+      if (i + 1 >= args.size()) throw BadArgs{"--out needs a value"};
+      out = args[++i];
+    } else if (a == "--json") {
+      json = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for merge", a)};
+    } else {
+      dirs.push_back(a);
+    }
+  }
+  return merge_campaigns(dirs, out, json);
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty()) {
+      fmt::print(stderr, "{}", kTopHelp);
+      return kExitBadInput;
+    }
+    const std::string cmd = args[0];
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+      fmt::print("{}", kTopHelp);
+      return kExitExpected;
+    }
+    if (cmd == "--version") {
+      fmt::print("p2pdma-sim {}\n", P2PSIM_VERSION);
+      return kExitExpected;
+    }
+    if (cmd == "run") return cmd_run(rest);
+    if (cmd == "check") return cmd_check(rest);
+    if (cmd == "list") return cmd_list(rest);
+    if (cmd == "replay") return cmd_replay(rest);
+    if (cmd == "fuzz") return cmd_fuzz(rest);
+    if (cmd == "merge") return cmd_merge(rest);
+    if (cmd == "topo") return cmd_topo(rest);
+    throw BadArgs{fmt::format("unknown command '{}'; commands: run, fuzz, replay, merge, topo, check, list (see --help)", cmd)};
+  } catch (const BadArgs& e) {
+    fmt::print(stderr, "{}\n", command_line_error(e.msg));
+    return kExitBadInput;
+  } catch (const InputError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitBadInput;
+  } catch (const ModelBug& e) {
+    fmt::print(stderr, "p2pdma-sim: model bug (a simulator defect, not a kernel finding): {}\n", e.what());
+    return kExitModelBug;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "p2pdma-sim: model bug (unexpected exception): {}\n", e.what());
+    return kExitModelBug;
+  }
+}
+
+}  // namespace p2psim

@@ -1,0 +1,788 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "engine/machine.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <tuple>
+
+#include "kernel/tlbflush.h"
+#include "common/hash.h"
+#include "common/kernel_bug.h"
+
+namespace p2psim {
+
+constexpr ps_t kNever = std::numeric_limits<ps_t>::max();
+
+/// Thrown inside a task's coroutine to unwind it when the execution ends.
+struct TaskKilled {};
+constexpr size_t kRecentPoints = 12;
+
+// ---------------------------------------------------------------------------
+// TaskExec: the Exec a task's kernel code runs with.
+// ---------------------------------------------------------------------------
+class TaskExec : public kern::Exec {
+ public:
+  TaskExec(Machine& m, Machine::Task& t) : m_(m), t_(t) {}
+  int cpu() const override { return t_.spec.cpu; }
+  int pid() const override { return t_.spec.pid; }
+  const std::string& task_name() const override { return t_.spec.name; }
+  ps_t now() const override { return m_.now() + t_.pending; }
+  void cost(ps_t d) override { t_.pending += d; }
+  void pp(const char* point) override {
+    m_.record_pp(t_, point);
+    m_.yield_from(t_, Machine::State::runnable);
+  }
+  void enter(const char* fn) override {
+    t_.fn_stack.push_back(fn);
+    if (m_.trace_) m_.trace_->begin(m_.track_of(t_), now(), fn, "kernel");
+  }
+  void leave(const char*) override {
+    if (!t_.fn_stack.empty()) t_.fn_stack.pop_back();
+    if (m_.trace_) m_.trace_->end(m_.track_of(t_), now());
+  }
+  void local_irq_disable() override { ++t_.irq_off; }
+  void local_irq_enable() override {
+    if (--t_.irq_off == 0) {
+      // A pending IPI is taken the moment IRQs come back on.
+      t_.pending += m_.run_irqs_inline(cpu(), now());
+      m_.note_quiescent(cpu());
+    }
+  }
+  bool irqs_disabled() const override { return t_.irq_off > 0; }
+  void preempt_disable() override { ++t_.preempt_off; }
+  void preempt_enable() override {
+    if (--t_.preempt_off == 0) m_.note_quiescent(cpu());
+  }
+  void rcu_read_lock() override { ++t_.rcu; }
+  void rcu_read_unlock() override {
+    if (--t_.rcu == 0) m_.note_quiescent(cpu());
+  }
+  bool in_irq_context() const override { return t_.softirq; }
+  bool in_atomic() const override { return t_.in_reader(); }
+  void synchronize_rcu() override {
+    kern::FuncScope f(*this, "synchronize_rcu");
+    might_sleep("synchronize_rcu");
+    const uint64_t gp = m_.start_grace_period();
+    wait_event([this, gp] { return m_.gp_done(gp); }, "synchronize_rcu: wait for grace period");
+  }
+  void call_rcu(std::function<void(Exec&)> cb, const char* what) override {
+    m_.queue_rcu_callback(cpu(), std::move(cb), what);
+    note(fmt::format("call_rcu({})", what));
+  }
+  void wait_event(std::function<bool()> cond, const char* what) override {
+    if (cond()) return;
+    t_.wait_cond = std::move(cond);
+    t_.wait_what = what;
+    t_.wait_since = now();
+    m_.yield_from(t_, Machine::State::sleeping);
+  }
+  void schedule_timeout(ps_t d) override {
+    might_sleep("schedule_timeout");
+    const ps_t deadline = now() + d;
+    m_.add_timer(deadline, [] {});
+    Machine* m = &m_;
+    wait_event([m, deadline] { return m->now() >= deadline; }, "schedule_timeout");
+  }
+  void spin_until(std::function<bool()> cond, const char* what) override {
+    if (cond()) return;
+    t_.wait_cond = std::move(cond);
+    t_.wait_what = what;
+    t_.wait_since = now();
+    m_.yield_from(t_, Machine::State::spinning);
+  }
+  void smp_call_function_many(const kern::CpuMask& mask, std::function<void(int)> fn, bool wait,
+                              const char* what) override {
+    kern::FuncScope f(*this, "smp_call_function_many_cond");
+    auto remaining = std::make_shared<int>(static_cast<int>(mask.count()));
+    m_.send_ipis(mask, fn, remaining, what, now(), m_.track_of(t_));
+    if (!wait) return;
+    kern::FuncScope w(*this, "csd_lock_wait");
+    spin_until([remaining] { return *remaining == 0; }, "smp_call_function_many: wait for IPI handlers");
+  }
+  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn, uint64_t alloc) override {
+    m_.report(cpu(), t_.spec.name, &t_.fn_stack, kind, message, now(), m_.track_of(t_), pfn, alloc);
+  }
+  void root_cause(const char* id, uint64_t pfn, uint64_t alloc, const std::string& message) override {
+    m_.root_cause(cpu(), t_.spec.name, id, pfn, alloc, message, now(), m_.track_of(t_));
+  }
+  void note(const std::string& what) override { m_.note(m_.track_of(t_), now(), what); }
+
+ private:
+  Machine& m_;
+  Machine::Task& t_;
+};
+
+// ---------------------------------------------------------------------------
+// IrqExec: IPI handlers and RCU callbacks, run on a CPU in interrupt context.
+// ---------------------------------------------------------------------------
+class IrqExec : public kern::Exec {
+ public:
+  IrqExec(Machine& m, int cpu, ps_t base, std::string name)
+      : m_(m), cpu_(cpu), base_(base), name_(std::move(name)) {}
+  int cpu() const override { return cpu_; }
+  int pid() const override { return 0; }
+  const std::string& task_name() const override { return name_; }
+  ps_t now() const override { return base_ + elapsed; }
+  void cost(ps_t d) override { elapsed += d; }
+  void pp(const char* point) override {
+    if (m_.trace_) m_.trace_->instant(cpu_, now(), point, "pp");
+    if (m_.obs_.events) m_.obs_.events->push_back({now(), cpu_, -1, point});
+    m_.remember(fmt::format("cpu{} {} {}", cpu_, name_, point));
+  }
+  void enter(const char* fn) override {
+    stack_.push_back(fn);
+    if (m_.trace_) m_.trace_->begin(cpu_, now(), fn, "kernel");
+  }
+  void leave(const char*) override {
+    if (!stack_.empty()) stack_.pop_back();
+    if (m_.trace_) m_.trace_->end(cpu_, now());
+  }
+  void local_irq_disable() override {}
+  void local_irq_enable() override {}
+  bool irqs_disabled() const override { return true; }
+  void preempt_disable() override {}
+  void preempt_enable() override {}
+  void rcu_read_lock() override {}
+  void rcu_read_unlock() override {}
+  bool in_irq_context() const override { return true; }
+  bool in_atomic() const override { return true; }
+  void synchronize_rcu() override { might_sleep("synchronize_rcu"); }
+  void call_rcu(std::function<void(Exec&)> cb, const char* what) override {
+    m_.queue_rcu_callback(cpu_, std::move(cb), what);
+  }
+  void wait_event(std::function<bool()> cond, const char* what) override {
+    if (!cond()) report(FindingKind::sleep_in_atomic, std::string("sleeps in interrupt context: ") + what);
+  }
+  void schedule_timeout(ps_t) override { might_sleep("schedule_timeout"); }
+  void spin_until(std::function<bool()> cond, const char* what) override {
+    if (!cond()) report(FindingKind::hang, std::string("spins forever in interrupt context: ") + what);
+  }
+  void smp_call_function_many(const kern::CpuMask& mask, std::function<void(int)> fn, bool wait,
+                              const char* what) override {
+    if (wait)
+      report(FindingKind::kernel_bug,
+             "WARN_ON_ONCE(irqs_disabled()) in smp_call_function_many_cond with wait");
+    auto remaining = std::make_shared<int>(static_cast<int>(mask.count()));
+    m_.send_ipis(mask, fn, remaining, what, now(), cpu_);
+  }
+  void report_finding(FindingKind kind, const std::string& message, uint64_t pfn, uint64_t alloc) override {
+    m_.report(cpu_, name_, &stack_, kind, message, now(), cpu_, pfn, alloc);
+  }
+  void root_cause(const char* id, uint64_t pfn, uint64_t alloc, const std::string& message) override {
+    m_.root_cause(cpu_, name_, id, pfn, alloc, message, now(), cpu_);
+  }
+  void note(const std::string& what) override { m_.note(cpu_, now(), what); }
+
+  ps_t elapsed = 0;
+
+ private:
+  Machine& m_;
+  int cpu_;
+  ps_t base_;
+  std::string name_;
+  std::vector<const char*> stack_;
+};
+
+// ---------------------------------------------------------------------------
+// Machine
+// ---------------------------------------------------------------------------
+Machine::Machine(CoroutineHost& host, kern::Kernel& kernel, Strategy& strategy, uint64_t seed,
+                 TraceWriter* trace, RunLimits limits)
+    : host_(host), k_(kernel), strategy_(strategy), trace_(trace), limits_(limits),
+      cpus_(kernel.cpus.size()), rcu_cblist_(kernel.cpus.size()) {
+  seed_ = seed;
+  t0_ = host_.now();
+  if (trace_)
+    for (int c = 0; c < nr_cpus(); ++c) trace_->track(c, fmt::format("cpu{} irq/softirq", c), c * 1000 + 999);
+}
+
+Machine::~Machine() {
+  for (auto& l : rcu_cblist_) l.clear();
+}
+
+void Machine::add_task(TaskSpecRt spec) {
+  auto t = std::make_unique<Task>();
+  t->idx = static_cast<int>(tasks_.size());
+  t->spec = std::move(spec);
+  t->ready_at = t->spec.start;
+  t->exec = std::make_unique<TaskExec>(*this, *t);
+  if (trace_)
+    trace_->track(track_of(*t), fmt::format("cpu{} {}", t->spec.cpu, t->spec.name),
+                  t->spec.cpu * 1000 + t->idx);
+  tasks_.push_back(std::move(t));
+}
+
+void Machine::add_pin(Pin pin) {
+  PinRt p;
+  p.pin = std::move(pin);
+  pins_.push_back(std::move(p));
+}
+
+void Machine::run() {
+  t0_ = host_.now();
+  // One softirq context per CPU: RCU callbacks run there, at their own
+  // preemption points, while the other CPUs go on.
+  for (int c = 0; c < nr_cpus(); ++c) {
+    const int idx = static_cast<int>(tasks_.size());
+    add_task({fmt::format("softirq/{}", c), c, 0, 0, [this, c](kern::Exec& ex) { softirq_main(ex, c); }});
+    Task& t = *tasks_[idx];
+    t.softirq = true;
+    t.preempt_off = 1;  // local_bh_disable(): atomic, an RCU reader
+    Cpu* cpu = &cpus_[c];
+    t.wait_cond = [cpu] { return !cpu->softirq_work.empty(); };
+    t.wait_what = "softirq: no work";
+    t.state = State::sleeping;
+    cpus_[c].softirq_task = idx;
+  }
+  // Pins name tasks, softirq contexts included: resolve them now.
+  for (auto& p : pins_)
+    for (auto& t : tasks_) {
+      if (t->spec.name == p.pin.task) p.task = t->idx;
+      if (t->spec.name == p.pin.until_task) p.until_task = t->idx;
+    }
+  strategy_.begin(seed_, static_cast<int>(tasks_.size()));
+  for (auto& tp : tasks_) {
+    Task* t = tp.get();
+    host_.start(t->idx, [this, t] { task_main(*t); });
+  }
+  schedule_loop();
+  // The task that finished last may still carry cost it never yielded on.
+  stats_.end_time = now();
+  for (const auto& [name, end] : stats_.task_end) stats_.end_time = std::max(stats_.end_time, end);
+  strategy_.end();
+  unwind_unfinished();
+}
+
+void Machine::softirq_main(kern::Exec& ex, int c) {
+  Cpu& cpu = cpus_[c];
+  for (;;) {
+    ex.wait_event([&cpu] { return !cpu.softirq_work.empty(); }, "softirq: no work");
+    SoftirqWork work = std::move(cpu.softirq_work.front());
+    cpu.softirq_work.pop_front();
+    kern::FuncScope f(ex, work.what.c_str());
+    work.fn(ex);
+    ex.cost(1_ns);
+  }
+}
+
+void Machine::unwind_unfinished() {
+  for (auto& tp : tasks_) {
+    Task& t = *tp;
+    if (t.state == State::not_started || t.state == State::done || t.state == State::dead) continue;
+    if (!t.started) continue;  // a softirq context that never had work
+    t.killed = true;
+    host_.resume(t.idx);  // yield_from throws TaskKilled; task_main returns
+  }
+}
+
+void Machine::task_main(Task& t) {
+  t.started = true;
+  t.state = State::running;
+  try {
+    t.spec.body(*t.exec);
+    t.state = State::done;
+  } catch (const KernelBug& e) {
+    report(t.spec.cpu, t.spec.name, &t.fn_stack, FindingKind::kernel_bug,
+           fmt::format("kernel BUG: {}", e.what()), t.exec->now(), track_of(t), e.pfn, e.alloc);
+    t.state = State::dead;
+  } catch (const TaskKilled&) {
+    t.state = State::dead;
+    return;  // the execution is over: touch nothing more
+  }
+  // The task is gone (exited, or killed by a BUG): its CPU is idle again.
+  if (trace_)
+    for (size_t i = 0; i < t.fn_stack.size(); ++i) trace_->end(track_of(t), t.exec->now());
+  t.fn_stack.clear();
+  t.irq_off = t.preempt_off = t.rcu = 0;
+  t.ready_at = t.exec->now();
+  stats_.task_end[t.spec.name] = t.ready_at;
+  release_cpu(t);
+}
+
+void Machine::yield_from(Task& t, State next) {
+  const uint64_t seq = stats_.preemption_points++;
+  if (next == State::runnable) t.pending += strategy_.delay_at(t.idx, seq);
+  t.ready_at = now() + t.pending;
+  t.pending = 0;
+  t.state = next;
+  if (next == State::sleeping) release_cpu(t);
+  host_.yield(t.idx);
+  if (t.killed) throw TaskKilled{};
+  t.state = State::running;
+}
+
+void Machine::resume(Task& t) {
+  take_cpu(t);
+  t.state = State::running;
+  host_.resume(t.idx);
+}
+
+void Machine::take_cpu(Task& t) {
+  Cpu& c = cpus_[t.spec.cpu];
+  if (c.holder == t.idx) return;
+  if (t.softirq) {
+    // Softirq on IRQ exit: it runs on top of the holder, in its context.
+    c.interrupted = c.holder;
+    c.holder = t.idx;
+    return;
+  }
+  if (c.holder >= 0)
+    note(track_of(t), std::max(now(), t.ready_at),
+         fmt::format("preempts {} at {}", tasks_[c.holder]->spec.name, tasks_[c.holder]->point));
+  c.holder = t.idx;
+  auto it = k_.processes.find(t.spec.pid);
+  if (it != k_.processes.end())
+    kern::switch_mm(k_, t.spec.cpu, it->second.mm.get());
+  else
+    kern::enter_lazy_tlb(k_, t.spec.cpu);
+}
+
+void Machine::release_cpu(Task& t) {
+  Cpu& c = cpus_[t.spec.cpu];
+  if (c.holder != t.idx) return;
+  if (t.softirq) {
+    c.holder = c.interrupted;  // back to the task it interrupted
+    c.interrupted = -1;
+    note_quiescent(t.spec.cpu);
+    return;
+  }
+  c.holder = -1;
+  kern::enter_lazy_tlb(k_, t.spec.cpu);  // idle keeps the mm loaded
+  note_quiescent(t.spec.cpu);  // a context switch is a quiescent state
+}
+
+bool Machine::can_take_cpu(const Task& t, const Task& holder) const {
+  // The holder must be stopped at a preemption point (or spinning).
+  if (holder.state != State::runnable && holder.state != State::spinning) return false;
+  if (holder.softirq) return false;  // softirq runs to its end on this CPU
+  if (t.softirq) return holder.irq_off == 0 && !cpus_[t.spec.cpu].in_irq;
+  if (holder.state != State::runnable || holder.in_reader()) return false;
+  const char* p = holder.point;
+  const bool user_boundary = std::strncmp(p, "op:", 3) == 0;  // return to user space
+  const size_t n = std::strlen(p);
+  const bool cond_resched = n >= 13 && std::strcmp(p + n - 13, ":cond_resched") == 0;
+  switch (k_.knobs.preempt_model) {
+    case kern::PreemptModel::none: return user_boundary;
+    case kern::PreemptModel::voluntary: return user_boundary || cond_resched;
+    case kern::PreemptModel::full: return true;
+  }
+  return false;
+}
+
+// ---- scheduling -------------------------------------------------------------
+
+void Machine::schedule_loop() {
+  std::vector<Candidate> cands;
+  for (;;) {
+    if (++stats_.steps > limits_.max_steps) {
+      report(-1, "scheduler", nullptr, FindingKind::hang,
+             fmt::format("no end after {} scheduling steps (livelock?)", limits_.max_steps), now(), 0);
+      hung_ = true;
+      return;
+    }
+    drain_hardware_events();
+    fire_due_timers();
+    deliver_irqs_when_possible();
+    wake_waiters();
+    check_pins();
+
+    cands.clear();
+    for (auto& tp : tasks_) {
+      Task& t = *tp;
+      if (t.state != State::runnable && t.state != State::not_started) continue;
+      if (t.held_by_pin >= 0) continue;
+      const int holder = cpus_[t.spec.cpu].holder;
+      if (holder >= 0 && holder != t.idx && !can_take_cpu(t, *tasks_[holder])) continue;
+      cands.push_back({t.idx, t.ready_at});
+    }
+    const ps_t nt = next_timer();
+    if (cands.empty()) {
+      if (nt != kNever) {
+        host_.advance(nt - now());
+        continue;
+      }
+      if (host_.hardware_pending()) {
+        host_.wait_hardware();
+        continue;
+      }
+      bool live = false;
+      for (auto& tp : tasks_)
+        live |= tp->state != State::done && tp->state != State::dead && !(tp->softirq && tp->state == State::sleeping);
+      bool irqs = false;
+      for (auto& c : cpus_) irqs |= !c.irqs.empty();
+      if (!live && !irqs) return;
+      if (release_one_pin("no other task can run")) continue;
+      finish_hang();
+      return;
+    }
+    Task& pick = *tasks_[cands[cands.size() == 1 ? 0 : strategy_.choose(cands)].task];
+    const ps_t target = std::max(now(), pick.ready_at);
+    if (nt < target) {
+      host_.advance(nt - now());
+      continue;
+    }
+    if (target > now() && host_.advance(target - now())) continue;  // hardware spoke first
+    if (target > limits_.max_time) {
+      report(-1, "scheduler", nullptr, FindingKind::hang,
+             fmt::format("simulated time passed {}", format_time(limits_.max_time)), now(), 0);
+      hung_ = true;
+      return;
+    }
+    resume(pick);
+  }
+}
+
+bool Machine::wake_waiters() {
+  bool changed = false;
+  for (auto& tp : tasks_) {
+    Task& t = *tp;
+    if (t.state != State::sleeping && t.state != State::spinning) continue;
+    if (!t.wait_cond()) continue;
+    t.ready_at = std::max(now(), t.state == State::sleeping ? t.wait_since : t.ready_at);
+    t.state = State::runnable;
+    t.wait_cond = nullptr;
+    changed = true;
+  }
+  return changed;
+}
+
+void Machine::check_pins() {
+  for (auto& p : pins_) {
+    if (!p.armed || p.finished) continue;
+    const Task* until = p.until_task >= 0 ? tasks_[p.until_task].get() : nullptr;
+    bool ok = false, gone = false;
+    if (until) {
+      const bool over = until->state == State::done || until->state == State::dead;
+      if (p.pin.until_done) {
+        ok = over;
+      } else {
+        auto it = until->hits.find(p.pin.until_point);
+        ok = it != until->hits.end() && it->second >= p.pin.until_hit;
+        gone = !ok && over;
+      }
+    }
+    if (!ok && !gone) continue;
+    p.finished = true;
+    Task& t = *tasks_[p.task];
+    t.held_by_pin = -1;
+    note(track_of(t), t.exec->now(),
+         ok ? fmt::format("pin released: {} passed {}", p.pin.until_task,
+                          p.pin.until_done ? "its end" : p.pin.until_point)
+            : fmt::format("pin dropped: {} finished without passing {}", p.pin.until_task,
+                          p.pin.until_point));
+  }
+}
+
+bool Machine::release_one_pin(const char* why) {
+  PinRt* oldest = nullptr;
+  for (auto& p : pins_)
+    if (p.armed && !p.finished && (!oldest || p.armed_seq < oldest->armed_seq)) oldest = &p;
+  if (!oldest) return false;
+  oldest->finished = true;
+  Task& t = *tasks_[oldest->task];
+  t.held_by_pin = -1;
+  note(track_of(t), t.exec->now(),
+       fmt::format("pin dropped ({}): {} at {} no longer waits for {}", why, t.spec.name,
+                   oldest->pin.at, oldest->pin.until_task));
+  return true;
+}
+
+void Machine::finish_hang() {
+  hung_ = true;
+  ps_t stuck = now();  // when the last task stopped moving
+  for (auto& tp : tasks_) stuck = std::max(stuck, tp->ready_at);
+  for (auto& tp : tasks_) {
+    Task& t = *tp;
+    if (t.softirq && t.state == State::sleeping) continue;  // no work is not a hang
+    std::string what;
+    switch (t.state) {
+      case State::sleeping:
+      case State::spinning:
+        what = fmt::format("{} forever in {} (since {})",
+                           t.state == State::sleeping ? "sleeps" : "spins", t.wait_what,
+                           format_time(t.wait_since));
+        break;
+      case State::runnable:
+      case State::not_started:
+        what = fmt::format("never gets cpu{} back (held by {})", t.spec.cpu,
+                           tasks_[cpus_[t.spec.cpu].holder]->spec.name);
+        break;
+      default:
+        continue;
+    }
+    report(t.spec.cpu, t.spec.name, &t.fn_stack, FindingKind::hang,
+           fmt::format("{} {}: nothing left can wake it", t.spec.name, what), stuck, track_of(t));
+  }
+}
+
+// ---- hardware events ------------------------------------------------------------
+
+void Machine::raise_irq(int cpu, std::string what, std::function<void(kern::Exec&)> handler) {
+  cpus_[cpu].irqs.push_back({std::move(what), [h = std::move(handler)](IrqExec& ex) { h(ex); }});
+}
+
+void Machine::report_from_device(const std::string& device, FindingKind kind, const std::string& msg,
+                                 ps_t abs_time) {
+  report(-1, device, nullptr, kind, msg, abs_time >= t0_ ? abs_time - t0_ : 0, 0);
+}
+
+void Machine::post_hardware_event(HardwareEvent e) {
+  hw_events_.push_back(std::move(e));
+  host_.kick();
+}
+
+bool Machine::drain_hardware_events() {
+  if (hw_events_.empty()) return false;
+  std::vector<HardwareEvent> batch;
+  batch.swap(hw_events_);
+  std::stable_sort(batch.begin(), batch.end(), [](const HardwareEvent& a, const HardwareEvent& b) {
+    return std::tie(a.time, a.device, a.seq) < std::tie(b.time, b.device, b.seq);
+  });
+  for (auto& e : batch) e.fn();
+  return true;
+}
+
+// ---- timers -------------------------------------------------------------------
+
+void Machine::add_timer(ps_t at, std::function<void()> fn) {
+  timers_.emplace(std::make_pair(at, timer_seq_++), std::move(fn));
+}
+
+ps_t Machine::next_timer() const { return timers_.empty() ? kNever : timers_.begin()->first.first; }
+
+bool Machine::fire_due_timers() {
+  bool any = false;
+  while (!timers_.empty() && timers_.begin()->first.first <= now()) {
+    auto fn = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    fn();
+    any = true;
+  }
+  return any;
+}
+
+// ---- interrupts ---------------------------------------------------------------
+
+void Machine::send_ipis(const kern::CpuMask& mask, std::function<void(int)> fn,
+                        std::shared_ptr<int> remaining, const char* what, ps_t at, int track) {
+  for (int c = 0; c < nr_cpus(); ++c) {
+    if (!mask.test(c)) continue;
+    if (trace_) trace_->instant(track, at, fmt::format("IPI -> cpu{} ({})", c, what), "ipi");
+    add_timer(at + k_.costs.ipi_delivery, [this, c, fn, remaining, w = std::string(what)] {
+      cpus_[c].irqs.push_back({w, [fn, c, remaining](IrqExec&) {
+                                 fn(c);
+                                 --*remaining;
+                               }});
+    });
+  }
+}
+
+bool Machine::cpu_interruptible(int c) const {
+  const Cpu& cpu = cpus_[c];
+  if (cpu.in_irq) return false;
+  if (cpu.holder < 0) return true;
+  const Task& t = *tasks_[cpu.holder];
+  return t.irq_off == 0 && t.state != State::running;
+}
+
+bool Machine::deliver_irqs_when_possible() {
+  bool any = false;
+  for (int c = 0; c < nr_cpus(); ++c) {
+    Cpu& cpu = cpus_[c];
+    if (cpu.irqs.empty()) continue;
+    if (!cpu_interruptible(c)) {
+      if (!cpu.irqs.front().noted && cpu.holder >= 0) {
+        cpu.irqs.front().noted = true;
+        Task& t = *tasks_[cpu.holder];
+        note(track_of(t), std::max(now(), t.ready_at),
+             fmt::format("{} pending: cpu{} has IRQs disabled", cpu.irqs.front().what, c));
+      }
+      continue;
+    }
+    const ps_t elapsed = run_irqs(c, now());
+    if (cpu.holder >= 0) {
+      Task& t = *tasks_[cpu.holder];
+      t.ready_at = std::max(t.ready_at, now()) + elapsed;
+    }
+    any = true;
+  }
+  return any;
+}
+
+ps_t Machine::run_irqs_inline(int c, ps_t at) {
+  if (cpus_[c].irqs.empty()) return 0;
+  return run_irqs(c, at);
+}
+
+ps_t Machine::run_irqs(int c, ps_t base) {
+  Cpu& cpu = cpus_[c];
+  ps_t elapsed = 0;
+  while (!cpu.irqs.empty()) {
+    PendingIrq irq = std::move(cpu.irqs.front());
+    cpu.irqs.pop_front();
+    cpu.in_irq = true;
+    IrqExec ex(*this, c, base + elapsed, fmt::format("irq/cpu{}", c));
+    {
+      kern::FuncScope f(ex, irq.what.c_str());
+      try {
+        irq.fn(ex);
+      } catch (const KernelBug& e) {
+        ex.report_page(FindingKind::kernel_bug, e.pfn, e.alloc,
+                       fmt::format("kernel BUG in interrupt context: {}", e.what()));
+      }
+      ex.cost(1_ns);
+    }
+    elapsed += ex.elapsed;
+    cpu.in_irq = false;
+  }
+  note_quiescent(c);
+  return elapsed;
+}
+
+// ---- RCU ------------------------------------------------------------------------
+
+bool Machine::cpu_in_reader(int c) const {
+  const Cpu& cpu = cpus_[c];
+  if (cpu.in_irq) return true;
+  if (cpu.interrupted >= 0 && tasks_[cpu.interrupted]->in_reader()) return true;
+  return cpu.holder >= 0 && tasks_[cpu.holder]->in_reader();
+}
+
+uint64_t Machine::start_grace_period() {
+  GracePeriod gp;
+  gp.id = next_gp_++;
+  gp.start = now();
+  for (int c = 0; c < nr_cpus(); ++c)
+    if (cpu_in_reader(c)) gp.waiting.set(c);
+  gps_.push_back(gp);
+  const uint64_t id = gp.id;
+  add_timer(now() + k_.costs.rcu_grace_period, [this, id] {
+    for (auto& g : gps_)
+      if (g.id == id) {
+        g.min_elapsed = true;
+        check_gp_done(g);
+      }
+  });
+  return id;
+}
+
+void Machine::queue_rcu_callback(int cpu, std::function<void(kern::Exec&)> fn, const char* what) {
+  auto head = std::make_unique<RcuHead>();
+  head->gp = start_grace_period();
+  head->cpu = cpu;
+  head->what = what;
+  head->fn = std::move(fn);
+  rcu_cblist_[cpu].push_back(*head);
+  rcu_storage_.push_back(std::move(head));
+}
+
+bool Machine::gp_done(uint64_t id) const {
+  for (const auto& g : gps_)
+    if (g.id == id) return g.done;
+  return true;
+}
+
+void Machine::note_quiescent(int c) {
+  if (cpu_in_reader(c)) return;
+  for (auto& g : gps_)
+    if (!g.done && g.waiting.test(c)) {
+      g.waiting.reset(c);
+      check_gp_done(g);
+    }
+}
+
+void Machine::check_gp_done(GracePeriod& gp) {
+  if (gp.done || !gp.min_elapsed || gp.waiting.any()) return;
+  gp.done = true;
+  // Callbacks waiting for this grace period run in softirq on their CPU.
+  for (int c = 0; c < nr_cpus(); ++c) {
+    auto& list = rcu_cblist_[c];
+    for (auto it = list.begin(); it != list.end();) {
+      if (it->gp != gp.id) {
+        ++it;
+        continue;
+      }
+      RcuHead& h = *it;
+      it = list.erase(it);
+      cpus_[c].softirq_work.push_back({fmt::format("rcu_do_batch: {}", h.what),
+                                       [&h](kern::Exec& ex) { h.fn(ex); }});
+    }
+  }
+}
+
+// ---- reporting ------------------------------------------------------------------
+
+namespace {
+uint64_t point_hash(const char* s) { return fnv1a(s) | 1; }  // never 0: 0 means "at no point"
+}  // namespace
+
+void Machine::record_pp(Task& t, const char* point) {
+  t.point = point;
+  const int n = ++t.hits[point];
+  const ps_t at = t.exec->now();
+  if (obs_.coverage || obs_.events) {
+    const uint64_t h = point_hash(point);
+    t.at_point = h;
+    if (obs_.coverage)
+      for (auto& op : tasks_) {
+        const Task& o = *op;
+        if (o.spec.cpu == t.spec.cpu || !o.at_point) continue;
+        if (o.state == State::done || o.state == State::dead || o.state == State::not_started) continue;
+        const uint64_t a = std::min(h, o.at_point), b = std::max(h, o.at_point);
+        obs_.coverage->insert(a * 0x9e3779b97f4a7c15ULL ^ (b + (b << 6) + (b >> 2)));
+      }
+    if (obs_.events) obs_.events->push_back({at, t.spec.cpu, t.idx, point});
+  }
+  if (trace_) trace_->instant(track_of(t), at, point, "pp");
+  remember(fmt::format("cpu{} {} {}", t.spec.cpu, t.spec.name, point));
+  for (size_t i = 0; i < pins_.size(); ++i) {
+    PinRt& p = pins_[i];
+    if (p.armed || p.finished || p.task != t.idx || p.pin.at != point || p.pin.hit != n) continue;
+    p.armed = true;
+    p.armed_seq = ++pin_seq_;
+    t.held_by_pin = static_cast<int>(i);
+    note(track_of(t), at,
+         fmt::format("pinned at {}: waits until {} {}", point, p.pin.until_task,
+                     p.pin.until_done ? "finishes" : "passes " + p.pin.until_point));
+  }
+}
+
+void Machine::remember(std::string what) {
+  recent_.push_back(std::move(what));
+  if (recent_.size() > kRecentPoints) recent_.pop_front();
+}
+
+void Machine::note(int track, ps_t at, const std::string& what) {
+  notes_.push_back(fmt::format("{} {}", format_time(at), what));
+  if (trace_) trace_->instant(track, at, what, "note");
+}
+
+void Machine::root_cause(int cpu, const std::string& task, const char* id, uint64_t pfn, uint64_t alloc,
+                         const std::string& msg, ps_t at, int track) {
+  causes_.push_back({id, at, cpu, task, msg, pfn, alloc, findings_.size()});
+  if (trace_) trace_->instant(track, at, fmt::format("ROOT CAUSE {}", id), "root_cause", {{"message", msg}});
+}
+
+void Machine::report(int cpu, const std::string& task, const std::vector<const char*>* stack,
+                     FindingKind kind, const std::string& msg, ps_t at, int track, uint64_t pfn,
+                     uint64_t alloc) {
+  for (const auto& f : findings_)
+    if (f.kind == kind && f.message == msg) return;
+  Finding f{kind, at, cpu, task, msg, {}, pfn, alloc};
+  f.path.assign(recent_.begin(), recent_.end());
+  if (stack && !stack->empty()) {
+    std::string s;
+    for (const char* fn : *stack) s += (s.empty() ? "" : " > ") + std::string(fn);
+    f.path.push_back(fmt::format("cpu{} {} in {}", cpu, task, s));
+  }
+  if (trace_)
+    trace_->instant(track, at, fmt::format("FINDING {}", to_string(kind)), "finding",
+                    {{"message", msg}}, /*global=*/true);
+  if (obs_.events) obs_.events->push_back({at, cpu, PpEvent::kFinding, to_string(kind)});
+  findings_.push_back(std::move(f));
+}
+
+}  // namespace p2psim

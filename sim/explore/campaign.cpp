@@ -1,0 +1,924 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+//
+// Race-hunting campaigns. The parent process never runs SystemC while the
+// campaign explores: it forks --jobs workers (each elaborates once and runs
+// many executions), hands them batches of execution indices over pipes,
+// deduplicates findings by signature, tracks coverage, and checkpoints the
+// campaign atomically so a SIGKILL loses nothing that was checkpointed.
+// Then it shrinks each unique finding in-process and writes its folder.
+#include "explore/campaign.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unordered_set>
+
+#include "explore/finding_signature.h"
+#include "explore/known_bug.h"
+#include "common/kernel_bug.h"
+#include "explore/replay_token.h"
+#include "explore/runner.h"
+#include "explore/strategies.h"
+#include "scenario/scenario.h"
+#include "explore/shrink.h"
+#include "scenario/strict_yaml.h"
+#include "engine/systemc_host.h"
+#include "trace/trace_writer.h"
+
+namespace p2psim {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// fs::create_directories() for a directory the user named: a path that
+/// cannot be a directory (under a file, in /proc) is bad input, not a crash.
+void make_output_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
+    throw InputError(dir.string(), 1, 1,
+                     fmt::format("cannot create output directory: {}", ec ? ec.message() : "not a directory"));
+}
+
+
+constexpr uint64_t kBatch = 128;
+volatile sig_atomic_t g_stop = 0;
+void on_stop_signal(int) { g_stop = 1; }
+
+std::string jstr(const std::string& s) { return "\"" + json_escape(s) + "\""; }
+
+/// Write @path via a temporary file, fsync and rename: readers see the old
+/// or the new content, never a torn one.
+bool write_all(int fd, const std::string& s);
+
+/// Write @path via a temporary file, fsync and rename: readers see the old
+/// or the new content, never a torn one.
+void atomic_write(const fs::path& path, const std::string& content) {
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const bool ok = fd >= 0 && write_all(fd, content) && ::fsync(fd) == 0;
+  const int saved = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) throw InputError(tmp.string(), 1, 1, fmt::format("cannot write: {}", std::strerror(saved)));
+  fs::rename(tmp, path);
+}
+
+std::string clean_field(std::string s) {
+  for (char& c : s)
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+/// A set of execution indices as disjoint [first, last] intervals.
+class IndexSet {
+ public:
+  void add(uint64_t first, uint64_t count) {
+    if (!count) return;
+    uint64_t lo = first, hi = first + count - 1;
+    auto it = iv_.upper_bound(lo);
+    if (it != iv_.begin() && std::prev(it)->second + 1 >= lo) --it;
+    while (it != iv_.end() && it->first <= hi + 1) {
+      lo = std::min(lo, it->first);
+      hi = std::max(hi, it->second);
+      it = iv_.erase(it);
+    }
+    iv_[lo] = hi;
+  }
+  bool contains(uint64_t i) const {
+    auto it = iv_.upper_bound(i);
+    return it != iv_.begin() && std::prev(it)->second >= i;
+  }
+  uint64_t size() const {
+    uint64_t n = 0;
+    for (const auto& [a, b] : iv_) n += b - a + 1;
+    return n;
+  }
+  const std::map<uint64_t, uint64_t>& intervals() const { return iv_; }
+
+ private:
+  std::map<uint64_t, uint64_t> iv_;
+};
+
+struct UniqueFinding {
+  std::string signature, kind, message, token, strategy, dir;
+  uint64_t count = 0, first_execution = 0, seed = 0;
+  double first_found_s = 0;
+};
+
+/// Executions a known bug of the variant explained (not findings).
+struct KnownHits {
+  std::string name, token, strategy;
+  uint64_t executions = 0, findings = 0, first_execution = 0, seed = 0;
+  double first_found_s = 0;
+};
+
+/// Everything a campaign must not lose; state.json is its checkpoint.
+struct CampaignState {
+  std::string scenario, variant, strategy, shard;
+  uint64_t hash = 0, seed = 1, budget_runs = 0;
+  std::vector<std::string> sets;
+  double budget_time = 0;
+  double wall_seconds = 0;
+  uint64_t findings_total = 0;
+  IndexSet done;
+  std::map<std::string, UniqueFinding> unique;  // by signature
+  std::map<std::string, KnownHits> known;        // by known bug name
+  bool no_known = false;
+  std::set<uint64_t> coverage;
+  uint64_t pct_steps = 0;
+  int nr_tasks = 0;
+};
+
+std::string known_json(const CampaignState& s, bool with_token) {
+  std::string out;
+  for (const auto& [name, h] : s.known)
+    out += fmt::format(
+        "{}\n  {{\"name\":{},\"executions\":{},\"findings\":{},\"first_found_s\":{:.3f},\"first_execution\":{},"
+        "\"seed\":{},\"strategy\":{},{}}}",
+        out.empty() ? "" : ",", jstr(name), h.executions, h.findings, h.first_found_s, h.first_execution, h.seed,
+        jstr(h.strategy), with_token ? "\"token\":" + jstr(h.token) : "\"token_file\":" + jstr("known/" + name + ".token"));
+  return out;
+}
+
+std::string state_json(const CampaignState& s) {
+  std::string sets, done, uniq, cov;
+  for (const auto& x : s.sets) sets += (sets.empty() ? "" : ",") + jstr(x);
+  for (const auto& [a, b] : s.done.intervals()) done += fmt::format("{}[{},{}]", done.empty() ? "" : ",", a, b);
+  for (const auto& [sig, u] : s.unique)
+    uniq += fmt::format(
+        "{}\n  {{\"signature\":{},\"kind\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
+        "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"dir\":{}}}",
+        uniq.empty() ? "" : ",", jstr(sig), jstr(u.kind), jstr(u.message), u.count, u.first_found_s,
+        u.first_execution, u.seed, jstr(u.strategy), jstr(u.token), jstr(u.dir));
+  for (uint64_t h : s.coverage) cov += fmt::format("{}\"{:016x}\"", cov.empty() ? "" : ",", h);
+  return fmt::format(
+      "{{\"version\":1,\"scenario\":{},\"hash\":\"{:016x}\",\"variant\":{},\"sets\":[{}],"
+      "\"strategy\":{},\"seed\":{},\"shard\":{},\"budget_runs\":{},\"budget_time\":{},"
+      "\"executions\":{},\"wall_seconds\":{:.3f},\"findings_total\":{},\"pct_steps\":{},\"tasks\":{},"
+      "\"no_known\":{},\"done\":[{}],\n\"unique\":[{}],\n\"known\":[{}],\n\"coverage\":[{}]}}\n",
+      jstr(s.scenario), s.hash, jstr(s.variant), sets, jstr(s.strategy), s.seed, jstr(s.shard),
+      s.budget_runs, s.budget_time, s.done.size(), s.wall_seconds, s.findings_total, s.pct_steps,
+      s.nr_tasks, s.no_known ? "true" : "false", done, uniq, known_json(s, true), cov);
+}
+
+CampaignState load_state(const fs::path& path) {
+  CampaignState s;
+  YAML::Node n;
+  const std::string text = read_input_file(path.string(), "campaign checkpoint");
+  try {
+    n = YAML::Load(text);
+    // A checkpoint this version did not write, or one damaged by hand, would
+    // count executions and findings twice: refuse it rather than trust it.
+    if (!n.IsMap()) throw std::runtime_error("not a JSON object");
+    for (const char* key : {"version", "scenario", "hash", "variant", "strategy", "seed", "shard", "budget_runs",
+                            "budget_time", "executions", "wall_seconds", "findings_total", "pct_steps", "tasks",
+                            "done", "unique"})
+      if (!n[key]) throw std::runtime_error(fmt::format("it has no '{}'", key));
+    if (n["version"].as<int>() != 1)
+      throw std::runtime_error(fmt::format("it is version {}, this p2pdma-sim reads version 1",
+                                           n["version"].as<std::string>()));
+    s.scenario = n["scenario"].as<std::string>();
+    s.hash = std::stoull(n["hash"].as<std::string>(), nullptr, 16);
+    s.variant = n["variant"].as<std::string>();
+    for (const auto& x : n["sets"]) s.sets.push_back(x.as<std::string>());
+    s.strategy = n["strategy"].as<std::string>();
+    s.seed = n["seed"].as<uint64_t>();
+    s.shard = n["shard"].as<std::string>();
+    s.budget_runs = n["budget_runs"].as<uint64_t>();
+    s.budget_time = n["budget_time"].as<double>();
+    s.wall_seconds = n["wall_seconds"].as<double>();
+    s.findings_total = n["findings_total"].as<uint64_t>();
+    s.pct_steps = n["pct_steps"].as<uint64_t>();
+    s.nr_tasks = n["tasks"].as<int>();
+    if (s.wall_seconds < 0 || s.budget_time < 0 || !std::isfinite(s.wall_seconds) || !std::isfinite(s.budget_time))
+      throw std::runtime_error("it has a negative or non-finite time");
+    if (!n["done"].IsSequence()) throw std::runtime_error("'done' is not a list of ranges");
+    for (const auto& iv : n["done"]) {
+      if (!iv.IsSequence() || iv.size() != 2) throw std::runtime_error("a 'done' range is not [first, last]");
+      const uint64_t a = iv[0].as<uint64_t>(), b = iv[1].as<uint64_t>();
+      if (b < a || (s.budget_runs && b >= s.budget_runs))
+        throw std::runtime_error(fmt::format("'done' range [{}, {}] is out of order or past the budget of {}", a, b,
+                                             s.budget_runs));
+      s.done.add(a, b - a + 1);
+    }
+    if (s.done.size() != n["executions"].as<uint64_t>())
+      throw std::runtime_error(fmt::format("its 'done' ranges hold {} executions, its 'executions' says {}",
+                                           s.done.size(), n["executions"].as<uint64_t>()));
+    for (const auto& u : n["unique"]) {
+      UniqueFinding f;
+      f.signature = u["signature"].as<std::string>();
+      f.kind = u["kind"].as<std::string>();
+      f.message = u["message"].as<std::string>();
+      f.count = u["count"].as<uint64_t>();
+      f.first_found_s = u["first_found_s"].as<double>();
+      f.first_execution = u["first_execution"].as<uint64_t>();
+      f.seed = u["seed"].as<uint64_t>();
+      f.strategy = u["strategy"].as<std::string>();
+      f.token = u["token"].as<std::string>();
+      f.dir = u["dir"].as<std::string>();
+      s.unique[f.signature] = f;
+    }
+    if (n["no_known"]) s.no_known = n["no_known"].as<bool>();
+    for (const auto& k : n["known"]) {  // absent in checkpoints from before known bugs
+      KnownHits h;
+      h.name = k["name"].as<std::string>();
+      h.executions = k["executions"].as<uint64_t>();
+      h.findings = k["findings"].as<uint64_t>();
+      h.first_found_s = k["first_found_s"].as<double>();
+      h.first_execution = k["first_execution"].as<uint64_t>();
+      h.seed = k["seed"].as<uint64_t>();
+      h.strategy = k["strategy"].as<std::string>();
+      h.token = k["token"].as<std::string>();
+      s.known[h.name] = h;
+    }
+    for (const auto& c : n["coverage"]) s.coverage.insert(std::stoull(c.as<std::string>(), nullptr, 16));
+  } catch (const YAML::Exception& e) {
+    throw InputError(path.string(), e.mark.line + 1, e.mark.column + 1,
+                     fmt::format("campaign checkpoint is unreadable: {}", e.msg));
+  } catch (const std::exception& e) {
+    throw InputError(path.string(), 1, 1, fmt::format("campaign checkpoint is unreadable: {}", e.what()));
+  }
+  return s;
+}
+
+std::unique_ptr<Strategy> campaign_strategy(const std::string& name, int depth, uint64_t steps) {
+  if (name == "portfolio") return std::make_unique<PortfolioStrategy>(depth, steps);
+  if (name == "pct") return make_pct_strategy(depth, steps);
+  return make_strategy(name);
+}
+
+uint64_t seed_of(const CampaignOptions& o, uint64_t index) {
+  return o.seed + index * static_cast<uint64_t>(o.shard_n) + static_cast<uint64_t>(o.shard_k - 1);
+}
+
+/**
+ * MutateStrategy - --favour-new-pairs: replay a prefix of a schedule that
+ * reached new coverage, then continue at random.
+ */
+class MutateStrategy : public Strategy {
+ public:
+  MutateStrategy(Decisions prefix, size_t keep) : prefix_(std::move(prefix)), keep_(keep) {}
+  const char* name() const override { return "cov"; }
+  void begin(uint64_t seed, int) override {
+    rng_.reseed(seed);
+    step_ = 0;
+  }
+  size_t choose(const std::vector<Candidate>& cands) override {
+    const size_t k = step_++;
+    if (k < keep_ && k < prefix_.choices.size()) {
+      const int want = prefix_.choices[k];
+      if (want < 0) return default_choice(cands);
+      for (size_t i = 0; i < cands.size(); ++i)
+        if (cands[i].task == want) return i;
+    }
+    return rng_.below(cands.size());
+  }
+
+ private:
+  Decisions prefix_;
+  size_t keep_;
+  size_t step_ = 0;
+  Rng rng_;
+};
+
+/// PCT's k: the most scheduling choices in 64 calibration executions
+/// (random strategy, fixed seeds), so every worker derives the same k.
+uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
+                             const HardwareModules& hw) {
+  uint64_t k = 1;
+  for (uint64_t s = 1; s <= 64; ++s) {
+    auto inner = make_random_strategy();
+    RecordingStrategy rec(*inner);
+    RunOptions opt;
+    opt.seed = 0xca11b4a7e0000000ULL + s;
+    opt.use_pins = false;
+    opt.strategy_object = &rec;
+    opt.hardware = &hw;
+    run_execution(host, sc, rc, opt);
+    k = std::max<uint64_t>(k, rec.decisions().choices.size());
+  }
+  return k;
+}
+
+bool write_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    const ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+/// A worker process: run batches of executions, report findings and coverage.
+[[noreturn]] void worker_main(const CampaignOptions& o, const Scenario& sc, const RunConfig& rc, int in_fd,
+                              int out_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  signal(SIGINT, SIG_IGN);  // the parent decides when to stop
+  int code = 0;
+  try {
+    run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+      const uint64_t steps = calibrate_pct_steps(host, sc, rc, hw);
+      auto strat = campaign_strategy(o.strategy, o.pct_depth, steps);
+      std::unordered_set<uint64_t> cov;
+      std::vector<Decisions> corpus;
+      FILE* in = fdopen(in_fd, "r");
+      char line[256];
+      while (fgets(line, sizeof line, in)) {
+        uint64_t first = 0, count = 0;
+        if (line[0] == 'Q' || std::sscanf(line, "W %lu %lu", &first, &count) != 2) break;
+        std::string out;
+        std::vector<uint64_t> new_pairs;
+        for (uint64_t i = first; i < first + count; ++i) {
+          const uint64_t seed = seed_of(o, i);
+          std::unique_ptr<Strategy> mutate;
+          Strategy* base = strat.get();
+          if (o.favour_new_pairs && !corpus.empty() && (Rng(seed ^ 0xc0ffee).below(2) == 0)) {
+            Rng r(seed ^ 0xfeed);
+            const Decisions& parent = corpus[r.below(corpus.size())];
+            mutate = std::make_unique<MutateStrategy>(parent, r.below(parent.choices.size() + 1));
+            base = mutate.get();
+          }
+          RecordingStrategy rec(*base);
+          RunOptions opt;
+          opt.seed = seed;
+          opt.use_pins = false;
+          opt.strategy_object = &rec;
+          opt.hardware = &hw;
+          const size_t before = cov.size();
+          std::unordered_set<uint64_t> run_cov;
+          opt.observers.coverage = &run_cov;
+          RunResult r = run_execution(host, sc, rc, opt);
+          for (uint64_t h : run_cov)
+            if (cov.insert(h).second) new_pairs.push_back(h);
+          if (o.favour_new_pairs && cov.size() > before && corpus.size() < 4096) corpus.push_back(rec.decisions());
+          if (r.findings.empty()) continue;
+          ReplayToken tok;
+          tok.scenario_path = o.scenario_path;
+          tok.scenario_hash = sc.content_hash;
+          tok.variant = o.variant;
+          tok.sets = o.sets;
+          tok.strategy = rec.name();
+          tok.seed = seed;
+          tok.decisions = rec.decisions();
+          std::set<std::string> kinds;
+          for (const auto& f : r.findings) kinds.insert(to_string(f.kind));
+          tok.findings.assign(kinds.begin(), kinds.end());
+          const std::string token = encode_token(tok);
+          // An execution's findings count once per distinct signature, known or not.
+          std::set<std::string> seen;
+          std::vector<std::pair<const Finding*, std::string>> distinct;
+          for (const auto& f : r.findings) {
+            std::string sig = clean_field(finding_signature(f));
+            if (seen.insert(sig).second) distinct.emplace_back(&f, std::move(sig));
+          }
+          if (const KnownBug* kb = o.no_known ? nullptr : explain_findings(rc.known, r.findings, r.causes)) {
+            out += fmt::format("K\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), kb->name, distinct.size(), token);
+            continue;
+          }
+          for (const auto& [f, sig] : distinct)
+            out += fmt::format("F\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), to_string(f->kind), sig,
+                               clean_field(f->message), token);
+        }
+        if (!new_pairs.empty()) {
+          out += "C\t";
+          for (size_t j = 0; j < new_pairs.size(); ++j) out += fmt::format("{}{:x}", j ? "," : "", new_pairs[j]);
+          out += "\n";
+        }
+        out += fmt::format("D\t{}\t{}\t{}\t{}\n", first, count, steps, sc.tasks.size());
+        if (!write_all(out_fd, out)) break;
+      }
+    });
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "p2pdma-sim fuzz worker: model bug: {}\n", e.what());
+    code = 3;
+  }
+  std::fflush(nullptr);
+  _exit(code);
+}
+
+struct Worker {
+  pid_t pid = -1;
+  int to = -1, from = -1;
+  std::string buf;
+  std::vector<std::string> batch;  ///< lines of the batch in flight, applied at its D line
+  bool busy = false, alive = true;
+  uint64_t first = 0, count = 0;
+};
+
+std::string finding_dir_name(size_t n, const std::string& kind) { return fmt::format("findings/{:03}-{}", n, kind); }
+
+/// Shrink one unique finding and write its folder.
+void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Scenario& sc, const RunConfig& rc,
+                       const CampaignOptions& o, const fs::path& out, UniqueFinding& u, size_t n) {
+  std::string err;
+  auto tok = decode_token(u.token, &err);
+  if (!tok) throw ModelBug("campaign produced a bad token: " + err);
+  Decisions decisions = tok->decisions;
+  ShrinkResult sh;
+  if (o.shrink) {
+    sh = shrink_decisions(host, sc, rc, decisions, u.signature, o.shrink_replays, &hw);
+  } else {
+    sh.decisions = decisions;
+    sh.explicit_before = sh.explicit_after = decisions.explicit_count();
+    sh.final_run = replay_decisions(host, sc, rc, decisions, true, &sh.events, nullptr, &hw);
+  }
+  bool reproduced = false;
+  for (const auto& f : sh.final_run.findings) reproduced |= finding_signature(f) == u.signature;
+  ReplayToken st = *tok;
+  st.strategy = tok->strategy + "+shrunk";
+  st.decisions = sh.decisions;
+  std::set<std::string> kinds;
+  for (const auto& f : sh.final_run.findings) kinds.insert(to_string(f.kind));
+  st.findings.assign(kinds.begin(), kinds.end());
+  const std::string shrunk_token = encode_token(st);
+
+  u.dir = finding_dir_name(n, u.kind);
+  const fs::path dir = out / u.dir;
+  make_output_dir(dir);
+  std::string path_json;
+  for (const auto& f : sh.final_run.findings)
+    if (finding_signature(f) == u.signature)
+      for (const auto& p : f.path) path_json += (path_json.empty() ? "" : ",") + jstr(p);
+  atomic_write(dir / "finding.json",
+               fmt::format("{{\"kind\":{},\"signature\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
+                           "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"shrunk_token\":{},"
+                           "\"explicit_decisions\":{},\"explicit_decisions_shrunk\":{},\"shrink_replays\":{},"
+                           "\"shrunk_reproduces\":{},\"path\":[{}]}}\n",
+                           jstr(u.kind), jstr(u.signature), jstr(u.message), u.count, u.first_found_s,
+                           u.first_execution, u.seed, jstr(u.strategy), jstr(u.token), jstr(shrunk_token),
+                           sh.explicit_before, sh.explicit_after, sh.replays, reproduced ? "true" : "false",
+                           path_json));
+  atomic_write(dir / "replay.token", shrunk_token + "\n");
+  atomic_write(dir / "trace.json", sh.final_run.trace_json);
+  std::string listing = fmt::format(
+      "{} on {} ({}), variant {}\n{} forced decision(s) after shrinking (from {}), {} replays; "
+      "a column per CPU, top to bottom in simulated time.\nreplay: p2pdma-sim replay {}\n\n",
+      u.kind, sc.name, sc.file, o.variant.empty() ? "(base)" : o.variant, sh.explicit_after, sh.explicit_before,
+      sh.replays, (dir / "replay.token").string());
+  listing += render_interleaving(sc, sh.events);
+  atomic_write(dir / "interleaving.txt", listing);
+}
+
+uint64_t known_executions(const CampaignState& s) {
+  uint64_t n = 0;
+  for (const auto& [name, h] : s.known) n += h.executions;
+  return n;
+}
+
+/// DIR/known/NAME.token: a replayable example of each known bug.
+void write_known_tokens(const fs::path& out, const CampaignState& s) {
+  if (s.known.empty()) return;
+  make_output_dir(out / "known");
+  for (const auto& [name, h] : s.known) atomic_write(out / "known" / (name + ".token"), h.token + "\n");
+}
+
+void print_known(const fs::path& out, const CampaignState& s) {
+  for (const auto& [name, h] : s.known)
+    fmt::print("  known bug {} explained {} execution(s) ({} findings), first at {:.2f}s (seed {}, {})  {}\n", name,
+               h.executions, h.findings, h.first_found_s, h.seed, h.strategy,
+               (out / "known" / (name + ".token")).string());
+}
+
+std::string summary_json(const CampaignState& s, const CampaignOptions& o, const std::string& scenario_name) {
+  std::vector<const UniqueFinding*> list;
+  for (const auto& [sig, u] : s.unique) list.push_back(&u);
+  std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->first_execution < b->first_execution; });
+  std::string uniq;
+  for (const auto* u : list)
+    uniq += fmt::format(
+        "{}\n  {{\"kind\":{},\"signature\":{},\"count\":{},\"first_found_s\":{:.3f},\"first_execution\":{},"
+        "\"seed\":{},\"strategy\":{},\"dir\":{}}}",
+        uniq.empty() ? "" : ",", jstr(u->kind), jstr(u->signature), u->count, u->first_found_s, u->first_execution,
+        u->seed, jstr(u->strategy), jstr(u->dir));
+  const double n = static_cast<double>(s.nr_tasks), k = static_cast<double>(std::max<uint64_t>(1, s.pct_steps));
+  return fmt::format(
+      "{{\"scenario\":{},\"file\":{},\"variant\":{},\"strategy\":{},\"shard\":{},\"first_seed\":{},"
+      "\"executions\":{},\"wall_seconds\":{:.3f},\"executions_per_second\":{:.0f},\"findings_total\":{},"
+      "\"unique_findings\":{},\"known_bug_executions\":{},\"coverage_pairs\":{},"
+      "\"pct\":{{\"depth\":{},\"n\":{},\"k\":{},\"guarantee\":{:.3g}}},"
+      "\"findings\":[{}],\n\"known_bugs\":[{}]}}\n",
+      jstr(scenario_name), jstr(s.scenario), jstr(s.variant), jstr(s.strategy), jstr(s.shard), s.seed, s.done.size(),
+      s.wall_seconds, s.done.size() / std::max(s.wall_seconds, 1e-9), s.findings_total, s.unique.size(),
+      known_executions(s), s.coverage.size(), o.pct_depth, s.nr_tasks, s.pct_steps,
+      1.0 / (n * std::pow(k, o.pct_depth - 1)), uniq, known_json(s, false));
+}
+
+}  // namespace
+
+int run_campaign(const CampaignOptions& o) {
+  if (o.runs == 0 && o.time_s <= 0)
+    throw InputError("<command line>", 1, 1, "fuzz needs a budget: --runs N or --time SECONDS");
+  if (o.out_dir.empty()) throw InputError("<command line>", 1, 1, "fuzz needs --out DIR for its results");
+  const Scenario sc = load_scenario(o.scenario_path);
+  const RunConfig rc = resolve_run(sc, o.variant, o.sets);
+  const fs::path out(o.out_dir);
+  const fs::path state_path = out / "state.json";
+
+  CampaignState st;
+  st.scenario = o.scenario_path;
+  st.hash = sc.content_hash;
+  st.variant = o.variant;
+  st.sets = o.sets;
+  st.strategy = o.strategy;
+  st.seed = o.seed;
+  st.shard = fmt::format("{}/{}", o.shard_k, o.shard_n);
+  st.budget_runs = o.runs;
+  st.budget_time = o.time_s;
+  st.nr_tasks = static_cast<int>(sc.tasks.size());
+  st.no_known = o.no_known;
+  if (fs::exists(state_path)) {
+    if (!o.resume)
+      throw InputError(state_path.string(), 1, 1,
+                       "a campaign already lives in this directory: add --resume to continue it, or pick another --out");
+    CampaignState old = load_state(state_path);
+    auto mismatch = [&](const char* what, const std::string& a, const std::string& b) {
+      if (a != b)
+        throw InputError(state_path.string(), 1, 1,
+                         fmt::format("--resume with a different {}: the campaign has '{}', the command says '{}'", what, a, b));
+    };
+    mismatch("scenario content (hash)", fmt::format("{:016x}", old.hash), fmt::format("{:016x}", st.hash));
+    mismatch("variant", old.variant, st.variant);
+    mismatch("strategy", old.strategy, st.strategy);
+    mismatch("shard", old.shard, st.shard);
+    mismatch("first seed", std::to_string(old.seed), std::to_string(st.seed));
+    mismatch("--no-known", old.no_known ? "on" : "off", st.no_known ? "on" : "off");
+    std::string a, b;
+    for (const auto& x : old.sets) a += x + " ";
+    for (const auto& x : st.sets) b += x + " ";
+    mismatch("--set list", a, b);
+    old.budget_runs = o.runs;
+    old.budget_time = o.time_s;
+    st = std::move(old);
+  } else if (o.resume) {
+    throw InputError(state_path.string(), 1, 1, "--resume: no campaign checkpoint here");
+  }
+  make_output_dir(out / "findings");
+
+  // Fork the workers before this process touches SystemC.
+  std::vector<Worker> workers(static_cast<size_t>(std::max(1, o.jobs)));
+  for (auto& w : workers) {
+    int to[2], from[2];
+    if (pipe(to) || pipe(from)) throw ModelBug("pipe() failed");
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) throw ModelBug("fork() failed");
+    if (pid == 0) {
+      ::close(to[1]);
+      ::close(from[0]);
+      for (auto& other : workers)
+        if (other.pid > 0) {
+          ::close(other.to);
+          ::close(other.from);
+        }
+      worker_main(o, sc, rc, to[0], from[1]);
+    }
+    ::close(to[0]);
+    ::close(from[1]);
+    w.pid = pid;
+    w.to = to[1];
+    w.from = from[0];
+  }
+  signal(SIGPIPE, SIG_IGN);
+  g_stop = 0;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  const bool tty = isatty(STDERR_FILENO);
+  const auto t_start = std::chrono::steady_clock::now();
+  const double wall_before = st.wall_seconds;
+  auto elapsed = [&] {
+    return wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  };
+  std::ofstream cov_csv(out / "coverage.csv", std::ios::app);
+  if (fs::file_size(out / "coverage.csv") == 0) cov_csv << "wall_seconds,executions,coverage_pairs,unique_findings\n";
+
+  uint64_t next_new = 0;  // first index never handed out
+  bool stop_found = false;  // --stop-on matched
+  auto next_batch = [&](uint64_t* first, uint64_t* count) -> bool {
+    if (g_stop || stop_found || (o.time_s > 0 && elapsed() >= o.time_s)) return false;
+    for (;;) {
+      if (o.runs && next_new >= o.runs) return false;
+      if (!st.done.contains(next_new)) break;
+      ++next_new;
+    }
+    *first = next_new;
+    uint64_t n = 0;
+    while (n < kBatch && (!o.runs || next_new < o.runs) && !st.done.contains(next_new)) {
+      ++n;
+      ++next_new;
+    }
+    *count = n;
+    return n > 0;
+  };
+
+  size_t next_dir = st.unique.size() + 1;
+  bool worker_died = false;
+  auto handle_line = [&](const std::string& line) {
+    auto f = split(line, '\t');
+    if (f[0] == "F" && f.size() == 8) {
+      ++st.findings_total;
+      if (!o.stop_on.empty() && (o.stop_on == "any" || o.stop_on == f[4])) stop_found = true;
+      UniqueFinding& u = st.unique[f[5]];
+      if (u.count == 0 || std::stoull(f[1]) < u.first_execution) {
+        const bool fresh = u.count == 0;
+        u.signature = f[5];
+        u.kind = f[4];
+        u.message = f[6];
+        u.token = f[7];
+        u.strategy = f[3];
+        u.seed = std::stoull(f[2]);
+        u.first_execution = std::stoull(f[1]);
+        if (fresh) u.first_found_s = elapsed();
+      }
+      ++u.count;
+    } else if (f[0] == "K" && f.size() == 7) {
+      KnownHits& h = st.known[f[4]];
+      const uint64_t idx = std::stoull(f[1]);
+      if (h.executions == 0 || idx < h.first_execution) {
+        if (h.executions == 0) h.first_found_s = elapsed();
+        h.name = f[4];
+        h.first_execution = idx;
+        h.seed = std::stoull(f[2]);
+        h.strategy = f[3];
+        h.token = f[6];
+      }
+      ++h.executions;
+      h.findings += std::stoull(f[5]);
+    } else if (f[0] == "C" && f.size() == 2) {
+      for (const auto& h : split(f[1], ',')) st.coverage.insert(std::stoull(h, nullptr, 16));
+    } else if (f[0] == "D" && f.size() == 5) {
+      st.done.add(std::stoull(f[1]), std::stoull(f[2]));
+      st.pct_steps = std::stoull(f[3]);
+    }
+  };
+  auto checkpoint = [&] {
+    st.wall_seconds = elapsed();
+    atomic_write(state_path, state_json(st));
+    cov_csv << fmt::format("{:.3f},{},{},{}\n", st.wall_seconds, st.done.size(), st.coverage.size(), st.unique.size());
+    cov_csv.flush();
+  };
+
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  for (;;) {
+    for (auto& w : workers) {
+      if (!w.alive || w.busy) continue;
+      uint64_t first, count;
+      if (!next_batch(&first, &count)) continue;
+      if (!write_all(w.to, fmt::format("W {} {}\n", first, count))) {
+        w.alive = false;
+        continue;
+      }
+      w.busy = true;
+      w.first = first;
+      w.count = count;
+    }
+    std::vector<pollfd> pfds;
+    std::vector<Worker*> who;
+    for (auto& w : workers)
+      if (w.alive && w.busy) {
+        pfds.push_back({w.from, POLLIN, 0});
+        who.push_back(&w);
+      }
+    if (pfds.empty()) break;
+    const int rc_poll = poll(pfds.data(), pfds.size(), 200);
+    if (rc_poll < 0 && errno != EINTR) throw ModelBug("poll() failed");
+    for (size_t i = 0; i < pfds.size() && rc_poll > 0; ++i) {
+      if (!(pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      Worker& w = *who[i];
+      char buf[65536];
+      const ssize_t n = ::read(w.from, buf, sizeof buf);
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        w.alive = false;
+        worker_died = true;
+        continue;
+      }
+      w.buf.append(buf, static_cast<size_t>(n));
+      size_t pos;
+      while ((pos = w.buf.find('\n')) != std::string::npos) {
+        std::string line = w.buf.substr(0, pos);
+        w.buf.erase(0, pos + 1);
+        if (line.empty() || line[0] != 'D') {
+          w.batch.push_back(std::move(line));
+          continue;
+        }
+        // A batch counts whole or not at all: a checkpoint between its
+        // findings and its D line would count them twice after --resume.
+        for (const auto& l : w.batch) handle_line(l);
+        w.batch.clear();
+        handle_line(line);
+        w.busy = false;
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_checkpoint >= std::chrono::seconds(1)) {
+      checkpoint();
+      last_checkpoint = now;
+      if (tty) {
+        const double rate = (st.done.size()) / std::max(elapsed(), 1e-9);
+        fmt::print(stderr, "\r{:7.1f}s {:>10} executions {:>7.0f}/s  findings {} ({} unique)  known {}  coverage {} pairs ",
+                   elapsed(), st.done.size(), rate, st.findings_total, st.unique.size(), known_executions(st),
+                   st.coverage.size());
+      }
+    }
+  }
+  for (auto& w : workers) {
+    write_all(w.to, "Q\n");
+    ::close(w.to);
+    ::close(w.from);
+    int status = 0;
+    waitpid(w.pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) worker_died = true;
+  }
+  if (tty) fmt::print(stderr, "\n");
+  checkpoint();
+  if (worker_died)
+    throw ModelBug("a fuzz worker died (see its message above); the campaign is checkpointed in " + out.string());
+
+  // Shrink and write a folder for every unique finding that has none yet.
+  std::vector<UniqueFinding*> todo;
+  for (auto& [sig, u] : st.unique)
+    if (u.dir.empty()) todo.push_back(&u);
+  std::sort(todo.begin(), todo.end(), [](auto* a, auto* b) { return a->first_execution < b->first_execution; });
+  if (!todo.empty()) {
+    run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+      for (UniqueFinding* u : todo) {
+        if (tty) fmt::print(stderr, "shrinking {} ...\n", u->kind);
+        write_finding_dir(host, hw, sc, rc, o, out, *u, next_dir++);
+        atomic_write(state_path, state_json(st));
+      }
+    });
+  }
+  write_known_tokens(out, st);
+  const std::string summary = summary_json(st, o, sc.name);
+  atomic_write(out / "summary.json", summary);
+
+  if (o.json) {
+    fmt::print("{}", summary);
+  } else {
+    fmt::print("campaign: {} ({}), variant {}, strategy {}, shard {}\n", sc.name, sc.file,
+               o.variant.empty() ? "(base)" : o.variant, o.strategy, st.shard);
+    fmt::print("{} executions in {:.1f} s ({:.0f}/s), {} coverage pairs, {} findings, {} unique{}\n", st.done.size(),
+               st.wall_seconds, st.done.size() / std::max(st.wall_seconds, 1e-9), st.coverage.size(),
+               st.findings_total, st.unique.size(),
+               st.known.empty() ? "" : fmt::format(", {} execution(s) explained by known bugs", known_executions(st)));
+    if (o.strategy == "pct" || o.strategy == "portfolio")
+      fmt::print("pct: depth {}, n = {} tasks, k = {} steps: each depth-{} bug found with p >= 1/(n*k^{}) = {:.3g}\n",
+                 o.pct_depth, st.nr_tasks, st.pct_steps, o.pct_depth, o.pct_depth - 1,
+                 1.0 / (st.nr_tasks * std::pow(static_cast<double>(std::max<uint64_t>(1, st.pct_steps)), o.pct_depth - 1)));
+    std::vector<const UniqueFinding*> list;
+    for (const auto& [sig, u] : st.unique) list.push_back(&u);
+    std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->first_execution < b->first_execution; });
+    for (const auto* u : list)
+      fmt::print("  {:<20} x{:<7} first at {:.2f}s (seed {}, {})  {}\n      {}\n", u->kind, u->count,
+                 u->first_found_s, u->seed, u->strategy, (out / u->dir).string(), u->message);
+    print_known(out, st);
+    fmt::print("results: {}\n", out.string());
+  }
+  return st.unique.empty() ? 0 : 1;
+}
+
+int merge_campaigns(const std::vector<std::string>& dirs, const std::string& out_dir, bool json) {
+  if (dirs.empty()) throw InputError("<command line>", 1, 1, "merge needs campaign directories");
+  if (out_dir.empty()) throw InputError("<command line>", 1, 1, "merge needs --out DIR");
+  // The same campaign twice would count its executions twice; an input as
+  // the output would be emptied before it is read.
+  std::error_code ec;
+  const fs::path out_canon = fs::weakly_canonical(fs::path(out_dir), ec);
+  std::set<fs::path> seen;
+  for (const auto& d : dirs) {
+    const fs::path canon = fs::weakly_canonical(fs::path(d), ec);
+    if (!seen.insert(canon).second)
+      throw InputError("<command line>", 1, 1, fmt::format("merge: '{}' is given more than once", d));
+    if (canon == out_canon)
+      throw InputError("<command line>", 1, 1,
+                       fmt::format("merge: --out '{}' is one of the inputs; write the merge to a new directory", out_dir));
+  }
+  CampaignState merged;
+  std::string shards;
+  std::map<std::string, fs::path> source_of;  // signature -> finding folder to copy
+  uint64_t executions = 0;
+  double wall = 0;
+  for (const auto& d : dirs) {
+    const fs::path sp = fs::path(d) / "state.json";
+    if (!fs::exists(sp)) throw InputError(sp.string(), 1, 1, "not a campaign directory (no state.json)");
+    CampaignState s = load_state(sp);
+    if (merged.scenario.empty()) {
+      merged = CampaignState{};
+      merged.scenario = s.scenario;
+      merged.hash = s.hash;
+      merged.variant = s.variant;
+      merged.sets = s.sets;
+      merged.strategy = s.strategy;
+      merged.seed = s.seed;
+      merged.nr_tasks = s.nr_tasks;
+      merged.pct_steps = s.pct_steps;
+      merged.no_known = s.no_known;
+    } else if (s.no_known != merged.no_known) {
+      throw InputError(sp.string(), 1, 1,
+                       "cannot merge: one campaign ran with --no-known and another without, so their findings "
+                       "were counted differently");
+    } else if (s.hash != merged.hash || s.variant != merged.variant) {
+      throw InputError(sp.string(), 1, 1,
+                       fmt::format("cannot merge: this campaign ran variant '{}' of scenario content {:016x}, the "
+                                   "first ran '{}' of {:016x}",
+                                   s.variant, s.hash, merged.variant, merged.hash));
+    }
+    shards += (shards.empty() ? "" : ",") + s.shard;
+    executions += s.done.size();
+    wall = std::max(wall, s.wall_seconds);
+    merged.findings_total += s.findings_total;
+    merged.coverage.insert(s.coverage.begin(), s.coverage.end());
+    for (const auto& [name, h] : s.known) {
+      KnownHits& m = merged.known[name];
+      const uint64_t execs = m.executions + h.executions, fnd = m.findings + h.findings;
+      if (m.executions == 0 || h.first_found_s < m.first_found_s) m = h;
+      m.executions = execs;
+      m.findings = fnd;
+    }
+    for (const auto& [sig, u] : s.unique) {
+      UniqueFinding& m = merged.unique[sig];
+      const bool first = m.count == 0 || u.first_found_s < m.first_found_s;
+      const uint64_t count = m.count + u.count;
+      if (first) {
+        m = u;
+        if (!u.dir.empty()) source_of[sig] = fs::path(d) / u.dir;
+      }
+      m.count = count;
+    }
+  }
+  const fs::path out(out_dir);
+  make_output_dir(out / "findings");
+  size_t n = 1;
+  std::vector<UniqueFinding*> list;
+  for (auto& [sig, u] : merged.unique) list.push_back(&u);
+  std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->first_found_s < b->first_found_s; });
+  for (UniqueFinding* u : list) {
+    const std::string dir = finding_dir_name(n++, u->kind);
+    auto src = source_of.find(u->signature);
+    if (src != source_of.end() && fs::exists(src->second)) {
+      fs::remove_all(out / dir);
+      fs::copy(src->second, out / dir, fs::copy_options::recursive);
+      u->dir = dir;
+    } else {
+      u->dir.clear();
+    }
+  }
+  merged.shard = shards;
+  merged.wall_seconds = wall;
+  merged.done.add(0, executions);  // the shards' index spaces are disjoint by construction
+  CampaignOptions o;
+  write_known_tokens(out, merged);
+  atomic_write(out / "summary.json", summary_json(merged, o, merged.scenario));
+  atomic_write(out / "state.json", state_json(merged));
+  if (json) {
+    fmt::print("{}", summary_json(merged, o, merged.scenario));
+  } else {
+    fmt::print("merged {} campaign(s) (shards {}): {} executions, {} findings, {} unique, {} coverage pairs\n",
+               dirs.size(), shards, executions, merged.findings_total, merged.unique.size(), merged.coverage.size());
+    for (const UniqueFinding* u : list)
+      fmt::print("  {:<20} x{:<7} {}\n", u->kind, u->count, u->dir.empty() ? "(no folder)" : (out / u->dir).string());
+    print_known(out, merged);
+  }
+  return merged.unique.empty() ? 0 : 1;
+}
+
+}  // namespace p2psim

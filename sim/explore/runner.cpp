@@ -1,0 +1,125 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "explore/runner.h"
+#include "explore/strategies.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "kernel/p2pdma.h"
+#include "platform/nvme_module.h"
+#include "platform/platform.h"
+#include "engine/systemc_host.h"
+#include "kernel/serial_exec.h"
+#include "common/kernel_bug.h"
+#include "workload/task_ops.h"
+
+namespace p2psim {
+
+std::string effective_strategy(const RunConfig& rc, const RunOptions& opt) {
+  if (!opt.strategy.empty()) return opt.strategy;
+  return opt.use_pins && !rc.pins.empty() ? "directed" : "random";
+}
+
+std::string verdict_of(const std::vector<Finding>& findings) {
+  if (findings.empty()) return "clean";
+  std::vector<FindingKind> seen;
+  std::string s;
+  for (const auto& f : findings) {
+    if (std::find(seen.begin(), seen.end(), f.kind) != seen.end()) continue;
+    seen.push_back(f.kind);
+    s += (s.empty() ? "" : " ") + std::string(to_string(f.kind));
+  }
+  return s;
+}
+
+void run_scenario_on_systemc(const Scenario& sc,
+                             const std::function<void(CoroutineHost&, const HardwareModules&)>& main) {
+  HardwareModules hw;
+  run_on_systemc([&](CoroutineHost& host) { main(host, hw); },
+                 [&] {
+                   for (int i = 0; i < nvme_endpoint_count(sc); ++i)
+                     hw.nvme.push_back(new NvmeModule(fmt::format("nvme{}", i).c_str()));
+                 });
+}
+
+RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
+                        const RunOptions& opt) {
+  RunResult res;
+  res.strategy = effective_strategy(rc, opt);
+  kern::Kernel k(rc.knobs, rc.costs, sc.cpus);
+  ScenarioWorld world;
+
+  // Boot: providers register their BARs at time 0, before any task runs.
+  kern::SerialExec boot(0, 0, "boot");
+  // NVMe devices: the driver's probe maps their CMBs (nvme_map_cmb ->
+  // pci_p2pdma_add_resource); other providers register directly.
+  std::unique_ptr<Platform> platform;
+  std::set<std::string> nvme_names;
+  if (nvme_endpoint_count(sc) > 0) {
+    if (!opt.hardware) throw ModelBug("a scenario with NVMe devices needs run_scenario_on_systemc()");
+    platform = std::make_unique<Platform>(sc, k, host, opt.hardware->nvme);
+    for (const auto& ep : sc.topo->endpoints)
+      if (ep.kind == "nvme") nvme_names.insert(ep.name);
+  }
+  for (const auto& ps : sc.providers) {
+    if (nvme_names.count(ps.name)) continue;
+    auto prov = std::make_unique<kern::P2pdmaProvider>();
+    prov->name = ps.name;
+    prov->bar_phys = ps.bar_phys;
+    prov->bar_size = ps.bar_size;
+    prov->bus_offset = ps.bus_offset;
+    int err = kern::pci_p2pdma_add_resource(boot, k, *prov, ps.p2pmem_size, ps.p2pmem_offset);
+    if (err) boot.note(fmt::format("pci_p2pdma_add_resource({}) failed: {}", ps.name, err));
+    world.providers[ps.name] = prov.get();
+    k.providers.push_back(std::move(prov));
+  }
+  if (platform) {
+    platform->boot(boot, world.providers);
+    world.platform = platform.get();
+  }
+  for (const auto& f : sc.faults) k.inject_failure(f.site, f.nth);
+  std::map<std::string, int> pids;  // process name -> pid, by first appearance
+  for (const auto& t : sc.tasks)
+    if (!t.process.empty() && !pids.count(t.process)) {
+      const int pid = static_cast<int>(pids.size()) + 1;
+      pids[t.process] = pid;
+      k.process(pid, t.process);
+    }
+
+  std::unique_ptr<Strategy> owned;
+  Strategy* strategy = opt.strategy_object;
+  if (!strategy) {
+    owned = make_strategy(res.strategy == "directed" ? "timed" : res.strategy);
+    strategy = owned.get();
+  }
+  TraceWriter trace;
+  Machine m(host, k, *strategy, opt.seed, opt.trace ? &trace : nullptr, sc.limits);
+  m.observe(opt.observers);
+  if (platform) platform->start(m);
+  for (const auto& t : sc.tasks) {
+    const int pid = t.process.empty() ? 0 : pids.at(t.process);
+    const TaskSpec* tp = &t;
+    m.add_task({t.name, t.cpu, pid, t.start,
+                [&k, &world, tp, pid](kern::Exec& ex) { run_task_ops(ex, k, world, *tp, pid); }});
+  }
+  if (opt.use_pins)
+    for (const auto& p : rc.pins) m.add_pin(p);
+  m.run();
+
+  res.findings = boot.findings;
+  res.findings.insert(res.findings.end(), m.findings().begin(), m.findings().end());
+  res.causes = boot.causes;
+  for (RootCause c : m.root_causes()) {
+    c.findings_before += boot.findings.size();
+    res.causes.push_back(std::move(c));
+  }
+  res.stats = m.stats();
+  res.notes = boot.notes;
+  res.notes.insert(res.notes.end(), m.notes().begin(), m.notes().end());
+  if (opt.trace) res.trace_json = trace.json(res.stats.end_time);
+  res.output = world.output;
+  return res;
+}
+
+}  // namespace p2psim

@@ -1,0 +1,625 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "platform/platform.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "hw/nvme_host.h"
+#include "hw/nvme_regs.h"
+#include "kernel/memremap.h"
+#include "platform/nvme_module.h"
+#include "common/kernel_bug.h"
+
+namespace p2psim {
+
+namespace nv = hw::nvme;
+using kern::PAGE_SIZE;
+
+namespace {
+
+/// The Exec a device model reports through: findings only, no CPU.
+class DeviceExec : public kern::Exec {
+ public:
+  DeviceExec(Machine* m, std::string name, ps_t abs) : m_(m), name_(std::move(name)), abs_(abs) {}
+  int cpu() const override { return -1; }
+  int pid() const override { return 0; }
+  const std::string& task_name() const override { return name_; }
+  ps_t now() const override { return abs_; }
+  void cost(ps_t) override {}
+  void pp(const char*) override {}
+  void enter(const char*) override {}
+  void leave(const char*) override {}
+  void local_irq_disable() override {}
+  void local_irq_enable() override {}
+  bool irqs_disabled() const override { return true; }
+  void preempt_disable() override {}
+  void preempt_enable() override {}
+  void rcu_read_lock() override {}
+  void rcu_read_unlock() override {}
+  bool in_irq_context() const override { return true; }
+  bool in_atomic() const override { return true; }
+  void synchronize_rcu() override { throw ModelBug("a device model cannot synchronize_rcu"); }
+  void call_rcu(std::function<void(Exec&)>, const char*) override { throw ModelBug("a device model cannot call_rcu"); }
+  void wait_event(std::function<bool()>, const char*) override { throw ModelBug("a device model cannot sleep"); }
+  void spin_until(std::function<bool()>, const char*) override { throw ModelBug("a device model cannot spin"); }
+  void schedule_timeout(ps_t) override { throw ModelBug("a device model cannot sleep"); }
+  void smp_call_function_many(const kern::CpuMask&, std::function<void(int)>, bool, const char*) override {
+    throw ModelBug("a device model cannot send IPIs");
+  }
+  void report_finding(FindingKind kind, const std::string& message, uint64_t, uint64_t) override {
+    if (m_) m_->report_from_device(name_, kind, message, abs_);
+  }
+  void root_cause(const char* id, uint64_t, uint64_t, const std::string&) override {
+    throw ModelBug(std::string("a device model recognised root cause ") + id + ": devices allocate no pages");
+  }
+  void note(const std::string&) override {}
+
+ private:
+  Machine* m_;
+  std::string name_;
+  ps_t abs_;
+};
+
+hw::DrivePreset drive_of(const std::string& name) {
+  if (name == "optane") return hw::DrivePreset::kOptaneP4800X;
+  if (name == "p3700") return hw::DrivePreset::kP3700Mlc;
+  if (name == "p4500") return hw::DrivePreset::kP4500Tlc;
+  if (name == "mqsim") return hw::DrivePreset::kMqsimDefault;
+  return hw::DrivePreset::kGen4x4;
+}
+
+constexpr int kIoQueueDepth = 64;
+
+}  // namespace
+
+/**
+ * class NvmeDevice - one NVMe endpoint: the controller (hardware) and what
+ * the Linux NVMe PCI driver keeps for it (queues, tags, in-flight bios).
+ * The driver side models drivers/nvme/host/pci.c as of v6.2 in outline:
+ * nvme_probe (nvme_map_cmb, admin queue, one I/O queue pair), nvme_queue_rq
+ * (DMA-map the bio, PRPs, SQE, doorbell) and nvme_irq (reap the CQ, end the
+ * bios, ring the CQ head doorbell).
+ */
+class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
+ public:
+  NvmeDevice(Platform& p, const EndpointSpec& ep, int index, NvmeModule* module)
+      : ctrl(config_for(ep), *this), p_(p), ep_(ep), index_(index), module_(module) {
+    base_ = Platform::kDramBase + static_cast<uint64_t>(index) * 0x1000000ULL;
+    ctrl.set_irq_handler([this](ps_t t, uint16_t vector) { on_irq(t, vector); });
+  }
+
+  // ---- hardware side ----------------------------------------------------
+  ps_t dma_read(ps_t now, uint64_t addr, uint8_t* dst, size_t len) override {
+    uint64_t phys = addr;
+    if (!translate(now, addr, len, false, &phys, &now)) return now;  // faulted: no data
+    const hw::Transfer t = p_.fabric().dma_read(ep_.device, phys, len, now);
+    if (!t.ok) throw ModelBug(fmt::format("{}: DMA read of {:#x} failed in the fabric: {}", ep_.name, phys, t.error));
+    p_.move_bytes(ep_.name, phys, dst, len, /*to_memory=*/false, t.end);
+    check(phys, len, t.end, "DMA read");
+    return t.end;
+  }
+  ps_t dma_write(ps_t now, uint64_t addr, const uint8_t* src, size_t len) override {
+    uint64_t phys = addr;
+    if (!translate(now, addr, len, true, &phys, &now)) return now;
+    const hw::Transfer t = p_.fabric().dma_write(ep_.device, phys, len, now);
+    if (!t.ok) throw ModelBug(fmt::format("{}: DMA write of {:#x} failed in the fabric: {}", ep_.name, phys, t.error));
+    check(phys, len, t.end, "DMA write");
+    p_.move_bytes(ep_.name, phys, const_cast<uint8_t*>(src), len, /*to_memory=*/true, t.end);
+    return t.end;
+  }
+
+  /// The IOMMU's part of a DMA: a peer write to a BAR that stays below the
+  /// switch never reaches it; anything that reaches the root complex is
+  /// translated there (an IOVA, or a bus address it does not know: a fault).
+  bool translate(ps_t now, uint64_t addr, size_t len, bool write, uint64_t* phys, ps_t* at) {
+    if (!p_.iommu_on()) return true;
+    const hw::DeviceId owner = p_.bar_owner(addr);
+    if (owner != hw::kNoDevice && !p_.peer_reaches_root_complex(owner, ep_.device)) return true;
+    const hw::Translation tr = p_.iommu().translate(ep_.device, addr, len, write, now);
+    if (!tr.ok) {
+      DeviceExec dx(p_.machine(), ep_.name, now);
+      dx.report(FindingKind::iommu_fault,
+                fmt::format("{} DMA {} at {:#x} ({} bytes) faulted in the IOMMU at {:#x}: {}", ep_.name,
+                            write ? "write" : "read", addr, len, tr.fault_iova, fault_text(tr.fault_reason)));
+      return false;
+    }
+    *phys = tr.phys;
+    *at = now + tr.cost_ps;
+    return true;
+  }
+  static const char* fault_text(hw::FaultReason r) {
+    switch (r) {
+      case hw::FaultReason::blocked: return "domain blocks DMA";
+      case hw::FaultReason::not_present: return "no I/O page table entry";
+      case hw::FaultReason::no_read: return "not readable";
+      case hw::FaultReason::no_write: return "not writable";
+      default: return "fault";
+    }
+  }
+
+  // ---- block device -------------------------------------------------------
+  const std::string& name() const override { return ep_.name; }
+  // nvme_pci_supports_pci_p2pdma(): dma-direct and dma-iommu both can.
+  bool queue_pci_p2pdma() const override { return true; }
+  // nvme_update_disk_info() / nvme_set_queue_limits() as of v6.2.
+  uint32_t logical_block_size() const override { return ctrl.config().lba_bytes; }
+  uint32_t dma_alignment() const override { return 3; }
+
+  // models drivers/nvme/host/pci.c:nvme_queue_rq() -> nvme_map_data() ->
+  // nvme_pci_setup_prps() and nvme_submit_cmd() as of v6.2; the DMA mapping
+  // of P2PDMA pages follows pci_p2pdma_map_segment(): by map type.
+  int submit(kern::Exec& ex, kern::Kernel& k, kern::Bio& bio) override {
+    // submit_bio() -> bio_queue_enter(): a deleted disk fails the bio at once.
+    if (removed_) return -5;  // -EIO
+    KFUNC(ex, "nvme_queue_rq");
+    ex.wait_event([this] { return free_tag() >= 0; }, "blk_mq_get_tag");
+    const int tag = free_tag();
+    std::vector<uint64_t> dma_pages;  // bus address of each 4 KiB of data
+    std::vector<Mapping> maps;
+    std::vector<Unmap> unmaps;
+    const hw::DmaDirection dir = bio.write ? hw::DmaDirection::to_device : hw::DmaDirection::from_device;
+    const ps_t now = p_.abs(ex.now());
+    const uint32_t cpu = static_cast<uint32_t>(std::max(0, ex.cpu()));
+    for (const auto& bv : bio.vecs) {
+      const uint64_t phys = bv.page->pfn << kern::PAGE_SHIFT;
+      const uint64_t bytes = (static_cast<uint64_t>(bv.offset) + bv.len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+      uint64_t dma_base;
+      if (bv.page->pgmap && bv.page->pgmap->type == kern::PgmapType::pci_p2pdma) {
+        // pci_p2pdma_map_segment(): bus address, an IOMMU mapping through
+        // the host bridge, or -EREMOTEIO by the (cached) map type.
+        const hw::P2pMapping m = p_.mapper().dma_map_p2p(ep_.device, phys, bytes, dir, now, cpu);
+        if (m.err) {
+          for (const Unmap& u : unmaps) unmap(u, now, cpu);
+          return m.err;
+        }
+        dma_base = m.dma_addr;
+        unmaps.push_back({true, m, 0, bytes, dir});
+      } else {
+        dma_base = p_.mapper().dma_map_page(ep_.device, phys, bytes, dir, now, cpu);
+        unmaps.push_back({false, {}, dma_base, bytes, dir});
+      }
+      for (uint32_t off = 0; off < bv.offset + bv.len; off += PAGE_SIZE)
+        dma_pages.push_back(dma_base + off);
+      for (uint32_t off = 0; off < bv.offset + bv.len; off += PAGE_SIZE)
+        maps.push_back({phys + off, bv.page->pfn + off / PAGE_SIZE, bv.shadow_alloc});
+    }
+    if (dma_pages.empty()) return -22;
+    nv::Sqe sqe{};
+    sqe.opcode = bio.write ? nv::kNvmWrite : nv::kNvmRead;
+    sqe.cid = static_cast<uint16_t>(tag);
+    sqe.nsid = 1;
+    const uint64_t lba = bio.sector * 512 / ctrl.config().lba_bytes;
+    const uint64_t nlb = bio.size / ctrl.config().lba_bytes;
+    sqe.cdw10 = static_cast<uint32_t>(lba);
+    sqe.cdw11 = static_cast<uint32_t>(lba >> 32);
+    sqe.cdw12 = static_cast<uint32_t>(nlb - 1);
+    sqe.prp1 = dma_pages[0] + bio.vecs[0].offset;
+    if (dma_pages.size() == 2) {
+      sqe.prp2 = dma_pages[1];
+    } else if (dma_pages.size() > 2) {
+      if (dma_pages.size() - 1 > PAGE_SIZE / 8) return -22;  // one PRP list page (MDTS bounds it)
+      const uint64_t list = base_ + 0x100000 + static_cast<uint64_t>(tag) * PAGE_SIZE;
+      std::vector<uint64_t> entries(dma_pages.begin() + 1, dma_pages.end());
+      p_.move_bytes(ep_.name, list, reinterpret_cast<uint8_t*>(entries.data()), entries.size() * 8, true, 0);
+      sqe.prp2 = dma_of(list);
+    }
+    inflight_[tag] = {&bio, std::move(maps), std::move(unmaps)};
+    put_sqe(io_, sqe);
+    ex.cost(200_ns);  // nvme_queue_rq: request setup, excluding the doorbell
+    ring_sq(ex, io_);
+    return 0;
+  }
+
+  // models drivers/nvme/host/pci.c:nvme_irq() -> nvme_poll_cq() as of v6.2.
+  void irq(kern::Exec& ex) {
+    KFUNC(ex, "nvme_irq");
+    bool any = false;
+    for (;;) {
+      nv::Cqe c{};
+      p_.move_bytes(ep_.name, io_.cq + uint64_t{io_.cq_head} * sizeof(c), reinterpret_cast<uint8_t*>(&c), sizeof(c), false, 0);
+      if (((c.status & 1) != 0) != io_.phase) break;
+      any = true;
+      if (++io_.cq_head == io_.entries) {
+        io_.cq_head = 0;
+        io_.phase = !io_.phase;
+      }
+      auto it = inflight_.find(c.cid);
+      if (it == inflight_.end()) {
+        ex.report(FindingKind::kernel_bug, fmt::format("{}: completion for unknown command id {}", ep_.name, c.cid));
+        continue;
+      }
+      kern::Bio& bio = *it->second.bio;
+      bio.status = (c.status >> 1) ? -5 : 0;  // -EIO
+      // nvme_unmap_data() before blk_mq_end_request() ends the bio.
+      for (const Unmap& u : it->second.unmaps) unmap(u, p_.abs(ex.now()), static_cast<uint32_t>(std::max(0, ex.cpu())));
+      bio.done = true;
+      inflight_.erase(it);
+    }
+    if (any)
+      ctrl.reg_write(p_.abs(ex.now()), static_cast<uint32_t>(nv::cq_head_doorbell(1, ctrl.config().dstrd)), io_.cq_head, 4);
+    module_->kick();
+  }
+
+  // ---- probe ----------------------------------------------------------------
+  // models drivers/nvme/host/pci.c:nvme_probe() -> nvme_reset_work() in outline
+  // as of v6.2: nvme_map_cmb(), admin queue, enable, one I/O queue pair.
+  void probe(kern::Exec& boot, CoroutineHost& host, std::map<std::string, kern::P2pdmaProvider*>& providers) {
+    module_->attach(&ctrl);
+    const uint64_t cap = ctrl.reg_read(host.now(), nv::kRegCap, 8);
+    std::array<hw::PciBar, 6> bars{};
+    bars[0] = {0xd0000000ULL + static_cast<uint64_t>(index_) * 0x10000ULL, 0x4000, 0};
+    bars[0].bus_addr = bars[0].start;
+    if (ep_.p2p_bar_size) bars[ctrl.config().cmb_bir] = {ep_.bar_phys, ep_.p2p_bar_size, ep_.bar_phys};
+    hw::ControllerRegs regs(ctrl, host.now());
+    hw::NvmeMapCmbOptions opts;
+    opts.fixes_2025 = false;  // v6.2: neither the alignment check nor the CMBMSC reset
+    auto add = [&](int bar, uint64_t size, uint64_t offset) {
+      auto prov = std::make_unique<kern::P2pdmaProvider>();
+      prov->name = ep_.name;
+      prov->bar_phys = bars[bar].start;
+      prov->bar_size = bars[bar].len;
+      const int err = kern::pci_p2pdma_add_resource(boot, p_.kernel(), *prov, size, offset);
+      if (!err) {
+        providers[ep_.name] = prov.get();
+        p_.kernel().providers.push_back(std::move(prov));
+      }
+      return err;
+    };
+    cmb_ = hw::nvme_map_cmb(regs, cap, bars, opts, add);
+    // Queues and PRP lists: dma_alloc_coherent() memory, one mapping.
+    queue_dma_ = p_.mapper().dma_map_page(ep_.device, base_, kQueueMemory, hw::DmaDirection::bidirectional, host.now());
+    // Admin queue, then enable: CSTS.RDY comes after the controller's delay.
+    admin_ = {0, base_, base_ + 0x10000, 32};
+    wr(host, nv::kRegAqa, ((admin_.entries - 1) << 16) | (admin_.entries - 1));
+    wr(host, nv::kRegAsq, dma_of(admin_.sq), 8);
+    wr(host, nv::kRegAcq, dma_of(admin_.cq), 8);
+    uint32_t cc = 0;
+    cc = static_cast<uint32_t>(nv::cc::kEn.put(cc, 1));
+    cc = static_cast<uint32_t>(nv::cc::kIosqes.put(cc, 6));
+    cc = static_cast<uint32_t>(nv::cc::kIocqes.put(cc, 4));
+    wr(host, nv::kRegCc, cc);
+    for (int i = 0; !ctrl.ready(); ++i) {
+      if (i > 1000) throw ModelBug(ep_.name + ": controller never became ready");
+      host.advance(100_us);
+    }
+    io_ = {1, base_ + 0x20000, base_ + 0x30000, kIoQueueDepth};
+    io_.sq_dma = dma_of(io_.sq);
+    // models drivers/nvme/host/pci.c:nvme_alloc_sq_cmds() as of v6.2: with
+    // use_cmb_sqes the SQ comes from the controller's own p2pmem pool (the
+    // same pool user mmaps draw from), addressed by its bus address.
+    auto prov = providers.find(ep_.name);
+    if (cmb_.use_sqes && prov != providers.end()) {
+      const uint64_t bytes = uint64_t{io_.entries} * sizeof(nv::Sqe);
+      const uint64_t kaddr = kern::pci_alloc_p2pmem(boot, p_.kernel(), *prov->second, bytes);
+      if (kaddr) {
+        io_.sq = kern::virt_to_pfn(kaddr) << kern::PAGE_SHIFT;
+        io_.sq_dma = io_.sq + prov->second->bus_offset;  // pci_p2pmem_virt_to_bus()
+        cmb_sq_kaddr_ = kaddr;
+        cmb_sq_bytes_ = bytes;
+      }
+    }
+    if (prov != providers.end()) {
+      kern::P2pdmaProvider* pv = prov->second;
+      pv->driver_remove = [this, pv](kern::Exec& ex) { remove(ex, *pv); };
+    }
+    nv::Sqe cq{};
+    cq.opcode = nv::kAdminCreateCq;
+    cq.prp1 = dma_of(io_.cq);
+    cq.cdw10 = ((io_.entries - 1) << 16) | 1;
+    cq.cdw11 = (1U << 16) | 0x3;  // IV 1, IEN, PC
+    admin_command(host, cq);
+    nv::Sqe sq{};
+    sq.opcode = nv::kAdminCreateSq;
+    sq.prp1 = io_.sq_dma;
+    sq.cdw10 = ((io_.entries - 1) << 16) | 1;
+    sq.cdw11 = (1U << 16) | 0x1;  // CQID 1, PC
+    admin_command(host, sq);
+    p_.kernel().block_devices[ep_.name] = this;
+  }
+
+  void detach() { module_->detach(); }
+
+  // models drivers/nvme/host/pci.c:nvme_remove() in outline as of v6.2: the
+  // block device goes (new I/O fails) and nvme_remove_namespaces() ->
+  // del_gendisk() freezes the queue, waiting for the requests in flight,
+  // which the still-enabled controller completes; only then
+  // nvme_dev_disable() disables the controller (nvme_cancel_tagset() finds
+  // nothing left) and the queues are freed (the CMB SQ back to its p2pmem
+  // pool) before the devm actions release the CMB.
+  void remove(kern::Exec& ex, kern::P2pdmaProvider& prov) {
+    KFUNC(ex, "nvme_remove");
+    p_.kernel().block_devices.erase(ep_.name);
+    removed_ = true;
+    {
+      KFUNC(ex, "del_gendisk");
+      ex.might_sleep("blk_mq_freeze_queue");
+      ex.wait_event([this] { return inflight_.empty(); }, "blk_mq_freeze_queue_wait: requests in flight");
+    }
+    ctrl.reg_write(p_.abs(ex.now()), nv::kRegCc, 0, 4);  // nvme_disable_ctrl
+    module_->kick();
+    if (cmb_sq_kaddr_) {
+      kern::pci_free_p2pmem(ex, p_.kernel(), prov, cmb_sq_kaddr_, cmb_sq_bytes_);
+      cmb_sq_kaddr_ = 0;
+    }
+  }
+  /// The CMB page at physical @pfn, if this controller's CMB covers it.
+  uint8_t* cmb_memory(uint64_t pfn) {
+    if (!cmb_.registered) return nullptr;
+    const uint64_t start = ep_.bar_phys + cmb_.offset, a = pfn << kern::PAGE_SHIFT;
+    if (a < start || a >= start + cmb_.size) return nullptr;
+    return ctrl.cmb_page(a - start);
+  }
+  const hw::NvmeCmbMap& cmb() const { return cmb_; }
+
+  hw::NvmeController ctrl;
+
+ private:
+  struct Queue {
+    uint16_t qid = 0;
+    uint64_t sq = 0, cq = 0;  ///< where the CPU writes and reads them
+    uint32_t entries = 0;
+    uint32_t sq_tail = 0, cq_head = 0;
+    bool phase = true;
+    uint64_t sq_dma = 0;      ///< the SQ as the controller addresses it
+  };
+  struct Mapping {
+    uint64_t dma;
+    uint64_t pfn;
+    uint64_t shadow_alloc;
+  };
+  struct Unmap {
+    bool p2p;
+    hw::P2pMapping m;
+    uint64_t dma;
+    uint64_t bytes;
+    hw::DmaDirection dir;
+  };
+  struct Inflight {
+    kern::Bio* bio;
+    std::vector<Mapping> maps;  ///< physical pages the I/O may touch (oracle)
+    std::vector<Unmap> unmaps;
+  };
+  static constexpr uint64_t kQueueMemory = 0x200000;  // queues + 64 PRP list pages
+
+  uint64_t dma_of(uint64_t phys) const { return phys - base_ + queue_dma_; }
+  void unmap(const Unmap& u, ps_t now, uint32_t cpu) {
+    if (u.p2p)
+      p_.mapper().dma_unmap_p2p(ep_.device, u.m, u.bytes, u.dir, now, cpu);
+    else
+      p_.mapper().dma_unmap_page(ep_.device, u.dma, u.bytes, u.dir, now, cpu);
+  }
+
+  static hw::NvmeControllerConfig config_for(const EndpointSpec& ep) {
+    hw::NvmeControllerConfig c;
+    c.drive = hw::drive_preset(drive_of(ep.drive));
+    c.serial = fmt::format("P2PSIM{:014}", ep.device);
+    if (ep.p2p_bar_size) {
+      c.cmb = true;
+      c.cmb_bir = 2;
+      const bool mib = ep.p2p_bar_size >= (1ULL << 20) && ep.p2p_bar_size % (1ULL << 20) == 0;
+      c.cmb_szu = mib ? 2 : 0;
+      c.cmb_sz = static_cast<uint32_t>(ep.p2p_bar_size / (mib ? (1ULL << 20) : 4096ULL));
+      c.cmb_bar_size = ep.p2p_bar_size;
+    }
+    return c;
+  }
+
+  int free_tag() const {
+    for (int t = 0; t < kIoQueueDepth - 1; ++t)
+      if (!inflight_.count(t)) return t;
+    return -1;
+  }
+
+  void wr(CoroutineHost& host, uint32_t off, uint64_t v, unsigned size = 4) {
+    ctrl.reg_write(host.now(), off, v, size);
+    module_->kick();
+  }
+
+  void put_sqe(Queue& q, const nv::Sqe& s) {
+    nv::Sqe copy = s;
+    p_.move_bytes(ep_.name, q.sq + uint64_t{q.sq_tail} * sizeof(s), reinterpret_cast<uint8_t*>(&copy), sizeof(s), true, 0);
+    q.sq_tail = (q.sq_tail + 1) % q.entries;
+  }
+
+  void ring_sq(kern::Exec& ex, Queue& q) {
+    ctrl.reg_write(p_.abs(ex.now()), static_cast<uint32_t>(nv::sq_tail_doorbell(q.qid, ctrl.config().dstrd)), q.sq_tail, 4);
+    module_->kick();
+  }
+
+  /// Boot-time admin command: submit, let the module run it, reap by polling.
+  void admin_command(CoroutineHost& host, nv::Sqe s) {
+    s.cid = next_admin_cid_++;
+    put_sqe(admin_, s);
+    wr(host, static_cast<uint32_t>(nv::sq_tail_doorbell(0, ctrl.config().dstrd)), admin_.sq_tail);
+    for (int i = 0; i < 10000; ++i) {
+      nv::Cqe c{};
+      p_.move_bytes(ep_.name, admin_.cq + uint64_t{admin_.cq_head} * sizeof(c), reinterpret_cast<uint8_t*>(&c), sizeof(c), false, 0);
+      if (((c.status & 1) != 0) == admin_.phase) {
+        if (++admin_.cq_head == admin_.entries) {
+          admin_.cq_head = 0;
+          admin_.phase = !admin_.phase;
+        }
+        wr(host, static_cast<uint32_t>(nv::cq_head_doorbell(0, ctrl.config().dstrd)), admin_.cq_head);
+        if (c.status >> 1) throw ModelBug(fmt::format("{}: admin command {:#x} failed: status {:#x}", ep_.name, s.opcode, c.status >> 1));
+        return;
+      }
+      host.advance(1_us);
+    }
+    throw ModelBug(ep_.name + ": admin command never completed");
+  }
+
+  void on_irq(ps_t t, uint16_t vector) {
+    Machine* m = p_.machine();
+    if (!m || vector == 0) return;  // boot polls the admin queue
+    const int cpu = (vector - 1) % m->nr_cpus();  // one vector per I/O queue, spread over CPUs
+    m->post_hardware_event({t, index_, irq_seq_++, [this, m, cpu] {
+                              m->raise_irq(cpu, fmt::format("nvme_irq {}q1", ep_.name),
+                                           [this](kern::Exec& ex) { irq(ex); });
+                            }});
+  }
+
+  /// The oracle's check of a DMA that touches P2P pages.
+  void check(uint64_t addr, size_t len, ps_t at, const char* what) {
+    kern::Kernel& k = p_.kernel();
+    for (uint64_t a = addr & ~(PAGE_SIZE - 1); a < addr + len; a += PAGE_SIZE) {
+      kern::Page* page = k.pfn_to_page(a >> kern::PAGE_SHIFT);
+      if (!page) continue;  // DRAM: driver memory, not tracked
+      const Mapping* m = nullptr;
+      for (const auto& [tag, inf] : inflight_)
+        for (const auto& mp : inf.maps)
+          if (mp.dma == (a & ~(PAGE_SIZE - 1))) m = &mp;
+      DeviceExec dx(p_.machine(), ep_.name, at);
+      if (!m) {
+        dx.report(FindingKind::use_after_free,
+                  fmt::format("{} {} of pfn {:#x}: no I/O in flight has it mapped", ep_.name, what, page->pfn));
+        continue;
+      }
+      k.oracle.check_use(dx, k, *page, m->shadow_alloc, 0, fmt::format("{} by {}", what, ep_.name));
+    }
+  }
+
+  Platform& p_;
+  EndpointSpec ep_;
+  int index_;
+  NvmeModule* module_;
+  uint64_t base_ = 0;
+  uint64_t queue_dma_ = 0;  ///< bus/IOVA address of base_
+  uint64_t cmb_sq_kaddr_ = 0, cmb_sq_bytes_ = 0;  ///< the I/O SQ's p2pmem allocation
+  Queue admin_, io_;
+  uint16_t next_admin_cid_ = 1;
+  std::map<int, Inflight> inflight_;
+  bool removed_ = false;  ///< nvme_remove() deleted the disk: new bios fail
+  uint64_t irq_seq_ = 0;
+  hw::NvmeCmbMap cmb_;
+};
+
+int nvme_endpoint_count(const Scenario& sc) {
+  int n = 0;
+  if (sc.topo)
+    for (const auto& ep : sc.topo->endpoints) n += ep.kind == "nvme";
+  return n;
+}
+
+Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, const std::vector<NvmeModule*>& modules)
+    : sc_(sc), k_(k), host_(host) {
+  const TopologySpec& t = *sc.topo;
+  hw::FabricConfig fc;
+  for (const auto& [dev, l] : t.links) fc.links[dev] = hw::LinkConfig{l.gen, l.lanes, l.mps, l.mrrs, l.rcb, true, false};
+  for (const auto& ep : t.endpoints)
+    if (ep.p2p_bar_size) fc.bars[ep.device].push_back({ep.bar_phys, ep.p2p_bar_size});
+  for (const auto& [id, name] : t.host_names) {
+    hw::HostBridgeParams hp;
+    if (id == 0) hp.dram = {kDramBase, kDramSize};
+    fc.hosts[id] = hp;
+    fc.host_names[id] = name;
+  }
+  for (const auto& [dev, name] : t.names) fc.names[dev] = name;
+  pci_ = t.pci;
+  fabric_ = std::make_unique<hw::PcieFabric>(pci_, fc);
+  distance_ = std::make_unique<hw::P2pdmaDistance>(pci_);
+  routing_ = std::make_unique<hw::P2pdmaDistance>(pci_);
+  hw::IommuConfig ic;
+  ic.ncpus = static_cast<uint32_t>(k.cpus.size());
+  iommu_ = std::make_unique<hw::Iommu>(ic);
+  mapper_ = std::make_unique<hw::DmaMapper>(*iommu_, distance_.get());
+  iommu_enabled_ = t.iommu;
+  int idx = 0;
+  for (const auto& ep : t.endpoints) {
+    if (ep.kind != "nvme") continue;
+    if (idx >= static_cast<int>(modules.size())) throw ModelBug("fewer NVMe modules elaborated than endpoints");
+    devices_.push_back(std::make_unique<NvmeDevice>(*this, ep, idx, modules[idx]));
+    mapper_->add_device(ep.device);
+    if (iommu_enabled_)
+      iommu_->attach_device(ep.device, iommu_->alloc_domain(t.iommu_mode == "strict" ? hw::DomainType::dma
+                                                                                     : hw::DomainType::dma_fq));
+    ++idx;
+  }
+  boot_t0_ = host.now();
+}
+
+Platform::~Platform() {
+  for (auto& d : devices_) d->detach();
+}
+
+void Platform::boot(kern::Exec& boot, std::map<std::string, kern::P2pdmaProvider*>& providers) {
+  for (auto& d : devices_) d->probe(boot, host_, providers);
+  k_.device_memory = [this](uint64_t pfn) -> uint8_t* {
+    for (auto& d : devices_)
+      if (uint8_t* p = d->cmb_memory(pfn)) return p;
+    return nullptr;
+  };
+  // Every p2pmem provider is a p2pdma provider device: tell the distance code.
+  for (const auto& ep : sc_.topo->endpoints) {
+    auto it = providers.find(ep.name);
+    if (it == providers.end()) continue;
+    distance_->setup(ep.device);
+    routing_->setup(ep.device);
+    for (const kern::DevPagemap* pg : it->second->pgmaps) {
+      pgmap_dev_[pg] = ep.device;
+      mapper_->add_p2p_pgmap({ep.device, pg->base_pfn << kern::PAGE_SHIFT, pg->nr_pages << kern::PAGE_SHIFT, pg->bus_offset});
+    }
+  }
+}
+
+void Platform::start(Machine& m) { machine_ = &m; }
+
+NvmeDevice* Platform::nvme(const std::string& name) {
+  for (auto& d : devices_)
+    if (d->name() == name) return d.get();
+  return nullptr;
+}
+
+hw::NvmeController* Platform::controller(const std::string& name) {
+  NvmeDevice* d = nvme(name);
+  return d ? &d->ctrl : nullptr;
+}
+
+bool Platform::peer_reaches_root_complex(hw::DeviceId target, hw::DeviceId requester) {
+  int dist = 0;
+  return routing_->calc_map_type_and_dist(target, requester, &dist, false) != hw::MapType::bus_addr;
+}
+
+hw::DeviceId Platform::bar_owner(uint64_t addr) const {
+  for (const auto& ep : sc_.topo->endpoints)
+    if (ep.p2p_bar_size && addr >= ep.bar_phys && addr < ep.bar_phys + ep.p2p_bar_size) return ep.device;
+  return hw::kNoDevice;
+}
+
+void Platform::set_acs(const std::string& port, uint16_t ctrl) {
+  for (const auto& [dev, name] : sc_.topo->names)
+    if (name == port) pci_.set_acs_ctrl(dev, ctrl);
+}
+
+uint64_t Platform::rc_p2p_bytes() const {
+  uint64_t n = 0;
+  for (const auto& [id, name] : sc_.topo->host_names) n += fabric_->rc_p2p_bytes(id);
+  return n;
+}
+
+ps_t Platform::abs(ps_t rel) const { return machine_ ? machine_->t0() + rel : host_.now(); }
+
+hw::DeviceId Platform::provider_device(const kern::DevPagemap* pgmap) const {
+  auto it = pgmap_dev_.find(pgmap);
+  if (it == pgmap_dev_.end()) throw ModelBug("a P2PDMA page of a provider with no PCI device");
+  return it->second;
+}
+
+void Platform::move_bytes(const std::string& device, uint64_t addr, uint8_t* buf, size_t len, bool to_memory, ps_t) {
+  while (len) {
+    const uint64_t pfn = addr >> kern::PAGE_SHIFT, off = addr & (PAGE_SIZE - 1);
+    const size_t n = std::min<size_t>(len, PAGE_SIZE - off);
+    if (pfn << kern::PAGE_SHIFT < kDramBase && !k_.pfn_to_page(pfn))
+      throw ModelBug(fmt::format("{}: DMA to {:#x}, which is neither DRAM nor a P2P BAR page", device, addr));
+    uint8_t* mem = k_.phys_page(pfn) + off;
+    if (to_memory)
+      std::memcpy(mem, buf, n);
+    else
+      std::memcpy(buf, mem, n);
+    addr += n;
+    buf += n;
+    len -= n;
+  }
+}
+
+}  // namespace p2psim

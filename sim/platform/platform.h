@@ -1,0 +1,97 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hw/dma_mapping.h"
+#include "hw/iommu.h"
+#include "hw/nvme_controller.h"
+#include "hw/p2pdma_distance.h"
+#include "hw/pcie_fabric.h"
+#include "kernel/blk.h"
+#include "kernel/kernel.h"
+#include "kernel/p2pdma.h"
+#include "engine/machine.h"
+#include "scenario/scenario.h"
+
+namespace p2psim {
+
+class NvmeModule;
+class NvmeDevice;
+
+/**
+ * class Platform - the hardware of one execution: the PCIe fabric built
+ * from the scenario's PCI tree, one NVMe controller per nvme endpoint
+ * (driven by its SystemC module), their DMA ports, and the kernel's view of
+ * them (the NVMe driver's queues and block devices).
+ *
+ * Host memory the driver uses for queues and PRP lists sits in DRAM behind
+ * the host bridge at kDramBase; BARs sit below 4 GiB where the topology
+ * placed them.
+ */
+class Platform {
+ public:
+  static constexpr uint64_t kDramBase = 0x1000000000ULL;  // 64 GiB: above any BAR a topology places
+  static constexpr uint64_t kDramSize = 0x800000000ULL;  // 32 GiB
+
+  Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, const std::vector<NvmeModule*>& modules);
+  ~Platform();
+
+  /// nvme_probe() for every controller: map its CMB (pci_p2pdma_add_resource
+  /// through nvme_map_cmb), enable it, create one I/O queue pair. Runs before
+  /// the machine starts; the controllers' enable delay passes in simulated
+  /// time. Registers CMB providers in @providers by endpoint name.
+  void boot(kern::Exec& boot, std::map<std::string, kern::P2pdmaProvider*>& providers);
+  /// Completions raise interrupts on @m from now on.
+  void start(Machine& m);
+  bool has_nvme() const { return !devices_.empty(); }
+  NvmeDevice* nvme(const std::string& name);
+  /// Namespace back doors for workloads (initialise, check).
+  hw::NvmeController* controller(const std::string& name);
+  /// Write a port's ACS Control register at run time (setpci): routing
+  /// changes at once, the kernel's cached map types do not.
+  void set_acs(const std::string& port, uint16_t ctrl);
+  /// Payload bytes all root complexes forwarded between root ports so far.
+  uint64_t rc_p2p_bytes() const;
+
+  // For the devices.
+  kern::Kernel& kernel() { return k_; }
+  hw::PcieFabric& fabric() { return *fabric_; }
+  hw::P2pdmaDistance& distance() { return *distance_; }
+  hw::Iommu& iommu() { return *iommu_; }
+  hw::DmaMapper& mapper() { return *mapper_; }
+  bool iommu_on() const { return iommu_enabled_; }
+  /// Does a peer DMA from @requester to @target's BAR reach the root complex
+  /// now (with today's ACS bits, not the kernel's cached map type)?
+  bool peer_reaches_root_complex(hw::DeviceId target, hw::DeviceId requester);
+  /// The endpoint whose p2p BAR holds bus address @addr, or kNoDevice.
+  hw::DeviceId bar_owner(uint64_t addr) const;
+  Machine* machine() { return machine_; }
+  ps_t abs(ps_t rel) const;
+  hw::DeviceId provider_device(const kern::DevPagemap* pgmap) const;
+  /// DMA into or out of memory at @addr (a physical/bus address: DRAM or a BAR page).
+  void move_bytes(const std::string& device, uint64_t addr, uint8_t* buf, size_t len, bool to_memory, ps_t at);
+
+ private:
+  const Scenario& sc_;
+  kern::Kernel& k_;
+  CoroutineHost& host_;
+  Machine* machine_ = nullptr;
+  std::unique_ptr<hw::PcieFabric> fabric_;
+  hw::PciTopology pci_;  ///< this execution's copy: ACS bits may change at run time
+  std::unique_ptr<hw::P2pdmaDistance> distance_;     ///< the kernel's (with its cache)
+  std::unique_ptr<hw::P2pdmaDistance> routing_;      ///< what the hardware does now
+  std::unique_ptr<hw::Iommu> iommu_;
+  std::unique_ptr<hw::DmaMapper> mapper_;
+  bool iommu_enabled_ = false;
+  std::vector<std::unique_ptr<NvmeDevice>> devices_;
+  std::map<const kern::DevPagemap*, hw::DeviceId> pgmap_dev_;
+  ps_t boot_t0_ = 0;
+};
+
+/// How many NVMe modules a scenario needs (one per nvme endpoint).
+int nvme_endpoint_count(const Scenario& sc);
+
+}  // namespace p2psim

@@ -1,0 +1,177 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/costs.h"
+#include "kernel/knobs.h"
+#include "engine/machine.h"
+#include "common/finding.h"
+#include "scenario/topology_loader.h"
+
+namespace p2psim {
+
+/// Where something was written: "file:line:col".
+struct SourcePos {
+  std::string file;
+  int line = 1, column = 1;
+  std::string str() const;
+};
+
+/// One operation of a task (docs/scenario-format.md lists them).
+struct OpSpec {
+  enum class Kind { mmap, munmap, store, load, pin, unpin, unbind, signal, wait, sleep, compute,
+                    alloc, free, o_direct, p2pmem_test, set_acs,
+                    // Internal: what the loader expands p2pmem_test into.
+                    p2pmem_setup, p2pmem_thread, p2pmem_report };
+  Kind kind;
+  std::string buf;       ///< mmap/munmap/store/load/pin, alloc/free name
+  std::string provider;  ///< mmap, unbind, alloc
+  uint64_t pages = 1;    ///< mmap, pin
+  uint64_t page = 0;     ///< store/load: page index in the buffer
+  uint64_t value = 0;    ///< store
+  std::optional<uint64_t> expect;  ///< load
+  unsigned gup_flags = 0;          ///< pin
+  std::string event;               ///< signal/wait
+  uint64_t size = 0;               ///< alloc
+  std::string dev, dst;            ///< o_direct device; p2pmem_test src (dev) and dst
+  bool write = false;              ///< o_direct: memory -> device
+  uint64_t offset = 0;             ///< o_direct, p2pmem_test: byte offset on the device
+  uint64_t chunks = 1, chunk_size = 4096;  ///< p2pmem_test
+  bool check = false;              ///< p2pmem_test --check
+  bool skip_read = false, skip_write = false, overlap = false;  ///< p2pmem_test options
+  int host_access_size = 0, host_accesses = 0;  ///< --host_access SIZE:COUNT (SIZE < 0: read only)
+  uint32_t init_size = 0;           ///< --init SIZE:TOTAL: zero-fill TOTAL bytes in SIZE units
+  uint64_t init_total = 0;
+  uint64_t threads = 1;             ///< --threads
+  int thread = 0;                   ///< p2pmem_thread: which
+  std::string run;                  ///< p2pmem_*: the run they belong to (its task's name)
+  ps_t duration = 0;                ///< p2pmem_test --duration (0: run the chunks once); sleep/compute
+  uint64_t seed = 1;               ///< p2pmem_test --seed: the source pattern
+  std::vector<std::string> acs;    ///< set_acs: the new ACS control bits of port @dev
+  SourcePos pos;
+};
+const char* to_string(OpSpec::Kind k);
+/// "op:<name>", the preemption point an op starts at. The string lives as
+/// long as the program: the engine keeps the last point a task reached.
+const char* op_point(OpSpec::Kind k);
+
+struct TaskSpec {
+  std::string name;
+  int cpu = 0;
+  std::string process;  ///< empty: a kernel thread
+  ps_t start = 0;
+  std::vector<OpSpec> ops;
+  SourcePos pos;
+};
+
+struct ProviderSpec {
+  std::string name;
+  uint64_t bar_phys = 0, bar_size = 0, bus_offset = 0;
+  uint64_t p2pmem_offset = 0, p2pmem_size = 0;  ///< size 0: the rest of the BAR
+  SourcePos pos;
+};
+
+struct KernelSpec {
+  std::optional<std::string> preset;
+  std::optional<std::string> platform;  ///< x86 (default), x86-pv-guest, arm64, x86-invlpgb
+  std::vector<std::pair<std::string, std::string>> knobs;  ///< in file order
+  std::vector<std::pair<std::string, ps_t>> costs;
+  std::vector<SourcePos> knob_pos, cost_pos;
+  SourcePos preset_pos, platform_pos;
+};
+
+struct FaultSpec {
+  std::string site;
+  int nth = 1;
+  SourcePos pos;
+};
+
+/// What a variant must produce: clean, or exactly this set of finding kinds.
+struct Expectation {
+  std::vector<FindingKind> kinds;  ///< empty: clean
+  bool matches(const std::vector<Finding>& found) const;
+  std::string str() const;
+};
+
+/**
+ * struct KnownBug - an entry of a variant's `known:` list: a kernel bug that
+ * variant is known to have. An execution it explains (sim/explore/known_bug.h)
+ * counts as expected, and campaigns count it apart from new findings.
+ * Exactly one of @cause (a root-cause id) or @signature (a finding
+ * signature as finding.json prints it) is set.
+ */
+struct KnownBug {
+  std::string name;
+  std::string cause;
+  std::string signature;
+  std::string about;
+  SourcePos pos;
+};
+
+struct VariantSpec {
+  std::string name;
+  std::string description;
+  KernelSpec kernel;
+  Expectation expect;
+  std::vector<KnownBug> known;
+  std::optional<std::vector<Pin>> schedule;
+  SourcePos pos;
+};
+
+/**
+ * struct Scenario - a parsed scenario file. Loading checks everything a
+ * run could trip on (names, references, knob values), so a run never
+ * starts on a bad file.
+ */
+struct Scenario {
+  std::string name, description, file;
+  uint64_t content_hash = 0;  ///< FNV-1a of the file's bytes
+  std::vector<ProviderSpec> providers;
+  std::optional<TopologySpec> topo;  ///< the PCI tree, when the scenario has one
+  KernelSpec kernel;
+  int cpus = 1;
+  std::vector<TaskSpec> tasks;
+  std::vector<FaultSpec> faults;
+  std::vector<Pin> schedule;
+  std::vector<VariantSpec> variants;
+  RunLimits limits;  ///< `limits: {steps, time}`: when a run counts as a livelock
+  SourcePos variants_pos;  ///< the `variants:` key, for "unknown variant"
+
+  const VariantSpec* variant(const std::string& name) const;
+};
+
+/// Throws InputError (file:line:col) on any problem.
+Scenario load_scenario(const std::string& path);
+/// Every named preemption point of the code (generated from the sources at
+/// build time) and the op:NAME points of scenario ops, sorted.
+const std::vector<std::string>& preemption_points();
+/// A scenario's topology, or a topology file's (for `topo`). Throws InputError.
+TopologySpec load_topology(const std::string& path);
+
+/// One fully resolved configuration: scenario + variant + overrides.
+struct RunConfig {
+  std::string variant;  ///< empty: the scenario's base kernel
+  kern::Knobs knobs;
+  kern::Costs costs;
+  std::vector<Pin> pins;
+  Expectation expect;
+  std::vector<KnownBug> known;  ///< the variant's known bugs
+  std::string preset;
+  std::string platform;
+};
+
+/**
+ * resolve_run() - the preset, its platform (the variant's, else the base
+ * kernel's, else x86), the base kernel's knobs and costs, the variant's,
+ * then `--set key=value` overrides in order (knobs by name, costs as
+ * cost.NAME, `platform=NAME` as --platform does).
+ * Throws InputError naming @where for a bad --set.
+ */
+RunConfig resolve_run(const Scenario& sc, const std::string& variant,
+                      const std::vector<std::string>& sets);
+
+}  // namespace p2psim

@@ -1,0 +1,205 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+//
+// The p2pmem-test tool's behaviour, written from how it behaves (it is
+// GPL-2.0; nothing of it is copied): what it maps, in which order it reads
+// and writes, what --check, --overlap, --host_access and --init do, and what
+// it prints.
+#include "workload/p2pmem_test.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "kernel/blk.h"
+#include "kernel/memory.h"
+#include "kernel/mmap.h"
+#include "kernel/p2pdma.h"
+#include "platform/platform.h"
+#include "common/rng.h"
+#include "workload/task_ops.h"
+
+namespace p2psim {
+
+namespace {
+
+/// suffix_si_get() + "%.4g": 1048576 -> "1.049MB".
+std::string si(double v) {
+  const char* units[] = {"", "k", "M", "G", "T", "P"};
+  int u = 0;
+  while (v >= 1000 && u < 5) {
+    v /= 1000;
+    ++u;
+  }
+  return fmt::format("{:.4g}{}", v, units[u]);
+}
+
+/// XOR of the little-endian 32-bit words: the tool's parity.
+uint32_t parity(const uint8_t* p, size_t len) {
+  uint32_t x = 0;
+  for (size_t i = 0; i + 4 <= len; i += 4) {
+    uint32_t v;
+    std::memcpy(&v, p + i, 4);
+    x ^= v;
+  }
+  return x;
+}
+
+uint64_t ns_size(ScenarioWorld& w, const std::string& dev) {
+  hw::NvmeController* c = w.platform ? w.platform->controller(dev) : nullptr;
+  return c ? c->config().ns_bytes : 0;
+}
+
+}  // namespace
+
+void p2pmem_test_setup(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const OpSpec& op, kern::Process& proc,
+                       const std::string& run) {
+  P2pmemTestRun& r = w.p2pmem_runs[run];
+  r.totals.assign(op.threads, 0);
+  const uint64_t size = op.chunks * op.chunk_size;
+  const uint64_t rsize = ns_size(w, op.dev), wsize = ns_size(w, op.dst);
+  auto fail = [&](const std::string& msg, int64_t err) {
+    w.output.push_back(msg);
+    r.error = err;
+    r.ready = true;
+  };
+  if (op.overlap && std::min(rsize, wsize) > size)
+    return fail(fmt::format("do not set --overlap when its not needed ({}, {}, {}).", rsize, wsize, size), -22);
+  if (!op.overlap && std::min(rsize, wsize) < size)
+    return fail("read and write files must be at least as big as --chunks*--chunks_size (or use --overlap).", -22);
+  int err = 0;
+  auto file = kern::p2pmem_open(ex, k, *w.providers.at(op.provider), err);
+  const int64_t buf = file ? kern::do_mmap(ex, k, proc, file, size, true, true, op.offset / kern::PAGE_SIZE) : err;
+  if (buf < 0) return fail(fmt::format("mmap: error {}", buf), buf);
+  r.buffer = static_cast<uint64_t>(buf);
+  w.output.push_back(fmt::format("Running p2pmem-test: reading {} ({}B): writing {} ({}B): p2pmem buffer {}.", op.dev,
+                                 si(static_cast<double>(rsize)), op.dst, si(static_cast<double>(wsize)), op.provider));
+  w.output.push_back(fmt::format("\tchunk size = {} : number of chunks =  {}: total = {}B : thread(s) = {} : overlap = {}.",
+                                 op.chunk_size, op.chunks, si(static_cast<double>(size)), op.threads,
+                                 op.overlap ? "ON" : "OFF"));
+  w.output.push_back(fmt::format("\tskip-read = {} : skip-write =  {} : duration = {} sec.", op.skip_read ? "ON" : "OFF",
+                                 op.skip_write ? "ON" : "OFF",
+                                 op.duration ? fmt::format("{}", op.duration / 1000000000000ULL) : std::string("INF")));
+  w.output.push_back(fmt::format("\tbuffer = {:#x} (p2pmem)", r.buffer));
+  w.output.push_back("\tPAGE_SIZE = 4096B");
+  if (op.init_total) {
+    w.output.push_back(fmt::format("\tinitializing {}B of buffer with zeros: alignmentand size = {}B", op.init_total, op.init_size));
+    for (uint64_t off = 0; off < op.init_total; off += 8)
+      if (kern::user_access(ex, k, proc, r.buffer + off, true, 0).error) return fail("hostinit: Bad address", -14);
+  }
+  Rng rng(op.seed);
+  if (op.host_accesses) {
+    // hosttest(): random aligned offsets in the first chunk, written (unless
+    // read-only) then read back through the CPU's mapping.
+    const uint64_t sz = static_cast<uint64_t>(std::abs(op.host_access_size));
+    w.output.push_back(fmt::format("\tchecking {} host accesses {}: alignment and size = {}B", op.host_accesses,
+                                   op.host_access_size < 0 ? "(read only) " : "", sz));
+    std::vector<std::pair<uint64_t, uint64_t>> wrote;  // offset -> value
+    for (int i = 0; i < op.host_accesses; ++i) {
+      const uint64_t off = rng.below(op.chunk_size / std::max<uint64_t>(sz, 8)) * std::max<uint64_t>(sz, 8);
+      const uint64_t v = rng.next();
+      if (op.host_access_size > 0) {
+        if (kern::user_access(ex, k, proc, r.buffer + off, true, v).error) return fail("hosttest: Bad address", -14);
+        wrote.emplace_back(off, v);
+      }
+    }
+    for (size_t i = 0; i < wrote.size(); ++i) {
+      bool later = false;  // written_later(): only the last write to an offset counts
+      for (size_t j = i + 1; j < wrote.size(); ++j) later |= wrote[j].first == wrote[i].first;
+      if (later) continue;
+      const auto rd = kern::user_access(ex, k, proc, r.buffer + wrote[i].first, false, 0);
+      if (rd.error || rd.value != wrote[i].second) {
+        ex.report(FindingKind::data_mismatch, fmt::format("p2pmem-test host access {} read {:#x}, wrote {:#x}", i,
+                                                           rd.value, wrote[i].second));
+        return fail(fmt::format("MISMATCH on host_access {:04}", i), -22);
+      }
+    }
+    if (op.host_access_size > 0) w.output.push_back(fmt::format("MATCH on {} host accesses.", op.host_accesses));
+    rng.reseed(op.seed);
+  }
+  if (op.check) {
+    // writedata(): seeded random data onto the read device before timing
+    // starts (through the controller: not what the test measures).
+    w.output.push_back(fmt::format("\tchecking data with seed = {}", op.seed));
+    std::vector<uint8_t> data(size);
+    for (size_t i = 0; i < size; i += 4) {
+      const uint32_t v = static_cast<uint32_t>(rng.next());
+      std::memcpy(data.data() + i, &v, 4);
+    }
+    r.write_parity = parity(data.data(), size);
+    w.platform->controller(op.dev)->ns_write(0, data.data(), size);
+  }
+  r.start = ex.now();
+  r.ready = true;
+}
+
+void p2pmem_test_thread(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const OpSpec& op, kern::Process& proc,
+                        const std::string& run, int t) {
+  P2pmemTestRun& r = w.p2pmem_runs[run];
+  if (r.error || !r.buffer) return;
+  kern::BlockDevice* src = k.block_devices.count(op.dev) ? k.block_devices.at(op.dev) : nullptr;
+  kern::BlockDevice* dst = k.block_devices.count(op.dst) ? k.block_devices.at(op.dst) : nullptr;
+  const uint64_t size = op.chunks * op.chunk_size, n = op.threads;
+  const uint64_t rsize = ns_size(w, op.dev), wsize = ns_size(w, op.dst);
+  const uint64_t boffset = static_cast<uint64_t>(t) * op.chunk_size;
+  uint64_t roffset = t * std::min(size, rsize) / n, woffset = t * std::min(size, wsize) / n;
+  const int64_t want = static_cast<int64_t>(op.chunk_size);
+  for (uint64_t i = 0; i < op.chunks / n; ++i) {
+    if (!op.skip_read) {
+      const int64_t c = src ? kern::blkdev_direct_io(ex, k, proc, *src, r.buffer + boffset, op.chunk_size, roffset, false) : -19;
+      if (c != want) {
+        w.output.push_back(fmt::format("pread: error {}", c));
+        if (!r.error) r.error = c < 0 ? c : -5;
+        return;
+      }
+      roffset += op.chunk_size;
+      if (roffset >= (t + 1) * rsize / n) roffset = t * rsize / n;  // --overlap wraps (else rsize >= size held)
+    }
+    if (!op.skip_write) {
+      const int64_t c = dst ? kern::blkdev_direct_io(ex, k, proc, *dst, r.buffer + boffset, op.chunk_size, woffset, true) : -19;
+      if (c != want) {
+        w.output.push_back(fmt::format("pwrite: error {}", c));
+        if (!r.error) r.error = c < 0 ? c : -5;
+        return;
+      }
+      woffset += op.chunk_size;
+      if (woffset >= (t + 1) * wsize / n) woffset = t * wsize / n;
+    }
+    r.totals[t] += op.chunk_size;
+    if (op.duration && ex.now() - r.start > op.duration) return;
+  }
+}
+
+void p2pmem_test_report(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const OpSpec& op, kern::Process& proc,
+                        const std::string& run) {
+  P2pmemTestRun& r = w.p2pmem_runs[run];
+  if (!r.buffer) return;
+  r.end = ex.now();
+  if (op.check && !r.error) {
+    const uint64_t size = op.chunks * op.chunk_size;
+    std::vector<uint8_t> data(size);
+    w.platform->controller(op.dst)->ns_read(0, data.data(), size);
+    const uint32_t read_parity = parity(data.data(), size);
+    const bool match = read_parity == r.write_parity;
+    w.output.push_back(fmt::format("{} on data check, {:#x} {} {:#x}.", match ? "MATCH" : "MISMATCH", r.write_parity,
+                                   match ? "=" : "!=", read_parity));
+    if (!match)
+      ex.report(FindingKind::data_mismatch, fmt::format("p2pmem-test: parity of {} ({:#x}) differs from {} ({:#x})",
+                                                        op.dst, read_parity, op.dev, r.write_parity));
+  }
+  uint64_t total = 0;
+  for (uint64_t b : r.totals) total += b;
+  const double secs = static_cast<double>(r.end - r.start) / 1e12;
+  if (r.error) {
+    w.output.push_back(fmt::format("p2pmem-test: I/O failed: {} ({})", r.error, errno_name(r.error)));
+  } else {
+    w.output.push_back("Transfer:");
+    w.output.push_back(fmt::format(" {}B in {:.6f} s    {}B/s", si(static_cast<double>(total)), secs,
+                                   si(static_cast<double>(total) / secs)));
+  }
+  // Not printed by the real tool: where the data went.
+  if (w.platform)
+    w.output.push_back(fmt::format("fabric: {} bytes forwarded peer-to-peer by root complexes", w.platform->rc_p2p_bytes()));
+  kern::do_munmap(ex, k, proc, r.buffer, op.chunks * op.chunk_size);
+}
+
+}  // namespace p2psim

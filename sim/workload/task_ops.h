@@ -1,0 +1,49 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernel/gup.h"
+#include "kernel/kernel.h"
+#include "kernel/p2pdma.h"
+#include "workload/p2pmem_test.h"
+#include "scenario/scenario.h"
+
+namespace p2psim {
+
+/// A user buffer one process mapped.
+struct UserBuf {
+  uint64_t addr = 0;
+  uint64_t len = 0;
+};
+
+/**
+ * struct ScenarioWorld - the user-space side of one execution that the
+ * scenario's tasks share: providers by name, events, buffers per process,
+ * kernel allocations by name.
+ */
+class Platform;
+
+struct ScenarioWorld {
+  Platform* platform = nullptr;  ///< the hardware, when the scenario has NVMe devices
+  std::vector<std::string> output;  ///< what workloads print
+  std::map<std::string, kern::P2pdmaProvider*> providers;
+  std::map<std::string, bool> events;
+  std::map<std::pair<int, std::string>, UserBuf> bufs;  // (pid, name)
+  struct KAlloc {
+    kern::P2pdmaProvider* prov;
+    uint64_t addr, size;
+  };
+  std::map<std::string, KAlloc> allocs;
+  std::map<std::string, P2pmemTestRun> p2pmem_runs;  ///< by run name
+};
+
+/// "EREMOTEIO" for -121 and the like.
+const char* errno_name(long e);
+
+/// Run @task's operations in order on @ex (the task's body).
+void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskSpec& task, int pid);
+
+}  // namespace p2psim
