@@ -1,6 +1,7 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 // A program that embeds the simulator through include/p2psim/simulator.h:
-// runs seeds 1..N of a scenario variant and counts the verdicts.
+// runs seeds 1..N of a scenario variant under the random strategy, without
+// the scenario's pins, and counts the verdicts.
 //   run_seeds SCENARIO VARIANT N
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
       p2psim::api::ExecutionRequest req;
       req.variant = argv[2];
       req.strategy = "random";
+      req.use_pins = false;
       for (uint64_t seed = 1; seed <= std::strtoull(argv[3], nullptr, 10); ++seed) {
         req.seed = seed;
         ++verdicts[session.run(req).verdict];
