@@ -18,6 +18,7 @@
 #include "kernel/knobs.h"
 #include "common/kernel_bug.h"
 #include "explore/campaign.h"
+#include "output/atomic_file.h"
 #include "explore/known_bug.h"
 #include "explore/replay_token.h"
 #include "explore/runner.h"
@@ -26,11 +27,17 @@
 #include "explore/shrink.h"
 #include "scenario/strict_yaml.h"
 #include "engine/systemc_host.h"
-#include "trace/trace_writer.h"
+#include "output/trace_writer.h"
 
 namespace p2psim {
 
 namespace {
+
+/// --trace FILE: written atomically, so a kill never leaves half a trace.
+void write_trace_file(const std::string& path, const std::string& json) {
+  const std::string err = write_file_atomically(path, json);
+  if (!err.empty()) throw InputError(path, 1, 1, err);
+}
 
 constexpr int kExitExpected = 0, kExitUnexpected = 1, kExitBadInput = 2, kExitModelBug = 3;
 /// fuzz --jobs: each worker is a process with a pipe; more than this is a typo.
@@ -254,8 +261,7 @@ int cmd_run(const std::vector<std::string>& args) {
     if (runs == 1 && !runs_given) {
       RunResult r = run_execution(host, sc, rc, opt);
       if (opt.trace) {
-        std::ofstream f(trace_path, std::ios::binary);
-        if (!(f << r.trace_json)) throw InputError(trace_path, 1, 1, "cannot write trace file");
+        write_trace_file(trace_path, r.trace_json);
       }
       const KnownBug* known = explain_findings(rc.known, r.findings, r.causes);
       const bool expected = rc.expect.matches(r.findings);
@@ -384,8 +390,7 @@ int cmd_replay(const std::vector<std::string>& args) {
   run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
     RunResult r = replay_decisions(host, sc, rc, tok->decisions, !trace_path.empty(), nullptr, nullptr, &hw);
     if (!trace_path.empty()) {
-      std::ofstream f(trace_path, std::ios::binary);
-      if (!(f << r.trace_json)) throw InputError(trace_path, 1, 1, "cannot write trace file");
+      write_trace_file(trace_path, r.trace_json);
     }
     std::set<std::string> got;
     for (const auto& f : r.findings) got.insert(to_string(f.kind));

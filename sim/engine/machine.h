@@ -13,7 +13,7 @@
 #include "kernel/kernel.h"
 #include "common/finding.h"
 #include "engine/strategy.h"
-#include "trace/trace_writer.h"
+#include "output/trace_writer.h"
 
 namespace p2psim {
 

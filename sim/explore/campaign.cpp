@@ -29,6 +29,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "explore/campaign_state.h"
 #include "explore/finding_signature.h"
 #include "explore/known_bug.h"
 #include "common/kernel_bug.h"
@@ -39,7 +40,8 @@
 #include "explore/shrink.h"
 #include "scenario/strict_yaml.h"
 #include "engine/systemc_host.h"
-#include "trace/trace_writer.h"
+#include "output/atomic_file.h"
+#include "output/trace_writer.h"
 
 namespace p2psim {
 
@@ -64,20 +66,11 @@ void on_stop_signal(int) { g_stop = 1; }
 
 std::string jstr(const std::string& s) { return "\"" + json_escape(s) + "\""; }
 
-/// Write @path via a temporary file, fsync and rename: readers see the old
-/// or the new content, never a torn one.
-bool write_all(int fd, const std::string& s);
-
-/// Write @path via a temporary file, fsync and rename: readers see the old
-/// or the new content, never a torn one.
+/// write_file_atomically(); a file that cannot be written is bad input
+/// (the --out the user named), exit 2.
 void atomic_write(const fs::path& path, const std::string& content) {
-  const fs::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const bool ok = fd >= 0 && write_all(fd, content) && ::fsync(fd) == 0;
-  const int saved = errno;
-  if (fd >= 0) ::close(fd);
-  if (!ok) throw InputError(tmp.string(), 1, 1, fmt::format("cannot write: {}", std::strerror(saved)));
-  fs::rename(tmp, path);
+  const std::string err = write_file_atomically(path.string(), content);
+  if (!err.empty()) throw InputError(path.string(), 1, 1, err);
 }
 
 std::string clean_field(std::string s) {
@@ -99,178 +92,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
   out.push_back(cur);
   return out;
-}
-
-/// A set of execution indices as disjoint [first, last] intervals.
-class IndexSet {
- public:
-  void add(uint64_t first, uint64_t count) {
-    if (!count) return;
-    uint64_t lo = first, hi = first + count - 1;
-    auto it = iv_.upper_bound(lo);
-    if (it != iv_.begin() && std::prev(it)->second + 1 >= lo) --it;
-    while (it != iv_.end() && it->first <= hi + 1) {
-      lo = std::min(lo, it->first);
-      hi = std::max(hi, it->second);
-      it = iv_.erase(it);
-    }
-    iv_[lo] = hi;
-  }
-  bool contains(uint64_t i) const {
-    auto it = iv_.upper_bound(i);
-    return it != iv_.begin() && std::prev(it)->second >= i;
-  }
-  uint64_t size() const {
-    uint64_t n = 0;
-    for (const auto& [a, b] : iv_) n += b - a + 1;
-    return n;
-  }
-  const std::map<uint64_t, uint64_t>& intervals() const { return iv_; }
-
- private:
-  std::map<uint64_t, uint64_t> iv_;
-};
-
-struct UniqueFinding {
-  std::string signature, kind, message, token, strategy, dir;
-  uint64_t count = 0, first_execution = 0, seed = 0;
-  double first_found_s = 0;
-};
-
-/// Executions a known bug of the variant explained (not findings).
-struct KnownHits {
-  std::string name, token, strategy;
-  uint64_t executions = 0, findings = 0, first_execution = 0, seed = 0;
-  double first_found_s = 0;
-};
-
-/// Everything a campaign must not lose; state.json is its checkpoint.
-struct CampaignState {
-  std::string scenario, variant, strategy, shard;
-  uint64_t hash = 0, seed = 1, budget_runs = 0;
-  std::vector<std::string> sets;
-  double budget_time = 0;
-  double wall_seconds = 0;
-  uint64_t findings_total = 0;
-  IndexSet done;
-  std::map<std::string, UniqueFinding> unique;  // by signature
-  std::map<std::string, KnownHits> known;        // by known bug name
-  bool no_known = false;
-  std::set<uint64_t> coverage;
-  uint64_t pct_steps = 0;
-  int nr_tasks = 0;
-};
-
-std::string known_json(const CampaignState& s, bool with_token) {
-  std::string out;
-  for (const auto& [name, h] : s.known)
-    out += fmt::format(
-        "{}\n  {{\"name\":{},\"executions\":{},\"findings\":{},\"first_found_s\":{:.3f},\"first_execution\":{},"
-        "\"seed\":{},\"strategy\":{},{}}}",
-        out.empty() ? "" : ",", jstr(name), h.executions, h.findings, h.first_found_s, h.first_execution, h.seed,
-        jstr(h.strategy), with_token ? "\"token\":" + jstr(h.token) : "\"token_file\":" + jstr("known/" + name + ".token"));
-  return out;
-}
-
-std::string state_json(const CampaignState& s) {
-  std::string sets, done, uniq, cov;
-  for (const auto& x : s.sets) sets += (sets.empty() ? "" : ",") + jstr(x);
-  for (const auto& [a, b] : s.done.intervals()) done += fmt::format("{}[{},{}]", done.empty() ? "" : ",", a, b);
-  for (const auto& [sig, u] : s.unique)
-    uniq += fmt::format(
-        "{}\n  {{\"signature\":{},\"kind\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
-        "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"dir\":{}}}",
-        uniq.empty() ? "" : ",", jstr(sig), jstr(u.kind), jstr(u.message), u.count, u.first_found_s,
-        u.first_execution, u.seed, jstr(u.strategy), jstr(u.token), jstr(u.dir));
-  for (uint64_t h : s.coverage) cov += fmt::format("{}\"{:016x}\"", cov.empty() ? "" : ",", h);
-  return fmt::format(
-      "{{\"version\":1,\"scenario\":{},\"hash\":\"{:016x}\",\"variant\":{},\"sets\":[{}],"
-      "\"strategy\":{},\"seed\":{},\"shard\":{},\"budget_runs\":{},\"budget_time\":{},"
-      "\"executions\":{},\"wall_seconds\":{:.3f},\"findings_total\":{},\"pct_steps\":{},\"tasks\":{},"
-      "\"no_known\":{},\"done\":[{}],\n\"unique\":[{}],\n\"known\":[{}],\n\"coverage\":[{}]}}\n",
-      jstr(s.scenario), s.hash, jstr(s.variant), sets, jstr(s.strategy), s.seed, jstr(s.shard),
-      s.budget_runs, s.budget_time, s.done.size(), s.wall_seconds, s.findings_total, s.pct_steps,
-      s.nr_tasks, s.no_known ? "true" : "false", done, uniq, known_json(s, true), cov);
-}
-
-CampaignState load_state(const fs::path& path) {
-  CampaignState s;
-  YAML::Node n;
-  const std::string text = read_input_file(path.string(), "campaign checkpoint");
-  try {
-    n = YAML::Load(text);
-    // A checkpoint this version did not write, or one damaged by hand, would
-    // count executions and findings twice: refuse it rather than trust it.
-    if (!n.IsMap()) throw std::runtime_error("not a JSON object");
-    for (const char* key : {"version", "scenario", "hash", "variant", "strategy", "seed", "shard", "budget_runs",
-                            "budget_time", "executions", "wall_seconds", "findings_total", "pct_steps", "tasks",
-                            "done", "unique"})
-      if (!n[key]) throw std::runtime_error(fmt::format("it has no '{}'", key));
-    if (n["version"].as<int>() != 1)
-      throw std::runtime_error(fmt::format("it is version {}, this p2pdma-sim reads version 1",
-                                           n["version"].as<std::string>()));
-    s.scenario = n["scenario"].as<std::string>();
-    s.hash = std::stoull(n["hash"].as<std::string>(), nullptr, 16);
-    s.variant = n["variant"].as<std::string>();
-    for (const auto& x : n["sets"]) s.sets.push_back(x.as<std::string>());
-    s.strategy = n["strategy"].as<std::string>();
-    s.seed = n["seed"].as<uint64_t>();
-    s.shard = n["shard"].as<std::string>();
-    s.budget_runs = n["budget_runs"].as<uint64_t>();
-    s.budget_time = n["budget_time"].as<double>();
-    s.wall_seconds = n["wall_seconds"].as<double>();
-    s.findings_total = n["findings_total"].as<uint64_t>();
-    s.pct_steps = n["pct_steps"].as<uint64_t>();
-    s.nr_tasks = n["tasks"].as<int>();
-    if (s.wall_seconds < 0 || s.budget_time < 0 || !std::isfinite(s.wall_seconds) || !std::isfinite(s.budget_time))
-      throw std::runtime_error("it has a negative or non-finite time");
-    if (!n["done"].IsSequence()) throw std::runtime_error("'done' is not a list of ranges");
-    for (const auto& iv : n["done"]) {
-      if (!iv.IsSequence() || iv.size() != 2) throw std::runtime_error("a 'done' range is not [first, last]");
-      const uint64_t a = iv[0].as<uint64_t>(), b = iv[1].as<uint64_t>();
-      if (b < a || (s.budget_runs && b >= s.budget_runs))
-        throw std::runtime_error(fmt::format("'done' range [{}, {}] is out of order or past the budget of {}", a, b,
-                                             s.budget_runs));
-      s.done.add(a, b - a + 1);
-    }
-    if (s.done.size() != n["executions"].as<uint64_t>())
-      throw std::runtime_error(fmt::format("its 'done' ranges hold {} executions, its 'executions' says {}",
-                                           s.done.size(), n["executions"].as<uint64_t>()));
-    for (const auto& u : n["unique"]) {
-      UniqueFinding f;
-      f.signature = u["signature"].as<std::string>();
-      f.kind = u["kind"].as<std::string>();
-      f.message = u["message"].as<std::string>();
-      f.count = u["count"].as<uint64_t>();
-      f.first_found_s = u["first_found_s"].as<double>();
-      f.first_execution = u["first_execution"].as<uint64_t>();
-      f.seed = u["seed"].as<uint64_t>();
-      f.strategy = u["strategy"].as<std::string>();
-      f.token = u["token"].as<std::string>();
-      f.dir = u["dir"].as<std::string>();
-      s.unique[f.signature] = f;
-    }
-    if (n["no_known"]) s.no_known = n["no_known"].as<bool>();
-    for (const auto& k : n["known"]) {  // absent in checkpoints from before known bugs
-      KnownHits h;
-      h.name = k["name"].as<std::string>();
-      h.executions = k["executions"].as<uint64_t>();
-      h.findings = k["findings"].as<uint64_t>();
-      h.first_found_s = k["first_found_s"].as<double>();
-      h.first_execution = k["first_execution"].as<uint64_t>();
-      h.seed = k["seed"].as<uint64_t>();
-      h.strategy = k["strategy"].as<std::string>();
-      h.token = k["token"].as<std::string>();
-      s.known[h.name] = h;
-    }
-    for (const auto& c : n["coverage"]) s.coverage.insert(std::stoull(c.as<std::string>(), nullptr, 16));
-  } catch (const YAML::Exception& e) {
-    throw InputError(path.string(), e.mark.line + 1, e.mark.column + 1,
-                     fmt::format("campaign checkpoint is unreadable: {}", e.msg));
-  } catch (const std::exception& e) {
-    throw InputError(path.string(), 1, 1, fmt::format("campaign checkpoint is unreadable: {}", e.what()));
-  }
-  return s;
 }
 
 std::unique_ptr<Strategy> campaign_strategy(const std::string& name, int depth, uint64_t steps) {
@@ -330,19 +151,6 @@ uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunC
     k = std::max<uint64_t>(k, rec.decisions().choices.size());
   }
   return k;
-}
-
-bool write_all(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    const ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 /// A worker process: run batches of executions, report findings and coverage.
@@ -442,6 +250,39 @@ struct Worker {
 };
 
 std::string finding_dir_name(size_t n, const std::string& kind) { return fmt::format("findings/{:03}-{}", n, kind); }
+/// "007-premature_free": a folder finding_dir_name() names.
+bool is_finding_dir_name(const std::string& name) {
+  size_t digits = 0;
+  while (digits < name.size() && std::isdigit(static_cast<unsigned char>(name[digits]))) ++digits;
+  return digits >= 3 && digits + 1 < name.size() && name[digits] == '-';
+}
+
+/// Finding folders the checkpoint records: the next one is numbered after
+/// them, so a folder keeps its number whenever the campaign is killed.
+size_t folders_written(const CampaignState& st) {
+  size_t n = 0;
+  for (const auto& [sig, u] : st.unique) n += !u.dir.empty();
+  return n;
+}
+
+/**
+ * forget_unfinished_output() - what a killed campaign left half done: the
+ * temporaries of atomic writes, and finding folders the checkpoint does not
+ * record (the checkpoint is written after a folder is complete). They are
+ * written again, under the same number.
+ */
+void forget_unfinished_output(const fs::path& out, const CampaignState& st, bool resume) {
+  remove_stale_temporaries(out.string());
+  if (!resume) return;  // a new campaign's folder holds nothing of ours yet
+  std::set<std::string> recorded;
+  for (const auto& [sig, u] : st.unique)
+    if (!u.dir.empty()) recorded.insert(fs::path(u.dir).filename().string());
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(out / "findings", ec))
+    if (e.is_directory(ec) && is_finding_dir_name(e.path().filename().string()) &&
+        !recorded.count(e.path().filename().string()))
+      fs::remove_all(e.path(), ec);
+}
 
 /// Shrink one unique finding and write its folder.
 void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Scenario& sc, const RunConfig& rc,
@@ -566,7 +407,7 @@ int run_campaign(const CampaignOptions& o) {
     if (!o.resume)
       throw InputError(state_path.string(), 1, 1,
                        "a campaign already lives in this directory: add --resume to continue it, or pick another --out");
-    CampaignState old = load_state(state_path);
+    CampaignState old = load_state(state_path.string());
     auto mismatch = [&](const char* what, const std::string& a, const std::string& b) {
       if (a != b)
         throw InputError(state_path.string(), 1, 1,
@@ -589,6 +430,7 @@ int run_campaign(const CampaignOptions& o) {
     throw InputError(state_path.string(), 1, 1, "--resume: no campaign checkpoint here");
   }
   make_output_dir(out / "findings");
+  forget_unfinished_output(out, st, o.resume);
 
   // Fork the workers before this process touches SystemC.
   std::vector<Worker> workers(static_cast<size_t>(std::max(1, o.jobs)));
@@ -649,7 +491,6 @@ int run_campaign(const CampaignOptions& o) {
     return n > 0;
   };
 
-  size_t next_dir = st.unique.size() + 1;
   bool worker_died = false;
   auto handle_line = [&](const std::string& line) {
     auto f = split(line, '\t');
@@ -782,7 +623,7 @@ int run_campaign(const CampaignOptions& o) {
     run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
       for (UniqueFinding* u : todo) {
         if (tty) fmt::print(stderr, "shrinking {} ...\n", u->kind);
-        write_finding_dir(host, hw, sc, rc, o, out, *u, next_dir++);
+        write_finding_dir(host, hw, sc, rc, o, out, *u, folders_written(st) + 1);
         atomic_write(state_path, state_json(st));
       }
     });
@@ -840,7 +681,7 @@ int merge_campaigns(const std::vector<std::string>& dirs, const std::string& out
   for (const auto& d : dirs) {
     const fs::path sp = fs::path(d) / "state.json";
     if (!fs::exists(sp)) throw InputError(sp.string(), 1, 1, "not a campaign directory (no state.json)");
-    CampaignState s = load_state(sp);
+    CampaignState s = load_state(sp.string());
     if (merged.scenario.empty()) {
       merged = CampaignState{};
       merged.scenario = s.scenario;

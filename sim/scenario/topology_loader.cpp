@@ -6,7 +6,7 @@
 #include "hw/p2pdma_distance.h"
 #include "common/kernel_bug.h"
 #include "scenario/strict_yaml.h"
-#include "trace/trace_writer.h"
+#include "output/trace_writer.h"
 
 namespace p2psim {
 

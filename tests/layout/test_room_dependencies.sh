@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Dependencies between the rooms of the tree go one way (docs/architecture.md):
-#   models/common -> models/{hw,kernel} -> sim/trace -> sim/engine -> sim/scenario
+#   models/common -> models/{hw,kernel} -> sim/output -> sim/engine -> sim/scenario
 #   -> sim/platform -> sim/workload -> sim/explore -> sim/{api,cli}
 # A source may include its own room's headers and those of rooms below it,
 # never above it nor a sibling. The public header (include/p2psim/) includes
@@ -11,7 +11,7 @@ cd "${1:?usage: $0 SOURCE_DIR}"
 
 declare -A rank=(
   [common]=0 [hw]=1 [kernel]=1
-  [trace]=2 [engine]=3 [scenario]=4 [platform]=5 [workload]=6 [explore]=7
+  [output]=2 [engine]=3 [scenario]=4 [platform]=5 [workload]=6 [explore]=7
   [api]=8 [cli]=8
 )
 # The room of a file, from its path: models/kernel/x.cpp -> kernel.
@@ -53,7 +53,7 @@ if grep -nE '^#include "' include/p2psim/*.h; then
   bad=1
 fi
 # Model tests link without SystemC: they include only models.
-if grep -rnE '^#include "(trace|engine|scenario|platform|workload|explore|api|cli)/' tests/models; then
+if grep -rnE '^#include "(output|engine|scenario|platform|workload|explore|api|cli)/' tests/models; then
   echo "tests/models: a model test includes a sim/ header (above); move it under tests/sim"
   bad=1
 fi

@@ -8,11 +8,27 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
+
+/// A directory of this test process's own (each case runs in its own
+/// process), so parallel runs of the suite never share a file.
+const std::string& scratch() {
+  static const std::string dir = [] {
+    char tmpl[] = "/tmp/p2psim-test-XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    std::string d = tmpl;
+    static std::string at_exit;
+    at_exit = d;
+    std::atexit([] { std::system(("rm -rf " + at_exit).c_str()); });
+    return d;
+  }();
+  return dir;
+}
 
 struct Cli {
   int exit_code;
@@ -93,7 +109,7 @@ TEST_CASE("a verdict other than the variant's expectation exits 1", "[cli]") {
 
 TEST_CASE("the same command twice writes byte-identical traces", "[cli][trace]") {
   for (const char* v : {"rfc-v3", "rfc-v3-ipi"}) {
-    const std::string a = "/tmp/p2psim-trace-a.json", b = "/tmp/p2psim-trace-b.json";
+    const std::string a = (scratch() + "/trace-a.json"), b = (scratch() + "/trace-b.json");
     REQUIRE(run(kS1 + " --variant " + v + " --trace " + a).exit_code == 0);
     REQUIRE(run(kS1 + " --variant " + v + " --trace " + b).exit_code == 0);
     const std::string ta = slurp(a), tb = slurp(b);
@@ -104,7 +120,7 @@ TEST_CASE("the same command twice writes byte-identical traces", "[cli][trace]")
 }
 
 TEST_CASE("the IPI variant's trace shows the flush waiting for the GUP-fast walker", "[cli][trace]") {
-  const std::string t = "/tmp/p2psim-trace-ipi.json";
+  const std::string t = (scratch() + "/trace-ipi.json");
   REQUIRE(run(kS1 + " --variant rfc-v3-ipi --trace " + t).exit_code == 0);
   const std::string tr = slurp(t);
   CHECK(tr.find("\"name\":\"csd_lock_wait\"") != std::string::npos);
@@ -294,7 +310,7 @@ TEST_CASE("S1 v6.2 on x86 IPI flushes stays clean for 20000 random seeds", "[cli
 }
 
 TEST_CASE("fuzz finds the S1 leak on rfc-v3 without pins and its replay token reproduces it", "[cli][fuzz]") {
-  const std::string out = "/tmp/p2psim-fuzz-rfcv3";
+  const std::string out = (scratch() + "/fuzz-rfcv3");
   std::system(("rm -rf " + out).c_str());
   Cli r = run("fuzz " + kS1 + " --variant rfc-v3 --runs 50000 --jobs 2 --out " + out);
   CHECK(r.exit_code == 1);
@@ -314,7 +330,7 @@ TEST_CASE("fuzz finds the S1 leak on rfc-v3 without pins and its replay token re
   Cli rep = run("replay " + dir + "/replay.token --quiet");
   CHECK(rep.exit_code == 0);
   CHECK(rep.out.find("cross_context_leak") != std::string::npos);
-  const std::string t1 = "/tmp/p2psim-replay-1.json", t2 = "/tmp/p2psim-replay-2.json";
+  const std::string t1 = (scratch() + "/replay-1.json"), t2 = (scratch() + "/replay-2.json");
   CHECK(run("replay " + dir + "/replay.token --quiet --trace " + t1).exit_code == 0);
   CHECK(run("replay " + dir + "/replay.token --quiet --trace " + t2).exit_code == 0);
   CHECK(slurp(t1) == slurp(t2));
@@ -324,7 +340,7 @@ TEST_CASE("fuzz finds the S1 leak on rfc-v3 without pins and its replay token re
 TEST_CASE("fuzz runs 100000 executions of the fixed designs with no finding", "[cli][fuzz]") {
   for (const char* v : {"v6.2", "v6.2-arm64", "v6.15", "rfc-v5"}) {
     INFO(v);
-    const std::string out = std::string("/tmp/p2psim-fuzz-clean-") + v;
+    const std::string out = (scratch() + "/fuzz-clean-") + v;
     std::system(("rm -rf " + out).c_str());
     Cli r = run("fuzz " + kS1 + " --variant " + v + " --runs 100000 --jobs 2 --out " + out);
     CHECK(r.exit_code == 0);
@@ -334,7 +350,7 @@ TEST_CASE("fuzz runs 100000 executions of the fixed designs with no finding", "[
 }
 
 TEST_CASE("replay refuses a token whose scenario changed and fuzz refuses bad input", "[cli][fuzz][input]") {
-  const std::string copy = "/tmp/p2psim-s1-copy.yaml", out = "/tmp/p2psim-fuzz-changed";
+  const std::string copy = (scratch() + "/s1-copy.yaml"), out = (scratch() + "/fuzz-changed");
   std::system(("rm -rf " + out + " && cp " + kS1 + " " + copy).c_str());
   REQUIRE(run("fuzz " + copy + " --variant rfc-v3 --runs 2000 --no-shrink --out " + out).exit_code == 1);
   std::system(("echo '# edited' >> " + copy).c_str());
@@ -354,7 +370,7 @@ TEST_CASE("replay refuses a token whose scenario changed and fuzz refuses bad in
 
 TEST_CASE("fuzz counts executions a known bug explains apart from findings", "[cli][fuzz][x1][known]") {
   const std::string scen = src("tests/data/scenarios/x1_unpinned_known.yaml");
-  const std::string out = "/tmp/p2psim-fuzz-x1known", strict = "/tmp/p2psim-fuzz-x1known-strict";
+  const std::string out = (scratch() + "/fuzz-x1known"), strict = (scratch() + "/fuzz-x1known-strict");
   std::system(("rm -rf " + out + " " + strict).c_str());
   Cli r = run("fuzz " + scen + " --variant v6.2 --runs 100000 --jobs 2 --out " + out);
   CHECK(r.exit_code == 0);
@@ -387,7 +403,7 @@ TEST_CASE("S16 RFC fault vs unbind: a PTE to freed pages, pinned and found by fu
     CHECK(r.out.find("verdict: use_after_free\n") != std::string::npos);
     // Without pins, a fault between unbind's unmap and its free leaves a PTE
     // to a page the pool owns.
-    const std::string out = std::string("/tmp/p2psim-fuzz-s16-") + v;
+    const std::string out = (scratch() + "/fuzz-s16-") + v;
     std::system(("rm -rf " + out).c_str());
     Cli f = run("fuzz " + s16 + " --variant " + v + " --runs 2000 --jobs 2 --no-shrink --out " + out);
     CHECK(f.exit_code == 1);
@@ -415,7 +431,7 @@ TEST_CASE("S18 unbind cannot remove the pages under an IRQ-off GUP-fast walk", "
 }
 
 TEST_CASE("an RCU callback runs at its own preemption points while other CPUs go on", "[cli][engine]") {
-  const std::string t = "/tmp/p2psim-softirq.json";
+  const std::string t = (scratch() + "/softirq.json");
   Cli r = run(src("tests/data/scenarios/softirq_interleaving.yaml") + " --variant rfc-v5 --trace " + t);
   CHECK(r.exit_code == 0);
   const std::string trace = slurp(t);
@@ -431,7 +447,7 @@ TEST_CASE("preempt_model decides where a task loses its CPU to another task of t
   const std::string scen = src("tests/data/scenarios/same_cpu_preemption.yaml");
   for (const char* v : {"full", "voluntary", "none"}) {
     INFO(v);
-    const std::string t = std::string("/tmp/p2psim-preempt-") + v + ".json";
+    const std::string t = (scratch() + "/preempt-") + v + ".json";
     Cli r = run(scen + " --variant " + v + " --trace " + t);
     CHECK(r.exit_code == 0);
     const std::string trace = slurp(t);
@@ -453,7 +469,7 @@ TEST_CASE("S19 unbind drains ->mmap calls, but waits for a VMA linked after its 
     CHECK(r.out.find("\"task_end_ps\":{\"b_main\":5000") != std::string::npos);
     CHECK(r.out.find("\"unbinder\":5400") != std::string::npos);
   }
-  const std::string t = "/tmp/p2psim-s19.json";
+  const std::string t = (scratch() + "/s19.json");
   Cli held = run(s19 + " --variant mmap_in_progress --trace " + t);
   CHECK(held.exit_code == 0);
   CHECK(slurp(t).find("pin dropped (no other task can run): b_main at p2pmem_alloc_mmap:after_vm_insert_page") !=
@@ -475,7 +491,7 @@ TEST_CASE("campaign outputs: bad --out and --jobs are input errors, merge refuse
   Cli jobs = run("fuzz " + kS1 + " --runs 10 --jobs 100000 --out /tmp/p2psim-jobs");
   CHECK(jobs.exit_code == 2);
   CHECK(jobs.err.find("--jobs 100000 is more than 256 worker processes") != std::string::npos);
-  const std::string a = "/tmp/p2psim-merge-a", b = "/tmp/p2psim-merge-b";
+  const std::string a = (scratch() + "/merge-a"), b = (scratch() + "/merge-b");
   std::system(("rm -rf " + a + " " + b).c_str());
   REQUIRE(run("fuzz " + kS1 + " --variant rfc-v3 --runs 2000 --no-shrink --out " + a).exit_code == 1);
   REQUIRE(run("fuzz " + kS1 + " --variant rfc-v3 --runs 2000 --seed 9 --no-shrink --out " + b).exit_code == 1);
@@ -490,7 +506,7 @@ TEST_CASE("campaign outputs: bad --out and --jobs are input errors, merge refuse
 }
 
 TEST_CASE("a damaged checkpoint or token is refused, not trusted", "[cli][fuzz][input]") {
-  const std::string base = "/tmp/p2psim-state";
+  const std::string base = (scratch() + "/state");
   std::system(("rm -rf " + base + "*").c_str());
   REQUIRE(run("fuzz " + kS1 + " --variant v6.2 --runs 300 --out " + base).exit_code == 0);
   const struct {

@@ -1,5 +1,5 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
-#include "trace/trace_writer.h"
+#include "output/trace_writer.h"
 
 #include <fmt/format.h>
 

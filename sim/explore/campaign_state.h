@@ -1,0 +1,86 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+// What a campaign must not lose, and its checkpoint file, state.json.
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace p2psim {
+
+/// A set of execution indices as disjoint [first, last] intervals.
+class IndexSet {
+ public:
+  void add(uint64_t first, uint64_t count) {
+    if (!count) return;
+    uint64_t lo = first, hi = first + count - 1;
+    auto it = iv_.upper_bound(lo);
+    if (it != iv_.begin() && std::prev(it)->second + 1 >= lo) --it;
+    while (it != iv_.end() && it->first <= hi + 1) {
+      lo = std::min(lo, it->first);
+      hi = std::max(hi, it->second);
+      it = iv_.erase(it);
+    }
+    iv_[lo] = hi;
+  }
+  bool contains(uint64_t i) const {
+    auto it = iv_.upper_bound(i);
+    return it != iv_.begin() && std::prev(it)->second >= i;
+  }
+  uint64_t size() const {
+    uint64_t n = 0;
+    for (const auto& [a, b] : iv_) n += b - a + 1;
+    return n;
+  }
+  const std::map<uint64_t, uint64_t>& intervals() const { return iv_; }
+
+ private:
+  std::map<uint64_t, uint64_t> iv_;
+};
+
+struct UniqueFinding {
+  std::string signature, kind, message, token, strategy, dir;
+  uint64_t count = 0, first_execution = 0, seed = 0;
+  double first_found_s = 0;
+};
+
+/// Executions a known bug of the variant explained (not findings).
+struct KnownHits {
+  std::string name, token, strategy;
+  uint64_t executions = 0, findings = 0, first_execution = 0, seed = 0;
+  double first_found_s = 0;
+};
+
+/// Everything a campaign must not lose; state.json is its checkpoint.
+struct CampaignState {
+  std::string scenario, variant, strategy, shard;
+  uint64_t hash = 0, seed = 1, budget_runs = 0;
+  std::vector<std::string> sets;
+  double budget_time = 0;
+  double wall_seconds = 0;
+  uint64_t findings_total = 0;
+  IndexSet done;
+  std::map<std::string, UniqueFinding> unique;  // by signature
+  std::map<std::string, KnownHits> known;        // by known bug name
+  bool no_known = false;
+  std::set<uint64_t> coverage;
+  uint64_t pct_steps = 0;
+  int nr_tasks = 0;
+};
+
+/// The "known" array of state.json (@with_token) or of summary.json.
+std::string known_json(const CampaignState& s, bool with_token);
+/// state.json: version 1, JSON.
+std::string state_json(const CampaignState& s);
+/**
+ * parse_state() - a checkpoint from @text, which came from @path. Throws
+ * InputError (file:line:col) for anything this version did not write or
+ * that does not add up (version, missing fields, negative times, `done`
+ * ranges out of order or not matching `executions`).
+ */
+CampaignState parse_state(const std::string& text, const std::string& path);
+/// parse_state() of the file at @path (a regular file of bounded size).
+CampaignState load_state(const std::string& path);
+
+}  // namespace p2psim
