@@ -121,7 +121,8 @@ ps_t FlashBackend::program(ps_t now, std::uint64_t offset, std::uint64_t len) {
   prune(now);
   ps_t done = now;
   if (len == 0) return done;
-  for (auto& [die, parts] : split(offset, len)) {
+  for (auto& [die_index, parts] : split(offset, len)) {
+    const auto die = die_index;  // a lambda cannot capture a structured binding in C++17
     // Data moves into the die's page registers, then one program per round of
     // distinct planes.
     std::vector<bool> plane_used(cfg_.planes_per_die, false);

@@ -9,11 +9,15 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <sstream>
 #include <unordered_map>
 
 #include <sys/stat.h>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+#include <yaml-cpp/yaml.h>
 
 namespace p2psim {
 
@@ -671,6 +675,47 @@ std::optional<std::pair<int, int>> find_loose_flow_entry(const std::string& text
   return std::nullopt;
 }
 
+/// What the documents of a stream hold, as the parser reports them.
+struct DocumentWalk : YAML::EventHandler {
+  struct Document {
+    YAML::Mark mark;       ///< where its first node is
+    bool content = false;  ///< anything but one empty node
+    bool started = false;
+  };
+  std::vector<Document> documents;
+
+  void OnDocumentStart(const YAML::Mark& m) override { documents.push_back({m, false, false}); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m, false); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m, true); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
+    node(m, true);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(m, true);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(m, true);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& m, bool content) {
+    if (documents.empty()) documents.push_back({m, false, false});
+    Document& d = documents.back();
+    if (!d.started) d.mark = m, d.started = true;
+    d.content |= content;
+  }
+};
+
+/// The character at @m, for messages ("\\0" and the like for control bytes).
+std::string char_at(const std::string& text, const YAML::Mark& m) {
+  if (m.pos < 0 || static_cast<size_t>(m.pos) >= text.size()) return "end of file";
+  const unsigned char c = static_cast<unsigned char>(text[static_cast<size_t>(m.pos)]);
+  return std::isprint(c) ? std::string(1, static_cast<char>(c)) : fmt::format("\\x{:02x}", c);
+}
+
 }  // namespace
 
 YamlDoc YamlDoc::load_string(const std::string& text, const std::string& name) {
@@ -678,24 +723,42 @@ YamlDoc YamlDoc::load_string(const std::string& text, const std::string& name) {
     throw InputError(name, at->first + 1, at->second + 1,
                      "',' outside a flow collection ([...] or {...}) where a value starts: not valid "
                      "YAML (refused before parsing: the YAML library would loop on it)");
-  std::vector<YAML::Node> docs;
+  // First walk the documents with a bound, then build the one node.
+  // YAML::LoadAll() is unbounded: on a token no rule consumes (a ',' in
+  // block context, whatever precedes it) yaml-cpp 0.7 reports an empty
+  // document without moving on, again and again, its memory growing.
+  DocumentWalk walk;
+  YAML::Node root;
   try {
-    docs = YAML::LoadAll(text);
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    // One document, and maybe an empty one after a trailing "---": a third
+    // is more documents than a file may have, or the parser stuck.
+    while (walk.documents.size() < 3 && parser.HandleNextDocument(walk)) {
+    }
+    if (walk.documents.size() == 3 && !walk.documents[1].content) {
+      const YAML::Mark m = walk.documents[1].mark;
+      if (walk.documents[2].mark.pos == m.pos)  // stuck: no progress between two documents
+        throw InputError(name, m.line + 1, m.column + 1,
+                         fmt::format("YAML syntax error: unexpected '{}' (the YAML library cannot get past it)",
+                                     char_at(text, m)));
+      throw InputError(name, m.line + 1, m.column + 1, "only one YAML document per file is allowed");
+    }
+    if (walk.documents.size() == 2 && !walk.documents[1].content) walk.documents.pop_back();
+    if (walk.documents.size() > 1) {
+      const YAML::Mark m = walk.documents[1].mark;
+      throw InputError(name, m.line + 1, m.column + 1,
+                       "unexpected content after the end of the top-level node (only one YAML "
+                       "document per file is allowed)");
+    }
+    if (!walk.documents.empty()) root = YAML::Load(text);  // one document: no loop
   } catch (const YAML::Exception& e) {
     throw InputError(name, e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg);
   }
-  // A trailing "---" with nothing after it yields an extra null document.
-  while (docs.size() > 1 && docs.back().IsNull()) docs.pop_back();
-  if (docs.size() > 1) {
-    const YAML::Mark m = docs[1].Mark();
-    throw InputError(name, m.line + 1, m.column + 1,
-                     "unexpected content after the end of the top-level node (only one YAML "
-                     "document per file is allowed)");
-  }
   YamlDoc doc;
   doc.file_ = std::make_shared<const std::string>(name);
-  doc.empty_ = docs.empty();
-  doc.root_ = std::make_shared<const YAML::Node>(docs.empty() ? YAML::Node() : docs[0]);
+  doc.empty_ = walk.documents.empty();
+  doc.root_ = std::make_shared<const YAML::Node>(root);
   doc.root_state_ = std::make_shared<StrictNode::State>();
   return doc;
 }

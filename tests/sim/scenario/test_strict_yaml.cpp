@@ -288,6 +288,25 @@ TEST_CASE("a ',' where a value starts outside a flow collection is refused befor
   }
 }
 
+TEST_CASE("the YAML parse is bounded whatever the pattern the guard misses", "[strict_yaml]") {
+  // Found by tests/fuzz/fuzz_scenario and fuzz_topology (tests/data/fuzz/):
+  // LoadAll() looped on these; the document walk stops at a third document.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {std::string("!,U,"), "1:2: error: YAML syntax error: unexpected ','"},
+      {std::string("\0,", 2), "1:1: error: YAML syntax error: unexpected '\\x00'"},
+  };
+  for (const auto& [text, want] : cases) {
+    INFO(text);
+    CHECK(error_of([&] { YamlDoc::load_string(text, "in.yaml"); }).rfind("in.yaml:" + want, 0) == 0);
+  }
+  // One document, with or without a trailing "---", still loads; two do not.
+  CHECK_NOTHROW(YamlDoc::load_string("a: 1\n---\n", "in.yaml"));
+  CHECK(error_of([] { YamlDoc::load_string("a: 1\n---\nb: 2\n", "in.yaml"); })
+            .rfind("in.yaml:3:1: error: unexpected content after the end of the top-level node", 0) == 0);
+  CHECK(error_of([] { YamlDoc::load_string("a: 1\n---\n---\n", "in.yaml"); })
+            .find("error: only one YAML document per file is allowed") != std::string::npos);
+}
+
 TEST_CASE("duplicate and merge keys are rejected", "[strict_yaml]") {
   const std::string path = fixture("duplicate_key.yaml");
   auto root = YamlDoc::load_file(path).root("scenario");
