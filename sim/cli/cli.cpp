@@ -388,7 +388,22 @@ int cmd_replay(const std::vector<std::string>& args) {
   std::set<std::string> want(tok->findings.begin(), tok->findings.end());
   int exit_code = kExitExpected;
   run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
-    RunResult r = replay_decisions(host, sc, rc, tok->decisions, !trace_path.empty(), nullptr, nullptr, &hw);
+    RunResult r;
+    if (tok->regenerate) {
+      // An internal_error token: no decisions were recorded; the campaign's
+      // strategy decides again from the seed, as it did in the campaign.
+      auto strategy = make_campaign_strategy(tok->strategy, std::max(1, tok->pct_depth), tok->pct_steps);
+      if (!strategy) throw InputError(source, 1, 1, fmt::format("token names an unknown strategy '{}'", tok->strategy));
+      RunOptions opt;
+      opt.seed = tok->seed;
+      opt.use_pins = false;
+      opt.strategy_object = strategy.get();
+      opt.trace = !trace_path.empty();
+      opt.hardware = &hw;
+      r = run_execution(host, sc, rc, opt);
+    } else {
+      r = replay_decisions(host, sc, rc, tok->decisions, !trace_path.empty(), nullptr, nullptr, &hw);
+    }
     if (!trace_path.empty()) {
       write_trace_file(trace_path, r.trace_json);
     }
@@ -545,7 +560,11 @@ found, shrunk to a minimal interleaving and saved with a replay token:
   DIR/known/NAME.token                  first execution a known bug explained
 An execution whose findings a known bug of the variant explains (its `known:`
 list, see docs/scenario-format.md) is counted under that bug, not as findings.
-Exit 0 with no (new) finding, 1 with findings, 2 for bad input.
+An execution that crashes or hangs the simulator itself is recorded as an
+internal_error finding (its seed, a replay token, the reason), the worker is
+restarted and the campaign goes on; it never runs again on --resume.
+Exit 0 with no (new) finding, 1 with findings, 2 for bad input, 3 when an
+execution hit a simulator bug (internal_error; all results are still written).
 
 Options:
   --variant NAME        kernel variant of the scenario
@@ -570,6 +589,8 @@ Options:
   --shrink-replays N    executions to spend shrinking each finding (default 400)
   --stop-on KIND        stop at the first finding of KIND (or 'any'); batches in
                         flight still finish
+  --exec-timeout SECONDS  wall time one execution may take before it counts as
+                        a simulator hang, an internal_error (default 60)
   --json                print summary.json instead of text
 )";
 
@@ -644,6 +665,8 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       o.shrink_replays = parse_count("--shrink-replays", take_value(args, i, "--shrink-replays"), 1);
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--exec-timeout") {
+      o.exec_timeout_s = static_cast<double>(parse_count("--exec-timeout", take_value(args, i, "--exec-timeout"), 1));
     } else if (a == "--stop-on") {
       o.stop_on = take_value(args, i, "--stop-on");
       if (o.stop_on != "any" && !finding_kind_from_string(o.stop_on))

@@ -12,12 +12,14 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -25,8 +27,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <new>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <unordered_set>
 
 #include "explore/campaign_state.h"
@@ -94,12 +98,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-std::unique_ptr<Strategy> campaign_strategy(const std::string& name, int depth, uint64_t steps) {
-  if (name == "portfolio") return std::make_unique<PortfolioStrategy>(depth, steps);
-  if (name == "pct") return make_pct_strategy(depth, steps);
-  return make_strategy(name);
-}
-
 uint64_t seed_of(const CampaignOptions& o, uint64_t index) {
   return o.seed + index * static_cast<uint64_t>(o.shard_n) + static_cast<uint64_t>(o.shard_k - 1);
 }
@@ -154,15 +152,31 @@ uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunC
 }
 
 /// A worker process: run batches of executions, report findings and coverage.
+/**
+ * struct WorkerSlot - what a worker tells its parent through shared memory,
+ * so the parent knows which execution a dead or stuck worker was running.
+ * One store per execution; the pipe carries the results.
+ */
+struct WorkerSlot {
+  std::atomic<uint64_t> current;   ///< 1 + index of the execution running; 0 none
+  std::atomic<uint64_t> pct_steps; ///< the worker's calibrated PCT steps
+  char message[496];               ///< why it is about to die, when it knows
+};
+/// WorkerSlot::current while the worker calibrates, before any execution.
+constexpr uint64_t kCalibrating = ~0ULL;
+
 [[noreturn]] void worker_main(const CampaignOptions& o, const Scenario& sc, const RunConfig& rc, int in_fd,
-                              int out_fd) {
+                              int out_fd, WorkerSlot* slot) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   signal(SIGINT, SIG_IGN);  // the parent decides when to stop
   int code = 0;
   try {
     run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+      slot->current.store(kCalibrating);
       const uint64_t steps = calibrate_pct_steps(host, sc, rc, hw);
-      auto strat = campaign_strategy(o.strategy, o.pct_depth, steps);
+      slot->pct_steps.store(steps);
+      slot->current.store(0);
+      auto strat = make_campaign_strategy(o.strategy, o.pct_depth, steps);
       std::unordered_set<uint64_t> cov;
       std::vector<Decisions> corpus;
       FILE* in = fdopen(in_fd, "r");
@@ -191,6 +205,7 @@ uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunC
           const size_t before = cov.size();
           std::unordered_set<uint64_t> run_cov;
           opt.observers.coverage = &run_cov;
+          slot->current.store(i + 1);
           RunResult r = run_execution(host, sc, rc, opt);
           for (uint64_t h : run_cov)
             if (cov.insert(h).second) new_pairs.push_back(h);
@@ -229,11 +244,12 @@ uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunC
           out += "\n";
         }
         out += fmt::format("D\t{}\t{}\t{}\t{}\n", first, count, steps, sc.tasks.size());
+        slot->current.store(0);  // before D: once the parent has D, no execution of the batch runs
         if (!write_all(out_fd, out)) break;
       }
     });
   } catch (const std::exception& e) {
-    fmt::print(stderr, "p2pdma-sim fuzz worker: model bug: {}\n", e.what());
+    std::snprintf(slot->message, sizeof slot->message, "model bug: %s", e.what());
     code = 3;
   }
   std::fflush(nullptr);
@@ -243,10 +259,14 @@ uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunC
 struct Worker {
   pid_t pid = -1;
   int to = -1, from = -1;
+  WorkerSlot* slot = nullptr;
   std::string buf;
   std::vector<std::string> batch;  ///< lines of the batch in flight, applied at its D line
   bool busy = false, alive = true;
+  bool hung = false;  ///< the parent killed it: an execution ran past --exec-timeout
   uint64_t first = 0, count = 0;
+  uint64_t seen = 0;  ///< slot->current when last looked at, and since when
+  std::chrono::steady_clock::time_point seen_since;
 };
 
 std::string finding_dir_name(size_t n, const std::string& kind) { return fmt::format("findings/{:03}-{}", n, kind); }
@@ -284,9 +304,32 @@ void forget_unfinished_output(const fs::path& out, const CampaignState& st, bool
       fs::remove_all(e.path(), ec);
 }
 
+/// The folder of an internal error: nothing to shrink or trace, since the
+/// execution never finished; its token re-derives it from the seed.
+void write_internal_error_dir(const Scenario& sc, const CampaignOptions& o, const fs::path& out, UniqueFinding& u,
+                              size_t n) {
+  u.dir = finding_dir_name(n, u.kind);
+  const fs::path dir = out / u.dir;
+  make_output_dir(dir);
+  atomic_write(dir / "finding.json",
+               fmt::format("{{\"kind\":{},\"signature\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
+                           "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{}}}\n",
+                           jstr(u.kind), jstr(u.signature), jstr(u.message), u.count, u.first_found_s,
+                           u.first_execution, u.seed, jstr(u.strategy), jstr(u.token)));
+  atomic_write(dir / "replay.token", u.token + "\n");
+  atomic_write(dir / "interleaving.txt",
+               fmt::format("internal_error on {} ({}), variant {}: execution {} (seed {}, {}) {}\n"
+                           "The execution never finished, so there is no interleaving or trace to show. The "
+                           "token runs the campaign's strategy from that seed again:\n"
+                           "  p2pdma-sim replay {}\n",
+                           sc.name, sc.file, o.variant.empty() ? "(base)" : o.variant, u.first_execution, u.seed,
+                           u.strategy, u.message, (dir / "replay.token").string()));
+}
+
 /// Shrink one unique finding and write its folder.
 void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Scenario& sc, const RunConfig& rc,
                        const CampaignOptions& o, const fs::path& out, UniqueFinding& u, size_t n) {
+  if (u.kind == "internal_error") return write_internal_error_dir(sc, o, out, u, n);
   std::string err;
   auto tok = decode_token(u.token, &err);
   if (!tok) throw ModelBug("campaign produced a bad token: " + err);
@@ -432,9 +475,17 @@ int run_campaign(const CampaignOptions& o) {
   make_output_dir(out / "findings");
   forget_unfinished_output(out, st, o.resume);
 
-  // Fork the workers before this process touches SystemC.
+  // Fork the workers before this process touches SystemC; a worker that
+  // dies is forked again (the parent never runs SystemC while exploring).
   std::vector<Worker> workers(static_cast<size_t>(std::max(1, o.jobs)));
-  for (auto& w : workers) {
+  void* shared = mmap(nullptr, sizeof(WorkerSlot) * workers.size(), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED) throw ModelBug("mmap() of the worker slots failed");
+  auto* slots = static_cast<WorkerSlot*>(shared);
+  auto spawn = [&](Worker& w) {
+    w.slot->current.store(0);
+    w.slot->pct_steps.store(0);
+    w.slot->message[0] = 0;
     int to[2], from[2];
     if (pipe(to) || pipe(from)) throw ModelBug("pipe() failed");
     std::fflush(nullptr);
@@ -444,17 +495,28 @@ int run_campaign(const CampaignOptions& o) {
       ::close(to[1]);
       ::close(from[0]);
       for (auto& other : workers)
-        if (other.pid > 0) {
+        if (&other != &w && other.pid > 0 && other.alive) {
           ::close(other.to);
           ::close(other.from);
         }
-      worker_main(o, sc, rc, to[0], from[1]);
+      worker_main(o, sc, rc, to[0], from[1], w.slot);
     }
     ::close(to[0]);
     ::close(from[1]);
     w.pid = pid;
     w.to = to[1];
     w.from = from[0];
+    w.alive = true;
+    w.busy = w.hung = false;
+    w.buf.clear();
+    w.batch.clear();
+    w.seen = 0;
+    w.seen_since = std::chrono::steady_clock::now();
+  };
+  for (size_t k = 0; k < workers.size(); ++k) {
+    new (&slots[k]) WorkerSlot{};
+    workers[k].slot = &slots[k];
+    spawn(workers[k]);
   }
   signal(SIGPIPE, SIG_IGN);
   g_stop = 0;
@@ -474,8 +536,19 @@ int run_campaign(const CampaignOptions& o) {
 
   uint64_t next_new = 0;  // first index never handed out
   bool stop_found = false;  // --stop-on matched
+  // The rest of a batch whose worker died: handed out before new indices.
+  std::vector<std::pair<uint64_t, uint64_t>> requeued;
   auto next_batch = [&](uint64_t* first, uint64_t* count) -> bool {
     if (g_stop || stop_found || (o.time_s > 0 && elapsed() >= o.time_s)) return false;
+    if (!requeued.empty()) {
+      std::tie(*first, *count) = requeued.back();
+      requeued.pop_back();
+      if (*count > kBatch) {
+        requeued.emplace_back(*first + kBatch, *count - kBatch);
+        *count = kBatch;
+      }
+      return true;
+    }
     for (;;) {
       if (o.runs && next_new >= o.runs) return false;
       if (!st.done.contains(next_new)) break;
@@ -491,7 +564,6 @@ int run_campaign(const CampaignOptions& o) {
     return n > 0;
   };
 
-  bool worker_died = false;
   auto handle_line = [&](const std::string& line) {
     auto f = split(line, '\t');
     if (f[0] == "F" && f.size() == 8) {
@@ -537,6 +609,77 @@ int run_campaign(const CampaignOptions& o) {
     cov_csv.flush();
   };
 
+  // A worker died (crash, uncaught exception) or was killed as hung: the
+  // execution it was running becomes an internal_error finding and counts as
+  // done, so --resume never runs it again; the rest of its batch is handed
+  // out again and a new worker takes its place.
+  int deaths_outside_executions = 0;
+  auto on_worker_death = [&](Worker& w) {
+    ::close(w.to);
+    ::close(w.from);
+    int status = 0;
+    waitpid(w.pid, &status, 0);
+    w.alive = false;
+    const uint64_t cur = w.slot->current.load();
+    std::string why(w.slot->message, strnlen(w.slot->message, sizeof w.slot->message));
+    if (w.hung)
+      why = fmt::format("no result after {:.0f} s of wall time: a loop in the simulator (a hang of the simulated "
+                        "kernel is a `hang` finding, not this)", o.exec_timeout_s);
+    else if (why.empty() && WIFSIGNALED(status))
+      why = fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else if (why.empty())
+      why = fmt::format("exited with status {}", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    const bool in_batch = w.busy && cur != 0 && cur != kCalibrating && cur - 1 >= w.first && cur - 1 < w.first + w.count;
+    if (cur == kCalibrating)
+      throw ModelBug("a fuzz worker failed while calibrating PCT, before any campaign execution: " + why +
+                     "; the campaign is checkpointed in " + out.string());
+    if (!in_batch) {
+      // Not inside an execution (killed from outside, or between batches).
+      if (++deaths_outside_executions > 3)
+        throw ModelBug("fuzz workers keep dying outside any execution: " + why +
+                       "; the campaign is checkpointed in " + out.string());
+      if (w.busy) requeued.emplace_back(w.first, w.count);
+    } else {
+      const uint64_t idx = cur - 1;
+      for (const auto& l : w.batch) {  // results of the executions before it stand
+        const auto f = split(l, '\t');
+        if ((f[0] == "F" || f[0] == "K") && f.size() > 1 && std::stoull(f[1]) >= idx) continue;
+        handle_line(l);
+      }
+      st.done.add(w.first, idx - w.first + 1);
+      if (idx + 1 < w.first + w.count) requeued.emplace_back(idx + 1, w.first + w.count - idx - 1);
+      ReplayToken tok;
+      tok.scenario_path = o.scenario_path;
+      tok.scenario_hash = sc.content_hash;
+      tok.variant = o.variant;
+      tok.sets = o.sets;
+      tok.strategy = o.strategy;
+      tok.seed = seed_of(o, idx);
+      tok.findings = {"internal_error"};
+      tok.regenerate = true;
+      tok.pct_depth = o.pct_depth;
+      tok.pct_steps = w.slot->pct_steps.load();
+      const std::string sig = internal_error_signature(why);
+      ++st.findings_total;
+      UniqueFinding& u = st.unique[sig];
+      if (u.count == 0 || idx < u.first_execution) {
+        if (u.count == 0) u.first_found_s = elapsed();
+        u.signature = sig;
+        u.kind = "internal_error";
+        u.message = clean_field(why);
+        u.token = encode_token(tok);
+        u.strategy = o.strategy;
+        u.seed = tok.seed;
+        u.first_execution = idx;
+      }
+      ++u.count;
+      fmt::print(stderr, "{}internal_error: execution {} (seed {}) {}; worker restarted\n",
+                 isatty(STDERR_FILENO) ? "\n" : "", idx, tok.seed, why);
+    }
+    w.busy = false;
+    spawn(w);
+  };
+
   auto last_checkpoint = std::chrono::steady_clock::now();
   for (;;) {
     for (auto& w : workers) {
@@ -568,8 +711,7 @@ int run_campaign(const CampaignOptions& o) {
       const ssize_t n = ::read(w.from, buf, sizeof buf);
       if (n <= 0) {
         if (n < 0 && errno == EINTR) continue;
-        w.alive = false;
-        worker_died = true;
+        on_worker_death(w);
         continue;
       }
       w.buf.append(buf, static_cast<size_t>(n));
@@ -590,6 +732,17 @@ int run_campaign(const CampaignOptions& o) {
       }
     }
     const auto now = std::chrono::steady_clock::now();
+    for (auto& w : workers) {  // an execution past --exec-timeout: kill; its EOF reports it
+      if (!w.alive || !w.busy || w.hung) continue;
+      const uint64_t cur = w.slot->current.load();
+      if (cur != w.seen) {
+        w.seen = cur;
+        w.seen_since = now;
+      } else if (cur != 0 && std::chrono::duration<double>(now - w.seen_since).count() > o.exec_timeout_s) {
+        ::kill(w.pid, SIGKILL);
+        w.hung = true;
+      }
+    }
     if (now - last_checkpoint >= std::chrono::seconds(1)) {
       checkpoint();
       last_checkpoint = now;
@@ -602,17 +755,16 @@ int run_campaign(const CampaignOptions& o) {
     }
   }
   for (auto& w : workers) {
+    if (!w.alive) continue;
     write_all(w.to, "Q\n");
     ::close(w.to);
     ::close(w.from);
     int status = 0;
     waitpid(w.pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) worker_died = true;
   }
+  munmap(shared, sizeof(WorkerSlot) * workers.size());
   if (tty) fmt::print(stderr, "\n");
   checkpoint();
-  if (worker_died)
-    throw ModelBug("a fuzz worker died (see its message above); the campaign is checkpointed in " + out.string());
 
   // Shrink and write a folder for every unique finding that has none yet.
   std::vector<UniqueFinding*> todo;
@@ -653,6 +805,15 @@ int run_campaign(const CampaignOptions& o) {
                  u->first_found_s, u->seed, u->strategy, (out / u->dir).string(), u->message);
     print_known(out, st);
     fmt::print("results: {}\n", out.string());
+  }
+  size_t internal_errors = 0;
+  for (const auto& [sig, u] : st.unique) internal_errors += u.kind == "internal_error";
+  if (internal_errors) {
+    fmt::print(stderr,
+               "p2pdma-sim: {} distinct internal error(s): executions that crashed or hung the simulator itself; "
+               "each folder's replay.token reproduces one (p2pdma-sim replay FILE)\n",
+               internal_errors);
+    return 3;
   }
   return st.unique.empty() ? 0 : 1;
 }

@@ -26,9 +26,11 @@ struct CampaignOptions {
   size_t shrink_replays = 400;
   bool json = false;
   std::string stop_on;  ///< stop at the first finding of this kind ("any": of any kind)
+  double exec_timeout_s = 60;  ///< wall time after which an execution is a simulator hang
 };
 
-/// Run a campaign; returns the exit code (0 no finding, 1 findings).
+/// Run a campaign; returns the exit code (0 no finding, 1 findings, 3 an
+/// execution crashed or hung the simulator: internal_error findings).
 /// Throws InputError for bad input (exit 2).
 int run_campaign(const CampaignOptions& o);
 

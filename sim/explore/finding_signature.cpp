@@ -40,4 +40,8 @@ std::string finding_signature(const Finding& f) {
          mask_numbers(f.message);
 }
 
+std::string internal_error_signature(const std::string& reason) {
+  return "internal_error @ simulator : " + mask_numbers(reason);
+}
+
 }  // namespace p2psim

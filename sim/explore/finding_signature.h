@@ -13,5 +13,8 @@ namespace p2psim {
  * kernel function names stay: they are the code paths involved.
  */
 std::string finding_signature(const Finding& f);
+/// "internal_error @ simulator : REASON" with its numbers masked: an
+/// execution that crashed or hung the simulator itself.
+std::string internal_error_signature(const std::string& reason);
 
 }  // namespace p2psim

@@ -75,6 +75,7 @@ std::string encode_token(const ReplayToken& t) {
   for (const auto& s : t.sets) text += fmt::format("set={}\n", s);
   text += fmt::format("strategy={}\nseed={}\nchoices={}\ndelays={}\n", t.strategy, t.seed, choices, delays);
   for (const auto& f : t.findings) text += fmt::format("finding={}\n", f);
+  if (t.regenerate) text += fmt::format("regenerate=1\npct_depth={}\npct_steps={}\n", t.pct_depth, t.pct_steps);
   return kPrefix + b64url(text);
 }
 
@@ -91,7 +92,7 @@ std::optional<ReplayToken> decode_token(const std::string& raw, std::string* err
     return std::nullopt;
   }
   ReplayToken t;
-  bool have_scenario = false, have_hash = false;
+  bool have_scenario = false, have_hash = false, have_pct = false;
   std::istringstream in(*text);
   std::string line;
   while (std::getline(in, line)) {
@@ -138,6 +139,17 @@ std::optional<ReplayToken> decode_token(const std::string& raw, std::string* err
         }
       } else if (key == "finding") {
         t.findings.push_back(v);
+      } else if (key == "regenerate") {
+        if (v != "1") throw std::invalid_argument("regenerate");
+        t.regenerate = true;
+      } else if (key == "pct_depth") {
+        const uint64_t d = parse_u64(v);
+        if (d > 64) throw std::out_of_range("pct_depth");
+        t.pct_depth = static_cast<int>(d);
+        have_pct = true;
+      } else if (key == "pct_steps") {
+        t.pct_steps = parse_u64(v);
+        have_pct = true;
       } else {
         *err = fmt::format("replay token has an unknown field '{}' (made by a newer p2pdma-sim?)", key);
         return std::nullopt;
@@ -146,6 +158,10 @@ std::optional<ReplayToken> decode_token(const std::string& raw, std::string* err
       *err = fmt::format("replay token is damaged (field '{}')", key);
       return std::nullopt;
     }
+  }
+  if (have_pct && !t.regenerate) {
+    *err = "replay token is damaged (PCT parameters without regenerate)";
+    return std::nullopt;
   }
   if (!have_scenario || !have_hash) {
     *err = "replay token lacks its scenario or content hash";

@@ -24,6 +24,12 @@ struct ReplayToken {
   uint64_t seed = 0;
   Decisions decisions;
   std::vector<std::string> findings;  ///< kinds the execution reported
+  /// The decisions were never recorded (the execution crashed or hung):
+  /// replay re-derives them by running campaign strategy @strategy
+  /// (make_campaign_strategy() with @pct_depth, @pct_steps) from @seed.
+  bool regenerate = false;
+  int pct_depth = 0;
+  uint64_t pct_steps = 0;
 };
 
 /// "p2psim1_" + base64url of a small key=value text: one shell word.

@@ -1,11 +1,14 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #include "explore/runner.h"
-#include "explore/strategies.h"
 
 #include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <set>
 
+#include "explore/strategies.h"
 #include "kernel/p2pdma.h"
 #include "platform/nvme_module.h"
 #include "platform/platform.h"
@@ -15,6 +18,29 @@
 #include "workload/task_ops.h"
 
 namespace p2psim {
+
+namespace {
+/**
+ * P2PSIM_INJECT_INTERNAL_ERROR=throw|segv|hang:SEED - make the execution of
+ * seed SEED fail the way a simulator bug does (an exception, a crash, a
+ * loop that never returns), so tests can show that campaigns survive one
+ * (docs/robustness.md). Read once per process.
+ */
+void inject_internal_error(uint64_t seed) {
+  static const std::pair<std::string, uint64_t> want = [] {
+    const char* v = std::getenv("P2PSIM_INJECT_INTERNAL_ERROR");
+    const std::string s = v ? v : "";
+    const auto colon = s.find(':');
+    if (colon == std::string::npos) return std::pair<std::string, uint64_t>{"", 0};
+    return std::pair<std::string, uint64_t>{s.substr(0, colon), std::strtoull(s.c_str() + colon + 1, nullptr, 10)};
+  }();
+  if (want.first.empty() || want.second != seed) return;
+  if (want.first == "throw") throw ModelBug(fmt::format("injected internal error at seed {}", seed));
+  if (want.first == "segv") ::raise(SIGSEGV);
+  if (want.first == "hang")
+    for (;;) ::pause();
+}
+}  // namespace
 
 std::string effective_strategy(const RunConfig& rc, const RunOptions& opt) {
   if (!opt.strategy.empty()) return opt.strategy;
@@ -45,6 +71,7 @@ void run_scenario_on_systemc(const Scenario& sc,
 
 RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
                         const RunOptions& opt) {
+  inject_internal_error(opt.seed);
   RunResult res;
   res.strategy = effective_strategy(rc, opt);
   kern::Kernel k(rc.knobs, rc.costs, sc.cpus);

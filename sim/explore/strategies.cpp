@@ -178,4 +178,10 @@ std::unique_ptr<Strategy> make_strategy(const std::string& name) {
   return nullptr;
 }
 
+std::unique_ptr<Strategy> make_campaign_strategy(const std::string& name, int depth, uint64_t steps) {
+  if (name == "portfolio") return std::make_unique<PortfolioStrategy>(depth, steps);
+  if (name == "pct") return make_pct_strategy(depth, steps);
+  return make_strategy(name);
+}
+
 }  // namespace p2psim

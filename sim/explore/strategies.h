@@ -29,6 +29,8 @@ std::unique_ptr<Strategy> make_pct_strategy(int depth, uint64_t steps);
 /// 1/@one_in, a delay drawn log-uniformly from [100ns, @max_delay].
 std::unique_ptr<Strategy> make_delay_strategy(uint64_t one_in, ps_t max_delay);
 
+/// A campaign's strategy: "portfolio" or "pct" with @depth and @steps, else make_strategy().
+std::unique_ptr<Strategy> make_campaign_strategy(const std::string& name, int depth, uint64_t steps);
 /// "timed" | "random" | "pct" | "delay"; null for anything else.
 std::unique_ptr<Strategy> make_strategy(const std::string& name);
 const std::vector<std::string>& strategy_names();
