@@ -9,7 +9,7 @@
 
 namespace p2psim {
 
-/// What the oracles can report (DESIGN.md "Oracles").
+/// What the oracles can report (docs/model.md "Oracles").
 enum class FindingKind {
   cross_context_leak,
   premature_free,

@@ -169,7 +169,7 @@ DriveTiming drive_preset(DrivePreset p) {
   switch (p) {
     case DrivePreset::kMqsimDefault:
       d.name = "mqsim-default";
-      // FlashConfig's defaults are MQSim's (ANCHORS.md).
+      // FlashConfig's defaults are MQSim's (docs/anchors.md).
       d.submit_overhead = 1 * us;
       d.complete_overhead = 500 * ns;
       break;

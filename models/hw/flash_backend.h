@@ -1,7 +1,7 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 //
 // Timing of an SSD's storage media: channels x chips x dies x planes, after
-// MQSim's flash model (Tavakkol et al., FAST 2018; ANCHORS.md "NVMe SSD
+// MQSim's flash model (Tavakkol et al., FAST 2018; docs/anchors.md "NVMe SSD
 // backend"). Pure logic, no SystemC, no data: the controller keeps the bytes.
 //
 // - Mapping: logical flash page p = byte offset / page_bytes is striped
@@ -108,7 +108,7 @@ class FlashBackend {
   FlashStats stats_;
 };
 
-/// Drives with ANCHORS.md figures.
+/// Drives with docs/anchors.md figures.
 enum class DrivePreset {
   kMqsimDefault,  // MQSim defaults: 8x4x2x2, 8 KiB pages, 75 µs read and program
   kOptaneP4800X,  // 3D XPoint: ~8.9 µs 4 KiB QD1 random read
@@ -125,7 +125,7 @@ enum class DrivePreset {
  * @write_buffered:    writes complete once their data is in the controller's
  *                     power-loss-protected buffer; the program runs behind
  *                     (the die stays busy). Otherwise they complete after tPROG.
- * @anchor_qd1_read_4k: the ANCHORS.md 4 KiB QD1 random read latency (0: none).
+ * @anchor_qd1_read_4k: the docs/anchors.md 4 KiB QD1 random read latency (0: none).
  *
  * With an ideal DMA port (zero transfer time) a 4 KiB QD1 read takes
  * doorbell_to_fetch + submit_overhead + tR + transfer_time(4096) +

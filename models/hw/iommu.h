@@ -143,7 +143,7 @@ struct IommuFault {
 };
 
 /**
- * struct IommuConfig - parameters (ANCHORS.md "IOMMU", "Reference numbers").
+ * struct IommuConfig - parameters (docs/anchors.md "IOMMU", "Reference numbers").
  * @iotlb_entries: IOTLB capacity in 4 KiB translations, fully associative, LRU.
  * @iotlb_miss_ps: page walk cost per missing translation (measured 230-290 ns).
  * @iotlb_hit_ps: cost of a hit.

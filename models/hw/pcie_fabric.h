@@ -30,7 +30,7 @@
 namespace p2psim::hw {
 
 // ---------------------------------------------------------------------------
-// Defaults, each with its source (ANCHORS.md "PCIe links", "Switches and root
+// Defaults, each with its source (docs/anchors.md "PCIe links", "Switches and root
 // complexes")
 // ---------------------------------------------------------------------------
 
@@ -50,20 +50,20 @@ constexpr ps_t kPex88000SwitchLatency = 105'000;       // ~105 ns, Broadcom PEX8
 /// port to the first CplD ready to leave it. It lumps RC, memory controller and
 /// DRAM. Calibrated so that a 64 B DMA read by an endpoint directly below a
 /// Gen3 x8 root port takes the pcie-bench median of ~546 ns on Haswell Xeons
-/// (ANCHORS.md): 546 ns - MRd 24 B - CplD 84 B on the wire (108 x 126.95 ps =
+/// (docs/anchors.md): 546 ns - MRd 24 B - CplD 84 B on the wire (108 x 126.95 ps =
 /// 13.7 ns) = 532 ns. pcie-bench measured that figure from a device (NetFPGA /
 /// NFP), so the device's own PCIe core latency is in it too.
 constexpr ps_t kDefaultDramReadLatency = 532'000;      // 532 ns, calibrated (see above)
 
 /// Root-complex peer-to-peer forwarding latency (last byte in at one root port
 /// to first byte out at the other, after the RC's bandwidth stage). PLACEHOLDER:
-/// ANCHORS.md gives no RC latency figure, only that RC P2P is often slower than
+/// docs/anchors.md gives no RC latency figure, only that RC P2P is often slower than
 /// a switch; set it per platform. Defaults to one switch hop.
 constexpr ps_t kDefaultRcP2pLatency = kDefaultSwitchLatency;
 
 /// Example RC P2P bandwidth: Xeon E5 v4 (Broadwell-EP) SSD->GPU P2P through the
 /// root complex measured 7.1 GB/s, against 9.5 GB/s SSD->DRAM on the same
-/// machine (community measurement, ANCHORS.md). 0 in HostBridgeParams means
+/// machine (community measurement, docs/anchors.md). 0 in HostBridgeParams means
 /// "not limited beyond the links".
 constexpr std::uint64_t kXeonE5v4RcP2pBytesPerSec = 7'100'000'000;   // 7.1 GB/s, measured
 constexpr std::uint64_t kXeonE5v4SsdToDramBytesPerSec = 9'500'000'000;  // 9.5 GB/s, same source
@@ -115,7 +115,7 @@ struct HostBridgeParams {
  *         either). Links with no entry get @default_link.
  * @bars: BAR windows each endpoint function decodes (completer for P2P).
  * @bar_read_latency: per endpoint, MRd in to first CplD ready; default 0 (no
- *         device figure in ANCHORS.md; set it per device).
+ *         device figure in docs/anchors.md; set it per device).
  * @hosts: per host bridge; missing ones get HostBridgeParams{} (no DRAM).
  * @switch_latency: per switch, keyed by its upstream port.
  * @read_tags: outstanding MRd tags per requester; default kEightBitTagLimit.

@@ -86,7 +86,7 @@ std::uint64_t transfers_per_second(int gen);
 /// (Gen3-5), and for Gen6 flit mode 236/256 (a 256 B flit carries 236 B of TLP
 /// bytes next to 6 B DLLP payload, 8 B CRC and 6 B FEC; PCIe 6.0 §4.2.3.1).
 Rational encoding_efficiency(int gen);
-/// Raw rate in bits/s = GT/s x encoding x lanes (ANCHORS.md "PCIe links"); exact.
+/// Raw rate in bits/s = GT/s x encoding x lanes (docs/anchors.md "PCIe links"); exact.
 Rational raw_rate_bps(int gen, int lanes);
 inline Rational raw_rate_bps(const LinkConfig& cfg) { return raw_rate_bps(cfg.gen, cfg.lanes); }
 
@@ -131,7 +131,7 @@ constexpr std::uint64_t tlp_wire_bytes(const LinkConfig& cfg, TlpKind kind,
   return static_cast<std::uint64_t>(tlp_overhead_bytes(cfg, kind)) + payload_bytes;
 }
 
-// The figures in ANCHORS.md: MWr64 and MRd64 cost 24 B, CplD 20 B, +4 B with ECRC.
+// The figures in docs/anchors.md: MWr64 and MRd64 cost 24 B, CplD 20 B, +4 B with ECRC.
 static_assert(tlp_overhead_bytes(LinkConfig{3, 8, 256, 512, 64, true, false},
                                  TlpKind::kMemWrite) == 24, "MWr64 = 24 B");
 static_assert(tlp_overhead_bytes(LinkConfig{3, 8, 256, 512, 64, true, false},

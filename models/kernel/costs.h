@@ -11,7 +11,7 @@ namespace p2psim::kern {
 /**
  * struct Costs - simulated time of kernel steps. Every field has a source in
  * cost_specs(); "estimate" marks a figure with no anchor yet (see
- * ../shared/ANCHORS.md for the anchored ones). Overridable per scenario as
+ * docs/anchors.md for the anchored ones). Overridable per scenario as
  * `costs: { name: "30ns" }` or `--set cost.name=30ns`.
  */
 struct Costs {

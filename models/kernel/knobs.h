@@ -6,14 +6,14 @@
 
 namespace p2psim::kern {
 
-/// Which userspace mapping of p2pmem the kernel has (KERNEL.md §3).
+/// Which userspace mapping of p2pmem the kernel has (docs/model.md "Kernel model").
 enum class MmapDesign {
   rfc_fault_alloc,      ///< RFC v3-v5 pci_mmap_p2pmem(): allocate on first fault, vmf_insert_mixed
   upstream_alloc_mmap,  ///< v6.2+ p2pmem_alloc_mmap(): allocate at mmap, vm_insert_page
 };
 /// When RFC-design pages go back to genalloc after the mapping is gone.
 enum class RfcFreeDeferral { immediate, rcu };
-/// Idle ZONE_DEVICE page refcount era (KERNEL.md §3).
+/// Idle ZONE_DEVICE page refcount era (docs/model.md "Kernel model").
 enum class RefcountEra {
   one_based,                  ///< <= v5.17: idle count 1, devmap-managed page_free on 2 -> 1
   free_at_zero_reset_to_one,  ///< v5.18 - v6.14: freed at 0, then reset to 1

@@ -24,7 +24,7 @@ struct Allocation {
 };
 
 /**
- * class Oracle - the simulator's KASAN for P2P pages (DESIGN.md §5).
+ * class Oracle - the simulator's KASAN for P2P pages (docs/model.md "Oracles").
  *
  * Every page carries the allocation it belongs to. Mappings, TLB entries and
  * GUP results remember the allocation they were made for; a use through one

@@ -3,7 +3,7 @@
 
 namespace p2psim {
 
-/// The p2pdma-sim command line (DESIGN.md "The command line"). Exit codes:
+/// The p2pdma-sim command line (README.md "Using it"). Exit codes:
 /// 0 verdict as expected, 1 not as expected, 2 bad input, 3 model bug.
 int cli_main(int argc, char** argv);
 

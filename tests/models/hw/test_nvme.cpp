@@ -4,7 +4,7 @@
 // nvme_map_cmb() (models/hw/nvme_regs.h, nvme_controller.h, flash_backend.h,
 // nvme_host.h). Host memory is a fake DmaPort over a sparse byte map; the
 // tests play the driver: they write SQEs, ring doorbells, run the event
-// engine and read CQEs. Latency anchors are ANCHORS.md "NVMe SSD backend".
+// engine and read CQEs. Latency anchors are docs/anchors.md "NVMe SSD backend".
 #include <catch2/catch.hpp>
 
 #include <array>

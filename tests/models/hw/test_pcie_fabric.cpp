@@ -1,9 +1,9 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 //
 // Unit tests for the transaction-level PCIe fabric (models/hw/pcie_fabric.h).
-// Bandwidth anchors are ANCHORS.md "PCIe links" (pcie-bench, SIGCOMM 2018),
+// Bandwidth anchors are docs/anchors.md "PCIe links" (pcie-bench, SIGCOMM 2018),
 // checked against write_bw_gbps()/read_bw_gbps() of pcie_link.h; latencies and
-// the root-complex figure come from ANCHORS.md "Switches and root complexes".
+// the root-complex figure come from docs/anchors.md "Switches and root complexes".
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -1,7 +1,7 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 //
 // Unit tests for the PCIe TLP framing and link model (models/hw/pcie_tlp.h,
-// models/hw/pcie_link.h). The anchor figures are those of ANCHORS.md "PCIe
+// models/hw/pcie_link.h). The anchor figures are those of docs/anchors.md "PCIe
 // links" (pcie-bench, SIGCOMM 2018, model in github pcie-bench/pcie-model);
 // the other expected values are worked out by hand in the comments.
 #include <catch2/catch.hpp>
@@ -26,14 +26,14 @@ namespace hw = p2psim::hw;
 
 namespace {
 
-// ANCHORS.md validation link: Gen3 x8, MPS 256, MRRS 512, RCB 64, 64-bit, no ECRC.
+// docs/anchors.md validation link: Gen3 x8, MPS 256, MRRS 512, RCB 64, 64-bit, no ECRC.
 constexpr LinkConfig kAnchorLink{3, 8, 256, 512, 64, true, false};
 
 bool within_percent(double actual, double expected, double percent) {
   return std::abs(actual - expected) <= std::abs(expected) * percent / 100.0;
 }
 
-// Rounds to two decimals, as the paper and ANCHORS.md quote the figures.
+// Rounds to two decimals, as the paper and docs/anchors.md quote the figures.
 double round2(double v) { return std::round(v * 100.0) / 100.0; }
 
 DmaStreamResult run(const LinkConfig& cfg, DmaOp op, std::uint64_t bytes,

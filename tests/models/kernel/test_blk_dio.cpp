@@ -1,5 +1,5 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
-// O_DIRECT on p2pmem (KERNEL.md §9): P2PDMA pages only for queues that
+// O_DIRECT on p2pmem (docs/fidelity.md, block and NVMe rows): P2PDMA pages only for queues that
 // support them, bvecs never merged across pgmaps, page references held for
 // the I/O and dropped at completion.
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
-// GUP-fast (KERNEL.md §7): the lockless read, the grab, the PMD/PTE recheck
+// GUP-fast (docs/fidelity.md, GUP rows): the lockless read, the grab, the PMD/PTE recheck
 // and the undo when a concurrent unmap changed the PTE in between.
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
-// mmu_gather (KERNEL.md §6): PTEs cleared and pages queued, then TLBs
+// mmu_gather (docs/fidelity.md, mmu_gather rows): PTEs cleared and pages queued, then TLBs
 // flushed, then page tables freed, then page refs dropped.
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
-// KERNEL.md §2 and §3: pgmap ref and page refcount bookkeeping of the
+// docs/model.md "Kernel model": pgmap ref and page refcount bookkeeping of the
 // provider, the allocator and the upstream mmap design, in each refcount era.
 #include <catch2/catch.hpp>
 

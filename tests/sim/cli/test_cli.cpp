@@ -1,5 +1,5 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
-// The command-line contract (DESIGN.md): verdict lines, exit codes, one
+// The command-line contract (README.md, docs/campaigns.md): verdict lines, exit codes, one
 // file:line:column message for every kind of bad input, byte-identical
 // traces, and S1's variants.
 #include <catch2/catch.hpp>
@@ -538,7 +538,7 @@ TEST_CASE("a damaged checkpoint or token is refused, not trusted", "[cli][fuzz][
   CHECK(neg.err == tok + ":1:1: error: replay token is damaged (field 'delays')\n");
 }
 
-TEST_CASE("topo prints the map types and distances of KERNEL.md section 8", "[cli][topo]") {
+TEST_CASE("topo prints the map types and distances calc_map_type_and_dist() computes", "[cli][topo]") {
   auto pair = [](const std::string& out, const std::string& p, const std::string& c, const std::string& rest) {
     const std::string needle = "  " + p + std::string(15 - p.size(), ' ') + "-> " + c + std::string(15 - c.size(), ' ') + rest;
     INFO(needle);

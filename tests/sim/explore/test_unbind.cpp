@@ -1,5 +1,5 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
-// Unbind against pinned pages (KERNEL.md §4), through the full engine.
+// Unbind against pinned pages (docs/model.md "Kernel model"), through the full engine.
 // Each TEST_CASE runs in its own process (catch_discover_tests): SystemC
 // elaborates once per process.
 #include <catch2/catch.hpp>
