@@ -108,7 +108,10 @@ class TaskExec : public kern::Exec {
   void root_cause(const char* id, uint64_t pfn, uint64_t alloc, const std::string& message) override {
     m_.root_cause(cpu(), t_.spec.name, id, pfn, alloc, message, now(), m_.track_of(t_));
   }
-  void note(const std::string& what) override { m_.note(m_.track_of(t_), now(), what); }
+  void note(const std::string& what) override {
+    m_.note(m_.track_of(t_), now(), what);
+    if (m_.obs_.events) m_.obs_.events->push_back({now(), t_.spec.cpu, t_.idx, "", PpEvent::Kind::note, what});
+  }
 
  private:
   Machine& m_;
@@ -174,7 +177,10 @@ class IrqExec : public kern::Exec {
   void root_cause(const char* id, uint64_t pfn, uint64_t alloc, const std::string& message) override {
     m_.root_cause(cpu_, name_, id, pfn, alloc, message, now(), cpu_);
   }
-  void note(const std::string& what) override { m_.note(cpu_, now(), what); }
+  void note(const std::string& what) override {
+    m_.note(cpu_, now(), what);
+    if (m_.obs_.events) m_.obs_.events->push_back({now(), cpu_, PpEvent::kIrq, "", PpEvent::Kind::note, what});
+  }
 
   ps_t elapsed = 0;
 
@@ -288,6 +294,9 @@ void Machine::task_main(Task& t) {
     report(t.spec.cpu, t.spec.name, &t.fn_stack, FindingKind::kernel_bug,
            fmt::format("kernel BUG: {}", e.what()), t.exec->now(), track_of(t), e.pfn, e.alloc);
     t.state = State::dead;
+    if (obs_.events)
+      obs_.events->push_back({t.exec->now(), t.spec.cpu, t.idx, "", PpEvent::Kind::death,
+                              "dies of the kernel BUG (oops)"});
   } catch (const TaskKilled&) {
     t.state = State::dead;
     return;  // the execution is over: touch nothing more
@@ -304,7 +313,13 @@ void Machine::task_main(Task& t) {
 
 void Machine::yield_from(Task& t, State next) {
   const uint64_t seq = stats_.preemption_points++;
-  if (next == State::runnable) t.pending += strategy_.delay_at(t.idx, seq);
+  if (next == State::runnable) {
+    const ps_t d = strategy_.delay_at(t.idx, seq);
+    t.pending += d;
+    if (d && obs_.events)
+      obs_.events->push_back({now(), t.spec.cpu, t.idx, "", PpEvent::Kind::forced,
+                              fmt::format("forced: held here for {}", format_time(d))});
+  }
   t.ready_at = now() + t.pending;
   t.pending = 0;
   t.state = next;
@@ -418,7 +433,18 @@ void Machine::schedule_loop() {
       finish_hang();
       return;
     }
-    Task& pick = *tasks_[cands[cands.size() == 1 ? 0 : strategy_.choose(cands)].task];
+    const size_t chosen = cands.size() == 1 ? 0 : strategy_.choose(cands);
+    Task& pick = *tasks_[cands[chosen].task];
+    if (obs_.events && cands.size() > 1) {
+      // The timing alone runs the earliest-ready task (lowest index on a
+      // tie); anything else is a decision a reader must follow.
+      size_t timed = 0;
+      for (size_t i = 1; i < cands.size(); ++i)
+        if (cands[i].ready_at < cands[timed].ready_at) timed = i;
+      if (timed != chosen)
+        obs_.events->push_back({now(), pick.spec.cpu, pick.idx, "", PpEvent::Kind::forced,
+                                fmt::format("forced: runs before {}", tasks_[cands[timed].task]->spec.name)});
+    }
     const ps_t target = std::max(now(), pick.ready_at);
     if (nt < target) {
       host_.advance(nt - now());
@@ -781,7 +807,9 @@ void Machine::report(int cpu, const std::string& task, const std::vector<const c
   if (trace_)
     trace_->instant(track, at, fmt::format("FINDING {}", to_string(kind)), "finding",
                     {{"message", msg}}, /*global=*/true);
-  if (obs_.events) obs_.events->push_back({at, cpu, PpEvent::kFinding, to_string(kind)});
+  if (obs_.events)
+    obs_.events->push_back({at, cpu, PpEvent::kFinding, to_string(kind), PpEvent::Kind::finding,
+                            fmt::format("{}: {}", task, msg)});
   findings_.push_back(std::move(f));
 }
 

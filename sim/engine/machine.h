@@ -78,13 +78,22 @@ struct RunLimits {
   ps_t max_time = 60ULL * 1000 * 1000 * 1000 * 1000;  ///< 60 s simulated
 };
 
-/// One preemption point passed, for interleaving listings.
+/// One step of an execution worth showing in an interleaving listing.
 struct PpEvent {
   static constexpr int kIrq = -1, kFinding = -2;
+  enum class Kind {
+    point,    ///< a preemption point passed (@point)
+    finding,  ///< an oracle's report: @point its kind, @detail its message
+    note,     ///< what an op did ("pin b: 1 of 1 page(s)"), in @detail
+    forced,   ///< the strategy overrode the timing: @detail says how
+    death,    ///< the task died (a kernel BUG): @detail says of what
+  };
   ps_t time;
   int cpu;
-  int task;           ///< task index, kIrq, or kFinding (then @point is its kind)
+  int task;           ///< task index, kIrq, or kFinding
   std::string point;
+  Kind kind = Kind::point;
+  std::string detail;
 };
 
 /**

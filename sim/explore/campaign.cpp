@@ -372,7 +372,7 @@ void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Sce
   atomic_write(dir / "trace.json", sh.final_run.trace_json);
   std::string listing = fmt::format(
       "{} on {} ({}), variant {}\n{} forced decision(s) after shrinking (from {}), {} replays; "
-      "a column per CPU, top to bottom in simulated time.\nreplay: p2pdma-sim replay {}\n\n",
+      "a column per CPU, rows in execution order, each with its simulated time.\nreplay: p2pdma-sim replay {}\n\n",
       u.kind, sc.name, sc.file, o.variant.empty() ? "(base)" : o.variant, sh.explicit_after, sh.explicit_before,
       sh.replays, (dir / "replay.token").string());
   listing += render_interleaving(sc, sh.events);

@@ -115,47 +115,49 @@ ShrinkResult shrink_decisions(CoroutineHost& host, const Scenario& sc, const Run
 
 std::string render_interleaving(const Scenario& sc, const std::vector<PpEvent>& events) {
   const int cpus = sc.cpus;
-  const size_t width = 46;
-  // Column headers: the tasks of each CPU.
+  const size_t width = 46, time_width = 11;
   std::vector<std::string> head(cpus);
   for (const auto& t : sc.tasks) head[t.cpu] += (head[t.cpu].empty() ? "" : "+") + t.name;
-  // Rows: consecutive events of one task (or one CPU's interrupt context).
-  struct Row {
-    int cpu;
-    std::vector<std::string> lines;
+  auto cell = [&](const std::string& s, size_t w) {
+    return s.size() > w ? s.substr(0, w - 1) + "~" : s + std::string(w - s.size(), ' ');
   };
-  std::vector<Row> rows;
-  int last_task = -3, last_cpu = -1;
-  for (const auto& e : events) {
-    std::string label = e.point;
-    if (e.task == PpEvent::kIrq) label = "[irq] " + e.point;
-    if (e.task == PpEvent::kFinding) label = fmt::format("!! {} ({})", e.point, format_time(e.time));
-    if (e.task == last_task && e.cpu == last_cpu && !rows.empty() && e.task != PpEvent::kFinding) {
-      rows.back().lines.push_back(label);
-    } else {
-      rows.push_back({e.cpu < 0 ? 0 : e.cpu, {label}});
-    }
-    last_task = e.task;
-    last_cpu = e.cpu;
-  }
-  auto cell = [&](const std::string& s) {
-    return s.size() > width ? s.substr(0, width - 1) + "~" : s + std::string(width - s.size(), ' ');
+  auto row = [&](const std::string& time, int cpu, const std::string& text) {
+    std::string line = cell(time, time_width) + " | ";
+    for (int c = 0; c < cpus; ++c) line += cell(c == cpu ? text : "", width) + (c + 1 < cpus ? " | " : "");
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    return line + "\n";
   };
-  std::string out;
-  for (int c = 0; c < cpus; ++c) out += cell(fmt::format("cpu{} {}", c, head[c])) + (c + 1 < cpus ? " | " : "\n");
+  std::string out = cell("time", time_width) + " | ";
+  for (int c = 0; c < cpus; ++c) out += cell(fmt::format("cpu{} {}", c, head[c]), width) + (c + 1 < cpus ? " | " : "");
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  out += "\n" + std::string(time_width, '-') + "-+-";
   for (int c = 0; c < cpus; ++c) out += std::string(width, '-') + (c + 1 < cpus ? "-+-" : "\n");
-  for (const Row& r : rows)
-    for (const auto& line : r.lines) {
-      for (int c = 0; c < cpus; ++c) {
-        std::string s = cell(c == r.cpu ? line : "");
-        if (c + 1 == cpus) {
-          while (!s.empty() && s.back() == ' ') s.pop_back();
-          out += s + "\n";
-        } else {
-          out += s + " | ";
-        }
-      }
+  // A row per event, in execution order. A task switch on a CPU column is
+  // visible as a change of label; decisions, op results and deaths are
+  // marked; a finding takes the whole width, with its message.
+  std::vector<int> shown(cpus, -3);  // the task last shown in each column
+  for (const auto& e : events) {
+    const int cpu = e.cpu < 0 ? 0 : std::min(e.cpu, cpus - 1);
+    const std::string t = format_time(e.time);
+    if (e.kind == PpEvent::Kind::finding) {
+      out += fmt::format("!! {} at {} on cpu{}, {}\n", e.point, t, e.cpu, e.detail);
+      continue;
     }
+    std::string who;
+    if (e.task >= 0 && e.task < static_cast<int>(sc.tasks.size()) && shown[cpu] != e.task)
+      who = sc.tasks[e.task].name + ": ";
+    if (e.task == PpEvent::kIrq) who = "[irq] ";
+    if (e.task >= 0) shown[cpu] = e.task;
+    switch (e.kind) {
+      case PpEvent::Kind::point: out += row(t, cpu, who + e.point); break;
+      case PpEvent::Kind::note: out += row(t, cpu, who + "= " + e.detail); break;
+      case PpEvent::Kind::forced: out += row(t, cpu, who + ">> " + e.detail); break;
+      case PpEvent::Kind::death: out += row(t, cpu, who + "xx " + e.detail); break;
+      case PpEvent::Kind::finding: break;
+    }
+  }
+  out += "\nKey: NAME: a task starts a run of rows; >> a decision the timing alone would not take;\n"
+         "= what an op did; xx the task died; !! an oracle's finding.\n";
   return out;
 }
 

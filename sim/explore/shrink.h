@@ -35,9 +35,10 @@ ShrinkResult shrink_decisions(CoroutineHost& host, const Scenario& sc, const Run
                               size_t max_replays, const HardwareModules* hw = nullptr);
 
 /**
- * render_interleaving() - the run side by side: a column per CPU, a row per
- * stretch of preemption points one task passed before another ran, and the
- * findings where they were reported, all in execution order.
+ * render_interleaving() - the run side by side: a time column and a column
+ * per CPU, a row per preemption point, op result, forced decision and task
+ * death, and each finding across the width with its message, in execution
+ * order.
  */
 std::string render_interleaving(const Scenario& sc, const std::vector<PpEvent>& events);
 

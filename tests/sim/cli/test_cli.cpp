@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -322,10 +323,24 @@ TEST_CASE("fuzz finds the S1 leak on rfc-v3 without pins and its replay token re
   const std::string listing = slurp(dir + "/interleaving.txt");
   for (const char* point : {"gup_fast_pte_range:after_ptep_get", "zap_pte_range:after_clear_pte",
                             "p2pdma_page_free:after_gen_pool_free", "pci_p2pdma_vma_fault:after_gen_pool_alloc",
-                            "gup_fast_pte_range:after_grab", "!! cross_context_leak"}) {
+                            "gup_fast_pte_range:after_grab", "!! cross_context_leak at "}) {
     INFO(point);
     CHECK(listing.find(point) != std::string::npos);
   }
+  // Each row has its time; the shrunk schedule's decisions are marked.
+  CHECK(listing.find("\ntime        | cpu0 a_main") != std::string::npos);
+  CHECK(listing.find(">> forced: ") != std::string::npos);
+  // A task that dies of a kernel BUG is shown dying.
+  bool saw_bug = false;
+  for (const auto& e : std::filesystem::directory_iterator(out + "/findings"))
+    if (e.path().string().find("-kernel_bug") != std::string::npos) {
+      saw_bug = true;
+      const std::string bug = slurp(e.path().string() + "/interleaving.txt");
+      CHECK(bug.find("xx dies of the kernel BUG") != std::string::npos);
+      CHECK(bug.find("!! kernel_bug at ") != std::string::npos);
+      CHECK(bug.find("kernel BUG: gen_pool_free_owner") != std::string::npos);
+    }
+  CHECK(saw_bug);
   CHECK(slurp(dir + "/finding.json").find("\"shrunk_reproduces\":true") != std::string::npos);
   Cli rep = run("replay " + dir + "/replay.token --quiet");
   CHECK(rep.exit_code == 0);
