@@ -47,9 +47,10 @@ struct FindingReport {
 
 struct ExecutionReport {
   std::string verdict;      ///< "clean", or the finding kinds in order of first occurrence
-  bool as_expected = false; ///< the variant's `expect:` holds, or a known bug explains it
+  bool as_expected = false; ///< the variant's `expect:` and `failures:` hold, or a known bug explains it
   std::string known_bug;    ///< the known bug that explains it, or empty
   std::vector<FindingReport> findings;
+  std::vector<std::string> failures;     ///< ops that failed: "b_main mmap EINVAL", in order
   std::vector<std::string> root_causes;  ///< race mechanisms recognised, described
   std::vector<std::string> output;       ///< what workloads printed (p2pmem_test)
   std::string strategy;     ///< the strategy that decided

@@ -62,7 +62,8 @@ ExecutionReport Session::run(const ExecutionRequest& req) {
   ExecutionReport rep;
   rep.verdict = verdict_of(r.findings);
   const KnownBug* known = explain_findings(rc.known, r.findings, r.causes);
-  rep.as_expected = rc.expect.matches(r.findings) || known;
+  rep.as_expected = (rc.expect.matches(r.findings) && rc.expect.failures_match(r.outcomes)) || known;
+  rep.failures = failures_of(r.outcomes);
   if (known) rep.known_bug = known->name;
   for (const Finding& f : r.findings)
     rep.findings.push_back({to_string(f.kind), f.time, f.cpu, f.task, f.message, finding_signature(f), f.path});

@@ -66,7 +66,10 @@ Exit codes: 0 the verdict is what the scenario expects (fuzz: no finding), 1 it 
 const char* const kRunHelp = R"(Usage: p2pdma-sim run SCENARIO [options]
 
 Runs the scenario once and prints its findings and a line
-"verdict: clean" or "verdict: <kind> ..." (kinds in order of first occurrence).
+"verdict: clean" or "verdict: <kind> ..." (kinds in order of first occurrence),
+then "failures: TASK OP ERROR, ..." when ops failed (an errno such as EINVAL or
+EREMOTEIO, or SIGBUS for an access that faults). A variant's `failures:` makes
+them part of the expectation (docs/scenario-format.md).
 Race mechanisms the oracles recognise as they happen print as "root cause:".
 
 Options:
@@ -86,7 +89,8 @@ Options:
                       --set platform=NAME
   --set KEY=VALUE     override a knob (see `list`) or a cost as cost.NAME=30ns; repeatable
   --trace FILE        write a Perfetto/Chrome JSON trace (single execution only)
-  --json              print the result as JSON instead of text
+  --json              print the result as JSON instead of text (with every op's result)
+  --verbose, -v       print what every op returned, in order
   --quiet             print only the verdict line (and findings' first lines)
 )";
 
@@ -153,20 +157,30 @@ std::optional<uint64_t> parse_u64(const std::string& s) {
 /// Print one execution's result as text or JSON (run and replay).
 void print_result(const Scenario& sc, const RunConfig& rc, const std::string& variant, uint64_t seed,
                   const RunResult& r, bool json, bool quiet, const std::string& trace_path,
-                  const std::string& expect_line, bool match, const KnownBug* known) {
+                  const std::string& expect_line, bool match, const KnownBug* known, bool verbose) {
   const std::string verdict = verdict_of(r.findings);
+  const std::vector<std::string> failures = failures_of(r.outcomes);
+  std::string failures_line;
+  for (const auto& f : failures) failures_line += (failures_line.empty() ? "" : ", ") + f;
   if (json) {
     std::string fs, tasks, out, causes;
     for (const auto& f : r.findings) fs += (fs.empty() ? "" : ",") + finding_json(f);
     for (const auto& c : r.causes) causes += (causes.empty() ? "" : ",") + root_cause_json(c);
     for (const auto& [name, t] : r.stats.task_end) tasks += fmt::format("{}{}:{}", tasks.empty() ? "" : ",", json_str(name), t);
     for (const auto& line : r.output) out += (out.empty() ? "" : ",") + json_str(line);
+    std::string ops, fails;
+    for (const auto& o : r.outcomes)
+      ops += fmt::format(R"({}{{"task":{},"op":{},"time_ps":{},"error":{},"error_name":{},"result":{}}})",
+                         ops.empty() ? "" : ",", json_str(o.task), json_str(o.op), o.time, o.error,
+                         o.error ? json_str(errno_name(o.error)) : "null", json_str(o.result));
+    for (const auto& f : failures) fails += (fails.empty() ? "" : ",") + json_str(f);
     fmt::print(
-        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"platform":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"root_causes":[{}],"verdict":{},"known_bug":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"output":[{}]}})"
+        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"platform":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"root_causes":[{}],"verdict":{},"failures":[{}],"known_bug":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"ops":[{}],"output":[{}]}})"
         "\n",
         json_str(sc.name), json_str(sc.file), json_str(variant), json_str(rc.preset), json_str(rc.platform), json_str(r.strategy), seed,
-        json_str(knobs_line(rc.knobs)), fs, causes, json_str(verdict), known ? json_str(known->name) : "null",
-        json_str(rc.expect.str()), match ? "true" : "false", r.stats.end_time, r.stats.preemption_points, tasks, out);
+        json_str(knobs_line(rc.knobs)), fs, causes, json_str(verdict), fails, known ? json_str(known->name) : "null",
+        json_str(rc.expect.str()), match ? "true" : "false", r.stats.end_time, r.stats.preemption_points, tasks, ops,
+        out);
     return;
   }
   if (!quiet) {
@@ -186,10 +200,16 @@ void print_result(const Scenario& sc, const RunConfig& rc, const std::string& va
       for (const auto& p : f.path) fmt::print("    {}\n", p);
     }
   }
+  if (verbose && !quiet) {
+    fmt::print("ops (in the order they returned):\n");
+    for (const auto& o : r.outcomes)
+      fmt::print("  {:>10} {:<10} {:<18} {}\n", format_time(o.time), o.task, o.op, o.result);
+  }
   if (!quiet)
     fmt::print("simulated {} in {} preemption points{}\n", format_time(r.stats.end_time), r.stats.preemption_points,
                trace_path.empty() ? "" : fmt::format("; trace: {}", trace_path));
   fmt::print("verdict: {}\n", verdict);
+  if (!failures.empty()) fmt::print("failures: {}\n", failures_line);
   if (known)
     fmt::print("known bug: {}{}\n", known->name, known->about.empty() ? "" : " (" + known->about + ")");
   if (!quiet) fmt::print("{}\n", expect_line);
@@ -199,7 +219,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::string scenario, variant, trace_path, strategy;
   std::vector<std::string> sets;
   uint64_t seed = 1, runs = 1;
-  bool json = false, quiet = false, no_pins = false, runs_given = false, no_known = false;
+  bool json = false, quiet = false, no_pins = false, runs_given = false, no_known = false, verbose = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
@@ -234,6 +254,8 @@ int cmd_run(const std::vector<std::string>& args) {
       json = true;
     } else if (a == "--quiet") {
       quiet = true;
+    } else if (a == "--verbose" || a == "-v") {
+      verbose = true;
     } else if (!a.empty() && a[0] == '-') {
       throw BadArgs{fmt::format("unknown option '{}' for run (see p2pdma-sim run --help)", a)};
     } else if (scenario.empty()) {
@@ -264,14 +286,14 @@ int cmd_run(const std::vector<std::string>& args) {
         write_trace_file(trace_path, r.trace_json);
       }
       const KnownBug* known = explain_findings(rc.known, r.findings, r.causes);
-      const bool expected = rc.expect.matches(r.findings);
+      const bool expected = rc.expect.matches(r.findings) && rc.expect.failures_match(r.outcomes);
       const bool match = expected || known;
       exit_code = match ? kExitExpected : kExitUnexpected;
       if (!json)
         for (const auto& line : r.output) fmt::print("{}\n", line);
       const char* how = expected ? "as expected" : known ? "as expected: a known bug" : "NOT as expected";
       print_result(sc, rc, variant, seed, r, json, quiet, trace_path,
-                   fmt::format("expected: {} ({})", rc.expect.str(), how), match, known);
+                   fmt::format("expected: {} ({})", rc.expect.str(), how), match, known, verbose);
       return;
     }
     // Many seeds in one process: a summary, the unexpected ones listed.
@@ -287,7 +309,7 @@ int cmd_run(const std::vector<std::string>& args) {
       ++verdicts[verdict_of(r.findings)];
       const KnownBug* known = explain_findings(rc.known, r.findings, r.causes);
       if (known) ++known_counts[known->name];
-      if (!rc.expect.matches(r.findings) && !known) {
+      if (!(rc.expect.matches(r.findings) && rc.expect.failures_match(r.outcomes)) && !known) {
         ++unexpected;
         if (bad_seeds.size() < 20) bad_seeds.push_back(o.seed);
       }
@@ -338,13 +360,14 @@ Options:
   --scenario PATH   where the scenario is, if not at the path the token names
   --no-known        do not name the variant's known bugs
   --trace FILE      write a Perfetto/Chrome JSON trace
-  --json            print the result as JSON
+  --json            print the result as JSON (with every op's result)
+  --verbose, -v     print what every op returned, in order
   --quiet           print only the findings and the verdict line
 )";
 
 int cmd_replay(const std::vector<std::string>& args) {
   std::string what, scenario_override, trace_path;
-  bool json = false, quiet = false, no_known = false;
+  bool json = false, quiet = false, no_known = false, verbose = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
@@ -360,6 +383,8 @@ int cmd_replay(const std::vector<std::string>& args) {
       json = true;
     } else if (a == "--quiet") {
       quiet = true;
+    } else if (a == "--verbose" || a == "-v") {
+      verbose = true;
     } else if (!a.empty() && a[0] == '-') {
       throw BadArgs{fmt::format("unknown option '{}' for replay (see p2pdma-sim replay --help)", a)};
     } else if (what.empty()) {
@@ -417,7 +442,7 @@ int cmd_replay(const std::vector<std::string>& args) {
     print_result(sc, rc, tok->variant, tok->seed, r, json, quiet, trace_path,
                  fmt::format("token recorded: {} ({})", want_s.empty() ? "clean" : want_s,
                              match ? "reproduced" : "NOT reproduced"),
-                 match, no_known ? nullptr : explain_findings(rc.known, r.findings, r.causes));
+                 match, no_known ? nullptr : explain_findings(rc.known, r.findings, r.causes), verbose);
   });
   return exit_code;
 }

@@ -146,6 +146,7 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   res.notes.insert(res.notes.end(), m.notes().begin(), m.notes().end());
   if (opt.trace) res.trace_json = trace.json(res.stats.end_time);
   res.output = world.output;
+  res.outcomes = std::move(world.outcomes);
   return res;
 }
 

@@ -41,6 +41,7 @@ struct RunResult {
   std::string strategy;
   std::string trace_json;  ///< when RunOptions::trace
   std::vector<std::string> output;  ///< what workloads printed (p2pmem_test)
+  std::vector<OpOutcome> outcomes;  ///< what each op did, in the order they returned
 };
 
 /// The strategy name a run with @opt on @rc uses.

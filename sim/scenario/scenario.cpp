@@ -34,6 +34,42 @@ const char* op_point(OpSpec::Kind kind) {
   return points[static_cast<size_t>(kind)].c_str();
 }
 
+const char* errno_name(long e) {
+  switch (-e) {
+    case 2: return "ENOENT";
+    case 5: return "EIO";
+    case 7: return "SIGBUS";
+    case 11: return "SIGSEGV";
+    case 12: return "ENOMEM";
+    case 14: return "EFAULT";
+    case 16: return "EBUSY";
+    case 19: return "ENODEV";
+    case 22: return "EINVAL";
+    case 121: return "EREMOTEIO";
+    case 4: return "EINTR";
+    case 13: return "EACCES";
+    case 17: return "EEXIST";
+    case 95: return "EOPNOTSUPP";
+    default: return "error";
+  }
+}
+
+std::string OpOutcome::failure() const { return fmt::format("{} {} {}", task, op, errno_name(error)); }
+
+std::vector<std::string> failures_of(const std::vector<OpOutcome>& ops) {
+  std::vector<std::string> v;
+  for (const auto& o : ops)
+    if (o.error) v.push_back(o.failure());
+  return v;
+}
+
+bool Expectation::failures_match(const std::vector<OpOutcome>& ops) const {
+  if (!failures) return true;
+  std::vector<std::string> got = failures_of(ops);
+  std::sort(got.begin(), got.end());
+  return got == *failures;
+}
+
 bool Expectation::matches(const std::vector<Finding>& found) const {
   std::set<FindingKind> want(kinds.begin(), kinds.end()), got;
   for (const auto& f : found) got.insert(f.kind);
@@ -41,9 +77,14 @@ bool Expectation::matches(const std::vector<Finding>& found) const {
 }
 
 std::string Expectation::str() const {
-  if (kinds.empty()) return "clean";
   std::string s;
   for (auto k : kinds) s += (s.empty() ? "" : " ") + std::string(to_string(k));
+  if (s.empty()) s = "clean";
+  if (failures) {
+    std::string f;
+    for (const auto& x : *failures) f += (f.empty() ? "" : ", ") + x;
+    s += fmt::format("; failures: {}", f.empty() ? "none" : f);
+  }
   return s;
 }
 
@@ -326,6 +367,46 @@ Expectation parse_expect(const StrictNode& n) {
   }
   if (e.kinds.empty()) n.fail("an empty list expects nothing: write 'expect: clean'");
   return e;
+}
+
+/**
+ * parse_failures() - `failures: none`, or a list of "TASK OP ERROR": the
+ * ops of the execution that fail, and how. Tasks must be the scenario's,
+ * ops the kinds of ops that task runs, errors names errno_name() gives.
+ */
+std::vector<std::string> parse_failures(const StrictNode& n, const Scenario& sc) {
+  std::vector<std::string> out;
+  if (!n.is_seq()) {
+    if (n.as_string("failures") != "none")
+      n.fail("failures: write 'none' or a list of \"TASK OP ERROR\" (e.g. \"b_main mmap EINVAL\")");
+    return out;
+  }
+  std::vector<std::string> tasks, errors;
+  for (const auto& t : sc.tasks) tasks.push_back(t.name);
+  for (long e = 1; e < 200; ++e)
+    if (std::string(errno_name(-e)) != "error") errors.emplace_back(errno_name(-e));
+  for (const auto& item : n.items("failures")) {
+    std::istringstream words(item.as_string("failure"));
+    std::string task, op, err, extra;
+    if (!(words >> task >> op >> err) || (words >> extra))
+      item.fail("a failure is \"TASK OP ERROR\", three words (e.g. \"b_main mmap EINVAL\")");
+    const auto t = std::find_if(sc.tasks.begin(), sc.tasks.end(), [&](const TaskSpec& ts) { return ts.name == task; });
+    if (t == sc.tasks.end()) {
+      item.fail(fmt::format("no task '{}'{}", task, did_you_mean(task, tasks)));
+    }
+    std::vector<std::string> ops;
+    for (const auto& o : t->ops) ops.emplace_back(to_string(o.kind));
+    if (std::find(ops.begin(), ops.end(), op) == ops.end())
+      item.fail(fmt::format("task '{}' runs no '{}' op{}", task, op, did_you_mean(op, ops)));
+    if (std::find(errors.begin(), errors.end(), err) == errors.end())
+      item.fail(fmt::format("unknown error '{}'{}", err, did_you_mean(err, errors)));
+    const std::string f = task + " " + op + " " + err;
+    if (std::find(out.begin(), out.end(), f) != out.end()) item.fail(fmt::format("'{}' is listed twice", f));
+    out.push_back(f);
+  }
+  if (out.empty()) n.fail("an empty list expects nothing: write 'failures: none'");
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::vector<KnownBug> parse_known(const StrictNode& n) {
@@ -616,6 +697,7 @@ Scenario load_scenario(const std::string& path) {
     if (m.has("description")) v.description = m.required("description").as_string();
     if (m.has("kernel")) v.kernel = parse_kernel(m.required("kernel"), false, nullptr);
     v.expect = parse_expect(m.required("expect"));
+    if (m.has("failures")) v.expect.failures = parse_failures(m.required("failures"), sc);
     if (m.has("known")) v.known = parse_known(m.required("known"));
     if (m.has("schedule")) {
       std::vector<Pin> pins;

@@ -91,11 +91,32 @@ struct FaultSpec {
 };
 
 /// What a variant must produce: clean, or exactly this set of finding kinds.
+/// What one op of a task did: the per-op log, and what `failures:` judges.
+struct OpOutcome {
+  std::string task;
+  std::string op;      ///< its kind: "mmap", "store", "p2pmem_test", ...
+  ps_t time = 0;       ///< when it returned
+  long error = 0;      ///< 0, or -errno; a load or store that faults: -SIGBUS or -SIGSEGV
+  std::string result;  ///< "0x7f0000000000", "4096 bytes", "-22 (EINVAL)", ...
+  /// "b_main mmap EINVAL": how `failures:` names a failed op.
+  std::string failure() const;
+};
+
+/// "EINVAL" for -22 and the like ("SIGBUS" for -7: how a faulting access fails).
+const char* errno_name(long e);
+
 struct Expectation {
   std::vector<FindingKind> kinds;  ///< empty: clean
+  /// `failures:`: the failed ops, each "TASK OP ERROR", sorted; unset: not judged.
+  std::optional<std::vector<std::string>> failures;
   bool matches(const std::vector<Finding>& found) const;
+  /// The failed ops in @ops are exactly @failures (true when unset).
+  bool failures_match(const std::vector<OpOutcome>& ops) const;
   std::string str() const;
 };
+
+/// The failed ops of @ops as `failures:` names them, in order.
+std::vector<std::string> failures_of(const std::vector<OpOutcome>& ops);
 
 /**
  * struct KnownBug - an entry of a variant's `known:` list: a kernel bug that

@@ -72,20 +72,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return d[n][m];
 }
 
-/** "; did you mean 'x'?" for the closest candidate, or "" if none is close. */
-std::string suggestion(std::string_view got, const std::vector<std::string>& candidates) {
-  const std::string* best = nullptr;
-  std::size_t best_d = 0;
-  for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(got, c);
-    const std::size_t limit = std::max<std::size_t>(1, c.size() / 3);
-    if (d <= limit && (!best || d < best_d)) {
-      best = &c;
-      best_d = d;
-    }
-  }
-  return best ? "; did you mean '" + *best + "'?" : std::string();
-}
 
 std::string i128_text(i128 v) {
   if (v == 0) return "0";
@@ -383,7 +369,7 @@ void StrictNode::finish() const {
     if (allowed.empty())
       m += "; no keys are expected here";
     else
-      m += "; expected one of: " + join(allowed, ", ") + suggestion(k, allowed);
+      m += "; expected one of: " + join(allowed, ", ") + did_you_mean(k, allowed);
     child(kv.first, nullptr, path_, std::make_shared<State>()).fail(m);
   }
 }
@@ -572,14 +558,14 @@ std::string StrictNode::as_enum(std::string_view what,
   if (!present_ || !node_->IsScalar()) type_error(what, expected);
   const std::string& s = node_->Scalar();
   if (std::find(allowed.begin(), allowed.end(), s) != allowed.end()) return s;
-  fail(subject(what) + " must be " + expected + "; got " + quoted(s) + suggestion(s, allowed));
+  fail(subject(what) + " must be " + expected + "; got " + quoted(s) + did_you_mean(s, allowed));
 }
 
 std::string StrictNode::as_known_name(std::string_view what, const std::vector<std::string>& known,
                                       std::string_view hint) const {
   const std::string s = as_string(what);
   if (std::find(known.begin(), known.end(), s) != known.end()) return s;
-  fail(fmt::format("unknown {} {}{} ({})", what, quoted(s), suggestion(s, known), hint));
+  fail(fmt::format("unknown {} {}{} ({})", what, quoted(s), did_you_mean(s, known), hint));
 }
 
 // ---------------------------------------------------------------------------
@@ -761,6 +747,20 @@ YamlDoc YamlDoc::load_string(const std::string& text, const std::string& name) {
   doc.root_ = std::make_shared<const YAML::Node>(root);
   doc.root_state_ = std::make_shared<StrictNode::State>();
   return doc;
+}
+
+std::string did_you_mean(std::string_view got, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  std::size_t best_d = 0;
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(got, c);
+    const std::size_t limit = std::max<std::size_t>(1, c.size() / 3);
+    if (d <= limit && (!best || d < best_d)) {
+      best = &c;
+      best_d = d;
+    }
+  }
+  return best ? "; did you mean '" + *best + "'?" : std::string();
 }
 
 std::string read_input_file(const std::string& path, const char* what) {

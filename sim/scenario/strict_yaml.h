@@ -175,6 +175,9 @@ struct StrictEntry {
 /// Input files (scenarios, topologies, replay tokens) are at most this big.
 constexpr std::size_t kMaxInputFileBytes = 16u << 20;
 
+/// "; did you mean 'x'?" for the candidate closest to @got, or "" if none is close.
+std::string did_you_mean(std::string_view got, const std::vector<std::string>& candidates);
+
 /**
  * read_input_file() - the whole of @path, which must be a regular file of at
  * most kMaxInputFileBytes: a FIFO, a device (/dev/zero) or a directory is

@@ -38,10 +38,9 @@ struct ScenarioWorld {
   };
   std::map<std::string, KAlloc> allocs;
   std::map<std::string, P2pmemTestRun> p2pmem_runs;  ///< by run name
+  std::vector<OpOutcome> outcomes;  ///< what each op did, in the order they returned
 };
 
-/// "EREMOTEIO" for -121 and the like.
-const char* errno_name(long e);
 
 /// Run @task's operations in order on @ex (the task's body).
 void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskSpec& task, int pid);

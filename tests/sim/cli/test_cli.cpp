@@ -132,7 +132,9 @@ TEST_CASE("run with json prints one machine-readable result", "[cli]") {
   Cli r = run(kS1 + " --variant v6.2 --json");
   CHECK(r.exit_code == 0);
   CHECK(r.out.rfind("{\"scenario\":\"s1_premature_genalloc_return\"", 0) == 0);
-  CHECK(r.out.find("\"verdict\":\"clean\",\"known_bug\":null,\"expected\":\"clean\",\"match\":true") != std::string::npos);
+  // The pin fails: the munmap it races with emptied the PTE first.
+  CHECK(r.out.find("\"verdict\":\"clean\",\"failures\":[\"a_io pin EFAULT\"],\"known_bug\":null,\"expected\":\"clean\","
+                   "\"match\":true") != std::string::npos);
   CHECK(r.out.find("\"root_causes\":[]") != std::string::npos);
 }
 
@@ -156,6 +158,10 @@ TEST_CASE("bad scenarios exit 2 with one file:line:column message", "[cli][input
       {"bad_expect_clean_in_list.yaml", ":13:20: error: ", "'clean' cannot be part of a list of finding kinds"},
       {"bad_expect_kind_twice.yaml", ":13:26: error: ", "'hang' is listed twice"},
       {"bad_expect_empty_expect.yaml", ":13:19: error: ", "an empty list expects nothing"},
+      {"bad_failures_task.yaml", ":13:37: error: ", "no task 'tt'; did you mean 't'?"},
+      {"bad_failures_error.yaml", ":13:37: error: ", "unknown error 'EINVA'; did you mean 'EINVAL'?"},
+      {"bad_failures_words.yaml", ":13:37: error: ", "a failure is \"TASK OP ERROR\", three words"},
+      {"bad_failures_empty.yaml", ":13:36: error: ", "an empty list expects nothing: write 'failures: none'"},
       {"bad_pin_point.yaml", ":13:20: error: ",
        "unknown preemption point 'gup_fast_pte_range:after_ptep_gte'; did you mean "
        "'gup_fast_pte_range:after_ptep_get'? (`p2pdma-sim list --points` prints them)"},
@@ -668,4 +674,31 @@ TEST_CASE("p2pmem-test threads keep several I/Os in flight and still match", "[c
   CHECK(four.out.find("MATCH on data check, 0x") != std::string::npos);
   // Four threads on a drive with many dies: well over twice one thread's rate.
   CHECK(p2pmem_rate_mb(four.out) > 2 * p2pmem_rate_mb(one.out));
+}
+
+TEST_CASE("op failures show in the verdict, in --json and --verbose, and variants can expect them", "[cli][failures]") {
+  const std::string x1 = src("scenarios/x1_zone_device_reset_window.yaml");
+  // v6.2: B's mmap gets the spurious -EINVAL of the reset window.
+  Cli r = run(x1 + " --variant v6.2 --quiet");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("verdict: hang\nfailures: b_main mmap EINVAL, b_main store EFAULT\n") != std::string::npos);
+  Cli v = run(x1 + " --variant v6.2 --verbose");
+  CHECK(v.out.find("ops (in the order they returned):") != std::string::npos);
+  CHECK(v.out.find("b_main     mmap               -22 (EINVAL)") != std::string::npos);
+  CHECK(v.out.find("a_main     mmap               0x7f0000000000") != std::string::npos);
+  CHECK(v.out.find("expected: hang; failures: b_main mmap EINVAL, b_main store EFAULT (as expected)") !=
+        std::string::npos);
+  Cli j = run(x1 + " --variant v6.2 --json");
+  CHECK(j.out.find(R"("failures":["b_main mmap EINVAL","b_main store EFAULT"])") != std::string::npos);
+  CHECK(j.out.find(R"J({"task":"b_main","op":"mmap","time_ps":1045000,"error":-22,"error_name":"EINVAL","result":"-22 (EINVAL)"})J") !=
+        std::string::npos);
+  // latest expects no failure: the same window brought back by --set is NOT as expected.
+  Cli ok = run(x1 + " --variant latest --quiet");
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("failures:") == std::string::npos);
+  Cli back = run(x1 + " --variant latest --set refcount_era=free_at_zero_reset_to_one "
+                      "--set alloc_mmap_refcount_warn=on_nonzero");
+  CHECK(back.exit_code == 1);
+  CHECK(back.out.find("verdict: clean\nfailures: b_main mmap EINVAL") != std::string::npos);
+  CHECK(back.out.find("expected: clean; failures: none (NOT as expected)") != std::string::npos);
 }
