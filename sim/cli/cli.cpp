@@ -22,6 +22,7 @@
 #include "explore/known_bug.h"
 #include "explore/replay_token.h"
 #include "explore/runner.h"
+#include "explore/schedule_export.h"
 #include "explore/strategies.h"
 #include "scenario/scenario.h"
 #include "explore/shrink.h"
@@ -33,8 +34,8 @@ namespace p2psim {
 
 namespace {
 
-/// --trace FILE: written atomically, so a kill never leaves half a trace.
-void write_trace_file(const std::string& path, const std::string& json) {
+/// --trace and --emit-schedule FILE: written atomically, so a kill never leaves half a file.
+void write_output_file(const std::string& path, const std::string& json) {
   const std::string err = write_file_atomically(path, json);
   if (!err.empty()) throw InputError(path, 1, 1, err);
 }
@@ -283,7 +284,7 @@ int cmd_run(const std::vector<std::string>& args) {
     if (runs == 1 && !runs_given) {
       RunResult r = run_execution(host, sc, rc, opt);
       if (opt.trace) {
-        write_trace_file(trace_path, r.trace_json);
+        write_output_file(trace_path, r.trace_json);
       }
       const KnownBug* known = explain_findings(rc.known, r.findings, r.causes);
       const bool expected = rc.expect.matches(r.findings) && rc.expect.failures_match(r.outcomes);
@@ -360,13 +361,53 @@ Options:
   --scenario PATH   where the scenario is, if not at the path the token names
   --no-known        do not name the variant's known bugs
   --trace FILE      write a Perfetto/Chrome JSON trace
+  --emit-schedule FILE  write the execution's decisions as a `schedule:` block of pins
+                    for a regression scenario, after checking what the timed strategy
+                    gives with them (it says whether they reproduce the token's kinds)
   --json            print the result as JSON (with every op's result)
   --verbose, -v     print what every op returned, in order
   --quiet           print only the findings and the verdict line
 )";
 
+/**
+ * emit_schedule() - replay --emit-schedule: turn the execution's decisions
+ * into pins, run the timed strategy with them, and write the `schedule:`
+ * block with what that run gave, so a regression scenario starts from a
+ * schedule known to reproduce (or known not to).
+ */
+void emit_schedule(CoroutineHost& host, const HardwareModules& hw, const Scenario& sc, const RunConfig& rc,
+                   const ReplayToken& tok, const std::vector<PpEvent>& events, const std::set<std::string>& want,
+                   const std::string& path, bool json) {
+  const std::vector<Pin> pins = schedule_from_events(sc, events);
+  RunConfig pinned = rc;
+  pinned.pins = pins;
+  RunOptions opt;
+  opt.seed = tok.seed;
+  opt.use_pins = true;
+  opt.hardware = &hw;
+  const RunResult r = run_execution(host, sc, pinned, opt);
+  std::set<std::string> got;
+  for (const auto& f : r.findings) got.insert(to_string(f.kind));
+  auto join = [](const std::set<std::string>& v) {
+    std::string s;
+    for (const auto& k : v) s += (s.empty() ? "" : " ") + k;
+    return s.empty() ? std::string("clean") : s;
+  };
+  const bool same = got == want;
+  const std::string verdict = fmt::format("{} ({})", verdict_of(r.findings),
+                                          same ? "the token's kinds: it reproduces"
+                                               : "NOT the token's kinds (" + join(want) + ")");
+  write_output_file(path, fmt::format("# Exported by p2pdma-sim replay --emit-schedule from a {} execution (seed {})\n"
+                                     "# of {} (variant {}). With these pins the timed strategy gives: {}\n{}",
+                                     tok.strategy, tok.seed, sc.file, tok.variant.empty() ? "(base)" : tok.variant,
+                                     verdict, schedule_yaml(pins)));
+  if (!json)
+    fmt::print("schedule: {} pin(s) written to {}; with them the timed strategy gives {}\n", pins.size(), path,
+               verdict);
+}
+
 int cmd_replay(const std::vector<std::string>& args) {
-  std::string what, scenario_override, trace_path;
+  std::string what, scenario_override, trace_path, schedule_path;
   bool json = false, quiet = false, no_known = false, verbose = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -379,6 +420,8 @@ int cmd_replay(const std::vector<std::string>& args) {
       no_known = true;
     } else if (a == "--trace") {
       trace_path = take_value(args, i, "--trace");
+    } else if (a == "--emit-schedule") {
+      schedule_path = take_value(args, i, "--emit-schedule");
     } else if (a == "--json") {
       json = true;
     } else if (a == "--quiet") {
@@ -414,6 +457,7 @@ int cmd_replay(const std::vector<std::string>& args) {
   int exit_code = kExitExpected;
   run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
     RunResult r;
+    std::vector<PpEvent> events;
     if (tok->regenerate) {
       // An internal_error token: no decisions were recorded; the campaign's
       // strategy decides again from the seed, as it did in the campaign.
@@ -425,12 +469,13 @@ int cmd_replay(const std::vector<std::string>& args) {
       opt.strategy_object = strategy.get();
       opt.trace = !trace_path.empty();
       opt.hardware = &hw;
+      opt.observers.events = &events;
       r = run_execution(host, sc, rc, opt);
     } else {
-      r = replay_decisions(host, sc, rc, tok->decisions, !trace_path.empty(), nullptr, nullptr, &hw);
+      r = replay_decisions(host, sc, rc, tok->decisions, !trace_path.empty(), &events, nullptr, &hw);
     }
     if (!trace_path.empty()) {
-      write_trace_file(trace_path, r.trace_json);
+      write_output_file(trace_path, r.trace_json);
     }
     std::set<std::string> got;
     for (const auto& f : r.findings) got.insert(to_string(f.kind));
@@ -443,6 +488,7 @@ int cmd_replay(const std::vector<std::string>& args) {
                  fmt::format("token recorded: {} ({})", want_s.empty() ? "clean" : want_s,
                              match ? "reproduced" : "NOT reproduced"),
                  match, no_known ? nullptr : explain_findings(rc.known, r.findings, r.causes), verbose);
+    if (!schedule_path.empty()) emit_schedule(host, hw, sc, rc, *tok, events, want, schedule_path, json);
   });
   return exit_code;
 }
