@@ -379,8 +379,9 @@ void emit_schedule(CoroutineHost& host, const HardwareModules& hw, const Scenari
                    const ReplayToken& tok, const std::vector<PpEvent>& events, const std::set<std::string>& want,
                    const std::string& path, bool json) {
   const std::vector<Pin> pins = schedule_from_events(sc, events);
-  RunConfig pinned = rc;
-  pinned.pins = pins;
+  RunConfig pinned = rc;  // the scenario's pins stay if the execution ran with them
+  if (!tok.pins) pinned.pins.clear();
+  pinned.pins.insert(pinned.pins.end(), pins.begin(), pins.end());
   RunOptions opt;
   opt.seed = tok.seed;
   opt.use_pins = true;
@@ -465,14 +466,16 @@ int cmd_replay(const std::vector<std::string>& args) {
       if (!strategy) throw InputError(source, 1, 1, fmt::format("token names an unknown strategy '{}'", tok->strategy));
       RunOptions opt;
       opt.seed = tok->seed;
-      opt.use_pins = false;
+      opt.use_pins = tok->pins;
       opt.strategy_object = strategy.get();
       opt.trace = !trace_path.empty();
       opt.hardware = &hw;
       opt.observers.events = &events;
       r = run_execution(host, sc, rc, opt);
     } else {
-      r = replay_decisions(host, sc, rc, tok->decisions, !trace_path.empty(), &events, nullptr, &hw);
+      RunConfig replay_rc = rc;  // the pins only if the execution ran with them (fuzz --hint-pins)
+      if (!tok->pins) replay_rc.pins.clear();
+      r = replay_decisions(host, sc, replay_rc, tok->decisions, !trace_path.empty(), &events, nullptr, &hw);
     }
     if (!trace_path.empty()) {
       write_output_file(trace_path, r.trace_json);
@@ -655,6 +658,9 @@ Options:
   --favour-new-pairs    mutate schedules that reached new preemption-point pairs
                         (executions then depend on each worker's history; replay
                         tokens stay exact)
+  --hint-pins           run every other execution (by seed) with the variant's pinned
+                        schedule in force, the strategy deciding everything else: the
+                        pins steer the search toward the race they describe
   --no-shrink           keep findings' schedules as found
   --no-known            report every finding, even those the variant's known bugs explain
   --shrink-replays N    executions to spend shrinking each finding (default 400)
@@ -730,6 +736,8 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       o.resume = true;
     } else if (a == "--favour-new-pairs") {
       o.favour_new_pairs = true;
+    } else if (a == "--hint-pins") {
+      o.hint_pins = true;
     } else if (a == "--no-shrink") {
       o.shrink = false;
     } else if (a == "--shrink-replays") {

@@ -98,6 +98,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+/// --hint-pins: does the execution of @seed keep the variant's pins (every other one).
+bool hinted(const CampaignOptions& o, uint64_t seed) { return o.hint_pins && Rng(seed ^ 0x9195).below(2) == 0; }
+
 uint64_t seed_of(const CampaignOptions& o, uint64_t index) {
   return o.seed + index * static_cast<uint64_t>(o.shard_n) + static_cast<uint64_t>(o.shard_k - 1);
 }
@@ -199,7 +202,9 @@ constexpr uint64_t kCalibrating = ~0ULL;
           RecordingStrategy rec(*base);
           RunOptions opt;
           opt.seed = seed;
-          opt.use_pins = false;
+          // --hint-pins: every other execution (by seed) keeps the scenario's pins.
+          const bool pinned = hinted(o, seed);
+          opt.use_pins = pinned;
           opt.strategy_object = &rec;
           opt.hardware = &hw;
           const size_t before = cov.size();
@@ -219,6 +224,7 @@ constexpr uint64_t kCalibrating = ~0ULL;
           tok.strategy = rec.name();
           tok.seed = seed;
           tok.decisions = rec.decisions();
+          tok.pins = pinned;
           std::set<std::string> kinds;
           for (const auto& f : r.findings) kinds.insert(to_string(f.kind));
           tok.findings.assign(kinds.begin(), kinds.end());
@@ -334,13 +340,15 @@ void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Sce
   auto tok = decode_token(u.token, &err);
   if (!tok) throw ModelBug("campaign produced a bad token: " + err);
   Decisions decisions = tok->decisions;
+  RunConfig replay_rc = rc;  // the pins only if the execution ran with them (--hint-pins)
+  if (!tok->pins) replay_rc.pins.clear();
   ShrinkResult sh;
   if (o.shrink) {
-    sh = shrink_decisions(host, sc, rc, decisions, u.signature, o.shrink_replays, &hw);
+    sh = shrink_decisions(host, sc, replay_rc, decisions, u.signature, o.shrink_replays, &hw);
   } else {
     sh.decisions = decisions;
     sh.explicit_before = sh.explicit_after = decisions.explicit_count();
-    sh.final_run = replay_decisions(host, sc, rc, decisions, true, &sh.events, nullptr, &hw);
+    sh.final_run = replay_decisions(host, sc, replay_rc, decisions, true, &sh.events, nullptr, &hw);
   }
   bool reproduced = false;
   for (const auto& f : sh.final_run.findings) reproduced |= finding_signature(f) == u.signature;
@@ -431,6 +439,10 @@ int run_campaign(const CampaignOptions& o) {
   if (o.out_dir.empty()) throw InputError("<command line>", 1, 1, "fuzz needs --out DIR for its results");
   const Scenario sc = load_scenario(o.scenario_path);
   const RunConfig rc = resolve_run(sc, o.variant, o.sets);
+  if (o.hint_pins && rc.pins.empty())
+    throw InputError(sc.file, 1, 1,
+                     fmt::format("--hint-pins: {} has no pinned schedule to hint with",
+                                 o.variant.empty() ? "the base kernel" : "variant '" + o.variant + "'"));
   const fs::path out(o.out_dir);
   const fs::path state_path = out / "state.json";
 
@@ -446,6 +458,7 @@ int run_campaign(const CampaignOptions& o) {
   st.budget_time = o.time_s;
   st.nr_tasks = static_cast<int>(sc.tasks.size());
   st.no_known = o.no_known;
+  st.hint_pins = o.hint_pins;
   if (fs::exists(state_path)) {
     if (!o.resume)
       throw InputError(state_path.string(), 1, 1,
@@ -462,6 +475,7 @@ int run_campaign(const CampaignOptions& o) {
     mismatch("shard", old.shard, st.shard);
     mismatch("first seed", std::to_string(old.seed), std::to_string(st.seed));
     mismatch("--no-known", old.no_known ? "on" : "off", st.no_known ? "on" : "off");
+    mismatch("--hint-pins", old.hint_pins ? "on" : "off", st.hint_pins ? "on" : "off");
     std::string a, b;
     for (const auto& x : old.sets) a += x + " ";
     for (const auto& x : st.sets) b += x + " ";
@@ -657,6 +671,7 @@ int run_campaign(const CampaignOptions& o) {
       tok.seed = seed_of(o, idx);
       tok.findings = {"internal_error"};
       tok.regenerate = true;
+      tok.pins = hinted(o, tok.seed);
       tok.pct_depth = o.pct_depth;
       tok.pct_steps = w.slot->pct_steps.load();
       const std::string sig = internal_error_signature(why);

@@ -21,6 +21,7 @@ struct CampaignOptions {
   std::string out_dir;
   bool resume = false;
   bool favour_new_pairs = false;
+  bool hint_pins = false;  ///< half the executions keep the variant's pins
   bool shrink = true;
   bool no_known = false;  ///< do not excuse findings by the variant's known bugs
   size_t shrink_replays = 400;

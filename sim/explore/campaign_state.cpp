@@ -42,10 +42,10 @@ std::string state_json(const CampaignState& s) {
       "{{\"version\":1,\"scenario\":{},\"hash\":\"{:016x}\",\"variant\":{},\"sets\":[{}],"
       "\"strategy\":{},\"seed\":{},\"shard\":{},\"budget_runs\":{},\"budget_time\":{},"
       "\"executions\":{},\"wall_seconds\":{:.3f},\"findings_total\":{},\"pct_steps\":{},\"tasks\":{},"
-      "\"no_known\":{},\"done\":[{}],\n\"unique\":[{}],\n\"known\":[{}],\n\"coverage\":[{}]}}\n",
+      "\"no_known\":{},\"hint_pins\":{},\"done\":[{}],\n\"unique\":[{}],\n\"known\":[{}],\n\"coverage\":[{}]}}\n",
       jstr(s.scenario), s.hash, jstr(s.variant), sets, jstr(s.strategy), s.seed, jstr(s.shard),
       s.budget_runs, s.budget_time, s.done.size(), s.wall_seconds, s.findings_total, s.pct_steps,
-      s.nr_tasks, s.no_known ? "true" : "false", done, uniq, known_json(s, true), cov);
+      s.nr_tasks, s.no_known ? "true" : "false", s.hint_pins ? "true" : "false", done, uniq, known_json(s, true), cov);
 }
 
 CampaignState load_state(const std::string& path) {
@@ -109,6 +109,7 @@ CampaignState parse_state(const std::string& text, const std::string& path) {
       s.unique[f.signature] = f;
     }
     if (n["no_known"]) s.no_known = n["no_known"].as<bool>();
+    if (n["hint_pins"]) s.hint_pins = n["hint_pins"].as<bool>();  // absent before --hint-pins
     for (const auto& k : n["known"]) {  // absent in checkpoints from before known bugs
       KnownHits h;
       h.name = k["name"].as<std::string>();

@@ -64,6 +64,7 @@ struct CampaignState {
   std::map<std::string, UniqueFinding> unique;  // by signature
   std::map<std::string, KnownHits> known;        // by known bug name
   bool no_known = false;
+  bool hint_pins = false;  ///< fuzz --hint-pins
   std::set<uint64_t> coverage;
   uint64_t pct_steps = 0;
   int nr_tasks = 0;

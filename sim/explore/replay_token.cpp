@@ -75,6 +75,7 @@ std::string encode_token(const ReplayToken& t) {
   for (const auto& s : t.sets) text += fmt::format("set={}\n", s);
   text += fmt::format("strategy={}\nseed={}\nchoices={}\ndelays={}\n", t.strategy, t.seed, choices, delays);
   for (const auto& f : t.findings) text += fmt::format("finding={}\n", f);
+  if (t.pins) text += "pins=1\n";
   if (t.regenerate) text += fmt::format("regenerate=1\npct_depth={}\npct_steps={}\n", t.pct_depth, t.pct_steps);
   return kPrefix + b64url(text);
 }
@@ -139,6 +140,9 @@ std::optional<ReplayToken> decode_token(const std::string& raw, std::string* err
         }
       } else if (key == "finding") {
         t.findings.push_back(v);
+      } else if (key == "pins") {
+        if (v != "1") throw std::invalid_argument("pins");
+        t.pins = true;
       } else if (key == "regenerate") {
         if (v != "1") throw std::invalid_argument("regenerate");
         t.regenerate = true;

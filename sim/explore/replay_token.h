@@ -28,6 +28,9 @@ struct ReplayToken {
   /// replay re-derives them by running campaign strategy @strategy
   /// (make_campaign_strategy() with @pct_depth, @pct_steps) from @seed.
   bool regenerate = false;
+  /// The execution ran with the scenario's pins (fuzz --hint-pins): replay
+  /// applies them too.
+  bool pins = false;
   int pct_depth = 0;
   uint64_t pct_steps = 0;
 };

@@ -14,7 +14,7 @@ RunResult replay_decisions(CoroutineHost& host, const Scenario& sc, const RunCon
                            std::vector<bool>* taken, const HardwareModules* hw) {
   ReplayStrategy replay(d);
   RunOptions opt;
-  opt.use_pins = false;
+  opt.use_pins = true;  // @rc's: the caller clears them for an execution that ran without
   opt.trace = trace;
   opt.strategy_object = &replay;
   opt.observers.events = events;

@@ -11,6 +11,7 @@
 namespace p2psim {
 
 /// Replay @d without pins; optionally record events and a trace.
+/// Re-runs @d on @rc, with @rc's pins (clear them for an execution that ran without).
 RunResult replay_decisions(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
                            const Decisions& d, bool trace, std::vector<PpEvent>* events,
                            std::vector<bool>* taken = nullptr, const HardwareModules* hw = nullptr);

@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!back || back->scenario_path != tok->scenario_path || back->scenario_hash != tok->scenario_hash ||
       back->variant != tok->variant || back->sets != tok->sets || back->seed != tok->seed ||
       back->decisions.choices != tok->decisions.choices || back->decisions.delays != tok->decisions.delays ||
-      back->findings != tok->findings || back->regenerate != tok->regenerate ||
+      back->findings != tok->findings || back->regenerate != tok->regenerate || back->pins != tok->pins ||
       back->pct_depth != tok->pct_depth || back->pct_steps != tok->pct_steps || p2psim::encode_token(*back) != again)
     std::abort();
   return 0;

@@ -58,6 +58,13 @@ if grep -rnE '^#include "(output|engine|scenario|platform|workload|explore|api|c
   bad=1
 fi
 
+# CTest splits discovered test names at ';' (a CMake list): such a case
+# would be registered under a prefix of its name and silently run nothing.
+if grep -rnE 'TEST_CASE\("[^"]*;' tests; then
+  echo "tests: a TEST_CASE name holds ';' (above): CTest would run none of it"
+  bad=1
+fi
+
 [ "$checked" -gt 100 ] || { echo "only $checked includes checked: is this the source tree?"; bad=1; }
 [ $bad -eq 0 ] && echo "room dependencies: $checked includes checked, all one-way"
 exit $bad

@@ -72,7 +72,7 @@ TEST_CASE("v6.15: freed pages go back to refcount 0 and mmap sets 1", "[p2pdma]"
   CHECK(ex.findings.empty());
 }
 
-TEST_CASE("v6.2 alloc_mmap error path leaks the temporary pgmap ref; the 2025 fix drops it",
+TEST_CASE("v6.2 alloc_mmap error path leaks the temporary pgmap ref, and the 2025 fix drops it",
           "[p2pdma]") {
   for (const bool fixed : {false, true}) {
     KernelFixture f("v6.2");
@@ -89,7 +89,7 @@ TEST_CASE("v6.2 alloc_mmap error path leaks the temporary pgmap ref; the 2025 fi
   }
 }
 
-TEST_CASE("RFC v3: first fault allocates the VMA and takes a page ref; close returns it",
+TEST_CASE("RFC v3: first fault allocates the VMA and takes a page ref, and close returns it",
           "[p2pdma][rfc]") {
   KernelFixture f("rfc-v3");
   SerialExec ex(0, 1, "p1");

@@ -702,3 +702,32 @@ TEST_CASE("op failures show in the verdict, in --json and --verbose, and variant
   CHECK(back.out.find("verdict: clean\nfailures: b_main mmap EINVAL") != std::string::npos);
   CHECK(back.out.find("expected: clean; failures: none (NOT as expected)") != std::string::npos);
 }
+
+TEST_CASE("fuzz --hint-pins keeps the variant's pins in every other execution, and tokens replay with them", "[cli][fuzz]") {
+  const std::string out = scratch() + "/hint";
+  // Random alone does not find S1's leak in 2000 executions; with the pins
+  // as hints every pinned execution does, and the shrunk token says so.
+  Cli r = run("fuzz " + kS1 + " --variant rfc-v3 --strategy random --runs 2000 --hint-pins --out " + out);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("cross_context_leak") != std::string::npos);
+  const std::string summary = slurp(out + "/summary.json");
+  CHECK(summary.find("\"executions\":2000") != std::string::npos);
+  CHECK(slurp(out + "/state.json").find("\"hint_pins\":true") != std::string::npos);
+  bool replayed = false;
+  for (const auto& e : std::filesystem::directory_iterator(out + "/findings"))
+    if (e.path().string().find("-cross_context_leak") != std::string::npos) {
+      Cli rep = run("replay " + e.path().string() + "/replay.token --quiet");
+      CHECK(rep.exit_code == 0);
+      CHECK(rep.out.find("cross_context_leak") != std::string::npos);
+      replayed = true;
+    }
+  CHECK(replayed);
+  // --resume must keep the same setting; a variant without pins cannot hint.
+  Cli mixed = run("fuzz " + kS1 + " --variant rfc-v3 --strategy random --runs 2000 --resume --out " + out);
+  CHECK(mixed.exit_code == 2);
+  CHECK(mixed.err.find("--resume with a different --hint-pins") != std::string::npos);
+  Cli none = run("fuzz " + src("tests/data/scenarios/x1_unpinned_known.yaml") +
+                 " --variant v6.2 --runs 10 --hint-pins --out " + scratch() + "/nohint");
+  CHECK(none.exit_code == 2);
+  CHECK(none.err.find("--hint-pins: variant 'v6.2' has no pinned schedule to hint with") != std::string::npos);
+}
