@@ -240,9 +240,12 @@ constexpr uint64_t kCalibrating = ~0ULL;
             out += fmt::format("K\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), kb->name, distinct.size(), token);
             continue;
           }
-          for (const auto& [f, sig] : distinct)
-            out += fmt::format("F\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(), to_string(f->kind), sig,
-                               clean_field(f->message), token);
+          // One bug per execution, named by its first finding; the others are its symptoms.
+          std::string symptoms;
+          for (size_t d = 1; d < distinct.size(); ++d) symptoms += (d > 1 ? "\x1f" : "") + distinct[d].second;
+          out += fmt::format("F\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", i, seed, rec.name(),
+                             to_string(distinct[0].first->kind), distinct[0].second,
+                             clean_field(distinct[0].first->message), token, distinct.size(), symptoms);
         }
         if (!new_pairs.empty()) {
           out += "C\t";
@@ -274,6 +277,13 @@ struct Worker {
   uint64_t seen = 0;  ///< slot->current when last looked at, and since when
   std::chrono::steady_clock::time_point seen_since;
 };
+
+/// The symptoms of a bug as a JSON array's items.
+std::string symptoms_json(const UniqueFinding& u) {
+  std::string s;
+  for (const auto& x : u.symptoms) s += (s.empty() ? "" : ",") + jstr(x);
+  return s;
+}
 
 std::string finding_dir_name(size_t n, const std::string& kind) { return fmt::format("findings/{:03}-{}", n, kind); }
 /// "007-premature_free": a folder finding_dir_name() names.
@@ -371,11 +381,11 @@ void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Sce
                fmt::format("{{\"kind\":{},\"signature\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
                            "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"shrunk_token\":{},"
                            "\"explicit_decisions\":{},\"explicit_decisions_shrunk\":{},\"shrink_replays\":{},"
-                           "\"shrunk_reproduces\":{},\"path\":[{}]}}\n",
+                           "\"shrunk_reproduces\":{},\"symptoms\":[{}],\"path\":[{}]}}\n",
                            jstr(u.kind), jstr(u.signature), jstr(u.message), u.count, u.first_found_s,
                            u.first_execution, u.seed, jstr(u.strategy), jstr(u.token), jstr(shrunk_token),
                            sh.explicit_before, sh.explicit_after, sh.replays, reproduced ? "true" : "false",
-                           path_json));
+                           symptoms_json(u), path_json));
   atomic_write(dir / "replay.token", shrunk_token + "\n");
   atomic_write(dir / "trace.json", sh.final_run.trace_json);
   std::string listing = fmt::format(
@@ -415,9 +425,9 @@ std::string summary_json(const CampaignState& s, const CampaignOptions& o, const
   for (const auto* u : list)
     uniq += fmt::format(
         "{}\n  {{\"kind\":{},\"signature\":{},\"count\":{},\"first_found_s\":{:.3f},\"first_execution\":{},"
-        "\"seed\":{},\"strategy\":{},\"dir\":{}}}",
+        "\"seed\":{},\"strategy\":{},\"dir\":{},\"symptoms\":[{}]}}",
         uniq.empty() ? "" : ",", jstr(u->kind), jstr(u->signature), u->count, u->first_found_s, u->first_execution,
-        u->seed, jstr(u->strategy), jstr(u->dir));
+        u->seed, jstr(u->strategy), jstr(u->dir), symptoms_json(*u));
   const double n = static_cast<double>(s.nr_tasks), k = static_cast<double>(std::max<uint64_t>(1, s.pct_steps));
   return fmt::format(
       "{{\"scenario\":{},\"file\":{},\"variant\":{},\"strategy\":{},\"shard\":{},\"first_seed\":{},"
@@ -580,8 +590,8 @@ int run_campaign(const CampaignOptions& o) {
 
   auto handle_line = [&](const std::string& line) {
     auto f = split(line, '\t');
-    if (f[0] == "F" && f.size() == 8) {
-      ++st.findings_total;
+    if (f[0] == "F" && f.size() == 10) {
+      st.findings_total += std::stoull(f[8]);
       if (!o.stop_on.empty() && (o.stop_on == "any" || o.stop_on == f[4])) stop_found = true;
       UniqueFinding& u = st.unique[f[5]];
       if (u.count == 0 || std::stoull(f[1]) < u.first_execution) {
@@ -593,6 +603,7 @@ int run_campaign(const CampaignOptions& o) {
         u.strategy = f[3];
         u.seed = std::stoull(f[2]);
         u.first_execution = std::stoull(f[1]);
+        u.symptoms = f[9].empty() ? std::vector<std::string>{} : split(f[9], '\x1f');
         if (fresh) u.first_found_s = elapsed();
       }
       ++u.count;
@@ -815,9 +826,15 @@ int run_campaign(const CampaignOptions& o) {
     std::vector<const UniqueFinding*> list;
     for (const auto& [sig, u] : st.unique) list.push_back(&u);
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->first_execution < b->first_execution; });
-    for (const auto* u : list)
+    for (const auto* u : list) {
       fmt::print("  {:<20} x{:<7} first at {:.2f}s (seed {}, {})  {}\n      {}\n", u->kind, u->count,
                  u->first_found_s, u->seed, u->strategy, (out / u->dir).string(), u->message);
+      if (!u->symptoms.empty()) {
+        std::string kinds;
+        for (const auto& x : u->symptoms) kinds += (kinds.empty() ? "" : ", ") + x.substr(0, x.find(" @ "));
+        fmt::print("      then: {}\n", kinds);
+      }
+    }
     print_known(out, st);
     fmt::print("results: {}\n", out.string());
   }

@@ -31,12 +31,15 @@ std::string state_json(const CampaignState& s) {
   std::string sets, done, uniq, cov;
   for (const auto& x : s.sets) sets += (sets.empty() ? "" : ",") + jstr(x);
   for (const auto& [a, b] : s.done.intervals()) done += fmt::format("{}[{},{}]", done.empty() ? "" : ",", a, b);
-  for (const auto& [sig, u] : s.unique)
+  for (const auto& [sig, u] : s.unique) {
+    std::string symptoms;
+    for (const auto& x : u.symptoms) symptoms += (symptoms.empty() ? "" : ",") + jstr(x);
     uniq += fmt::format(
         "{}\n  {{\"signature\":{},\"kind\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
-        "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"dir\":{}}}",
+        "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"dir\":{},\"symptoms\":[{}]}}",
         uniq.empty() ? "" : ",", jstr(sig), jstr(u.kind), jstr(u.message), u.count, u.first_found_s,
-        u.first_execution, u.seed, jstr(u.strategy), jstr(u.token), jstr(u.dir));
+        u.first_execution, u.seed, jstr(u.strategy), jstr(u.token), jstr(u.dir), symptoms);
+  }
   for (uint64_t h : s.coverage) cov += fmt::format("{}\"{:016x}\"", cov.empty() ? "" : ",", h);
   return fmt::format(
       "{{\"version\":1,\"scenario\":{},\"hash\":\"{:016x}\",\"variant\":{},\"sets\":[{}],"
@@ -106,6 +109,7 @@ CampaignState parse_state(const std::string& text, const std::string& path) {
       f.strategy = u["strategy"].as<std::string>();
       f.token = u["token"].as<std::string>();
       f.dir = u["dir"].as<std::string>();
+      for (const auto& x : u["symptoms"]) f.symptoms.push_back(x.as<std::string>());  // absent before grouping
       s.unique[f.signature] = f;
     }
     if (n["no_known"]) s.no_known = n["no_known"].as<bool>();

@@ -39,8 +39,15 @@ class IndexSet {
   std::map<uint64_t, uint64_t> iv_;
 };
 
+/**
+ * struct UniqueFinding - one bug: the executions whose first finding has
+ * @signature (the later findings of an execution are usually its
+ * consequences). @symptoms: the signatures of the other findings of the
+ * first such execution, in order; @count: the executions.
+ */
 struct UniqueFinding {
   std::string signature, kind, message, token, strategy, dir;
+  std::vector<std::string> symptoms;
   uint64_t count = 0, first_execution = 0, seed = 0;
   double first_found_s = 0;
 };

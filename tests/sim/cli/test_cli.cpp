@@ -4,6 +4,7 @@
 // traces, and S1's variants.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -30,6 +31,10 @@ const std::string& scratch() {
   }();
   return dir;
 }
+
+/// The finding folder of a campaign in @out whose bug is or shows @kind
+/// (its first finding, or a symptom), or "" if none.
+std::string folder_with(const std::string& out, const std::string& kind);
 
 struct Cli {
   int exit_code;
@@ -65,6 +70,15 @@ Cli run(const std::string& args) {
   for (const char* c : {"run ", "check ", "list", "fuzz ", "replay ", "merge ", "topo ", "--"})
     if (args.rfind(c, 0) == 0) return run_raw(args);
   return run_raw("run " + args);
+}
+
+std::string folder_with(const std::string& out, const std::string& kind) {
+  std::vector<std::string> dirs;
+  for (const auto& e : std::filesystem::directory_iterator(out + "/findings")) dirs.push_back(e.path().string());
+  std::sort(dirs.begin(), dirs.end());
+  for (const auto& d : dirs)
+    if (slurp(d + "/finding.json").find("\"" + kind) != std::string::npos) return d;
+  return "";
 }
 
 }  // namespace
@@ -325,7 +339,10 @@ TEST_CASE("fuzz finds the S1 leak on rfc-v3 without pins and its replay token re
   const std::string summary = slurp(out + "/summary.json");
   CHECK(summary.find("\"executions\":50000") != std::string::npos);
   // The leak's folder: its shrunk token replays to the same kinds.
-  const std::string dir = out + "/findings/003-cross_context_leak";
+  // The leak is a symptom of a premature free: the bug's folder shows it.
+  const std::string dir = folder_with(out, "cross_context_leak");
+  REQUIRE(!dir.empty());
+  CHECK(slurp(dir + "/finding.json").find("\"kind\":\"premature_free\"") != std::string::npos);
   const std::string listing = slurp(dir + "/interleaving.txt");
   for (const char* point : {"gup_fast_pte_range:after_ptep_get", "zap_pte_range:after_clear_pte",
                             "p2pdma_page_free:after_gen_pool_free", "pci_p2pdma_vma_fault:after_gen_pool_alloc",
@@ -337,16 +354,12 @@ TEST_CASE("fuzz finds the S1 leak on rfc-v3 without pins and its replay token re
   CHECK(listing.find("\ntime        | cpu0 a_main") != std::string::npos);
   CHECK(listing.find(">> forced: ") != std::string::npos);
   // A task that dies of a kernel BUG is shown dying.
-  bool saw_bug = false;
-  for (const auto& e : std::filesystem::directory_iterator(out + "/findings"))
-    if (e.path().string().find("-kernel_bug") != std::string::npos) {
-      saw_bug = true;
-      const std::string bug = slurp(e.path().string() + "/interleaving.txt");
-      CHECK(bug.find("xx dies of the kernel BUG") != std::string::npos);
-      CHECK(bug.find("!! kernel_bug at ") != std::string::npos);
-      CHECK(bug.find("kernel BUG: gen_pool_free_owner") != std::string::npos);
-    }
-  CHECK(saw_bug);
+  const std::string double_free = folder_with(out, "kernel_bug");
+  REQUIRE(!double_free.empty());
+  const std::string bug = slurp(double_free + "/interleaving.txt");
+  CHECK(bug.find("xx dies of the kernel BUG") != std::string::npos);
+  CHECK(bug.find("!! kernel_bug at ") != std::string::npos);
+  CHECK(bug.find("kernel BUG: gen_pool_free_owner") != std::string::npos);
   CHECK(slurp(dir + "/finding.json").find("\"shrunk_reproduces\":true") != std::string::npos);
   Cli rep = run("replay " + dir + "/replay.token --quiet");
   CHECK(rep.exit_code == 0);
@@ -375,7 +388,7 @@ TEST_CASE("replay refuses a token whose scenario changed and fuzz refuses bad in
   std::system(("rm -rf " + out + " && cp " + kS1 + " " + copy).c_str());
   REQUIRE(run("fuzz " + copy + " --variant rfc-v3 --runs 2000 --no-shrink --out " + out).exit_code == 1);
   std::system(("echo '# edited' >> " + copy).c_str());
-  Cli rep = run("replay " + out + "/findings/001-kernel_bug/replay.token");
+  Cli rep = run("replay " + folder_with(out, "kernel_bug") + "/replay.token");
   CHECK(rep.exit_code == 2);
   CHECK(rep.err.find("the scenario changed since the token was made") != std::string::npos);
   CHECK(run("replay p2psim1_!!!").exit_code == 2);
@@ -713,15 +726,11 @@ TEST_CASE("fuzz --hint-pins keeps the variant's pins in every other execution, a
   const std::string summary = slurp(out + "/summary.json");
   CHECK(summary.find("\"executions\":2000") != std::string::npos);
   CHECK(slurp(out + "/state.json").find("\"hint_pins\":true") != std::string::npos);
-  bool replayed = false;
-  for (const auto& e : std::filesystem::directory_iterator(out + "/findings"))
-    if (e.path().string().find("-cross_context_leak") != std::string::npos) {
-      Cli rep = run("replay " + e.path().string() + "/replay.token --quiet");
-      CHECK(rep.exit_code == 0);
-      CHECK(rep.out.find("cross_context_leak") != std::string::npos);
-      replayed = true;
-    }
-  CHECK(replayed);
+  const std::string leak = folder_with(out, "cross_context_leak");
+  REQUIRE(!leak.empty());
+  Cli rep = run("replay " + leak + "/replay.token --quiet");
+  CHECK(rep.exit_code == 0);
+  CHECK(rep.out.find("cross_context_leak") != std::string::npos);
   // --resume must keep the same setting; a variant without pins cannot hint.
   Cli mixed = run("fuzz " + kS1 + " --variant rfc-v3 --strategy random --runs 2000 --resume --out " + out);
   CHECK(mixed.exit_code == 2);
