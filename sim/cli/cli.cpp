@@ -127,20 +127,19 @@ std::string command_line_error(const std::string& msg) {
   return fmt::format("<command line>:1:1: error: {}", msg);
 }
 
-std::string json_str(const std::string& s) { return "\"" + json_escape(s) + "\""; }
 
 std::string finding_json(const Finding& f) {
   std::string path;
-  for (const auto& p : f.path) path += (path.empty() ? "" : ",") + json_str(p);
+  for (const auto& p : f.path) path += (path.empty() ? "" : ",") + json_quote(p);
   return fmt::format(R"({{"kind":{},"time_ps":{},"time":{},"cpu":{},"task":{},"message":{},"path":[{}]}})",
-                     json_str(to_string(f.kind)), f.time, json_str(format_time(f.time)), f.cpu,
-                     json_str(f.task), json_str(f.message), path);
+                     json_quote(to_string(f.kind)), f.time, json_quote(format_time(f.time)), f.cpu,
+                     json_quote(f.task), json_quote(f.message), path);
 }
 
 std::string root_cause_json(const RootCause& c) {
   return fmt::format(R"({{"id":{},"time_ps":{},"time":{},"cpu":{},"task":{},"pfn":{},"message":{}}})",
-                     json_str(c.id), c.time, json_str(format_time(c.time)), c.cpu, json_str(c.task),
-                     c.pfn == kNoPfn ? std::string("null") : fmt::format("\"{:#x}\"", c.pfn), json_str(c.message));
+                     json_quote(c.id), c.time, json_quote(format_time(c.time)), c.cpu, json_quote(c.task),
+                     c.pfn == kNoPfn ? std::string("null") : fmt::format("\"{:#x}\"", c.pfn), json_quote(c.message));
 }
 
 std::string knobs_line(const kern::Knobs& k) {
@@ -167,20 +166,20 @@ void print_result(const Scenario& sc, const RunConfig& rc, const std::string& va
     std::string fs, tasks, out, causes;
     for (const auto& f : r.findings) fs += (fs.empty() ? "" : ",") + finding_json(f);
     for (const auto& c : r.causes) causes += (causes.empty() ? "" : ",") + root_cause_json(c);
-    for (const auto& [name, t] : r.stats.task_end) tasks += fmt::format("{}{}:{}", tasks.empty() ? "" : ",", json_str(name), t);
-    for (const auto& line : r.output) out += (out.empty() ? "" : ",") + json_str(line);
+    for (const auto& [name, t] : r.stats.task_end) tasks += fmt::format("{}{}:{}", tasks.empty() ? "" : ",", json_quote(name), t);
+    for (const auto& line : r.output) out += (out.empty() ? "" : ",") + json_quote(line);
     std::string ops, fails;
     for (const auto& o : r.outcomes)
       ops += fmt::format(R"({}{{"task":{},"op":{},"time_ps":{},"error":{},"error_name":{},"result":{}}})",
-                         ops.empty() ? "" : ",", json_str(o.task), json_str(o.op), o.time, o.error,
-                         o.error ? json_str(errno_name(o.error)) : "null", json_str(o.result));
-    for (const auto& f : failures) fails += (fails.empty() ? "" : ",") + json_str(f);
+                         ops.empty() ? "" : ",", json_quote(o.task), json_quote(o.op), o.time, o.error,
+                         o.error ? json_quote(errno_name(o.error)) : "null", json_quote(o.result));
+    for (const auto& f : failures) fails += (fails.empty() ? "" : ",") + json_quote(f);
     fmt::print(
         R"({{"scenario":{},"file":{},"variant":{},"preset":{},"platform":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"root_causes":[{}],"verdict":{},"failures":[{}],"known_bug":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"ops":[{}],"output":[{}]}})"
         "\n",
-        json_str(sc.name), json_str(sc.file), json_str(variant), json_str(rc.preset), json_str(rc.platform), json_str(r.strategy), seed,
-        json_str(knobs_line(rc.knobs)), fs, causes, json_str(verdict), fails, known ? json_str(known->name) : "null",
-        json_str(rc.expect.str()), match ? "true" : "false", r.stats.end_time, r.stats.preemption_points, tasks, ops,
+        json_quote(sc.name), json_quote(sc.file), json_quote(variant), json_quote(rc.preset), json_quote(rc.platform), json_quote(r.strategy), seed,
+        json_quote(knobs_line(rc.knobs)), fs, causes, json_quote(verdict), fails, known ? json_quote(known->name) : "null",
+        json_quote(rc.expect.str()), match ? "true" : "false", r.stats.end_time, r.stats.preemption_points, tasks, ops,
         out);
     return;
   }
@@ -324,14 +323,14 @@ int cmd_run(const std::vector<std::string>& args) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     if (json) {
       std::string vs;
-      for (const auto& [v, n] : verdicts) vs += fmt::format("{}{}:{}", vs.empty() ? "" : ",", json_str(v), n);
+      for (const auto& [v, n] : verdicts) vs += fmt::format("{}{}:{}", vs.empty() ? "" : ",", json_quote(v), n);
       std::string bs, ks;
       for (auto s : bad_seeds) bs += fmt::format("{}{}", bs.empty() ? "" : ",", s);
-      for (const auto& [k, n] : known_counts) ks += fmt::format("{}{}:{}", ks.empty() ? "" : ",", json_str(k), n);
+      for (const auto& [k, n] : known_counts) ks += fmt::format("{}{}:{}", ks.empty() ? "" : ",", json_quote(k), n);
       fmt::print(R"({{"scenario":{},"variant":{},"strategy":{},"first_seed":{},"runs":{},"verdicts":{{{}}},"known_bugs":{{{}}},"expected":{},"unexpected":{},"unexpected_seeds":[{}],"wall_seconds":{:.3f}}})"
                  "\n",
-                 json_str(sc.name), json_str(variant), json_str(effective_strategy(rc, opt)), seed, runs, vs, ks,
-                 json_str(rc.expect.str()), unexpected, bs, secs);
+                 json_quote(sc.name), json_quote(variant), json_quote(effective_strategy(rc, opt)), seed, runs, vs, ks,
+                 json_quote(rc.expect.str()), unexpected, bs, secs);
     } else {
       fmt::print("scenario: {}, variant {}, strategy {}, seeds {}..{}\n", sc.name,
                  variant.empty() ? "(base)" : variant, effective_strategy(rc, opt), seed, seed + runs - 1);

@@ -132,7 +132,7 @@ class IrqExec : public kern::Exec {
   void cost(ps_t d) override { elapsed += d; }
   void pp(const char* point) override {
     if (m_.trace_) m_.trace_->instant(cpu_, now(), point, "pp");
-    if (m_.obs_.events) m_.obs_.events->push_back({now(), cpu_, -1, point});
+    if (m_.obs_.events) m_.obs_.events->push_back({now(), cpu_, -1, point, PpEvent::Kind::point, {}});
     m_.remember(fmt::format("cpu{} {} {}", cpu_, name_, point));
   }
   void enter(const char* fn) override {
@@ -760,7 +760,7 @@ void Machine::record_pp(Task& t, const char* point) {
         const uint64_t a = std::min(h, o.at_point), b = std::max(h, o.at_point);
         obs_.coverage->insert(a * 0x9e3779b97f4a7c15ULL ^ (b + (b << 6) + (b >> 2)));
       }
-    if (obs_.events) obs_.events->push_back({at, t.spec.cpu, t.idx, point});
+    if (obs_.events) obs_.events->push_back({at, t.spec.cpu, t.idx, point, PpEvent::Kind::point, {}});
   }
   if (trace_) trace_->instant(track_of(t), at, point, "pp");
   remember(fmt::format("cpu{} {} {}", t.spec.cpu, t.spec.name, point));

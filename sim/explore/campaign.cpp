@@ -34,6 +34,7 @@
 #include <unordered_set>
 
 #include "explore/campaign_state.h"
+#include "explore/finding_folder.h"
 #include "explore/finding_signature.h"
 #include "explore/known_bug.h"
 #include "common/kernel_bug.h"
@@ -53,29 +54,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// fs::create_directories() for a directory the user named: a path that
-/// cannot be a directory (under a file, in /proc) is bad input, not a crash.
-void make_output_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir))
-    throw InputError(dir.string(), 1, 1,
-                     fmt::format("cannot create output directory: {}", ec ? ec.message() : "not a directory"));
-}
 
 
 constexpr uint64_t kBatch = 128;
 volatile sig_atomic_t g_stop = 0;
 void on_stop_signal(int) { g_stop = 1; }
 
-std::string jstr(const std::string& s) { return "\"" + json_escape(s) + "\""; }
 
-/// write_file_atomically(); a file that cannot be written is bad input
-/// (the --out the user named), exit 2.
-void atomic_write(const fs::path& path, const std::string& content) {
-  const std::string err = write_file_atomically(path.string(), content);
-  if (!err.empty()) throw InputError(path.string(), 1, 1, err);
-}
 
 std::string clean_field(std::string s) {
   for (char& c : s)
@@ -278,136 +263,10 @@ struct Worker {
   std::chrono::steady_clock::time_point seen_since;
 };
 
-/// The symptoms of a bug as a JSON array's items.
-std::string symptoms_json(const UniqueFinding& u) {
-  std::string s;
-  for (const auto& x : u.symptoms) s += (s.empty() ? "" : ",") + jstr(x);
-  return s;
-}
-
-std::string finding_dir_name(size_t n, const std::string& kind) { return fmt::format("findings/{:03}-{}", n, kind); }
-/// "007-premature_free": a folder finding_dir_name() names.
-bool is_finding_dir_name(const std::string& name) {
-  size_t digits = 0;
-  while (digits < name.size() && std::isdigit(static_cast<unsigned char>(name[digits]))) ++digits;
-  return digits >= 3 && digits + 1 < name.size() && name[digits] == '-';
-}
-
-/// Finding folders the checkpoint records: the next one is numbered after
-/// them, so a folder keeps its number whenever the campaign is killed.
-size_t folders_written(const CampaignState& st) {
-  size_t n = 0;
-  for (const auto& [sig, u] : st.unique) n += !u.dir.empty();
-  return n;
-}
-
-/**
- * forget_unfinished_output() - what a killed campaign left half done: the
- * temporaries of atomic writes, and finding folders the checkpoint does not
- * record (the checkpoint is written after a folder is complete). They are
- * written again, under the same number.
- */
-void forget_unfinished_output(const fs::path& out, const CampaignState& st, bool resume) {
-  remove_stale_temporaries(out.string());
-  if (!resume) return;  // a new campaign's folder holds nothing of ours yet
-  std::set<std::string> recorded;
-  for (const auto& [sig, u] : st.unique)
-    if (!u.dir.empty()) recorded.insert(fs::path(u.dir).filename().string());
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(out / "findings", ec))
-    if (e.is_directory(ec) && is_finding_dir_name(e.path().filename().string()) &&
-        !recorded.count(e.path().filename().string()))
-      fs::remove_all(e.path(), ec);
-}
-
-/// The folder of an internal error: nothing to shrink or trace, since the
-/// execution never finished; its token re-derives it from the seed.
-void write_internal_error_dir(const Scenario& sc, const CampaignOptions& o, const fs::path& out, UniqueFinding& u,
-                              size_t n) {
-  u.dir = finding_dir_name(n, u.kind);
-  const fs::path dir = out / u.dir;
-  make_output_dir(dir);
-  atomic_write(dir / "finding.json",
-               fmt::format("{{\"kind\":{},\"signature\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
-                           "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{}}}\n",
-                           jstr(u.kind), jstr(u.signature), jstr(u.message), u.count, u.first_found_s,
-                           u.first_execution, u.seed, jstr(u.strategy), jstr(u.token)));
-  atomic_write(dir / "replay.token", u.token + "\n");
-  atomic_write(dir / "interleaving.txt",
-               fmt::format("internal_error on {} ({}), variant {}: execution {} (seed {}, {}) {}\n"
-                           "The execution never finished, so there is no interleaving or trace to show. The "
-                           "token runs the campaign's strategy from that seed again:\n"
-                           "  p2pdma-sim replay {}\n",
-                           sc.name, sc.file, o.variant.empty() ? "(base)" : o.variant, u.first_execution, u.seed,
-                           u.strategy, u.message, (dir / "replay.token").string()));
-}
-
-/// Shrink one unique finding and write its folder.
-void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Scenario& sc, const RunConfig& rc,
-                       const CampaignOptions& o, const fs::path& out, UniqueFinding& u, size_t n) {
-  if (u.kind == "internal_error") return write_internal_error_dir(sc, o, out, u, n);
-  std::string err;
-  auto tok = decode_token(u.token, &err);
-  if (!tok) throw ModelBug("campaign produced a bad token: " + err);
-  Decisions decisions = tok->decisions;
-  RunConfig replay_rc = rc;  // the pins only if the execution ran with them (--hint-pins)
-  if (!tok->pins) replay_rc.pins.clear();
-  ShrinkResult sh;
-  if (o.shrink) {
-    sh = shrink_decisions(host, sc, replay_rc, decisions, u.signature, o.shrink_replays, &hw);
-  } else {
-    sh.decisions = decisions;
-    sh.explicit_before = sh.explicit_after = decisions.explicit_count();
-    sh.final_run = replay_decisions(host, sc, replay_rc, decisions, true, &sh.events, nullptr, &hw);
-  }
-  bool reproduced = false;
-  for (const auto& f : sh.final_run.findings) reproduced |= finding_signature(f) == u.signature;
-  ReplayToken st = *tok;
-  st.strategy = tok->strategy + "+shrunk";
-  st.decisions = sh.decisions;
-  std::set<std::string> kinds;
-  for (const auto& f : sh.final_run.findings) kinds.insert(to_string(f.kind));
-  st.findings.assign(kinds.begin(), kinds.end());
-  const std::string shrunk_token = encode_token(st);
-
-  u.dir = finding_dir_name(n, u.kind);
-  const fs::path dir = out / u.dir;
-  make_output_dir(dir);
-  std::string path_json;
-  for (const auto& f : sh.final_run.findings)
-    if (finding_signature(f) == u.signature)
-      for (const auto& p : f.path) path_json += (path_json.empty() ? "" : ",") + jstr(p);
-  atomic_write(dir / "finding.json",
-               fmt::format("{{\"kind\":{},\"signature\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
-                           "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"shrunk_token\":{},"
-                           "\"explicit_decisions\":{},\"explicit_decisions_shrunk\":{},\"shrink_replays\":{},"
-                           "\"shrunk_reproduces\":{},\"symptoms\":[{}],\"path\":[{}]}}\n",
-                           jstr(u.kind), jstr(u.signature), jstr(u.message), u.count, u.first_found_s,
-                           u.first_execution, u.seed, jstr(u.strategy), jstr(u.token), jstr(shrunk_token),
-                           sh.explicit_before, sh.explicit_after, sh.replays, reproduced ? "true" : "false",
-                           symptoms_json(u), path_json));
-  atomic_write(dir / "replay.token", shrunk_token + "\n");
-  atomic_write(dir / "trace.json", sh.final_run.trace_json);
-  std::string listing = fmt::format(
-      "{} on {} ({}), variant {}\n{} forced decision(s) after shrinking (from {}), {} replays; "
-      "a column per CPU, rows in execution order, each with its simulated time.\nreplay: p2pdma-sim replay {}\n\n",
-      u.kind, sc.name, sc.file, o.variant.empty() ? "(base)" : o.variant, sh.explicit_after, sh.explicit_before,
-      sh.replays, (dir / "replay.token").string());
-  listing += render_interleaving(sc, sh.events);
-  atomic_write(dir / "interleaving.txt", listing);
-}
-
 uint64_t known_executions(const CampaignState& s) {
   uint64_t n = 0;
   for (const auto& [name, h] : s.known) n += h.executions;
   return n;
-}
-
-/// DIR/known/NAME.token: a replayable example of each known bug.
-void write_known_tokens(const fs::path& out, const CampaignState& s) {
-  if (s.known.empty()) return;
-  make_output_dir(out / "known");
-  for (const auto& [name, h] : s.known) atomic_write(out / "known" / (name + ".token"), h.token + "\n");
 }
 
 void print_known(const fs::path& out, const CampaignState& s) {
@@ -426,8 +285,8 @@ std::string summary_json(const CampaignState& s, const CampaignOptions& o, const
     uniq += fmt::format(
         "{}\n  {{\"kind\":{},\"signature\":{},\"count\":{},\"first_found_s\":{:.3f},\"first_execution\":{},"
         "\"seed\":{},\"strategy\":{},\"dir\":{},\"symptoms\":[{}]}}",
-        uniq.empty() ? "" : ",", jstr(u->kind), jstr(u->signature), u->count, u->first_found_s, u->first_execution,
-        u->seed, jstr(u->strategy), jstr(u->dir), symptoms_json(*u));
+        uniq.empty() ? "" : ",", json_quote(u->kind), json_quote(u->signature), u->count, u->first_found_s, u->first_execution,
+        u->seed, json_quote(u->strategy), json_quote(u->dir), symptoms_json(*u));
   const double n = static_cast<double>(s.nr_tasks), k = static_cast<double>(std::max<uint64_t>(1, s.pct_steps));
   return fmt::format(
       "{{\"scenario\":{},\"file\":{},\"variant\":{},\"strategy\":{},\"shard\":{},\"first_seed\":{},"
@@ -435,7 +294,7 @@ std::string summary_json(const CampaignState& s, const CampaignOptions& o, const
       "\"unique_findings\":{},\"known_bug_executions\":{},\"coverage_pairs\":{},"
       "\"pct\":{{\"depth\":{},\"n\":{},\"k\":{},\"guarantee\":{:.3g}}},"
       "\"findings\":[{}],\n\"known_bugs\":[{}]}}\n",
-      jstr(scenario_name), jstr(s.scenario), jstr(s.variant), jstr(s.strategy), jstr(s.shard), s.seed, s.done.size(),
+      json_quote(scenario_name), json_quote(s.scenario), json_quote(s.variant), json_quote(s.strategy), json_quote(s.shard), s.seed, s.done.size(),
       s.wall_seconds, s.done.size() / std::max(s.wall_seconds, 1e-9), s.findings_total, s.unique.size(),
       known_executions(s), s.coverage.size(), o.pct_depth, s.nr_tasks, s.pct_steps,
       1.0 / (n * std::pow(k, o.pct_depth - 1)), uniq, known_json(s, false));

@@ -13,7 +13,6 @@
 namespace p2psim {
 
 namespace {
-std::string jstr(const std::string& s) { return "\"" + json_escape(s) + "\""; }
 }  // namespace
 
 std::string known_json(const CampaignState& s, bool with_token) {
@@ -22,23 +21,23 @@ std::string known_json(const CampaignState& s, bool with_token) {
     out += fmt::format(
         "{}\n  {{\"name\":{},\"executions\":{},\"findings\":{},\"first_found_s\":{:.3f},\"first_execution\":{},"
         "\"seed\":{},\"strategy\":{},{}}}",
-        out.empty() ? "" : ",", jstr(name), h.executions, h.findings, h.first_found_s, h.first_execution, h.seed,
-        jstr(h.strategy), with_token ? "\"token\":" + jstr(h.token) : "\"token_file\":" + jstr("known/" + name + ".token"));
+        out.empty() ? "" : ",", json_quote(name), h.executions, h.findings, h.first_found_s, h.first_execution, h.seed,
+        json_quote(h.strategy), with_token ? "\"token\":" + json_quote(h.token) : "\"token_file\":" + json_quote("known/" + name + ".token"));
   return out;
 }
 
 std::string state_json(const CampaignState& s) {
   std::string sets, done, uniq, cov;
-  for (const auto& x : s.sets) sets += (sets.empty() ? "" : ",") + jstr(x);
+  for (const auto& x : s.sets) sets += (sets.empty() ? "" : ",") + json_quote(x);
   for (const auto& [a, b] : s.done.intervals()) done += fmt::format("{}[{},{}]", done.empty() ? "" : ",", a, b);
   for (const auto& [sig, u] : s.unique) {
     std::string symptoms;
-    for (const auto& x : u.symptoms) symptoms += (symptoms.empty() ? "" : ",") + jstr(x);
+    for (const auto& x : u.symptoms) symptoms += (symptoms.empty() ? "" : ",") + json_quote(x);
     uniq += fmt::format(
         "{}\n  {{\"signature\":{},\"kind\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
         "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"dir\":{},\"symptoms\":[{}]}}",
-        uniq.empty() ? "" : ",", jstr(sig), jstr(u.kind), jstr(u.message), u.count, u.first_found_s,
-        u.first_execution, u.seed, jstr(u.strategy), jstr(u.token), jstr(u.dir), symptoms);
+        uniq.empty() ? "" : ",", json_quote(sig), json_quote(u.kind), json_quote(u.message), u.count, u.first_found_s,
+        u.first_execution, u.seed, json_quote(u.strategy), json_quote(u.token), json_quote(u.dir), symptoms);
   }
   for (uint64_t h : s.coverage) cov += fmt::format("{}\"{:016x}\"", cov.empty() ? "" : ",", h);
   return fmt::format(
@@ -46,7 +45,7 @@ std::string state_json(const CampaignState& s) {
       "\"strategy\":{},\"seed\":{},\"shard\":{},\"budget_runs\":{},\"budget_time\":{},"
       "\"executions\":{},\"wall_seconds\":{:.3f},\"findings_total\":{},\"pct_steps\":{},\"tasks\":{},"
       "\"no_known\":{},\"hint_pins\":{},\"done\":[{}],\n\"unique\":[{}],\n\"known\":[{}],\n\"coverage\":[{}]}}\n",
-      jstr(s.scenario), s.hash, jstr(s.variant), sets, jstr(s.strategy), s.seed, jstr(s.shard),
+      json_quote(s.scenario), s.hash, json_quote(s.variant), sets, json_quote(s.strategy), s.seed, json_quote(s.shard),
       s.budget_runs, s.budget_time, s.done.size(), s.wall_seconds, s.findings_total, s.pct_steps,
       s.nr_tasks, s.no_known ? "true" : "false", s.hint_pins ? "true" : "false", done, uniq, known_json(s, true), cov);
 }

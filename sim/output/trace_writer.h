@@ -34,5 +34,7 @@ class TraceWriter {
 };
 
 std::string json_escape(const std::string& s);
+/// @s as a JSON string literal: quoted and escaped.
+inline std::string json_quote(const std::string& s) { return "\"" + json_escape(s) + "\""; }
 
 }  // namespace p2psim
