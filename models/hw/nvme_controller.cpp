@@ -33,41 +33,6 @@ std::uint8_t log2_exact(std::uint64_t v) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
-// SparseStore
-// ---------------------------------------------------------------------------
-
-void SparseStore::read(std::uint64_t off, std::uint8_t* dst, std::size_t len) const {
-  while (len > 0) {
-    const std::uint64_t chunk = off / kChunk;
-    const std::uint64_t in = off % kChunk;
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(len, kChunk - in));
-    auto it = chunks_.find(chunk);
-    if (it == chunks_.end()) {
-      std::memset(dst, 0, n);
-    } else {
-      std::memcpy(dst, it->second.data() + in, n);
-    }
-    off += n;
-    dst += n;
-    len -= n;
-  }
-}
-
-void SparseStore::write(std::uint64_t off, const std::uint8_t* src, std::size_t len) {
-  while (len > 0) {
-    const std::uint64_t chunk = off / kChunk;
-    const std::uint64_t in = off % kChunk;
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(len, kChunk - in));
-    auto& bytes = chunks_[chunk];
-    if (bytes.empty()) bytes.assign(kChunk, 0);
-    std::memcpy(bytes.data() + in, src, n);
-    off += n;
-    src += n;
-    len -= n;
-  }
-}
-
-// ---------------------------------------------------------------------------
 // Construction and BAR geometry
 // ---------------------------------------------------------------------------
 
@@ -156,11 +121,6 @@ bool NvmeController::in_cmb(std::uint64_t addr, std::uint64_t len) const {
   return off < size && len <= size - off;
 }
 
-std::uint8_t* SparseStore::chunk(std::uint64_t off) {
-  auto& c = chunks_[off / kChunk];
-  if (c.empty()) c.resize(kChunk, 0);
-  return c.data();
-}
 
 void NvmeController::cmb_read(std::uint64_t offset, std::uint8_t* dst, std::size_t len) const {
   if (offset > cmb_bytes() || len > cmb_bytes() - offset) {

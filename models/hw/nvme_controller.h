@@ -40,6 +40,7 @@
 
 #include "hw/flash_backend.h"
 #include "hw/nvme_regs.h"
+#include "hw/sparse_store.h"
 #include "common/time.h"
 
 namespace p2psim::hw {
@@ -59,21 +60,6 @@ class DmaPort {
   virtual ps_t dma_read(ps_t now, std::uint64_t addr, std::uint8_t* dst, std::size_t len) = 0;
   virtual ps_t dma_write(ps_t now, std::uint64_t addr, const std::uint8_t* src,
                          std::size_t len) = 0;
-};
-
-/// Bytes, sparse in 4 KiB chunks; never-written bytes read as zero.
-class SparseStore {
- public:
-  static constexpr std::uint64_t kChunk = 4096;
-  void read(std::uint64_t off, std::uint8_t* dst, std::size_t len) const;
-  void write(std::uint64_t off, const std::uint8_t* src, std::size_t len);
-  /// The kChunk bytes holding @off (allocated, zeroed, on first use); stable.
-  std::uint8_t* chunk(std::uint64_t off);
-  std::size_t chunks() const { return chunks_.size(); }
-  void clear() { chunks_.clear(); }
-
- private:
-  std::map<std::uint64_t, std::vector<std::uint8_t>> chunks_;
 };
 
 /**
