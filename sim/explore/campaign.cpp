@@ -83,6 +83,18 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+/// A token for the execution of @seed in this campaign (decisions to be filled in).
+ReplayToken campaign_token(const CampaignOptions& o, const Scenario& sc, const std::string& strategy, uint64_t seed) {
+  ReplayToken tok;
+  tok.scenario_path = o.scenario_path;
+  tok.scenario_hash = sc.content_hash;
+  tok.variant = o.variant;
+  tok.sets = o.sets;
+  tok.strategy = strategy;
+  tok.seed = seed;
+  return tok;
+}
+
 /// --hint-pins: does the execution of @seed keep the variant's pins (every other one).
 bool hinted(const CampaignOptions& o, uint64_t seed) { return o.hint_pins && Rng(seed ^ 0x9195).below(2) == 0; }
 
@@ -201,13 +213,7 @@ constexpr uint64_t kCalibrating = ~0ULL;
             if (cov.insert(h).second) new_pairs.push_back(h);
           if (o.favour_new_pairs && cov.size() > before && corpus.size() < 4096) corpus.push_back(rec.decisions());
           if (r.findings.empty()) continue;
-          ReplayToken tok;
-          tok.scenario_path = o.scenario_path;
-          tok.scenario_hash = sc.content_hash;
-          tok.variant = o.variant;
-          tok.sets = o.sets;
-          tok.strategy = rec.name();
-          tok.seed = seed;
+          ReplayToken tok = campaign_token(o, sc, rec.name(), seed);
           tok.decisions = rec.decisions();
           tok.pins = pinned;
           std::set<std::string> kinds;
@@ -532,13 +538,7 @@ int run_campaign(const CampaignOptions& o) {
       }
       st.done.add(w.first, idx - w.first + 1);
       if (idx + 1 < w.first + w.count) requeued.emplace_back(idx + 1, w.first + w.count - idx - 1);
-      ReplayToken tok;
-      tok.scenario_path = o.scenario_path;
-      tok.scenario_hash = sc.content_hash;
-      tok.variant = o.variant;
-      tok.sets = o.sets;
-      tok.strategy = o.strategy;
-      tok.seed = seed_of(o, idx);
+      ReplayToken tok = campaign_token(o, sc, o.strategy, seed_of(o, idx));
       tok.findings = {"internal_error"};
       tok.regenerate = true;
       tok.pins = hinted(o, tok.seed);
