@@ -29,7 +29,13 @@ for how in throw segv hang; do
   grep -q '"seed":77' "$dir/finding.json" || { echo "FAIL: $how: seed not recorded"; exit 1; }
   echo "$how: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["message"])' "$dir/finding.json")"
 done
-grep -q 'injected internal error at seed 77' "$tmp/throw/findings/"*/finding.json
+# Under ASan (tools/test-sanitize.sh) an exception that unwinds out of a
+# SystemC coroutine's stack is an abort: ASan cannot follow the switched
+# stacks (docs/robustness.md). The campaign records that instead.
+asan=${ASAN_OPTIONS:+yes}
+throw_says='injected internal error at seed 77'
+[ -n "$asan" ] && throw_says='injected internal error at seed 77|killed by signal 6'
+grep -Eq "$throw_says" "$tmp/throw/findings/"*/finding.json
 grep -q 'killed by signal' "$tmp/segv/findings/"*/finding.json  # 11, or 6 where ASan turns it into an abort
 grep -q 'no result after 1 s of wall time' "$tmp/hang/findings/"*/finding.json
 
@@ -43,7 +49,11 @@ got=$(summary "$tmp/throw/summary.json")
 code=0
 P2PSIM_INJECT_INTERNAL_ERROR=throw:77 "$bin" replay "$tmp/throw/findings/"*/replay.token > /dev/null 2> "$tmp/replay.err" ||
   code=$?
-[ "$code" -eq 3 ] && grep -q 'injected internal error at seed 77' "$tmp/replay.err" ||
-  { echo "FAIL: replay: exit $code"; cat "$tmp/replay.err"; exit 1; }
+if [ -n "$asan" ]; then
+  [ "$code" -eq 3 ] || [ "$code" -eq 134 ] || { echo "FAIL: replay under ASan: exit $code"; exit 1; }
+else
+  [ "$code" -eq 3 ] && grep -q 'injected internal error at seed 77' "$tmp/replay.err" ||
+    { echo "FAIL: replay: exit $code"; cat "$tmp/replay.err"; exit 1; }
+fi
 echo "throw, segv and hang each one internal_error of 300 executions; resume skips it; the token reproduces it"
 echo "1 passed, 0 failed"
