@@ -35,8 +35,8 @@ namespace p2psim {
 namespace {
 
 /// --trace and --emit-schedule FILE: written atomically, so a kill never leaves half a file.
-void write_output_file(const std::string& path, const std::string& json) {
-  const std::string err = write_file_atomically(path, json);
+void write_output_file(const std::string& path, const std::string& content) {
+  const std::string err = write_file_atomically(path, content);
   if (!err.empty()) throw InputError(path, 1, 1, err);
 }
 
@@ -215,11 +215,39 @@ void print_result(const Scenario& sc, const RunConfig& rc, const std::string& va
   if (!quiet) fmt::print("{}\n", expect_line);
 }
 
+/// The options run and replay share: what to print, and where to trace.
+struct OutputOptions {
+  std::string trace_path;
+  bool json = false, quiet = false, verbose = false, no_known = false;
+};
+
+/// If args[i] is one of the OutputOptions, take it (and its value).
+bool take_output_option(const std::vector<std::string>& args, size_t& i, OutputOptions& o) {
+  const std::string& a = args[i];
+  if (a == "--trace") {
+    o.trace_path = take_value(args, i, "--trace");
+  } else if (a == "--json") {
+    o.json = true;
+  } else if (a == "--quiet") {
+    o.quiet = true;
+  } else if (a == "--verbose" || a == "-v") {
+    o.verbose = true;
+  } else if (a == "--no-known") {
+    o.no_known = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 int cmd_run(const std::vector<std::string>& args) {
-  std::string scenario, variant, trace_path, strategy;
+  std::string scenario, variant, strategy;
   std::vector<std::string> sets;
   uint64_t seed = 1, runs = 1;
-  bool json = false, quiet = false, no_pins = false, runs_given = false, no_known = false, verbose = false;
+  bool no_pins = false, runs_given = false;
+  OutputOptions out;
+  const std::string& trace_path = out.trace_path;
+  const bool &json = out.json, &quiet = out.quiet, &verbose = out.verbose, &no_known = out.no_known;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
@@ -242,20 +270,11 @@ int cmd_run(const std::vector<std::string>& args) {
         throw BadArgs{fmt::format("unknown strategy '{}'; known: timed, random, pct, delay", strategy)};
     } else if (a == "--no-pins") {
       no_pins = true;
-    } else if (a == "--no-known") {
-      no_known = true;
+    } else if (take_output_option(args, i, out)) {
     } else if (a == "--set") {
       sets.push_back(take_value(args, i, "--set"));
     } else if (a == "--platform") {
       sets.push_back("platform=" + take_value(args, i, "--platform"));
-    } else if (a == "--trace") {
-      trace_path = take_value(args, i, "--trace");
-    } else if (a == "--json") {
-      json = true;
-    } else if (a == "--quiet") {
-      quiet = true;
-    } else if (a == "--verbose" || a == "-v") {
-      verbose = true;
     } else if (!a.empty() && a[0] == '-') {
       throw BadArgs{fmt::format("unknown option '{}' for run (see p2pdma-sim run --help)", a)};
     } else if (scenario.empty()) {
@@ -407,8 +426,10 @@ void emit_schedule(CoroutineHost& host, const HardwareModules& hw, const Scenari
 }
 
 int cmd_replay(const std::vector<std::string>& args) {
-  std::string what, scenario_override, trace_path, schedule_path;
-  bool json = false, quiet = false, no_known = false, verbose = false;
+  std::string what, scenario_override, schedule_path;
+  OutputOptions out;
+  const std::string& trace_path = out.trace_path;
+  const bool &json = out.json, &quiet = out.quiet, &verbose = out.verbose, &no_known = out.no_known;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
@@ -416,18 +437,9 @@ int cmd_replay(const std::vector<std::string>& args) {
       return kExitExpected;
     } else if (a == "--scenario") {
       scenario_override = take_value(args, i, "--scenario");
-    } else if (a == "--no-known") {
-      no_known = true;
-    } else if (a == "--trace") {
-      trace_path = take_value(args, i, "--trace");
+    } else if (take_output_option(args, i, out)) {
     } else if (a == "--emit-schedule") {
       schedule_path = take_value(args, i, "--emit-schedule");
-    } else if (a == "--json") {
-      json = true;
-    } else if (a == "--quiet") {
-      quiet = true;
-    } else if (a == "--verbose" || a == "-v") {
-      verbose = true;
     } else if (!a.empty() && a[0] == '-') {
       throw BadArgs{fmt::format("unknown option '{}' for replay (see p2pdma-sim replay --help)", a)};
     } else if (what.empty()) {

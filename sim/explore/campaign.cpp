@@ -202,6 +202,7 @@ constexpr uint64_t kCalibrating = ~0ULL;
           // --hint-pins: every other execution (by seed) keeps the scenario's pins.
           const bool pinned = hinted(o, seed);
           opt.use_pins = pinned;
+          opt.record_ops = false;  // campaigns judge findings, not op results
           opt.strategy_object = &rec;
           opt.hardware = &hw;
           const size_t before = cov.size();

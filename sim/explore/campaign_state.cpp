@@ -15,6 +15,12 @@ namespace p2psim {
 namespace {
 }  // namespace
 
+std::string symptoms_json(const UniqueFinding& u) {
+  std::string s;
+  for (const auto& x : u.symptoms) s += (s.empty() ? "" : ",") + json_quote(x);
+  return s;
+}
+
 std::string known_json(const CampaignState& s, bool with_token) {
   std::string out;
   for (const auto& [name, h] : s.known)
@@ -31,13 +37,11 @@ std::string state_json(const CampaignState& s) {
   for (const auto& x : s.sets) sets += (sets.empty() ? "" : ",") + json_quote(x);
   for (const auto& [a, b] : s.done.intervals()) done += fmt::format("{}[{},{}]", done.empty() ? "" : ",", a, b);
   for (const auto& [sig, u] : s.unique) {
-    std::string symptoms;
-    for (const auto& x : u.symptoms) symptoms += (symptoms.empty() ? "" : ",") + json_quote(x);
     uniq += fmt::format(
         "{}\n  {{\"signature\":{},\"kind\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
         "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"dir\":{},\"symptoms\":[{}]}}",
         uniq.empty() ? "" : ",", json_quote(sig), json_quote(u.kind), json_quote(u.message), u.count, u.first_found_s,
-        u.first_execution, u.seed, json_quote(u.strategy), json_quote(u.token), json_quote(u.dir), symptoms);
+        u.first_execution, u.seed, json_quote(u.strategy), json_quote(u.token), json_quote(u.dir), symptoms_json(u));
   }
   for (uint64_t h : s.coverage) cov += fmt::format("{}\"{:016x}\"", cov.empty() ? "" : ",", h);
   return fmt::format(

@@ -77,6 +77,8 @@ struct CampaignState {
   int nr_tasks = 0;
 };
 
+/// The symptoms of a bug as a JSON array's items.
+std::string symptoms_json(const UniqueFinding& u);
 /// The "known" array of state.json (@with_token) or of summary.json.
 std::string known_json(const CampaignState& s, bool with_token);
 /// state.json: version 1, JSON.

@@ -64,12 +64,6 @@ void atomic_write(const fs::path& path, const std::string& content) {
   if (!err.empty()) throw InputError(path.string(), 1, 1, err);
 }
 
-std::string symptoms_json(const UniqueFinding& u) {
-  std::string s;
-  for (const auto& x : u.symptoms) s += (s.empty() ? "" : ",") + json_quote(x);
-  return s;
-}
-
 std::string finding_dir_name(size_t n, const std::string& kind) { return fmt::format("findings/{:03}-{}", n, kind); }
 
 size_t folders_written(const CampaignState& st) {

@@ -22,8 +22,6 @@ void atomic_write(const std::filesystem::path& path, const std::string& content)
 std::string finding_dir_name(size_t n, const std::string& kind);
 /// Finding folders the checkpoint records: the next is numbered after them.
 size_t folders_written(const CampaignState& st);
-/// The symptoms of a bug as a JSON array's items.
-std::string symptoms_json(const UniqueFinding& u);
 
 /**
  * forget_unfinished_output() - what a killed campaign left half done: the

@@ -76,6 +76,7 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   res.strategy = effective_strategy(rc, opt);
   kern::Kernel k(rc.knobs, rc.costs, sc.cpus);
   ScenarioWorld world;
+  world.record_outcomes = opt.record_ops;
 
   // Boot: providers register their BARs at time 0, before any task runs.
   kern::SerialExec boot(0, 0, "boot");

@@ -28,6 +28,7 @@ struct RunOptions {
   std::string strategy;  ///< empty: "directed" with pins, else "random"
   bool use_pins = true;
   bool trace = false;
+  bool record_ops = true;  ///< keep each op's outcome (RunResult::outcomes)
   Strategy* strategy_object = nullptr;  ///< when set, used instead of @strategy
   MachineObservers observers;
   const HardwareModules* hardware = nullptr;  ///< needed when the scenario has NVMe devices

@@ -23,16 +23,22 @@ std::vector<Pin> schedule_from_events(const Scenario& sc, const std::vector<PpEv
       if (sc.tasks[i].name == name) return static_cast<int>(i);
     return -1;
   };
-  // Arrivals per task and point up to each event, as the machine counts hits.
-  std::vector<std::map<std::string, int>> hits(sc.tasks.size());
+  // Each point event's arrival number for its task and point, as the
+  // machine counts a pin's hits.
+  std::vector<int> hit(events.size(), 0);
+  {
+    std::vector<std::map<std::string, int>> hits(sc.tasks.size());
+    for (size_t i = 0; i < events.size(); ++i)
+      if (events[i].kind == PpEvent::Kind::point && events[i].task >= 0)
+        hit[i] = ++hits[events[i].task][events[i].point];
+  }
   std::vector<std::pair<std::string, int>> at(sc.tasks.size());  // where each task stands
   std::vector<Pin> pins;
   std::set<std::tuple<int, std::string, int>> held;  // (task, point, hit) already pinned
   for (size_t i = 0; i < events.size(); ++i) {
     const PpEvent& e = events[i];
     if (e.kind == PpEvent::Kind::point && e.task >= 0) {
-      const int n = ++hits[e.task][e.point];
-      at[e.task] = {e.point, n};
+      at[e.task] = {e.point, hit[i]};
       continue;
     }
     if (e.kind != PpEvent::Kind::forced || e.task < 0) continue;
@@ -42,7 +48,6 @@ std::vector<Pin> schedule_from_events(const Scenario& sc, const std::vector<PpEv
     const auto key = std::make_tuple(waiter, at[waiter].first, at[waiter].second);
     if (held.count(key)) continue;
     // Until the last point another task passed before the waiter moved again.
-    std::vector<std::map<std::string, int>> h = hits;
     int until = -1;
     std::string until_point;
     int until_hit = 0;
@@ -52,7 +57,7 @@ std::vector<Pin> schedule_from_events(const Scenario& sc, const std::vector<PpEv
       if (f.kind != PpEvent::Kind::point || f.task < 0) continue;
       until = f.task;
       until_point = f.point;
-      until_hit = ++h[f.task][f.point];
+      until_hit = hit[j];
     }
     if (until < 0) continue;
     held.insert(key);

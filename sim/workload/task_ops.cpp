@@ -21,9 +21,10 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
   kern::Process* proc = pid ? &k.processes.at(pid) : nullptr;
   std::vector<kern::GupPage> pinned;
   unsigned pinned_flags = 0;
-  // What the op did, for the per-op log and `failures:`.
-  auto outcome = [&](const OpSpec& op, long error, std::string result) {
-    w.outcomes.push_back({task.name, to_string(op.kind), ex.now(), error, std::move(result)});
+  // What the op did, for the per-op log and `failures:`. @text formats the
+  // result only when outcomes are recorded (campaigns do not: hot path).
+  auto outcome = [&](const OpSpec& op, long error, auto&& text) {
+    if (w.record_outcomes) w.outcomes.push_back({task.name, to_string(op.kind), ex.now(), error, std::string(text())});
   };
   auto error_text = [](long e) { return fmt::format("{} ({})", e, errno_name(e)); };
   for (const OpSpec& op : task.ops) {
@@ -35,10 +36,10 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         int64_t addr = file ? kern::do_mmap(ex, k, *proc, file, op.pages * kern::PAGE_SIZE, true, true, 0) : err;
         if (addr < 0) {
           ex.note(fmt::format("mmap of {} failed: {} ({})", op.provider, addr, errno_name(addr)));
-          outcome(op, addr, error_text(addr));
+          outcome(op, addr, [&] { return error_text(addr); });
           break;
         }
-        outcome(op, 0, fmt::format("{:#x}", addr));
+        outcome(op, 0, [&] { return fmt::format("{:#x}", addr); });
         w.bufs[{pid, op.buf}] = {static_cast<uint64_t>(addr), op.pages * kern::PAGE_SIZE};
         break;
       }
@@ -46,11 +47,11 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         auto it = w.bufs.find({pid, op.buf});
         if (it == w.bufs.end()) {
           ex.note(fmt::format("munmap {}: not mapped", op.buf));
-          outcome(op, 0, "not mapped: nothing to do");
+          outcome(op, 0, [&] { return "not mapped: nothing to do"; });
           break;
         }
         const int rc = kern::do_munmap(ex, k, *proc, it->second.addr, it->second.len);
-        outcome(op, rc, rc ? error_text(rc) : "0");
+        outcome(op, rc, [&] { return rc ? error_text(rc) : "0"; });
         w.bufs.erase(it);
         break;
       }
@@ -59,17 +60,17 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         auto it = w.bufs.find({pid, op.buf});
         if (it == w.bufs.end() || op.page * kern::PAGE_SIZE >= it->second.len) {
           ex.note(fmt::format("{} {}: no such mapping", to_string(op.kind), op.buf));
-          outcome(op, -14, "EFAULT: no such mapping (a real thread would get SIGSEGV; the model goes on)");
+          outcome(op, -14, [&] { return "EFAULT: no such mapping (a real thread would get SIGSEGV; the model goes on)"; });
           break;
         }
         const uint64_t addr = it->second.addr + op.page * kern::PAGE_SIZE;
         auto r = kern::user_access(ex, k, *proc, addr, op.kind == K::store, op.value);
         if (r.error) {
           ex.note(fmt::format("{} at {:#x}: {}; the thread is killed", to_string(op.kind), addr, errno_name(r.error)));
-          outcome(op, r.error, fmt::format("{} at {:#x}: the thread is killed", errno_name(r.error), addr));
+          outcome(op, r.error, [&] { return fmt::format("{} at {:#x}: the thread is killed", errno_name(r.error), addr); });
           return;
         }
-        outcome(op, 0, op.kind == K::load ? fmt::format("{:#x}", r.value) : "ok");
+        outcome(op, 0, [&] { return op.kind == K::load ? fmt::format("{:#x}", r.value) : "ok"; });
         if (op.kind == K::load && op.expect && r.value != *op.expect)
           ex.report(FindingKind::data_mismatch,
                     fmt::format("{} read {:#x} from {}[page {}] at {:#x}, expected {:#x}", task.name,
@@ -80,7 +81,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         auto it = w.bufs.find({pid, op.buf});
         if (it == w.bufs.end()) {
           ex.note(fmt::format("pin {}: not mapped", op.buf));
-          outcome(op, -14, "EFAULT: not mapped");
+          outcome(op, -14, [&] { return "EFAULT: not mapped"; });
           break;
         }
         long n = kern::get_user_pages_fast(ex, k, *proc, it->second.addr, static_cast<int>(op.pages),
@@ -88,17 +89,17 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         pinned_flags = op.gup_flags;
         ex.note(n < 0 ? fmt::format("pin {}: {} ({})", op.buf, n, errno_name(n))
                       : fmt::format("pin {}: {} of {} page(s)", op.buf, n, op.pages));
-        outcome(op, n < 0 ? n : 0, n < 0 ? error_text(n) : fmt::format("{} of {} page(s)", n, op.pages));
+        outcome(op, n < 0 ? n : 0, [&] { return n < 0 ? error_text(n) : fmt::format("{} of {} page(s)", n, op.pages); });
         break;
       }
       case K::unpin:
         for (const auto& gp : pinned) kern::gup_release_page(ex, k, gp, pinned_flags);
-        outcome(op, 0, fmt::format("{} page(s) released", pinned.size()));
+        outcome(op, 0, [&] { return fmt::format("{} page(s) released", pinned.size()); });
         pinned.clear();
         break;
       case K::unbind:
         kern::device_release_driver(ex, k, *w.providers.at(op.provider));
-        outcome(op, 0, "driver unbound");
+        outcome(op, 0, [&] { return "driver unbound"; });
         break;
       case K::signal:
         w.events[op.event] = true;
@@ -119,10 +120,10 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         uint64_t addr = kern::pci_alloc_p2pmem(ex, k, *prov, op.size);
         if (!addr) {
           ex.note(fmt::format("pci_alloc_p2pmem({}) failed", op.size));
-          outcome(op, -12, "ENOMEM: pci_alloc_p2pmem() returned NULL");
+          outcome(op, -12, [&] { return "ENOMEM: pci_alloc_p2pmem() returned NULL"; });
         } else {
           w.allocs[op.buf] = {prov, addr, op.size};
-          outcome(op, 0, fmt::format("{:#x}", addr));
+          outcome(op, 0, [&] { return fmt::format("{:#x}", addr); });
         }
         break;
       }
@@ -131,14 +132,14 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         kern::BlockDevice* dev = k.block_devices.count(op.dev) ? k.block_devices.at(op.dev) : nullptr;
         if (it == w.bufs.end() || !dev) {
           ex.note(fmt::format("o_direct {}: {}", op.buf, dev ? "not mapped" : "no such block device"));
-          outcome(op, dev ? -14 : -19, dev ? "EFAULT: not mapped" : "ENODEV: no such block device");
+          outcome(op, dev ? -14 : -19, [&] { return dev ? "EFAULT: not mapped" : "ENODEV: no such block device"; });
           break;
         }
         const int64_t n = kern::blkdev_direct_io(ex, k, *proc, *dev, it->second.addr + op.page * kern::PAGE_SIZE,
                                                  op.pages * kern::PAGE_SIZE, op.offset, op.write);
         ex.note(n < 0 ? fmt::format("o_direct {} {}: {} ({})", op.write ? "write" : "read", op.dev, n, errno_name(n))
                       : fmt::format("o_direct {} {}: {} bytes", op.write ? "write" : "read", op.dev, n));
-        outcome(op, n < 0 ? n : 0, n < 0 ? error_text(n) : fmt::format("{} bytes", n));
+        outcome(op, n < 0 ? n : 0, [&] { return n < 0 ? error_text(n) : fmt::format("{} bytes", n); });
         break;
       }
       case K::p2pmem_test:
@@ -156,24 +157,25 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         p2pmem_test_report(ex, k, w, op, *proc, op.run);
         const long err = w.p2pmem_runs[op.run].error;
         // Named as the scenario wrote it: the p2pmem_test op.
-        w.outcomes.push_back({task.name, "p2pmem_test", ex.now(), err, err ? error_text(err) : "ok"});
+        if (w.record_outcomes)
+          w.outcomes.push_back({task.name, "p2pmem_test", ex.now(), err, err ? error_text(err) : "ok"});
         break;
       }
       case K::set_acs: {
         const uint16_t ctrl = acs_bits(op.acs);
         if (w.platform) w.platform->set_acs(op.dev, ctrl);
         ex.note(fmt::format("set_acs {} = {:#x}", op.dev, ctrl));
-        outcome(op, 0, fmt::format("{:#x}", ctrl));
+        outcome(op, 0, [&] { return fmt::format("{:#x}", ctrl); });
         break;
       }
       case K::free: {
         auto it = w.allocs.find(op.buf);
         if (it == w.allocs.end()) {
-          outcome(op, 0, "not allocated: nothing to do");
+          outcome(op, 0, [&] { return "not allocated: nothing to do"; });
           break;
         }
         kern::pci_free_p2pmem(ex, k, *it->second.prov, it->second.addr, it->second.size);
-        outcome(op, 0, "freed");
+        outcome(op, 0, [&] { return "freed"; });
         w.allocs.erase(it);
         break;
       }

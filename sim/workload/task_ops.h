@@ -39,6 +39,7 @@ struct ScenarioWorld {
   std::map<std::string, KAlloc> allocs;
   std::map<std::string, P2pmemTestRun> p2pmem_runs;  ///< by run name
   std::vector<OpOutcome> outcomes;  ///< what each op did, in the order they returned
+  bool record_outcomes = true;      ///< false: leave @outcomes empty (campaigns)
 };
 
 
