@@ -78,7 +78,7 @@ ExecutionReport Session::run(const ExecutionRequest& req) {
 
 void simulate(const Scenario& scenario, const std::function<void(Session&)>& body) {
   const p2psim::Scenario& sc = scenario.impl_->sc;
-  run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+  run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
     Session::Impl impl{sc, host, hw};
     Session session(impl);
     body(session);

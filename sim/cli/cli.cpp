@@ -93,6 +93,9 @@ Options:
   --json              print the result as JSON instead of text (with every op's result)
   --verbose, -v       print what every op returned, in order
   --quiet             print only the verdict line (and findings' first lines)
+  --host NAME         auto (default) | systemc | direct: what runs the tasks' coroutines;
+                      auto picks direct (no SystemC kernel in between, faster) unless
+                      the scenario has NVMe devices; both give the same executions
 )";
 
 const char* const kCheckHelp = R"(Usage: p2pdma-sim check SCENARIO
@@ -221,6 +224,20 @@ struct OutputOptions {
   bool json = false, quiet = false, verbose = false, no_known = false;
 };
 
+/// --host NAME: which engine runs the task coroutines.
+HostKind take_host(const std::vector<std::string>& args, size_t& i) {
+  const std::string v = take_value(args, i, "--host");
+  auto h = parse_host_kind(v);
+  if (!h) throw BadArgs{fmt::format("--host needs auto, systemc or direct, got '{}'", v)};
+  return *h;
+}
+
+/// Refuse a host that cannot run @sc (the direct host has no devices).
+void check_host(HostKind h, const Scenario& sc) {
+  const std::string why = host_unsuitable(h, sc);
+  if (!why.empty()) throw BadArgs{why};
+}
+
 /// If args[i] is one of the OutputOptions, take it (and its value).
 bool take_output_option(const std::vector<std::string>& args, size_t& i, OutputOptions& o) {
   const std::string& a = args[i];
@@ -245,6 +262,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::vector<std::string> sets;
   uint64_t seed = 1, runs = 1;
   bool no_pins = false, runs_given = false;
+  HostKind host_kind = HostKind::automatic;
   OutputOptions out;
   const std::string& trace_path = out.trace_path;
   const bool &json = out.json, &quiet = out.quiet, &verbose = out.verbose, &no_known = out.no_known;
@@ -270,6 +288,8 @@ int cmd_run(const std::vector<std::string>& args) {
         throw BadArgs{fmt::format("unknown strategy '{}'; known: timed, random, pct, delay", strategy)};
     } else if (a == "--no-pins") {
       no_pins = true;
+    } else if (a == "--host") {
+      host_kind = take_host(args, i);
     } else if (take_output_option(args, i, out)) {
     } else if (a == "--set") {
       sets.push_back(take_value(args, i, "--set"));
@@ -287,6 +307,7 @@ int cmd_run(const std::vector<std::string>& args) {
   if (!trace_path.empty() && runs > 1) throw BadArgs{"--trace writes one execution: drop --runs"};
 
   const Scenario sc = load_scenario(scenario);
+  check_host(host_kind, sc);
   RunConfig rc = resolve_run(sc, variant, sets);
   if (no_known) rc.known.clear();
   RunOptions opt;
@@ -297,7 +318,7 @@ int cmd_run(const std::vector<std::string>& args) {
 
   int exit_code = kExitExpected;
   opt.hardware = nullptr;
-  run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+  run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
     opt.hardware = &hw;
     if (runs == 1 && !runs_given) {
       RunResult r = run_execution(host, sc, rc, opt);
@@ -364,7 +385,7 @@ int cmd_run(const std::vector<std::string>& args) {
                  runs / std::max(secs, 1e-9), rc.expect.str(), unexpected);
     }
     exit_code = unexpected ? kExitUnexpected : kExitExpected;
-  });
+  }, host_kind);
   return exit_code;
 }
 
@@ -385,6 +406,8 @@ Options:
   --json            print the result as JSON (with every op's result)
   --verbose, -v     print what every op returned, in order
   --quiet           print only the findings and the verdict line
+  --host NAME       auto (default) | systemc | direct: what runs the tasks' coroutines
+                    (see run --help)
 )";
 
 /**
@@ -427,6 +450,7 @@ void emit_schedule(CoroutineHost& host, const HardwareModules& hw, const Scenari
 
 int cmd_replay(const std::vector<std::string>& args) {
   std::string what, scenario_override, schedule_path;
+  HostKind host_kind = HostKind::automatic;
   OutputOptions out;
   const std::string& trace_path = out.trace_path;
   const bool &json = out.json, &quiet = out.quiet, &verbose = out.verbose, &no_known = out.no_known;
@@ -440,6 +464,8 @@ int cmd_replay(const std::vector<std::string>& args) {
     } else if (take_output_option(args, i, out)) {
     } else if (a == "--emit-schedule") {
       schedule_path = take_value(args, i, "--emit-schedule");
+    } else if (a == "--host") {
+      host_kind = take_host(args, i);
     } else if (!a.empty() && a[0] == '-') {
       throw BadArgs{fmt::format("unknown option '{}' for replay (see p2pdma-sim replay --help)", a)};
     } else if (what.empty()) {
@@ -464,10 +490,11 @@ int cmd_replay(const std::vector<std::string>& args) {
                      fmt::format("the scenario changed since the token was made (content {:016x}, token {:016x}): "
                                  "refusing to replay",
                                  sc.content_hash, tok->scenario_hash));
+  check_host(host_kind, sc);
   const RunConfig rc = resolve_run(sc, tok->variant, tok->sets);
   std::set<std::string> want(tok->findings.begin(), tok->findings.end());
   int exit_code = kExitExpected;
-  run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+  run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
     RunResult r;
     std::vector<PpEvent> events;
     if (tok->regenerate) {
@@ -503,7 +530,7 @@ int cmd_replay(const std::vector<std::string>& args) {
                              match ? "reproduced" : "NOT reproduced"),
                  match, no_known ? nullptr : explain_findings(rc.known, r.findings, r.causes), verbose);
     if (!schedule_path.empty()) emit_schedule(host, hw, sc, rc, *tok, events, want, schedule_path, json);
-  });
+  }, host_kind);
   return exit_code;
 }
 
@@ -680,6 +707,8 @@ Options:
   --exec-timeout SECONDS  wall time one execution may take before it counts as
                         a simulator hang, an internal_error (default 60)
   --json                print summary.json instead of text
+  --host NAME           auto (default) | systemc | direct: what runs the tasks' coroutines
+                        in the workers (see run --help)
 )";
 
 const char* const kMergeHelp = R"(Usage: p2pdma-sim merge DIR... --out DIR [--json]
@@ -755,6 +784,8 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       o.shrink_replays = parse_count("--shrink-replays", take_value(args, i, "--shrink-replays"), 1);
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--host") {
+      o.host = take_host(args, i);
     } else if (a == "--exec-timeout") {
       o.exec_timeout_s = static_cast<double>(parse_count("--exec-timeout", take_value(args, i, "--exec-timeout"), 1));
     } else if (a == "--stop-on") {

@@ -171,7 +171,7 @@ constexpr uint64_t kCalibrating = ~0ULL;
   signal(SIGINT, SIG_IGN);  // the parent decides when to stop
   int code = 0;
   try {
-    run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+    run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
       slot->current.store(kCalibrating);
       const uint64_t steps = calibrate_pct_steps(host, sc, rc, hw);
       slot->pct_steps.store(steps);
@@ -248,7 +248,7 @@ constexpr uint64_t kCalibrating = ~0ULL;
         slot->current.store(0);  // before D: once the parent has D, no execution of the batch runs
         if (!write_all(out_fd, out)) break;
       }
-    });
+    }, o.host);
   } catch (const std::exception& e) {
     std::snprintf(slot->message, sizeof slot->message, "model bug: %s", e.what());
     code = 3;
@@ -314,6 +314,8 @@ int run_campaign(const CampaignOptions& o) {
     throw InputError("<command line>", 1, 1, "fuzz needs a budget: --runs N or --time SECONDS");
   if (o.out_dir.empty()) throw InputError("<command line>", 1, 1, "fuzz needs --out DIR for its results");
   const Scenario sc = load_scenario(o.scenario_path);
+  if (const std::string why = host_unsuitable(o.host, sc); !why.empty())
+    throw InputError("<command line>", 1, 1, why);
   const RunConfig rc = resolve_run(sc, o.variant, o.sets);
   if (o.hint_pins && rc.pins.empty())
     throw InputError(sc.file, 1, 1,
@@ -658,13 +660,13 @@ int run_campaign(const CampaignOptions& o) {
     if (u.dir.empty()) todo.push_back(&u);
   std::sort(todo.begin(), todo.end(), [](auto* a, auto* b) { return a->first_execution < b->first_execution; });
   if (!todo.empty()) {
-    run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+    run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
       for (UniqueFinding* u : todo) {
         if (tty) fmt::print(stderr, "shrinking {} ...\n", u->kind);
         write_finding_dir(host, hw, sc, rc, o, out, *u, folders_written(st) + 1);
         atomic_write(state_path, state_json(st));
       }
-    });
+    }, o.host);
   }
   write_known_tokens(out, st);
   const std::string summary = summary_json(st, o, sc.name);

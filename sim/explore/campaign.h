@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "explore/runner.h"
+
 namespace p2psim {
 
 /// `p2pdma-sim fuzz` options (see kFuzzHelp in cli_campaign.cpp).
@@ -28,6 +30,7 @@ struct CampaignOptions {
   bool json = false;
   std::string stop_on;  ///< stop at the first finding of this kind ("any": of any kind)
   double exec_timeout_s = 60;  ///< wall time after which an execution is a simulator hang
+  HostKind host = HostKind::automatic;  ///< what runs the task coroutines
 };
 
 /// Run a campaign; returns the exit code (0 no finding, 1 findings, 3 an

@@ -12,6 +12,7 @@
 #include "kernel/p2pdma.h"
 #include "platform/nvme_module.h"
 #include "platform/platform.h"
+#include "engine/direct_host.h"
 #include "engine/systemc_host.h"
 #include "kernel/serial_exec.h"
 #include "common/kernel_bug.h"
@@ -59,9 +60,39 @@ std::string verdict_of(const std::vector<Finding>& findings) {
   return s;
 }
 
-void run_scenario_on_systemc(const Scenario& sc,
-                             const std::function<void(CoroutineHost&, const HardwareModules&)>& main) {
+std::optional<HostKind> parse_host_kind(const std::string& s) {
+  if (s == "auto") return HostKind::automatic;
+  if (s == "systemc") return HostKind::systemc;
+  if (s == "direct") return HostKind::direct;
+  return std::nullopt;
+}
+
+const char* to_string(HostKind h) {
+  switch (h) {
+    case HostKind::automatic: return "auto";
+    case HostKind::systemc: return "systemc";
+    case HostKind::direct: return "direct";
+  }
+  return "?";
+}
+
+std::string host_unsuitable(HostKind h, const Scenario& sc) {
+  if (h == HostKind::direct && nvme_endpoint_count(sc) > 0)
+    return fmt::format("scenario '{}' has {} NVMe device(s), which are SystemC modules: the direct host "
+                       "cannot run it (use --host systemc or auto)",
+                       sc.name, nvme_endpoint_count(sc));
+  return "";
+}
+
+void run_scenario(const Scenario& sc, const std::function<void(CoroutineHost&, const HardwareModules&)>& main,
+                  HostKind h) {
+  const std::string why = host_unsuitable(h, sc);
+  if (!why.empty()) throw ModelBug(why);
   HardwareModules hw;
+  if (h == HostKind::direct || (h == HostKind::automatic && nvme_endpoint_count(sc) == 0)) {
+    run_on_direct_host([&](CoroutineHost& host) { main(host, hw); });
+    return;
+  }
   run_on_systemc([&](CoroutineHost& host) { main(host, hw); },
                  [&] {
                    for (int i = 0; i < nvme_endpoint_count(sc); ++i)
@@ -85,7 +116,7 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   std::unique_ptr<Platform> platform;
   std::set<std::string> nvme_names;
   if (nvme_endpoint_count(sc) > 0) {
-    if (!opt.hardware) throw ModelBug("a scenario with NVMe devices needs run_scenario_on_systemc()");
+    if (!opt.hardware) throw ModelBug("a scenario with NVMe devices needs the SystemC host (run_scenario())");
     platform = std::make_unique<Platform>(sc, k, host, opt.hardware->nvme);
     for (const auto& ep : sc.topo->endpoints)
       if (ep.kind == "nvme") nvme_names.insert(ep.name);

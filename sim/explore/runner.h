@@ -1,6 +1,7 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,12 +17,26 @@ struct HardwareModules {
   std::vector<NvmeModule*> nvme;
 };
 
+/// Which engine runs the task coroutines (docs/architecture.md).
+enum class HostKind {
+  automatic,  ///< direct when the scenario has no SystemC device, else systemc
+  systemc,    ///< SystemC threads; elaborates once per process
+  direct,     ///< plain coroutines and a time counter; no devices
+};
+/// "auto", "systemc" or "direct"; nullopt for anything else.
+std::optional<HostKind> parse_host_kind(const std::string& s);
+const char* to_string(HostKind h);
+/// Why @h cannot run @sc, or "" when it can.
+std::string host_unsuitable(HostKind h, const Scenario& sc);
+
 /**
- * run_scenario_on_systemc() - run_on_systemc() with the device modules
- * @sc needs (one NvmeModule per nvme endpoint) elaborated first.
+ * run_scenario() - run @main on the host @h picks for @sc: the SystemC
+ * host with the device modules @sc needs (one NvmeModule per nvme
+ * endpoint) elaborated first, or the direct host. Throws ModelBug when
+ * host_unsuitable(@h, @sc).
  */
-void run_scenario_on_systemc(const Scenario& sc,
-                             const std::function<void(CoroutineHost&, const HardwareModules&)>& main);
+void run_scenario(const Scenario& sc, const std::function<void(CoroutineHost&, const HardwareModules&)>& main,
+                  HostKind h = HostKind::automatic);
 
 struct RunOptions {
   uint64_t seed = 1;
@@ -51,7 +66,7 @@ std::string effective_strategy(const RunConfig& rc, const RunOptions& opt);
 /**
  * run_execution() - boot a fresh kernel for @rc (providers, processes,
  * injected faults), run the scenario's tasks under the strategy, return
- * findings. Call from inside run_on_systemc(); any number of times.
+ * findings. Call from inside run_scenario(); any number of times.
  */
 RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
                         const RunOptions& opt);

@@ -134,6 +134,24 @@ TEST_CASE("the same command twice writes byte-identical traces", "[cli][trace]")
   }
 }
 
+TEST_CASE("run with systemc and direct hosts writes the same trace", "[cli][trace][host]") {
+  const std::string a = (scratch() + "/trace-systemc.json"), b = (scratch() + "/trace-direct.json");
+  REQUIRE(run(kS1 + " --variant rfc-v3 --no-pins --seed 3 --host systemc --trace " + a).exit_code == 1);
+  REQUIRE(run(kS1 + " --variant rfc-v3 --no-pins --seed 3 --host direct --trace " + b).exit_code == 1);
+  const std::string ta = slurp(a), tb = slurp(b);
+  CHECK(ta.size() > 1000);
+  CHECK(ta == tb);
+}
+
+TEST_CASE("run with the direct host on a scenario with devices, or an unknown host, is bad input", "[cli][host]") {
+  Cli r = run(src("scenarios/p2pmem_test_switch.yaml") + " --variant v6.2 --host direct");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("NVMe device(s), which are SystemC modules"));
+  r = run(kS1 + " --host qemu");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--host needs auto, systemc or direct, got 'qemu'"));
+}
+
 TEST_CASE("the IPI variant's trace shows the flush waiting for the GUP-fast walker", "[cli][trace]") {
   const std::string t = (scratch() + "/trace-ipi.json");
   REQUIRE(run(kS1 + " --variant rfc-v3-ipi --trace " + t).exit_code == 0);

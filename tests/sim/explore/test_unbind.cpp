@@ -15,7 +15,7 @@ RunResult run_once(const std::string& file, const std::string& variant) {
   Scenario sc = load_scenario(std::string(P2PSIM_SOURCE_DIR) + "/tests/data/scenarios/" + file);
   RunConfig rc = resolve_run(sc, variant, {});
   RunResult r;
-  run_scenario_on_systemc(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+  run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
     RunOptions opt;
     opt.hardware = &hw;
     r = run_execution(host, sc, rc, opt);
