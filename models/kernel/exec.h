@@ -1,5 +1,7 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
+#include <fmt/format.h>
+
 #include <bitset>
 #include <functional>
 #include <string>
@@ -86,6 +88,14 @@ class Exec {
   virtual void root_cause(const char* id, uint64_t pfn, uint64_t alloc, const std::string& message) = 0;
   /// A trace instant that is not a preemption point (e.g. "pin released").
   virtual void note(const std::string& what) = 0;
+  /// Does anyone read notes (a trace, an interleaving listing)? When not,
+  /// notef() formats nothing: campaigns run millions of executions.
+  virtual bool noting() const { return true; }
+  /// note(fmt::format(...)), formatted only when noting().
+  template <typename... Args>
+  void notef(fmt::format_string<Args...> f, Args&&... args) {
+    if (noting()) note(fmt::format(f, std::forward<Args>(args)...));
+  }
 };
 
 /// RAII trace slice for a ported function: `KFUNC(ex, "gup_fast_pte_range");`

@@ -20,9 +20,9 @@ uint64_t Oracle::on_alloc(Exec& ex, Kernel& k, int owner_pid, const std::string&
         // Harmless if the reset comes before this allocation's get_page.
         p->shadow.window_alloc = id;
         p->shadow.window_by = p->shadow.resetting.back();
-        ex.note(fmt::format("pfn {:#x} handed out for allocation #{} while {} is inside "
+        ex.notef("pfn {:#x} handed out for allocation #{} while {} is inside "
                             "free_zone_device_page",
-                            p->pfn, id, p->shadow.window_by));
+                            p->pfn, id, p->shadow.window_by);
       }
     }
   return id;

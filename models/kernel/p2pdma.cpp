@@ -435,7 +435,7 @@ void device_release_driver(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
     prov.driver_remove(ex);
   }
   for (auto it = prov.devm_actions.rbegin(); it != prov.devm_actions.rend(); ++it) {
-    ex.note(fmt::format("devm action {}", it->first));
+    ex.notef("devm action {}", it->first);
     it->second(ex);
   }
   prov.devm_actions.clear();

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <tuple>
+#include <unordered_map>
 
 #include "kernel/tlbflush.h"
 #include "common/hash.h"
@@ -18,7 +19,58 @@ constexpr ps_t kNever = std::numeric_limits<ps_t>::max();
 
 /// Thrown inside a task's coroutine to unwind it when the execution ends.
 struct TaskKilled {};
-constexpr size_t kRecentPoints = 12;
+
+namespace {
+
+/**
+ * class PointIds - small ids for preemption points, so that counting a
+ * task's arrivals at a point is an index, not a string-keyed lookup.
+ * pp() names are string literals (static storage), so a name's address
+ * finds its id; two literals with the same text share one id. Ids are
+ * per process and never printed: only the names are.
+ */
+class PointIds {
+ public:
+  struct Info {
+    std::string name;
+    bool user_boundary = false;  ///< "op:...": return to user space
+    bool cond_resched = false;   ///< "...:cond_resched"
+  };
+  static PointIds& get() {
+    static PointIds ids;
+    return ids;
+  }
+  int of(const char* point) {
+    auto it = by_addr_.find(point);
+    if (it != by_addr_.end()) return it->second;
+    const int id = of_name(point);
+    by_addr_.emplace(point, id);
+    return id;
+  }
+  int of_name(const std::string& name) {
+    auto it = by_name_.find(name);
+    if (it != by_name_.end()) return it->second;
+    Info info;
+    info.name = name;
+    info.user_boundary = name.compare(0, 3, "op:") == 0;
+    static const std::string kCondResched = ":cond_resched";
+    info.cond_resched = name.size() >= kCondResched.size() &&
+                        name.compare(name.size() - kCondResched.size(), kCondResched.size(), kCondResched) == 0;
+    const int id = static_cast<int>(info_.size());
+    info_.push_back(std::move(info));
+    by_name_.emplace(name, id);
+    return id;
+  }
+  const Info& info(int id) const { return info_[static_cast<size_t>(id)]; }
+  size_t size() const { return info_.size(); }
+
+ private:
+  std::unordered_map<const void*, int> by_addr_;  // looked up, never iterated
+  std::unordered_map<std::string, int> by_name_;
+  std::vector<Info> info_;
+};
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
 // TaskExec: the Exec a task's kernel code runs with.
@@ -70,7 +122,7 @@ class TaskExec : public kern::Exec {
   }
   void call_rcu(std::function<void(Exec&)> cb, const char* what) override {
     m_.queue_rcu_callback(cpu(), std::move(cb), what);
-    note(fmt::format("call_rcu({})", what));
+    notef("call_rcu({})", what);
   }
   void wait_event(std::function<bool()> cond, const char* what) override {
     if (cond()) return;
@@ -112,6 +164,7 @@ class TaskExec : public kern::Exec {
     m_.note(m_.track_of(t_), now(), what);
     if (m_.obs_.events) m_.obs_.events->push_back({now(), t_.spec.cpu, t_.idx, "", PpEvent::Kind::note, what});
   }
+  bool noting() const override { return m_.noting(); }
 
  private:
   Machine& m_;
@@ -123,8 +176,7 @@ class TaskExec : public kern::Exec {
 // ---------------------------------------------------------------------------
 class IrqExec : public kern::Exec {
  public:
-  IrqExec(Machine& m, int cpu, ps_t base, std::string name)
-      : m_(m), cpu_(cpu), base_(base), name_(std::move(name)) {}
+  IrqExec(Machine& m, int cpu, ps_t base, const std::string& name) : m_(m), cpu_(cpu), base_(base), name_(name) {}
   int cpu() const override { return cpu_; }
   int pid() const override { return 0; }
   const std::string& task_name() const override { return name_; }
@@ -133,7 +185,7 @@ class IrqExec : public kern::Exec {
   void pp(const char* point) override {
     if (m_.trace_) m_.trace_->instant(cpu_, now(), point, "pp");
     if (m_.obs_.events) m_.obs_.events->push_back({now(), cpu_, -1, point, PpEvent::Kind::point, {}});
-    m_.remember(fmt::format("cpu{} {} {}", cpu_, name_, point));
+    m_.remember(cpu_, -1, point);
   }
   void enter(const char* fn) override {
     stack_.push_back(fn);
@@ -181,6 +233,7 @@ class IrqExec : public kern::Exec {
     m_.note(cpu_, now(), what);
     if (m_.obs_.events) m_.obs_.events->push_back({now(), cpu_, PpEvent::kIrq, "", PpEvent::Kind::note, what});
   }
+  bool noting() const override { return m_.noting(); }
 
   ps_t elapsed = 0;
 
@@ -188,7 +241,7 @@ class IrqExec : public kern::Exec {
   Machine& m_;
   int cpu_;
   ps_t base_;
-  std::string name_;
+  const std::string& name_;  ///< the Machine's "irq/cpuN"
   std::vector<const char*> stack_;
 };
 
@@ -201,6 +254,7 @@ Machine::Machine(CoroutineHost& host, kern::Kernel& kernel, Strategy& strategy, 
       cpus_(kernel.cpus.size()), rcu_cblist_(kernel.cpus.size()) {
   seed_ = seed;
   t0_ = host_.now();
+  for (int c = 0; c < nr_cpus(); ++c) irq_names_.push_back(fmt::format("irq/cpu{}", c));
   if (trace_)
     for (int c = 0; c < nr_cpus(); ++c) trace_->track(c, fmt::format("cpu{} irq/softirq", c), c * 1000 + 999);
 }
@@ -215,6 +269,7 @@ void Machine::add_task(TaskSpecRt spec) {
   t->spec = std::move(spec);
   t->ready_at = t->spec.start;
   t->exec = std::make_unique<TaskExec>(*this, *t);
+  t->fn_stack.reserve(16);  // deeper than any kernel path modelled: no regrowth
   if (trace_)
     trace_->track(track_of(*t), fmt::format("cpu{} {}", t->spec.cpu, t->spec.name),
                   t->spec.cpu * 1000 + t->idx);
@@ -224,6 +279,8 @@ void Machine::add_task(TaskSpecRt spec) {
 void Machine::add_pin(Pin pin) {
   PinRt p;
   p.pin = std::move(pin);
+  p.at_id = PointIds::get().of_name(p.pin.at);
+  if (!p.pin.until_point.empty()) p.until_point_id = PointIds::get().of_name(p.pin.until_point);
   pins_.push_back(std::move(p));
 }
 
@@ -241,6 +298,7 @@ void Machine::run() {
     t.wait_cond = [cpu] { return !cpu->softirq_work.empty(); };
     t.wait_what = "softirq: no work";
     t.state = State::sleeping;
+    t.idle_softirq = true;
     cpus_[c].softirq_task = idx;
   }
   // Pins name tasks, softirq contexts included: resolve them now.
@@ -265,7 +323,10 @@ void Machine::run() {
 void Machine::softirq_main(kern::Exec& ex, int c) {
   Cpu& cpu = cpus_[c];
   for (;;) {
+    Task& self = *tasks_[cpu.softirq_task];
+    self.idle_softirq = true;
     ex.wait_event([&cpu] { return !cpu.softirq_work.empty(); }, "softirq: no work");
+    self.idle_softirq = false;
     SoftirqWork work = std::move(cpu.softirq_work.front());
     cpu.softirq_work.pop_front();
     kern::FuncScope f(ex, work.what.c_str());
@@ -344,7 +405,7 @@ void Machine::take_cpu(Task& t) {
     c.holder = t.idx;
     return;
   }
-  if (c.holder >= 0)
+  if (c.holder >= 0 && trace_)
     note(track_of(t), std::max(now(), t.ready_at),
          fmt::format("preempts {} at {}", tasks_[c.holder]->spec.name, tasks_[c.holder]->point));
   c.holder = t.idx;
@@ -375,10 +436,12 @@ bool Machine::can_take_cpu(const Task& t, const Task& holder) const {
   if (holder.softirq) return false;  // softirq runs to its end on this CPU
   if (t.softirq) return holder.irq_off == 0 && !cpus_[t.spec.cpu].in_irq;
   if (holder.state != State::runnable || holder.in_reader()) return false;
-  const char* p = holder.point;
-  const bool user_boundary = std::strncmp(p, "op:", 3) == 0;  // return to user space
-  const size_t n = std::strlen(p);
-  const bool cond_resched = n >= 13 && std::strcmp(p + n - 13, ":cond_resched") == 0;
+  bool user_boundary = false, cond_resched = false;  // where the holder stopped
+  if (holder.point_id >= 0) {
+    const PointIds::Info& at = PointIds::get().info(holder.point_id);
+    user_boundary = at.user_boundary;  // return to user space
+    cond_resched = at.cond_resched;
+  }
   switch (k_.knobs.preempt_model) {
     case kern::PreemptModel::none: return user_boundary;
     case kern::PreemptModel::voluntary: return user_boundary || cond_resched;
@@ -391,6 +454,7 @@ bool Machine::can_take_cpu(const Task& t, const Task& holder) const {
 
 void Machine::schedule_loop() {
   std::vector<Candidate> cands;
+  cands.reserve(tasks_.size());
   for (;;) {
     if (++stats_.steps > limits_.max_steps) {
       report(-1, "scheduler", nullptr, FindingKind::hang,
@@ -466,6 +530,9 @@ bool Machine::wake_waiters() {
   for (auto& tp : tasks_) {
     Task& t = *tp;
     if (t.state != State::sleeping && t.state != State::spinning) continue;
+    // An idle softirq context is most tasks most of the time: test its
+    // condition without a call through std::function.
+    if (t.idle_softirq && cpus_[t.spec.cpu].softirq_work.empty()) continue;
     if (!t.wait_cond()) continue;
     t.ready_at = std::max(now(), t.state == State::sleeping ? t.wait_since : t.ready_at);
     t.state = State::runnable;
@@ -485,8 +552,7 @@ void Machine::check_pins() {
       if (p.pin.until_done) {
         ok = over;
       } else {
-        auto it = until->hits.find(p.pin.until_point);
-        ok = it != until->hits.end() && it->second >= p.pin.until_hit;
+        ok = hits_of(*until, p.until_point_id) >= p.pin.until_hit;
         gone = !ok && over;
       }
     }
@@ -494,7 +560,7 @@ void Machine::check_pins() {
     p.finished = true;
     Task& t = *tasks_[p.task];
     t.held_by_pin = -1;
-    note(track_of(t), t.exec->now(),
+    if (trace_) note(track_of(t), t.exec->now(),
          ok ? fmt::format("pin released: {} passed {}", p.pin.until_task,
                           p.pin.until_done ? "its end" : p.pin.until_point)
             : fmt::format("pin dropped: {} finished without passing {}", p.pin.until_task,
@@ -510,7 +576,7 @@ bool Machine::release_one_pin(const char* why) {
   oldest->finished = true;
   Task& t = *tasks_[oldest->task];
   t.held_by_pin = -1;
-  note(track_of(t), t.exec->now(),
+  if (trace_) note(track_of(t), t.exec->now(),
        fmt::format("pin dropped ({}): {} at {} no longer waits for {}", why, t.spec.name,
                    oldest->pin.at, oldest->pin.until_task));
   return true;
@@ -623,7 +689,7 @@ bool Machine::deliver_irqs_when_possible() {
       if (!cpu.irqs.front().noted && cpu.holder >= 0) {
         cpu.irqs.front().noted = true;
         Task& t = *tasks_[cpu.holder];
-        note(track_of(t), std::max(now(), t.ready_at),
+        if (trace_) note(track_of(t), std::max(now(), t.ready_at),
              fmt::format("{} pending: cpu{} has IRQs disabled", cpu.irqs.front().what, c));
       }
       continue;
@@ -650,7 +716,7 @@ ps_t Machine::run_irqs(int c, ps_t base) {
     PendingIrq irq = std::move(cpu.irqs.front());
     cpu.irqs.pop_front();
     cpu.in_irq = true;
-    IrqExec ex(*this, c, base + elapsed, fmt::format("irq/cpu{}", c));
+    IrqExec ex(*this, c, base + elapsed, irq_names_[static_cast<size_t>(c)]);
     {
       kern::FuncScope f(ex, irq.what.c_str());
       try {
@@ -747,7 +813,10 @@ uint64_t point_hash(const char* s) { return fnv1a(s) | 1; }  // never 0: 0 means
 
 void Machine::record_pp(Task& t, const char* point) {
   t.point = point;
-  const int n = ++t.hits[point];
+  const int id = PointIds::get().of(point);
+  t.point_id = id;
+  if (t.hits.size() <= static_cast<size_t>(id)) t.hits.resize(PointIds::get().size(), 0);
+  const int n = ++t.hits[static_cast<size_t>(id)];
   const ps_t at = t.exec->now();
   if (obs_.coverage || obs_.events) {
     const uint64_t h = point_hash(point);
@@ -763,26 +832,28 @@ void Machine::record_pp(Task& t, const char* point) {
     if (obs_.events) obs_.events->push_back({at, t.spec.cpu, t.idx, point, PpEvent::Kind::point, {}});
   }
   if (trace_) trace_->instant(track_of(t), at, point, "pp");
-  remember(fmt::format("cpu{} {} {}", t.spec.cpu, t.spec.name, point));
+  remember(t.spec.cpu, t.idx, point);
   for (size_t i = 0; i < pins_.size(); ++i) {
     PinRt& p = pins_[i];
-    if (p.armed || p.finished || p.task != t.idx || p.pin.at != point || p.pin.hit != n) continue;
+    if (p.armed || p.finished || p.task != t.idx || p.at_id != id || p.pin.hit != n) continue;
     p.armed = true;
     p.armed_seq = ++pin_seq_;
     t.held_by_pin = static_cast<int>(i);
-    note(track_of(t), at,
+    if (trace_) note(track_of(t), at,
          fmt::format("pinned at {}: waits until {} {}", point, p.pin.until_task,
                      p.pin.until_done ? "finishes" : "passes " + p.pin.until_point));
   }
 }
 
-void Machine::remember(std::string what) {
-  recent_.push_back(std::move(what));
-  if (recent_.size() > kRecentPoints) recent_.pop_front();
+void Machine::remember(int cpu, int task, const char* point) {
+  recent_[recent_count_++ % recent_.size()] = {cpu, task, point};
+}
+
+int Machine::hits_of(const Task& t, int point_id) const {
+  return point_id >= 0 && static_cast<size_t>(point_id) < t.hits.size() ? t.hits[static_cast<size_t>(point_id)] : 0;
 }
 
 void Machine::note(int track, ps_t at, const std::string& what) {
-  notes_.push_back(fmt::format("{} {}", format_time(at), what));
   if (trace_) trace_->instant(track, at, what, "note");
 }
 
@@ -798,7 +869,12 @@ void Machine::report(int cpu, const std::string& task, const std::vector<const c
   for (const auto& f : findings_)
     if (f.kind == kind && f.message == msg) return;
   Finding f{kind, at, cpu, task, msg, {}, pfn, alloc};
-  f.path.assign(recent_.begin(), recent_.end());
+  const size_t n = std::min(recent_count_, recent_.size());
+  for (size_t i = recent_count_ - n; i < recent_count_; ++i) {
+    const RecentPoint& r = recent_[i % recent_.size()];
+    const std::string& who = r.task >= 0 ? tasks_[static_cast<size_t>(r.task)]->spec.name : irq_names_[static_cast<size_t>(r.cpu)];
+    f.path.push_back(fmt::format("cpu{} {} {}", r.cpu, who, r.point));
+  }
   if (stack && !stack->empty()) {
     std::string s;
     for (const char* fn : *stack) s += (s.empty() ? "" : " > ") + std::string(fn);

@@ -1,6 +1,7 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include <boost/intrusive/list.hpp>
+#include <array>
 #include <deque>
 #include <functional>
 #include <map>
@@ -118,6 +119,26 @@ struct ExecutionStats {
 class TaskExec;
 class IrqExec;
 
+/// A FIFO on a vector: unlike std::deque it allocates nothing until the
+/// first push (a Machine is built per execution, most queues stay empty).
+template <typename T>
+class Fifo {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  T& front() { return items_[head_]; }
+  void push_back(T v) { items_.push_back(std::move(v)); }
+  void pop_front() {
+    if (++head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    }
+  }
+
+ private:
+  std::vector<T> items_;
+  size_t head_ = 0;
+};
+
 /**
  * class Machine - one execution: N CPUs running kernel tasks under a
  * controlled scheduler. It owns CPU state (IRQs, preemption, RCU readers),
@@ -151,7 +172,6 @@ class Machine {
   const std::vector<Finding>& findings() const { return findings_; }
   const std::vector<RootCause>& root_causes() const { return causes_; }
   const ExecutionStats& stats() const { return stats_; }
-  const std::vector<std::string>& notes() const { return notes_; }
   /// Relative simulated time of this execution.
   ps_t now() const { return host_.now() - t0_; }
   int nr_cpus() const { return static_cast<int>(cpus_.size()); }
@@ -173,14 +193,16 @@ class Machine {
     ps_t wait_since = 0;
     int irq_off = 0, preempt_off = 0, rcu = 0;
     std::vector<const char*> fn_stack;
-    std::map<std::string, int> hits;
+    std::vector<int> hits;  ///< arrivals per preemption point id (PointIds)
     int held_by_pin = -1;
     bool killed = false;  ///< execution over: unwind the body at its next resume
     /// The CPU's softirq context (RCU callbacks): runs on top of whatever
     /// task it interrupts, is an RCU reader, never counts as a hung task.
     bool softirq = false;
     bool started = false;  ///< its body has begun
+    bool idle_softirq = false;  ///< a softirq context waiting for work
     const char* point = "";  ///< the preemption point it last reached
+    int point_id = -1;       ///< its id, -1 before the first
     uint64_t at_point = 0;  ///< hash of the last preemption point, 0 if none
     std::unique_ptr<TaskExec> exec;
     bool in_reader() const { return irq_off > 0 || preempt_off > 0 || rcu > 0; }
@@ -201,8 +223,8 @@ class Machine {
     int holder = -1;  ///< task index holding the CPU, -1 idle
     int interrupted = -1;  ///< the task softirq runs on top of, -1 none
     int softirq_task = -1;
-    std::deque<PendingIrq> irqs;
-    std::deque<SoftirqWork> softirq_work;  ///< RCU callbacks ready to run
+    Fifo<PendingIrq> irqs;
+    Fifo<SoftirqWork> softirq_work;  ///< RCU callbacks ready to run
     bool in_irq = false;
   };
 
@@ -228,6 +250,15 @@ class Machine {
     uint64_t armed_seq = 0;
     int task = -1;        ///< the held task's index
     int until_task = -1;  ///< the awaited task's index
+    int at_id = -1, until_point_id = -1;  ///< PointIds of pin.at, pin.until_point
+  };
+
+  /// A preemption point passed, kept for findings' paths and formatted
+  /// only when a finding is reported.
+  struct RecentPoint {
+    int cpu = 0;
+    int task = 0;  ///< task index, or -1 for interrupt context
+    const char* point = "";
   };
 
   // Scheduling.
@@ -277,7 +308,10 @@ class Machine {
   void root_cause(int cpu, const std::string& task, const char* id, uint64_t pfn, uint64_t alloc,
                   const std::string& msg, ps_t at, int track);
   void note(int track, ps_t at, const std::string& what);
-  void remember(std::string what);
+  /// Is a note read by anyone (trace or event listing)? Else skip formatting.
+  bool noting() const { return trace_ || obs_.events; }
+  void remember(int cpu, int task, const char* point);
+  int hits_of(const Task& t, int point_id) const;
   void record_pp(Task& t, const char* point);
   int track_of(const Task& t) const { return 100 + t.idx; }
   static int irq_track(int cpu) { return cpu; }
@@ -303,10 +337,11 @@ class Machine {
   uint64_t next_gp_ = 1;
   std::vector<std::unique_ptr<RcuHead>> rcu_storage_;
   std::vector<boost::intrusive::list<RcuHead>> rcu_cblist_;  // per CPU
-  std::deque<std::string> recent_;  // last preemption points, for findings
+  std::array<RecentPoint, 12> recent_;  // the last points passed, a ring
+  size_t recent_count_ = 0;             // points passed so far
+  std::vector<std::string> irq_names_;  // "irq/cpuN" per CPU
   std::vector<Finding> findings_;
   std::vector<RootCause> causes_;
-  std::vector<std::string> notes_;
   ExecutionStats stats_;
   bool hung_ = false;
 };

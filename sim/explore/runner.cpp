@@ -108,6 +108,11 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   kern::Kernel k(rc.knobs, rc.costs, sc.cpus);
   ScenarioWorld world;
   world.record_outcomes = opt.record_ops;
+  if (opt.record_ops) {
+    size_t ops = 0;
+    for (const auto& t : sc.tasks) ops += t.ops.size();
+    world.outcomes.reserve(ops);  // one growth instead of one per power of two
+  }
 
   // Boot: providers register their BARs at time 0, before any task runs.
   kern::SerialExec boot(0, 0, "boot");
@@ -174,8 +179,6 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
     res.causes.push_back(std::move(c));
   }
   res.stats = m.stats();
-  res.notes = boot.notes;
-  res.notes.insert(res.notes.end(), m.notes().begin(), m.notes().end());
   if (opt.trace) res.trace_json = trace.json(res.stats.end_time);
   res.output = world.output;
   res.outcomes = std::move(world.outcomes);

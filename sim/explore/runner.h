@@ -53,7 +53,6 @@ struct RunResult {
   std::vector<Finding> findings;
   std::vector<RootCause> causes;  ///< race mechanisms the oracles recognised, in order
   ExecutionStats stats;
-  std::vector<std::string> notes;
   std::string strategy;
   std::string trace_json;  ///< when RunOptions::trace
   std::vector<std::string> output;  ///< what workloads printed (p2pmem_test)

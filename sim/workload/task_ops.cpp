@@ -35,7 +35,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         auto file = kern::p2pmem_open(ex, k, *w.providers.at(op.provider), err);
         int64_t addr = file ? kern::do_mmap(ex, k, *proc, file, op.pages * kern::PAGE_SIZE, true, true, 0) : err;
         if (addr < 0) {
-          ex.note(fmt::format("mmap of {} failed: {} ({})", op.provider, addr, errno_name(addr)));
+          ex.notef("mmap of {} failed: {} ({})", op.provider, addr, errno_name(addr));
           outcome(op, addr, [&] { return error_text(addr); });
           break;
         }
@@ -46,7 +46,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
       case K::munmap: {
         auto it = w.bufs.find({pid, op.buf});
         if (it == w.bufs.end()) {
-          ex.note(fmt::format("munmap {}: not mapped", op.buf));
+          ex.notef("munmap {}: not mapped", op.buf);
           outcome(op, 0, [&] { return "not mapped: nothing to do"; });
           break;
         }
@@ -59,14 +59,14 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
       case K::load: {
         auto it = w.bufs.find({pid, op.buf});
         if (it == w.bufs.end() || op.page * kern::PAGE_SIZE >= it->second.len) {
-          ex.note(fmt::format("{} {}: no such mapping", to_string(op.kind), op.buf));
+          ex.notef("{} {}: no such mapping", to_string(op.kind), op.buf);
           outcome(op, -14, [&] { return "EFAULT: no such mapping (a real thread would get SIGSEGV; the model goes on)"; });
           break;
         }
         const uint64_t addr = it->second.addr + op.page * kern::PAGE_SIZE;
         auto r = kern::user_access(ex, k, *proc, addr, op.kind == K::store, op.value);
         if (r.error) {
-          ex.note(fmt::format("{} at {:#x}: {}; the thread is killed", to_string(op.kind), addr, errno_name(r.error)));
+          ex.notef("{} at {:#x}: {}; the thread is killed", to_string(op.kind), addr, errno_name(r.error));
           outcome(op, r.error, [&] { return fmt::format("{} at {:#x}: the thread is killed", errno_name(r.error), addr); });
           return;
         }
@@ -80,14 +80,14 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
       case K::pin: {
         auto it = w.bufs.find({pid, op.buf});
         if (it == w.bufs.end()) {
-          ex.note(fmt::format("pin {}: not mapped", op.buf));
+          ex.notef("pin {}: not mapped", op.buf);
           outcome(op, -14, [&] { return "EFAULT: not mapped"; });
           break;
         }
         long n = kern::get_user_pages_fast(ex, k, *proc, it->second.addr, static_cast<int>(op.pages),
                                            op.gup_flags, pinned);
         pinned_flags = op.gup_flags;
-        ex.note(n < 0 ? fmt::format("pin {}: {} ({})", op.buf, n, errno_name(n))
+        if (ex.noting()) ex.note(n < 0 ? fmt::format("pin {}: {} ({})", op.buf, n, errno_name(n))
                       : fmt::format("pin {}: {} of {} page(s)", op.buf, n, op.pages));
         outcome(op, n < 0 ? n : 0, [&] { return n < 0 ? error_text(n) : fmt::format("{} of {} page(s)", n, op.pages); });
         break;
@@ -119,7 +119,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         auto* prov = w.providers.at(op.provider);
         uint64_t addr = kern::pci_alloc_p2pmem(ex, k, *prov, op.size);
         if (!addr) {
-          ex.note(fmt::format("pci_alloc_p2pmem({}) failed", op.size));
+          ex.notef("pci_alloc_p2pmem({}) failed", op.size);
           outcome(op, -12, [&] { return "ENOMEM: pci_alloc_p2pmem() returned NULL"; });
         } else {
           w.allocs[op.buf] = {prov, addr, op.size};
@@ -131,13 +131,13 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         auto it = w.bufs.find({pid, op.buf});
         kern::BlockDevice* dev = k.block_devices.count(op.dev) ? k.block_devices.at(op.dev) : nullptr;
         if (it == w.bufs.end() || !dev) {
-          ex.note(fmt::format("o_direct {}: {}", op.buf, dev ? "not mapped" : "no such block device"));
+          ex.notef("o_direct {}: {}", op.buf, dev ? "not mapped" : "no such block device");
           outcome(op, dev ? -14 : -19, [&] { return dev ? "EFAULT: not mapped" : "ENODEV: no such block device"; });
           break;
         }
         const int64_t n = kern::blkdev_direct_io(ex, k, *proc, *dev, it->second.addr + op.page * kern::PAGE_SIZE,
                                                  op.pages * kern::PAGE_SIZE, op.offset, op.write);
-        ex.note(n < 0 ? fmt::format("o_direct {} {}: {} ({})", op.write ? "write" : "read", op.dev, n, errno_name(n))
+        if (ex.noting()) ex.note(n < 0 ? fmt::format("o_direct {} {}: {} ({})", op.write ? "write" : "read", op.dev, n, errno_name(n))
                       : fmt::format("o_direct {} {}: {} bytes", op.write ? "write" : "read", op.dev, n));
         outcome(op, n < 0 ? n : 0, [&] { return n < 0 ? error_text(n) : fmt::format("{} bytes", n); });
         break;
@@ -164,7 +164,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
       case K::set_acs: {
         const uint16_t ctrl = acs_bits(op.acs);
         if (w.platform) w.platform->set_acs(op.dev, ctrl);
-        ex.note(fmt::format("set_acs {} = {:#x}", op.dev, ctrl));
+        ex.notef("set_acs {} = {:#x}", op.dev, ctrl);
         outcome(op, 0, [&] { return fmt::format("{:#x}", ctrl); });
         break;
       }
