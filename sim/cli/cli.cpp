@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -17,6 +18,7 @@
 #include "kernel/costs.h"
 #include "kernel/knobs.h"
 #include "common/kernel_bug.h"
+#include "explore/bounded_search.h"
 #include "explore/campaign.h"
 #include "output/atomic_file.h"
 #include "explore/known_bug.h"
@@ -51,6 +53,9 @@ Usage:
   p2pdma-sim fuzz SCENARIO --out DIR [options]
                                       race-hunting campaign: findings deduplicated,
                                       shrunk, each with a replay token
+  p2pdma-sim explore SCENARIO [options]
+                                      every interleaving with at most K forced
+                                      decisions: the first finding, or "no finding"
   p2pdma-sim replay TOKEN-or-FILE     re-run one execution exactly from a replay token
   p2pdma-sim merge DIR... --out DIR   merge campaign outputs (shards), dedup findings
   p2pdma-sim topo FILE                PCI tree and every provider/client map type and distance
@@ -804,6 +809,174 @@ int cmd_fuzz(const std::vector<std::string>& args) {
   return run_campaign(o);
 }
 
+const char* const kExploreHelp = R"(Usage: p2pdma-sim explore SCENARIO [options]
+
+Bounded exhaustive search: runs every interleaving of the scenario whose
+schedule departs from the timing at most K times, fewest departures first,
+and stops at the first finding. A departure (a "forced decision") is a
+scheduling point where another runnable task runs before the one that is
+ready first: a preemption, an interrupt or a stalled vCPU on a real machine;
+replay listings mark them ">> forced". The scenario's pins are not used.
+Prints the interleavings run per number of forced decisions, then either the
+finding (its kinds, first lines and a replay token) or
+  no finding in all N interleavings with <= K forced decisions
+Exit 0 with no finding, 1 with a finding, 2 for bad input. A search cut short
+by --max-executions or --time prints "incomplete" and exits 0 without
+claiming the bound (JSON: "complete": false).
+What the count means: docs/campaigns.md, "Bounded exhaustive exploration".
+
+Options:
+  --variant NAME          kernel variant of the scenario
+  --platform NAME         the platform (see `list`); the same as --set platform=NAME
+  --set KEY=VALUE         knob or cost.NAME override; repeatable
+  --preemption-bound K    at most K forced decisions per interleaving (default 2)
+  --max-executions N      stop after N executions
+  --time SECONDS          stop after SECONDS of wall time
+  --jobs N                worker processes (default 1): each level (number of forced
+                          decisions) is split among them by its first forced decision;
+                          the result is the same as with one
+  --stop-on KIND          stop only at an interleaving with a finding of KIND (or 'any',
+                          the default); interleavings with other findings are counted
+  --no-known              report findings the variant's known bugs explain too
+                          (by default they are counted and the search goes on)
+  --json                  print the result as JSON
+  --host NAME             auto (default) | systemc | direct (see run --help)
+)";
+
+int cmd_explore(const std::vector<std::string>& args) {
+  std::string scenario, variant, stop_on = "any";
+  std::vector<std::string> sets;
+  BoundedSearchLimits lim;
+  bool json = false, no_known = false;
+  int jobs = 1;
+  HostKind host_kind = HostKind::automatic;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kExploreHelp);
+      return kExitExpected;
+    } else if (a == "--variant") {
+      variant = take_value(args, i, "--variant");
+    } else if (a == "--set") {
+      sets.push_back(take_value(args, i, "--set"));
+    } else if (a == "--platform") {
+      sets.push_back("platform=" + take_value(args, i, "--platform"));
+    } else if (a == "--preemption-bound") {
+      lim.bound = static_cast<int>(parse_count("--preemption-bound", take_value(args, i, "--preemption-bound"), 0));
+      if (lim.bound > 16) throw BadArgs{fmt::format("--preemption-bound {} is beyond reach; use at most 16", lim.bound)};
+    } else if (a == "--max-executions") {
+      lim.max_executions = parse_count("--max-executions", take_value(args, i, "--max-executions"), 1);
+    } else if (a == "--time") {
+      const std::string v = take_value(args, i, "--time");
+      char* end = nullptr;
+      lim.max_seconds = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(lim.max_seconds > 0))
+        throw BadArgs{fmt::format("--time needs seconds > 0, got '{}'", v)};
+    } else if (a == "--stop-on") {
+      stop_on = take_value(args, i, "--stop-on");
+      if (stop_on != "any" && !finding_kind_from_string(stop_on))
+        throw BadArgs{fmt::format("--stop-on needs a finding kind or 'any', got '{}'", stop_on)};
+    } else if (a == "--jobs") {
+      jobs = static_cast<int>(parse_count("--jobs", take_value(args, i, "--jobs"), 1));
+      if (jobs > kMaxJobs) throw BadArgs{fmt::format("--jobs {} is more than {} worker processes", jobs, kMaxJobs)};
+    } else if (a == "--no-known") {
+      no_known = true;
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--host") {
+      host_kind = take_host(args, i);
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for explore (see p2pdma-sim explore --help)", a)};
+    } else if (scenario.empty()) {
+      scenario = a;
+    } else {
+      throw BadArgs{fmt::format("unexpected argument '{}': explore takes one scenario", a)};
+    }
+  }
+  if (scenario.empty()) throw BadArgs{"explore needs a SCENARIO file (see p2pdma-sim explore --help)"};
+  const Scenario sc = load_scenario(scenario);
+  check_host(host_kind, sc);
+  RunConfig rc = resolve_run(sc, variant, sets);
+  if (no_known) rc.known.clear();
+
+  const bool tty = isatty(STDERR_FILENO) && !json;
+  auto last = std::chrono::steady_clock::now();
+  auto progress = [&](const BoundedSearchResult& r, int level) {
+    if (!tty) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::milliseconds(200)) return;
+    last = now;
+    fmt::print(stderr, "\r{} forced decision(s): {} interleavings, {} executions   ", level,
+               r.interleavings[static_cast<size_t>(level)], r.executions);
+  };
+  const BoundedSearchResult res =
+      explore_in_workers(sc, rc, lim, jobs, explore_classifier(rc, stop_on), host_kind, progress);
+  if (tty) fmt::print(stderr, "\r{:60}\r", "");
+
+  std::string token;
+  if (res.found) {
+    ReplayToken tok;
+    tok.scenario_path = sc.file;
+    tok.scenario_hash = sc.content_hash;
+    tok.variant = variant;
+    tok.sets = sets;
+    tok.strategy = "explore";
+    tok.decisions = res.decisions;
+    std::set<std::string> kinds;
+    for (const auto& f : res.run.findings) kinds.insert(to_string(f.kind));
+    tok.findings.assign(kinds.begin(), kinds.end());
+    token = encode_token(tok);
+  }
+  const std::string verdict = res.found ? verdict_of(res.run.findings) : "clean";
+  if (json) {
+    std::string levels, known;
+    for (size_t k = 0; k < res.interleavings.size(); ++k)
+      levels += fmt::format("{}{}", k ? ", " : "", res.interleavings[k]);
+    for (const auto& [name, n] : res.known) known += fmt::format("{}{}: {}", known.empty() ? "" : ", ", json_quote(name), n);
+    std::string findings;
+    for (const auto& f : res.run.findings)
+      findings += fmt::format("{}{{\"kind\": {}, \"time_ps\": {}, \"cpu\": {}, \"task\": {}, \"message\": {}}}",
+                              findings.empty() ? "" : ", ", json_quote(to_string(f.kind)), f.time, f.cpu,
+                              json_quote(f.task), json_quote(f.message));
+    fmt::print("{{\"scenario\": {}, \"variant\": {}, \"preemption_bound\": {}, \"interleavings\": {}, "
+               "\"interleavings_per_forced_decisions\": [{}], \"executions\": {}, \"complete\": {}, "
+               "\"wall_seconds\": {:.3f}, \"known\": {{{}}}, \"other_findings\": {}, \"verdict\": {}, "
+               "\"forced_decisions\": {}, \"findings\": [{}], \"token\": {}}}\n",
+               json_quote(sc.name), json_quote(variant), lim.bound, res.total(), levels, res.executions,
+               res.complete ? "true" : "false", res.seconds, known, res.other_findings, json_quote(verdict),
+               res.found ? std::to_string(res.deviations.size()) : "null", findings,
+               res.found ? json_quote(token) : "null");
+    return res.found ? kExitUnexpected : kExitExpected;
+  }
+  fmt::print("explore {} variant {}: interleavings with at most {} forced decision(s)\n", sc.name,
+             variant.empty() ? "(base)" : variant, lim.bound);
+  fmt::print("  forced  interleavings\n");
+  for (size_t k = 0; k < res.interleavings.size(); ++k) fmt::print("  {:>6}  {:>13}\n", k, res.interleavings[k]);
+  for (const auto& [name, n] : res.known) fmt::print("known bug {}: {} interleaving(s), search went on\n", name, n);
+  if (res.other_findings)
+    fmt::print("{} interleaving(s) with findings other than {}, search went on\n", res.other_findings, stop_on);
+  if (res.found) {
+    fmt::print("finding with {} forced decision(s), after {} interleavings ({} executions, {:.2f} s):\n",
+               res.deviations.size(), res.total(), res.executions, res.seconds);
+    for (const auto& f : res.run.findings)
+      fmt::print("  {} at {} on cpu{}, {}: {}\n", to_string(f.kind), format_time(f.time), f.cpu, f.task, f.message);
+    fmt::print("verdict: {}\n", verdict);
+    fmt::print("replay: p2pdma-sim replay {}\n", token);
+    return kExitUnexpected;
+  }
+  if (!res.complete) {
+    fmt::print("incomplete: stopped by the budget after {} interleavings ({} executions, {:.2f} s); "
+               "nothing found so far, the bound is not covered\n",
+               res.total(), res.executions, res.seconds);
+    fmt::print("verdict: clean\n");
+    return kExitExpected;
+  }
+  fmt::print("no {} in all {} interleavings with <= {} forced decisions ({} executions, {:.2f} s)\n",
+             stop_on == "any" ? "finding" : stop_on, res.total(), lim.bound, res.executions, res.seconds);
+  fmt::print("verdict: clean\n");
+  return kExitExpected;
+}
+
 int cmd_merge(const std::vector<std::string>& args) {
   std::vector<std::string> dirs;
   std::string out;
@@ -851,6 +1024,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == "list") return cmd_list(rest);
     if (cmd == "replay") return cmd_replay(rest);
     if (cmd == "fuzz") return cmd_fuzz(rest);
+    if (cmd == "explore") return cmd_explore(rest);
     if (cmd == "merge") return cmd_merge(rest);
     if (cmd == "topo") return cmd_topo(rest);
     throw BadArgs{fmt::format("unknown command '{}'; commands: run, fuzz, replay, merge, topo, check, list (see --help)", cmd)};

@@ -67,7 +67,7 @@ const std::string kS1 = src("scenarios/s1_premature_genalloc_return.yaml");
 
 /// `run` unless the arguments start with a command or option.
 Cli run(const std::string& args) {
-  for (const char* c : {"run ", "check ", "list", "fuzz ", "replay ", "merge ", "topo ", "--"})
+  for (const char* c : {"run ", "check ", "list", "fuzz ", "explore ", "replay ", "merge ", "topo ", "--"})
     if (args.rfind(c, 0) == 0) return run_raw(args);
   return run_raw("run " + args);
 }
@@ -150,6 +150,33 @@ TEST_CASE("run with the direct host on a scenario with devices, or an unknown ho
   r = run(kS1 + " --host qemu");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--host needs auto, systemc or direct, got 'qemu'"));
+}
+
+TEST_CASE("explore: the leak at three forced decisions, clean fixed designs, and a token that replays", "[cli][explore]") {
+  Cli r = run("explore " + kS1 + " --variant rfc-v3 --preemption-bound 3 --stop-on cross_context_leak");
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("finding with 3 forced decision(s)"));
+  CHECK_THAT(r.out, Catch::Contains("verdict: premature_free use_after_free cross_context_leak data_mismatch"));
+  const auto at = r.out.find("replay: p2pdma-sim replay ");
+  REQUIRE(at != std::string::npos);
+  const std::string token = r.out.substr(at + 26, r.out.find('\n', at) - at - 26);
+  Cli again = run_raw("replay " + token);
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("cross_context_leak"));
+
+  r = run("explore " + kS1 + " --variant v6.2 --preemption-bound 2 --jobs 2");
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("no finding in all"));
+  CHECK_THAT(r.out, Catch::Contains("with <= 2 forced decisions"));
+
+  r = run("explore " + kS1 + " --variant v6.2 --max-executions 5 --json");
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("\"complete\": false"));
+  CHECK_THAT(r.out, Catch::Contains("\"executions\": 5,"));
+
+  r = run("explore " + kS1 + " --preemption-bound many");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--preemption-bound needs a whole number"));
 }
 
 TEST_CASE("the IPI variant's trace shows the flush waiting for the GUP-fast walker", "[cli][trace]") {
