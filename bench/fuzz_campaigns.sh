@@ -44,7 +44,9 @@ for strategy in random pct delay portfolio; do
 import json, sys
 s, cap = json.load(open(sys.argv[1])), float(sys.argv[2])
 firsts = [f["first_found_s"] for f in s["findings"]]
-leaks = [f["first_found_s"] for f in s["findings"] if f["kind"] == "cross_context_leak"]
+# The leak is usually a symptom of the premature free, not an execution's first finding.
+leaks = [f["first_found_s"] for f in s["findings"]
+         if f["kind"] == "cross_context_leak" or any(x.startswith("cross_context_leak @") for x in f["symptoms"])]
 print(min(firsts) if firsts else "inf", min(leaks) if leaks else "inf")
 PY
 )

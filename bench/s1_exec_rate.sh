@@ -1,26 +1,38 @@
 #!/usr/bin/env bash
-# Executions per second of S1 without pins, a fresh seed each, on one core.
-# All executions share one SystemC elaboration (model state is rebuilt per
-# execution), which is how `run --runs` and campaigns run.
-#   bench/s1_exec_rate.sh [RUNS]            print the table
-#   bench/s1_exec_rate.sh [RUNS] --update   also rewrite its section of docs/benchmarks.md
+# Executions per second of S1 without pins, a fresh seed each, on one core
+# (taskset), median of REPEATS runs of RUNS executions, on both coroutine
+# hosts. All executions of a run share one process (the kernel model is
+# rebuilt per execution), which is how `run --runs` and campaigns run.
+#   bench/s1_exec_rate.sh [RUNS] [--update]   REPEATS (default 5) from the environment
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-20000}
+repeats=${REPEATS:-5}
 bin=build/p2pdma-sim
 [ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
 scenario=scenarios/s1_premature_genalloc_return.yaml
 pin="taskset -c 0"; command -v taskset >/dev/null || pin=""
 
-table="| variant | strategy | executions | wall s | executions/s |
-|---|---|---:|---:|---:|"
+table="| variant | host | executions | median wall s | executions/s (median of $repeats) | min-max executions/s |
+|---|---|---:|---:|---:|---:|"
 for variant in v6.2 rfc-v5 rfc-v3; do
-  # rfc-v3 exits 1 (most random seeds miss the race): that is expected here.
-  json=$($pin "$bin" run "$scenario" --variant "$variant" --no-pins --runs "$runs" --json || true)
-  secs=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["wall_seconds"])' "$json")
-  rate=$(python3 -c "print(f'{$runs/$secs:.0f}')")
-  table+="
-| $variant | random | $runs | $secs | $rate |"
+  for host in direct systemc; do
+    secs=()
+    for _ in $(seq 1 "$repeats"); do
+      # rfc-v3 exits 1 (most random seeds miss the race): that is expected here.
+      json=$($pin "$bin" run "$scenario" --variant "$variant" --no-pins --runs "$runs" --host "$host" --json || true)
+      secs+=("$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["wall_seconds"])' "$json")")
+    done
+    row=$(python3 - "$runs" "${secs[@]}" <<'PY'
+import statistics, sys
+runs = int(sys.argv[1]); secs = sorted(float(s) for s in sys.argv[2:])
+med = statistics.median(secs)
+print(f"{runs} | {med:.3f} | {runs / med:.0f} | {runs / secs[-1]:.0f}-{runs / secs[0]:.0f}")
+PY
+)
+    table+="
+| $variant | $host | $row |"
+  done
 done
 echo "$table"
 
@@ -30,5 +42,5 @@ if [ "${2:-}" = "--update" ]; then
 (\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build).
 
 $table"
-  printf "%s\n" "$section" | bench/update_section.py s1_exec_rate "S1 executions per second (issue #2)"
+  printf "%s\n" "$section" | bench/update_section.py s1_exec_rate "S1 executions per second (issues #2, #13)"
 fi

@@ -461,6 +461,10 @@ int run_campaign(const CampaignOptions& o) {
     if (f[0] == "F" && f.size() == 10) {
       st.findings_total += std::stoull(f[8]);
       if (!o.stop_on.empty() && (o.stop_on == "any" || o.stop_on == f[4])) stop_found = true;
+      // A kind that shows as a symptom (a later finding of the execution) counts too.
+      if (!o.stop_on.empty() && !f[9].empty())
+        for (const auto& sym : split(f[9], '\x1f'))
+          if (sym.substr(0, sym.find(" @ ")) == o.stop_on) stop_found = true;
       UniqueFinding& u = st.unique[f[5]];
       if (u.count == 0 || std::stoull(f[1]) < u.first_execution) {
         const bool fresh = u.count == 0;

@@ -152,6 +152,19 @@ TEST_CASE("run with the direct host on a scenario with devices, or an unknown ho
   CHECK_THAT(r.err, Catch::Contains("--host needs auto, systemc or direct, got 'qemu'"));
 }
 
+TEST_CASE("fuzz --stop-on stops at a kind that shows only as a symptom", "[cli][fuzz]") {
+  // In S1 the leak is never an execution's first finding: the premature
+  // free comes first, the leak follows as its symptom.
+  const std::string out = scratch() + "/stop-on-symptom";
+  Cli r = run("fuzz " + kS1 + " --variant rfc-v3 --strategy delay --runs 500000 --stop-on cross_context_leak "
+              "--no-shrink --json --out " + out);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("cross_context_leak @"));
+  const auto at = r.out.find("\"executions\":");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stoull(r.out.substr(at + 13)) < 500000);
+}
+
 TEST_CASE("explore: the leak at three forced decisions, clean fixed designs, and a token that replays", "[cli][explore]") {
   Cli r = run("explore " + kS1 + " --variant rfc-v3 --preemption-bound 3 --stop-on cross_context_leak");
   CHECK(r.exit_code == 1);
