@@ -41,10 +41,19 @@ class PointIds {
     return ids;
   }
   int of(const char* point) {
+    // A direct-mapped cache in front of the hash map: a few dozen points
+    // are hot, and this runs at every one of them.
+    Slot& slot = cache_[(reinterpret_cast<uintptr_t>(point) >> 3) % cache_.size()];
+    if (slot.addr == point) return slot.id;
     auto it = by_addr_.find(point);
-    if (it != by_addr_.end()) return it->second;
-    const int id = of_name(point);
-    by_addr_.emplace(point, id);
+    int id;
+    if (it != by_addr_.end()) {
+      id = it->second;
+    } else {
+      id = of_name(point);
+      by_addr_.emplace(point, id);
+    }
+    slot = {point, id};
     return id;
   }
   int of_name(const std::string& name) {
@@ -65,6 +74,11 @@ class PointIds {
   size_t size() const { return info_.size(); }
 
  private:
+  struct Slot {
+    const void* addr = nullptr;
+    int id = -1;
+  };
+  std::array<Slot, 256> cache_{};
   std::unordered_map<const void*, int> by_addr_;  // looked up, never iterated
   std::unordered_map<std::string, int> by_name_;
   std::vector<Info> info_;
