@@ -5,14 +5,14 @@
 # seconds and stopped at its first leak (as a finding or a symptom).
 #   bench/time_to_leak.sh [--update]
 # Environment: CAP (default 10), SEEDS (default 20), STRATEGIES (default
-# "portfolio delay pct random"), SIZES (default "1x1 2x1 4x1 8x1 1x2 1x4 1x8 8x8", PAGESxGROUPS).
+# "portfolio adaptive delay pct random"), SIZES (default "1x1 2x1 4x1 8x1 1x2 1x4 1x8 8x8", PAGESxGROUPS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=build/p2pdma-sim
 [ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
 cap=${CAP:-10}
 seeds=${SEEDS:-20}
-strategies=${STRATEGIES:-portfolio delay pct random}
+strategies=${STRATEGIES:-portfolio adaptive delay pct random}
 sizes=${SIZES:-1x1 2x1 4x1 8x1 1x2 1x4 1x8 8x8}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -636,7 +636,7 @@ int cmd_list(const std::vector<std::string>& args) {
   for (const auto& c : kern::cost_specs())
     fmt::print("  {:<18} {:>8}  {}\n", c.name, format_time(c.default_value), c.source);
   fmt::print("\nStrategies: directed (pinned schedule + timed), timed, random, pct, delay; "
-             "fuzz also: portfolio (its default)\n");
+             "fuzz also: portfolio (its default), adaptive\n");
   fmt::print("\nFinding kinds:");
   for (auto k : all_finding_kinds()) fmt::print(" {}", to_string(k));
   fmt::print("\n\nRoot causes (for a variant's `known:` bugs):\n");
@@ -690,7 +690,10 @@ Options:
   --platform NAME       the platform (see `list`); the same as --set platform=NAME
   --set KEY=VALUE       knob or cost.NAME override; repeatable
   --strategy NAME       portfolio (default: random, pct and delay, one per execution
-                        by seed) | random | pct | delay | timed
+                        by seed) | adaptive (the same members, weighted by the new
+                        coverage each brought, at least 10 % each; executions then
+                        depend on the worker's history, tokens stay exact)
+                        | random | pct | delay | timed
   --pct-depth D         PCT bug depth d (default 3): d-1 priority change points
   --runs N              execution budget
   --time SECONDS        wall-clock budget
@@ -750,8 +753,9 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       o.no_known = true;
     } else if (a == "--strategy") {
       o.strategy = take_value(args, i, "--strategy");
-      if (o.strategy != "portfolio" && !make_strategy(o.strategy))
-        throw BadArgs{fmt::format("unknown strategy '{}'; known: portfolio, random, pct, delay, timed", o.strategy)};
+      if (o.strategy != "portfolio" && o.strategy != "adaptive" && !make_strategy(o.strategy))
+        throw BadArgs{fmt::format("unknown strategy '{}'; known: portfolio, adaptive, random, pct, delay, timed",
+                                  o.strategy)};
     } else if (a == "--pct-depth") {
       o.pct_depth = static_cast<int>(parse_count("--pct-depth", take_value(args, i, "--pct-depth"), 1));
     } else if (a == "--runs") {

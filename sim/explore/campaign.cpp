@@ -160,7 +160,8 @@ uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunC
 struct WorkerSlot {
   std::atomic<uint64_t> current;   ///< 1 + index of the execution running; 0 none
   std::atomic<uint64_t> pct_steps; ///< the worker's calibrated PCT steps
-  char message[496];               ///< why it is about to die, when it knows
+  std::atomic<int> member;         ///< adaptive: the member strategy running, else -1
+  char message[492];               ///< why it is about to die, when it knows
 };
 /// WorkerSlot::current while the worker calibrates, before any execution.
 constexpr uint64_t kCalibrating = ~0ULL;
@@ -177,6 +178,7 @@ constexpr uint64_t kCalibrating = ~0ULL;
       slot->pct_steps.store(steps);
       slot->current.store(0);
       auto strat = make_campaign_strategy(o.strategy, o.pct_depth, steps);
+      auto* adaptive = dynamic_cast<AdaptivePortfolioStrategy*>(strat.get());
       std::unordered_set<uint64_t> cov;
       std::vector<Decisions> corpus;
       FILE* in = fdopen(in_fd, "r");
@@ -208,10 +210,15 @@ constexpr uint64_t kCalibrating = ~0ULL;
           const size_t before = cov.size();
           std::unordered_set<uint64_t> run_cov;
           opt.observers.coverage = &run_cov;
+          // An adaptive campaign's member depends on the worker's history: say
+          // which one runs, so an internal_error token can name it.
+          if (adaptive) slot->member.store(base == strat.get() ? static_cast<int>(adaptive->pick(seed)) : -1);
           slot->current.store(i + 1);
           RunResult r = run_execution(host, sc, rc, opt);
+          const size_t cov_before_run = cov.size();
           for (uint64_t h : run_cov)
             if (cov.insert(h).second) new_pairs.push_back(h);
+          if (adaptive && base == strat.get()) adaptive->reward(cov.size() - cov_before_run);
           if (o.favour_new_pairs && cov.size() > before && corpus.size() < 4096) corpus.push_back(rec.decisions());
           if (r.findings.empty()) continue;
           ReplayToken tok = campaign_token(o, sc, rec.name(), seed);
@@ -545,7 +552,12 @@ int run_campaign(const CampaignOptions& o) {
       }
       st.done.add(w.first, idx - w.first + 1);
       if (idx + 1 < w.first + w.count) requeued.emplace_back(idx + 1, w.first + w.count - idx - 1);
-      ReplayToken tok = campaign_token(o, sc, o.strategy, seed_of(o, idx));
+      std::string strategy = o.strategy;
+      if (o.strategy == "adaptive") {  // name the member that ran: the weights are gone
+        const int m = w.slot->member.load();
+        if (m >= 0) strategy = AdaptivePortfolioStrategy(o.pct_depth, 1).member_name(static_cast<size_t>(m));
+      }
+      ReplayToken tok = campaign_token(o, sc, strategy, seed_of(o, idx));
       tok.findings = {"internal_error"};
       tok.regenerate = true;
       tok.pins = hinted(o, tok.seed);
@@ -685,7 +697,7 @@ int run_campaign(const CampaignOptions& o) {
                st.wall_seconds, st.done.size() / std::max(st.wall_seconds, 1e-9), st.coverage.size(),
                st.findings_total, st.unique.size(),
                st.known.empty() ? "" : fmt::format(", {} execution(s) explained by known bugs", known_executions(st)));
-    if (o.strategy == "pct" || o.strategy == "portfolio")
+    if (o.strategy == "pct" || o.strategy == "portfolio" || o.strategy == "adaptive")
       fmt::print("pct: depth {}, n = {} tasks, k = {} steps: each depth-{} bug found with p >= 1/(n*k^{}) = {:.3g}\n",
                  o.pct_depth, st.nr_tasks, st.pct_steps, o.pct_depth, o.pct_depth - 1,
                  1.0 / (st.nr_tasks * std::pow(static_cast<double>(std::max<uint64_t>(1, st.pct_steps)), o.pct_depth - 1)));

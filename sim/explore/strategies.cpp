@@ -156,6 +156,43 @@ void PortfolioStrategy::begin(uint64_t seed, int nr_tasks) {
   current_->begin(seed, nr_tasks);
 }
 
+AdaptivePortfolioStrategy::AdaptivePortfolioStrategy(int pct_depth, uint64_t pct_steps) {
+  members_.push_back(make_random_strategy());
+  members_.push_back(make_pct_strategy(pct_depth, pct_steps));
+  members_.push_back(make_delay_strategy(8, 50_us));
+  score_.assign(members_.size(), 0);
+}
+
+std::vector<uint64_t> AdaptivePortfolioStrategy::weights() const {
+  constexpr uint64_t kFloor = 100, kShared = 1000 - kFloor * kMembers;
+  uint64_t sum = 0;
+  for (uint64_t s : score_) sum += s;
+  std::vector<uint64_t> w(members_.size(), kFloor);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] += sum ? kShared * score_[i] / sum : kShared / kMembers;
+  return w;
+}
+
+size_t AdaptivePortfolioStrategy::pick(uint64_t seed) const {
+  const std::vector<uint64_t> w = weights();
+  uint64_t total = 0;
+  for (uint64_t x : w) total += x;
+  uint64_t r = Rng(seed ^ 0x6164617074697665ULL).below(total);
+  size_t i = 0;
+  while (r >= w[i]) r -= w[i++];
+  return i;
+}
+
+void AdaptivePortfolioStrategy::begin(uint64_t seed, int nr_tasks) {
+  current_ = pick(seed);
+  members_[current_]->begin(seed, nr_tasks);
+}
+
+void AdaptivePortfolioStrategy::reward(uint64_t new_pairs) {
+  uint64_t& s = score_[current_];
+  s = s - s / 8 + std::min<uint64_t>(new_pairs, 1u << 20) * 32;  // (1/8) * reward, 8 fractional bits
+}
+
 std::unique_ptr<Strategy> make_timed_strategy() { return std::make_unique<TimedStrategy>(); }
 std::unique_ptr<Strategy> make_random_strategy() { return std::make_unique<RandomStrategy>(); }
 std::unique_ptr<Strategy> make_pct_strategy(int depth, uint64_t steps) {
@@ -180,6 +217,7 @@ std::unique_ptr<Strategy> make_strategy(const std::string& name) {
 
 std::unique_ptr<Strategy> make_campaign_strategy(const std::string& name, int depth, uint64_t steps) {
   if (name == "portfolio") return std::make_unique<PortfolioStrategy>(depth, steps);
+  if (name == "adaptive") return std::make_unique<AdaptivePortfolioStrategy>(depth, steps);
   if (name == "pct") return make_pct_strategy(depth, steps);
   return make_strategy(name);
 }

@@ -29,7 +29,7 @@ std::unique_ptr<Strategy> make_pct_strategy(int depth, uint64_t steps);
 /// 1/@one_in, a delay drawn log-uniformly from [100ns, @max_delay].
 std::unique_ptr<Strategy> make_delay_strategy(uint64_t one_in, ps_t max_delay);
 
-/// A campaign's strategy: "portfolio" or "pct" with @depth and @steps, else make_strategy().
+/// A campaign's strategy: "portfolio", "adaptive" or "pct" with @depth and @steps, else make_strategy().
 std::unique_ptr<Strategy> make_campaign_strategy(const std::string& name, int depth, uint64_t steps);
 /// "timed" | "random" | "pct" | "delay"; null for anything else.
 std::unique_ptr<Strategy> make_strategy(const std::string& name);
@@ -104,6 +104,41 @@ class PortfolioStrategy : public Strategy {
  private:
   std::vector<std::unique_ptr<Strategy>> members_;
   Strategy* current_ = nullptr;
+};
+
+/**
+ * AdaptivePortfolioStrategy - the portfolio's members, picked per execution
+ * by weight instead of uniformly: a multi-armed bandit rewarded by the new
+ * coverage (preemption-point pairs) each execution adds. A member's score
+ * is an exponential moving average (1/8 per pull) of its rewards; its
+ * weight is a floor of 10 % plus its share of 70 % by score, so no member
+ * ever starves. Integer arithmetic only: the same history gives the same
+ * picks everywhere. The pick still comes from the execution's seed, but
+ * the weights depend on what the worker ran before, so a seed alone no
+ * longer names an execution (its replay token, which records the
+ * decisions, does).
+ */
+class AdaptivePortfolioStrategy : public Strategy {
+ public:
+  static constexpr size_t kMembers = 3;
+  AdaptivePortfolioStrategy(int pct_depth, uint64_t pct_steps);
+  const char* name() const override { return members_[current_]->name(); }
+  void begin(uint64_t seed, int nr_tasks) override;
+  size_t choose(const std::vector<Candidate>& cands) override { return members_[current_]->choose(cands); }
+  ps_t delay_at(int task, uint64_t seq) override { return members_[current_]->delay_at(task, seq); }
+  void end() override { members_[current_]->end(); }
+  /// After an execution: it added @new_pairs coverage pairs never seen before.
+  void reward(uint64_t new_pairs);
+  /// Each member's weight, out of 1000.
+  std::vector<uint64_t> weights() const;
+  /// The member the execution of @seed runs, with the weights as they are.
+  size_t pick(uint64_t seed) const;
+  const char* member_name(size_t i) const { return members_[i]->name(); }
+
+ private:
+  std::vector<std::unique_ptr<Strategy>> members_;
+  std::vector<uint64_t> score_;  ///< fixed point, 8 fractional bits
+  size_t current_ = 0;
 };
 
 }  // namespace p2psim

@@ -55,5 +55,18 @@ else
   [ "$code" -eq 3 ] && grep -q 'injected internal error at seed 77' "$tmp/replay.err" ||
     { echo "FAIL: replay: exit $code"; cat "$tmp/replay.err"; exit 1; }
 fi
+# fuzz --strategy adaptive: the member that ran depends on the worker's
+# history, so the token names that member (random, pct or delay), which
+# replay can regenerate from the seed, not "adaptive".
+code=0
+P2PSIM_INJECT_INTERNAL_ERROR=throw:77 "$bin" "${args[@]}" --strategy adaptive --out "$tmp/adaptive" > /dev/null 2>&1 ||
+  code=$?
+[ "$code" -eq 3 ] || { echo "FAIL: adaptive: exit $code"; exit 1; }
+member=$(python3 -c 'import base64,sys
+t = open(sys.argv[1]).read().strip()[len("p2psim1_"):]
+kv = dict(l.split("=", 1) for l in base64.urlsafe_b64decode(t + "=" * (-len(t) % 4)).decode().splitlines() if "=" in l)
+print(kv["strategy"])' "$(ls "$tmp/adaptive/findings/"*/replay.token)")
+case $member in random|pct|delay) ;; *) echo "FAIL: adaptive token names strategy '$member'"; exit 1 ;; esac
 echo "throw, segv and hang each one internal_error of 300 executions; resume skips it; the token reproduces it"
+echo "adaptive: the internal_error token names its member, $member"
 echo "1 passed, 0 failed"
