@@ -315,6 +315,10 @@ void Machine::run() {
     t.idle_softirq = true;
     cpus_[c].softirq_task = idx;
   }
+  const size_t words = (tasks_.size() + 63) / 64;
+  ready_bits_.assign(words, 0);
+  waiting_bits_.assign(words, 0);
+  for (auto& tp : tasks_) set_state(*tp, tp->state);
   // Pins name tasks, softirq contexts included: resolve them now.
   for (auto& p : pins_)
     for (auto& t : tasks_) {
@@ -361,19 +365,19 @@ void Machine::unwind_unfinished() {
 
 void Machine::task_main(Task& t) {
   t.started = true;
-  t.state = State::running;
+  set_state(t, State::running);
   try {
     t.spec.body(*t.exec);
-    t.state = State::done;
+    set_state(t, State::done);
   } catch (const KernelBug& e) {
     report(t.spec.cpu, t.spec.name, &t.fn_stack, FindingKind::kernel_bug,
            fmt::format("kernel BUG: {}", e.what()), t.exec->now(), track_of(t), e.pfn, e.alloc);
-    t.state = State::dead;
+    set_state(t, State::dead);
     if (obs_.events)
       obs_.events->push_back({t.exec->now(), t.spec.cpu, t.idx, "", PpEvent::Kind::death,
                               "dies of the kernel BUG (oops)"});
   } catch (const TaskKilled&) {
-    t.state = State::dead;
+    set_state(t, State::dead);
     return;  // the execution is over: touch nothing more
   }
   // The task is gone (exited, or killed by a BUG): its CPU is idle again.
@@ -397,18 +401,43 @@ void Machine::yield_from(Task& t, State next) {
   }
   t.ready_at = now() + t.pending;
   t.pending = 0;
-  t.state = next;
+  set_state(t, next);
   if (next == State::sleeping) release_cpu(t);
   host_.yield(t.idx);
   if (t.killed) throw TaskKilled{};
-  t.state = State::running;
+  set_state(t, State::running);
 }
 
 void Machine::resume(Task& t) {
   take_cpu(t);
-  t.state = State::running;
+  set_state(t, State::running);
   host_.resume(t.idx);
 }
+
+void Machine::set_state(Task& t, State s) {
+  t.state = s;
+  const size_t w = static_cast<size_t>(t.idx) / 64;
+  const uint64_t bit = 1ULL << (t.idx % 64);
+  if (w >= ready_bits_.size()) return;  // before run(): it sets every task's bits
+  ready_bits_[w] &= ~bit;
+  waiting_bits_[w] &= ~bit;
+  if (s == State::runnable || s == State::not_started) {
+    ready_bits_[w] |= bit;
+  } else if (s == State::sleeping || s == State::spinning) {
+    // An idle softirq context joins the waiters when work is queued for it.
+    if (!(t.idle_softirq && cpus_[t.spec.cpu].softirq_work.empty())) waiting_bits_[w] |= bit;
+  }
+}
+
+namespace {
+/// Call @f with the index of every set bit of @bits, lowest first (task
+/// order): the same order a scan of all tasks gives.
+template <typename F>
+void for_each_bit(const std::vector<uint64_t>& bits, F&& f) {
+  for (size_t w = 0; w < bits.size(); ++w)
+    for (uint64_t x = bits[w]; x; x &= x - 1) f(static_cast<int>(w * 64 + static_cast<size_t>(__builtin_ctzll(x))));
+}
+}  // namespace
 
 void Machine::take_cpu(Task& t) {
   Cpu& c = cpus_[t.spec.cpu];
@@ -483,14 +512,13 @@ void Machine::schedule_loop() {
     check_pins();
 
     cands.clear();
-    for (auto& tp : tasks_) {
-      Task& t = *tp;
-      if (t.state != State::runnable && t.state != State::not_started) continue;
-      if (t.held_by_pin >= 0) continue;
+    for_each_bit(ready_bits_, [&](int i) {  // runnable or not started, in task order
+      Task& t = *tasks_[static_cast<size_t>(i)];
+      if (t.held_by_pin >= 0) return;
       const int holder = cpus_[t.spec.cpu].holder;
-      if (holder >= 0 && holder != t.idx && !can_take_cpu(t, *tasks_[holder])) continue;
+      if (holder >= 0 && holder != t.idx && !can_take_cpu(t, *tasks_[holder])) return;
       cands.push_back({t.idx, t.ready_at});
-    }
+    });
     const ps_t nt = next_timer();
     if (cands.empty()) {
       if (nt != kNever) {
@@ -541,18 +569,16 @@ void Machine::schedule_loop() {
 
 bool Machine::wake_waiters() {
   bool changed = false;
-  for (auto& tp : tasks_) {
-    Task& t = *tp;
-    if (t.state != State::sleeping && t.state != State::spinning) continue;
-    // An idle softirq context is most tasks most of the time: test its
-    // condition without a call through std::function.
-    if (t.idle_softirq && cpus_[t.spec.cpu].softirq_work.empty()) continue;
-    if (!t.wait_cond()) continue;
+  // Sleeping and spinning tasks, in task order; idle softirq contexts are
+  // not among them until work is queued for their CPU.
+  for_each_bit(waiting_bits_, [&](int i) {
+    Task& t = *tasks_[static_cast<size_t>(i)];
+    if (!t.wait_cond()) return;
     t.ready_at = std::max(now(), t.state == State::sleeping ? t.wait_since : t.ready_at);
-    t.state = State::runnable;
+    set_state(t, State::runnable);
     t.wait_cond = nullptr;
     changed = true;
-  }
+  });
   return changed;
 }
 
@@ -628,6 +654,7 @@ void Machine::finish_hang() {
 
 void Machine::raise_irq(int cpu, std::string what, std::function<void(kern::Exec&)> handler) {
   cpus_[cpu].irqs.push_back({std::move(what), [h = std::move(handler)](IrqExec& ex) { h(ex); }});
+  irq_cpus_ |= 1ULL << cpu;
 }
 
 void Machine::report_from_device(const std::string& device, FindingKind kind, const std::string& msg,
@@ -682,6 +709,7 @@ void Machine::send_ipis(const kern::CpuMask& mask, std::function<void(int)> fn,
                                  fn(c);
                                  --*remaining;
                                }});
+      irq_cpus_ |= 1ULL << c;
     });
   }
 }
@@ -696,7 +724,9 @@ bool Machine::cpu_interruptible(int c) const {
 
 bool Machine::deliver_irqs_when_possible() {
   bool any = false;
-  for (int c = 0; c < nr_cpus(); ++c) {
+  // Only CPUs with IRQs pending, lowest first.
+  for (uint64_t pending = irq_cpus_; pending; pending &= pending - 1) {
+    const int c = __builtin_ctzll(pending);
     Cpu& cpu = cpus_[c];
     if (cpu.irqs.empty()) continue;
     if (!cpu_interruptible(c)) {
@@ -744,6 +774,7 @@ ps_t Machine::run_irqs(int c, ps_t base) {
     elapsed += ex.elapsed;
     cpu.in_irq = false;
   }
+  irq_cpus_ &= ~(1ULL << c);
   note_quiescent(c);
   return elapsed;
 }
@@ -815,6 +846,8 @@ void Machine::check_gp_done(GracePeriod& gp) {
       it = list.erase(it);
       cpus_[c].softirq_work.push_back({fmt::format("rcu_do_batch: {}", h.what),
                                        [&h](kern::Exec& ex) { h.fn(ex); }});
+      Task& softirq = *tasks_[static_cast<size_t>(cpus_[c].softirq_task)];
+      if (softirq.state == State::sleeping) set_state(softirq, softirq.state);  // it has work now
     }
   }
 }

@@ -269,6 +269,9 @@ class Machine {
   bool deliver_irqs_when_possible();
   void resume(Task& t);
   void task_main(Task& t);
+  /// Every change of a task's state goes here: it keeps the ready and
+  /// waiting sets, so a scheduling step costs O(ready + waiting tasks).
+  void set_state(Task& t, State s);
   /// Called by a task at a scheduling point: commit its time and yield.
   void yield_from(Task& t, State next);
   void finish_hang();
@@ -328,7 +331,10 @@ class Machine {
   bool drain_hardware_events();
   ps_t t0_ = 0;
   std::vector<Cpu> cpus_;
+  uint64_t irq_cpus_ = 0;  ///< CPUs with IRQs pending (at most 64 CPUs, as kern::CpuMask)
   std::vector<std::unique_ptr<Task>> tasks_;
+  std::vector<uint64_t> ready_bits_;    ///< tasks runnable or not started
+  std::vector<uint64_t> waiting_bits_;  ///< tasks sleeping or spinning, but idle softirq contexts
   std::vector<PinRt> pins_;
   uint64_t pin_seq_ = 0;
   std::map<std::pair<ps_t, uint64_t>, std::function<void()>> timers_;
