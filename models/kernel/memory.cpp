@@ -239,8 +239,9 @@ UserAccess user_access(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool w
                             "removed (memunmap_pages): the BAR still takes the access",
                             write ? "store" : "load", addr, proc.pid, e.pte.pfn()));
     } else {
-      k.oracle.check_use(ex, k, *page, e.shadow_alloc, proc.pid,
-                         fmt::format("user {} at {:#x}", write ? "store" : "load", addr));
+      if (!Oracle::use_ok(*page, e.shadow_alloc))  // format the access only for a report
+        k.oracle.check_use(ex, k, *page, e.shadow_alloc, proc.pid,
+                           fmt::format("user {} at {:#x}", write ? "store" : "load", addr));
     }
     const uint64_t off = addr & (PAGE_SIZE - 1);
     if (write) {

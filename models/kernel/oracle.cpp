@@ -7,10 +7,11 @@
 
 namespace p2psim::kern {
 
-uint64_t Oracle::on_alloc(Exec& ex, Kernel& k, int owner_pid, const std::string& what,
-                          uint64_t pfn, uint64_t nr) {
+std::string Allocation::what() const { return fmt::format("{} by {} (pid {}, cpu{})", fn, by, by_pid, by_cpu); }
+
+uint64_t Oracle::on_alloc(Exec& ex, Kernel& k, int owner_pid, const char* fn, uint64_t pfn, uint64_t nr) {
   const uint64_t id = next_id_++;
-  allocs_[id] = Allocation{id, owner_pid, what, pfn, nr};
+  allocs_[id] = Allocation{id, owner_pid, fn, ex.task_name(), ex.pid(), ex.cpu(), pfn, nr};
   for (uint64_t i = 0; i < nr; ++i)
     if (Page* p = k.pfn_to_page(pfn + i)) {
       p->shadow.alloc_id = id;
@@ -35,7 +36,7 @@ void Oracle::on_insert_refused_at_zero(Exec& ex, Page& page) {
                 fmt::format("vm_insert_page refuses pfn {:#x} at refcount 0 with -EINVAL: allocation "
                             "#{} ({}) got it while {} was inside free_zone_device_page, which "
                             "returned it to the pool before set_page_count(page, 1)",
-                            page.pfn, page.shadow.alloc_id, a ? a->what : "?", page.shadow.window_by));
+                            page.pfn, page.shadow.alloc_id, a ? a->what() : "?", page.shadow.window_by));
 }
 
 const Allocation* Oracle::allocation(uint64_t id) const {
@@ -48,7 +49,7 @@ void Oracle::on_pool_free(Exec& ex, Kernel& k, Page& page, const char* via) {
   const Allocation* a = allocation(page.shadow.alloc_id);
   if (page.shadow.held)
     holders.push_back(fmt::format("its allocation #{} ({}) still holds it", page.shadow.alloc_id,
-                                  a ? a->what : "?"));
+                                  a ? a->what() : "?"));
   if (page.shadow.ptes > 0) holders.push_back(fmt::format("{} PTE(s) still map it", page.shadow.ptes));
   for (size_t c = 0; c < k.cpus.size(); ++c)
     if (k.cpus[c].tlb.maps_pfn(page.pfn)) holders.push_back(fmt::format("cpu{}'s TLB caches it", c));
@@ -71,7 +72,7 @@ void Oracle::check_use(Exec& ex, Kernel& k, Page& page, uint64_t expected, int u
   if (page.shadow.alloc_id == expected) return;
   const Allocation* mine = allocation(expected);
   const std::string mine_s =
-      mine ? fmt::format("allocation #{} ({})", expected, mine->what) : "no allocation";
+      mine ? fmt::format("allocation #{} ({})", expected, mine->what()) : "no allocation";
   if (page.shadow.alloc_id == 0) {
     ex.report_page(FindingKind::use_after_free, page.pfn, expected,
                    fmt::format("{} by pid {} of pfn {:#x} made for {}: the page is free in its pool "
@@ -85,7 +86,7 @@ void Oracle::check_use(Exec& ex, Kernel& k, Page& page, uint64_t expected, int u
                  fmt::format("{} by pid {} of pfn {:#x} made for {}: the page now belongs to "
                         "allocation #{} ({}) of pid {}",
                         via, user_pid, page.pfn, mine_s, page.shadow.alloc_id,
-                        now ? now->what : "?", now ? now->owner_pid : -1));
+                        now ? now->what() : "?", now ? now->owner_pid : -1));
 }
 
 }  // namespace p2psim::kern

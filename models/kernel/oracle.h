@@ -18,9 +18,14 @@ class Kernel;
 struct Allocation {
   uint64_t id = 0;
   int owner_pid = 0;
-  std::string what;  ///< "pci_p2pdma_vma_fault by b_map (pid 2)"
+  const char* fn = "";  ///< the allocating function, a string literal
+  std::string by;       ///< the task that allocated
+  int by_pid = 0, by_cpu = 0;
   uint64_t first_pfn = 0;
   uint64_t nr_pages = 0;
+  /// "pci_p2pdma_vma_fault by b_main (pid 2, cpu2)", formatted only when a
+  /// report needs it (allocations happen in every execution, reports rarely).
+  std::string what() const;
 };
 
 /**
@@ -33,10 +38,10 @@ struct Allocation {
  */
 class Oracle {
  public:
-  /// Tag @nr pages from @pfn as a new allocation for @owner_pid; returns its
-  /// id. Remembers pages handed out inside free_zone_device_page()'s window.
-  uint64_t on_alloc(Exec& ex, Kernel& k, int owner_pid, const std::string& what, uint64_t pfn,
-                    uint64_t nr);
+  /// Tag @nr pages from @pfn as a new allocation for @owner_pid, made by
+  /// function @fn (a literal) in @ex's task; returns its id. Remembers pages
+  /// handed out inside free_zone_device_page()'s window.
+  uint64_t on_alloc(Exec& ex, Kernel& k, int owner_pid, const char* fn, uint64_t pfn, uint64_t nr);
   /// vm_insert_page() refuses @page because its refcount is 0: if the page
   /// was handed out inside the reset window, that is the root cause
   /// "zone_device_reset_window" (the window did harm: a spurious -EINVAL).
@@ -47,6 +52,9 @@ class Oracle {
   /// @via: "user read", "GUP result", "DMA".
   void check_use(Exec& ex, Kernel& k, Page& page, uint64_t expected, int user_pid,
                  const std::string& via);
+  /// Would check_use() of @page for @expected report nothing? Lets a hot
+  /// caller skip formatting its @via.
+  static bool use_ok(const Page& page, uint64_t expected) { return page.shadow.alloc_id == expected; }
   const Allocation* allocation(uint64_t id) const;
 
  private:

@@ -20,8 +20,6 @@ static uint64_t page_to_virt(const Page& p) { return PAGE_OFFSET + (p.pfn << PAG
 
 namespace {
 
-std::string who(Exec& ex) { return fmt::format("{} (pid {}, cpu{})", ex.task_name(), ex.pid(), ex.cpu()); }
-
 /// Give @page back to the pool, telling the oracle first.
 void pool_free_page(Exec& ex, Kernel& k, P2pdmaState& p2p, Page& page, void** owner,
                     const char* via) {
@@ -102,7 +100,7 @@ int rfc_vma_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
     const uint64_t nr = pmap->len >> PAGE_SHIFT;
     const uint64_t first = virt_to_pfn(pmap->kaddr);
     pmap->shadow_alloc =
-        k.oracle.on_alloc(ex, k, ex.pid(), fmt::format("pci_p2pdma_vma_fault by {}", who(ex)), first, nr);
+        k.oracle.on_alloc(ex, k, ex.pid(), "pci_p2pdma_vma_fault", first, nr);
     for (uint64_t i = 0; i < nr; ++i) k.pfn_to_page(first + i)->shadow.held = true;
     ex.pp("pci_p2pdma_vma_fault:after_gen_pool_alloc");
     for (uint64_t off = 0; off < pmap->len; off += PAGE_SIZE) {
@@ -218,7 +216,7 @@ int p2pmem_alloc_mmap(Exec& ex, Kernel& k, P2pdmaProvider& prov, VmAreaStruct& v
     return -19;
   }
   const uint64_t alloc = k.oracle.on_alloc(
-      ex, k, ex.pid(), fmt::format("p2pmem_alloc_mmap by {}", who(ex)), virt_to_pfn(kaddr), len >> PAGE_SHIFT);
+      ex, k, ex.pid(), "p2pmem_alloc_mmap", virt_to_pfn(kaddr), len >> PAGE_SHIFT);
   for (uint64_t off = 0; off < len; off += PAGE_SIZE)
     k.pfn_to_page(virt_to_pfn(kaddr + off))->shadow.held = true;
   ex.rcu_read_unlock();
@@ -353,7 +351,7 @@ uint64_t pci_alloc_p2pmem(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t si
         p2p->pool.free_owner(ret, size, nullptr);
         ret = 0;
       } else {
-        k.oracle.on_alloc(ex, k, ex.pid(), fmt::format("pci_alloc_p2pmem by {}", who(ex)),
+        k.oracle.on_alloc(ex, k, ex.pid(), "pci_alloc_p2pmem",
                           virt_to_pfn(ret), (size + PAGE_SIZE - 1) >> PAGE_SHIFT);
       }
     }

@@ -22,6 +22,14 @@ struct TaskKilled {};
 
 namespace {
 
+/// "softirq/3", "irq/cpu3": formatted once per process, not per execution.
+const std::string& context_name(const char* prefix, int cpu) {
+  static std::map<std::pair<std::string, int>, std::string> names;
+  auto it = names.find({prefix, cpu});
+  if (it == names.end()) it = names.emplace(std::make_pair(prefix, cpu), fmt::format("{}{}", prefix, cpu)).first;
+  return it->second;
+}
+
 /**
  * class PointIds - small ids for preemption points, so that counting a
  * task's arrivals at a point is an index, not a string-keyed lookup.
@@ -268,7 +276,7 @@ Machine::Machine(CoroutineHost& host, kern::Kernel& kernel, Strategy& strategy, 
       cpus_(kernel.cpus.size()), rcu_cblist_(kernel.cpus.size()) {
   seed_ = seed;
   t0_ = host_.now();
-  for (int c = 0; c < nr_cpus(); ++c) irq_names_.push_back(fmt::format("irq/cpu{}", c));
+  for (int c = 0; c < nr_cpus(); ++c) irq_names_.push_back(context_name("irq/cpu", c));
   if (trace_)
     for (int c = 0; c < nr_cpus(); ++c) trace_->track(c, fmt::format("cpu{} irq/softirq", c), c * 1000 + 999);
 }
@@ -304,7 +312,7 @@ void Machine::run() {
   // preemption points, while the other CPUs go on.
   for (int c = 0; c < nr_cpus(); ++c) {
     const int idx = static_cast<int>(tasks_.size());
-    add_task({fmt::format("softirq/{}", c), c, 0, 0, [this, c](kern::Exec& ex) { softirq_main(ex, c); }});
+    add_task({context_name("softirq/", c), c, 0, 0, [this, c](kern::Exec& ex) { softirq_main(ex, c); }});
     Task& t = *tasks_[idx];
     t.softirq = true;
     t.preempt_off = 1;  // local_bh_disable(): atomic, an RCU reader
