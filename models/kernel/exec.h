@@ -56,10 +56,13 @@ class Exec {
   /// Queue @cb to run on this CPU in softirq context after a grace period.
   virtual void call_rcu(std::function<void(Exec&)> cb, const char* what) = 0;
   /// Sleep until @cond holds; re-evaluated whenever shared state may change.
+  /// @what (for hang reports) must outlive the wait: a literal, or text the
+  /// scenario owns.
   virtual void wait_event(std::function<bool()> cond, const char* what) = 0;
   /// schedule_timeout()/msleep(): sleep for @d of simulated time.
   virtual void schedule_timeout(ps_t d) = 0;
   /// Busy-wait on this CPU (keeping it, IRQ state unchanged) until @cond.
+  /// @what as for wait_event().
   virtual void spin_until(std::function<bool()> cond, const char* what) = 0;
   /**
    * Run @fn on every CPU in @mask by IPI (smp_call_function_many_cond).

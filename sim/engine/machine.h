@@ -189,7 +189,7 @@ class Machine {
     ps_t ready_at = 0;
     ps_t pending = 0;  ///< cost charged since the last scheduling point
     std::function<bool()> wait_cond;
-    std::string wait_what;
+    const char* wait_what = "";  ///< a literal or text the scenario owns (Exec::wait_event)
     ps_t wait_since = 0;
     int irq_off = 0, preempt_off = 0, rcu = 0;
     std::vector<const char*> fn_stack;

@@ -709,6 +709,11 @@ Scenario load_scenario(const std::string& path) {
   }
   root.finish();
   check_references(sc, root);
+  // What a hung wait says ("wait for event 'a_mapped'"), made once here: the
+  // engine keeps a pointer to it, not a copy, in every execution.
+  for (auto& t : sc.tasks)
+    for (auto& op : t.ops)
+      if (op.kind == OpSpec::Kind::wait) op.wait_text = fmt::format("wait for event '{}'", op.event);
   // Every variant must resolve (knob combinations, presets) before any run.
   for (const auto& v : sc.variants) resolve_run(sc, v.name, {});
   return sc;

@@ -36,6 +36,7 @@ struct OpSpec {
   std::optional<uint64_t> expect;  ///< load
   unsigned gup_flags = 0;          ///< pin
   std::string event;               ///< signal/wait
+  std::string wait_text;           ///< wait: "wait for event 'NAME'" (load_scenario() fills it)
   uint64_t size = 0;               ///< alloc
   std::string dev, dst;            ///< o_direct device; p2pmem_test src (dev) and dst
   bool write = false;              ///< o_direct: memory -> device

@@ -106,7 +106,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         break;
       case K::wait: {
         bool* flag = &w.events[op.event];
-        ex.wait_event([flag] { return *flag; }, fmt::format("wait for event '{}'", op.event).c_str());
+        ex.wait_event([flag] { return *flag; }, op.wait_text.c_str());
         break;
       }
       case K::sleep:
