@@ -9,7 +9,10 @@ namespace p2psim::kern {
 
 Kernel::Kernel(const Knobs& kn, const Costs& co, int nr_cpus)
     : knobs(kn), costs(co), cpus(nr_cpus) {}
-Kernel::~Kernel() = default;
+Kernel::~Kernel() {
+  processes.clear();  // nothing points into the tables any more
+  recycle_pte_tables(pte_arena);
+}
 
 Process& Kernel::process(int pid, const std::string& name) {
   auto it = processes.find(pid);

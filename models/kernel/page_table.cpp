@@ -9,10 +9,34 @@ PteTable* PageTables::table(Pmd pmd) const {
   return id == 0 || id > arena_->size() ? nullptr : (*arena_)[id - 1].get();
 }
 
+namespace {
+std::vector<std::unique_ptr<PteTable>>& pte_table_pool() {
+  static std::vector<std::unique_ptr<PteTable>> pool;
+  return pool;
+}
+constexpr size_t kPoolMax = 256;  // 4 MiB of tables at most
+}  // namespace
+
+std::unique_ptr<PteTable> new_pte_table() {
+  auto& pool = pte_table_pool();
+  if (pool.empty()) return std::make_unique<PteTable>();
+  std::unique_ptr<PteTable> t = std::move(pool.back());
+  pool.pop_back();
+  *t = PteTable{};  // as new: no entry, no id, not freed
+  return t;
+}
+
+void recycle_pte_tables(std::vector<std::unique_ptr<PteTable>>& arena) {
+  auto& pool = pte_table_pool();
+  for (auto& t : arena)
+    if (pool.size() < kPoolMax) pool.push_back(std::move(t));
+  arena.clear();
+}
+
 PteTable& PageTables::alloc_table(uint64_t addr) {
   Pmd& e = pmds_[addr >> PMD_SHIFT];
   if (PteTable* t = table(e)) return *t;
-  arena_->push_back(std::make_unique<PteTable>());
+  arena_->push_back(new_pte_table());
   PteTable& t = *arena_->back();
   t.id = arena_->size();
   e.val = (t.id << 12) | 1;

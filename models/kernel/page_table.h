@@ -68,6 +68,14 @@ struct Pmd {
 };
 static_assert(sizeof(Pmd) == 8, "PMD entry is 64 bits");
 
+/// A zeroed PTE table, reused from an earlier execution when one is free:
+/// tables are 16 KiB, and allocating a few per execution made the C
+/// library consolidate its small-chunk bins every time. Not thread-safe
+/// (a process runs one execution at a time).
+std::unique_ptr<PteTable> new_pte_table();
+/// Give an execution's tables back for reuse (Kernel's destructor).
+void recycle_pte_tables(std::vector<std::unique_ptr<PteTable>>& arena);
+
 /**
  * class PageTables - the part of an mm's page tables below the PMD level.
  * Upper levels are always present in the model; nothing the scenarios
