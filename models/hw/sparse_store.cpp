@@ -28,9 +28,19 @@ void SparseStore::write(std::uint64_t off, const std::uint8_t* src, std::size_t 
     const std::uint64_t chunk = off / kChunk;
     const std::uint64_t in = off % kChunk;
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(len, kChunk - in));
-    auto& bytes = chunks_[chunk];
-    if (bytes.empty()) bytes.assign(kChunk, 0);
-    std::memcpy(bytes.data() + in, src, n);
+    auto it = chunks_.find(chunk);
+    if (it == chunks_.end()) {
+      // Zeros into a chunk never written change nothing a read can see:
+      // keep it absent, so moving a GiB of zeros costs no GiB of memory.
+      if (std::all_of(src, src + n, [](std::uint8_t b) { return b == 0; })) {
+        off += n;
+        src += n;
+        len -= n;
+        continue;
+      }
+      it = chunks_.emplace(chunk, std::vector<std::uint8_t>(kChunk, 0)).first;
+    }
+    std::memcpy(it->second.data() + in, src, n);
     off += n;
     src += n;
     len -= n;

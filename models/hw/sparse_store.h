@@ -7,7 +7,8 @@
 
 namespace p2psim::hw {
 
-/// Bytes, sparse in 4 KiB chunks; never-written bytes read as zero.
+/// Bytes, sparse in 4 KiB chunks; never-written bytes read as zero, and
+/// writing zeros to a chunk never written leaves it absent.
 class SparseStore {
  public:
   static constexpr std::uint64_t kChunk = 4096;
