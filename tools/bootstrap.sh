@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake ninja-build pkg-config libsystemc-dev libboost-dev libboost-context-dev libfmt-dev
+packages=(g++ cmake ninja-build pkg-config libsystemc-dev libboost-dev libboost-context-dev libgoogle-perftools-dev libfmt-dev
           libyaml-cpp-dev catch2 python3 python3-matplotlib parallel
           clang libclang-rt-14-dev)  # clang: the parser fuzzers (tools/fuzz.sh)
 missing=()
