@@ -32,7 +32,8 @@ void SparseStore::write(std::uint64_t off, const std::uint8_t* src, std::size_t 
     if (it == chunks_.end()) {
       // Zeros into a chunk never written change nothing a read can see:
       // keep it absent, so moving a GiB of zeros costs no GiB of memory.
-      if (std::all_of(src, src + n, [](std::uint8_t b) { return b == 0; })) {
+      static const std::uint8_t kZeros[kChunk] = {};
+      if (std::memcmp(src, kZeros, n) == 0) {
         off += n;
         src += n;
         len -= n;
