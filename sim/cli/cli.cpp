@@ -849,6 +849,13 @@ Options:
   --host NAME             auto (default) | systemc | direct (see run --help)
 )";
 
+/// A task of an execution by index: the scenario's tasks, then one softirq
+/// context per CPU (Machine::run()).
+std::string task_label(const Scenario& sc, int idx) {
+  if (idx >= 0 && static_cast<size_t>(idx) < sc.tasks.size()) return sc.tasks[static_cast<size_t>(idx)].name;
+  return fmt::format("softirq/{}", idx - static_cast<int>(sc.tasks.size()));
+}
+
 int cmd_explore(const std::vector<std::string>& args) {
   std::string scenario, variant, stop_on = "any";
   std::vector<std::string> sets;
@@ -939,6 +946,11 @@ int cmd_explore(const std::vector<std::string>& args) {
     for (size_t k = 0; k < res.interleavings.size(); ++k)
       levels += fmt::format("{}{}", k ? ", " : "", res.interleavings[k]);
     for (const auto& [name, n] : res.known) known += fmt::format("{}{}: {}", known.empty() ? "" : ", ", json_quote(name), n);
+    std::string forced;
+    for (const auto& d : res.forced)
+      forced += fmt::format("{}{{\"choice\": {}, \"runs\": {}, \"instead_of\": {}, \"back_to_timing\": {}}}",
+                            forced.empty() ? "" : ", ", d.point, json_quote(task_label(sc, d.task)),
+                            json_quote(task_label(sc, d.instead_of)), d.back_to_timing ? "true" : "false");
     std::string findings;
     for (const auto& f : res.run.findings)
       findings += fmt::format("{}{{\"kind\": {}, \"time_ps\": {}, \"cpu\": {}, \"task\": {}, \"message\": {}}}",
@@ -947,10 +959,10 @@ int cmd_explore(const std::vector<std::string>& args) {
     fmt::print("{{\"scenario\": {}, \"variant\": {}, \"preemption_bound\": {}, \"interleavings\": {}, "
                "\"interleavings_per_forced_decisions\": [{}], \"executions\": {}, \"complete\": {}, "
                "\"wall_seconds\": {:.3f}, \"known\": {{{}}}, \"other_findings\": {}, \"verdict\": {}, "
-               "\"forced_decisions\": {}, \"findings\": [{}], \"token\": {}}}\n",
+               "\"forced_decisions\": {}, \"forced\": [{}], \"findings\": [{}], \"token\": {}}}\n",
                json_quote(sc.name), json_quote(variant), lim.bound, res.total(), levels, res.executions,
                res.complete ? "true" : "false", res.seconds, known, res.other_findings, json_quote(verdict),
-               res.found ? std::to_string(res.deviations.size()) : "null", findings,
+               res.found ? std::to_string(res.deviations.size()) : "null", forced, findings,
                res.found ? json_quote(token) : "null");
     return res.found ? kExitUnexpected : kExitExpected;
   }
@@ -966,6 +978,11 @@ int cmd_explore(const std::vector<std::string>& args) {
                res.deviations.size(), res.total(), res.executions, res.seconds);
     for (const auto& f : res.run.findings)
       fmt::print("  {} at {} on cpu{}, {}: {}\n", to_string(f.kind), format_time(f.time), f.cpu, f.task, f.message);
+    if (!res.forced.empty()) fmt::print("forced decisions (choice N: the N-th scheduling point with a choice):\n");
+    for (const auto& d : res.forced)
+      fmt::print(d.back_to_timing ? "  choice {}: back to the timing, {} runs instead of {}\n"
+                                  : "  choice {}: {} runs instead of {}, and keeps running\n",
+                 d.point, task_label(sc, d.task), task_label(sc, d.instead_of));
     fmt::print("verdict: {}\n", verdict);
     fmt::print("replay: p2pdma-sim replay {}\n", token);
     return kExitUnexpected;

@@ -44,6 +44,7 @@ class DeviationStrategy : public Strategy {
   void begin(uint64_t, int) override {
     points_.clear();
     decisions_ = Decisions{};
+    forced_.clear();
     next_ = 0;
     favoured_ = -1;
   }
@@ -69,6 +70,7 @@ class DeviationStrategy : public Strategy {
       if (c < cands.size() && c != unforced) {
         pick = c;
         favoured_ = c == timed ? -1 : cands[c].task;
+        forced_.push_back({here, cands[c].task, cands[unforced].task, c == timed});
       }
       ++next_;
     }
@@ -77,11 +79,13 @@ class DeviationStrategy : public Strategy {
   }
   const std::vector<Point>& points() const { return points_; }
   const Decisions& decisions() const { return decisions_; }
+  const std::vector<ForcedDecision>& forced() const { return forced_; }
 
  private:
   const std::vector<Deviation>* devs_ = nullptr;
   std::vector<Point> points_;
   Decisions decisions_;
+  std::vector<ForcedDecision> forced_;
   size_t next_ = 0;
   int favoured_ = -1;  ///< task a forced decision ran, running on unforced
 };
@@ -143,6 +147,7 @@ struct Search {
         res.found = true;
         res.deviations = devs;
         res.decisions = strategy.decisions();
+        res.forced = strategy.forced();
         res.run = std::move(r);
         stop = true;
       }
@@ -166,7 +171,8 @@ struct Search {
 }  // namespace
 
 RunResult run_interleaving(CoroutineHost& host, const HardwareModules& hw, const Scenario& sc, const RunConfig& rc,
-                           const std::vector<Deviation>& devs, Decisions* decisions) {
+                           const std::vector<Deviation>& devs, Decisions* decisions,
+                           std::vector<ForcedDecision>* forced) {
   BoundedSearchLimits lim;
   const Classifier none;
   const std::function<void(const BoundedSearchResult&, int)> quiet;
@@ -174,6 +180,7 @@ RunResult run_interleaving(CoroutineHost& host, const HardwareModules& hw, const
   RunResult r;
   s.run(devs, &r);
   if (decisions) *decisions = s.strategy.decisions();
+  if (forced) *forced = s.strategy.forced();
   return r;
 }
 
@@ -365,7 +372,7 @@ BoundedSearchResult explore_in_workers(const Scenario& sc, const RunConfig& rc, 
   }
   if (res.found)
     run_scenario(sc, [&](CoroutineHost& h, const HardwareModules& hw) {
-      res.run = run_interleaving(h, hw, sc, rc, res.deviations, &res.decisions);
+      res.run = run_interleaving(h, hw, sc, rc, res.deviations, &res.decisions, &res.forced);
     }, host);
   res.seconds = elapsed();
   return res;

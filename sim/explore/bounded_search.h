@@ -25,6 +25,14 @@ struct Deviation {
   uint32_t candidate = 0;
 };
 
+/// A forced decision as it happened: the task that ran, the one that would
+/// have run unforced, and whether it returned to the timing.
+struct ForcedDecision {
+  uint32_t point = 0;
+  int task = 0, instead_of = 0;
+  bool back_to_timing = false;
+};
+
 struct BoundedSearchLimits {
   int bound = 2;               ///< at most this many forced decisions
   int first = 0;               ///< start at this many (the levels below were searched)
@@ -53,6 +61,7 @@ struct BoundedSearchResult {
   bool found = false;
   std::vector<Deviation> deviations;  ///< of the finding's interleaving
   Decisions decisions;                ///< the same, as a replay token wants it
+  std::vector<ForcedDecision> forced; ///< the same, with the tasks involved
   RunResult run;                      ///< the finding's execution
   std::map<std::string, uint64_t> known;  ///< interleavings each known bug explained
   uint64_t other_findings = 0;        ///< interleavings with findings passed over
@@ -89,7 +98,8 @@ BoundedSearchResult explore_in_workers(const Scenario& sc, const RunConfig& rc, 
 
 /// One interleaving: the execution @devs forces, its decisions in @decisions.
 RunResult run_interleaving(CoroutineHost& host, const HardwareModules& hw, const Scenario& sc, const RunConfig& rc,
-                           const std::vector<Deviation>& devs, Decisions* decisions);
+                           const std::vector<Deviation>& devs, Decisions* decisions,
+                           std::vector<ForcedDecision>* forced = nullptr);
 
 /// "3:1,17:0": a Deviation list as one word (for a worker's report), and back.
 std::string format_deviations(const std::vector<Deviation>& devs);

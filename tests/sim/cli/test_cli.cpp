@@ -169,6 +169,11 @@ TEST_CASE("explore: the leak at three forced decisions, clean fixed designs, and
   Cli r = run("explore " + kS1 + " --variant rfc-v3 --preemption-bound 3 --stop-on cross_context_leak");
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("finding with 3 forced decision(s)"));
+  // The three forced decisions are S1's three pins: A's munmap runs on while
+  // GUP-fast is held, B's fault runs on, then GUP-fast resumes.
+  CHECK_THAT(r.out, Catch::Contains("a_main runs instead of a_io, and keeps running"));
+  CHECK_THAT(r.out, Catch::Contains("b_main runs instead of a_io, and keeps running"));
+  CHECK_THAT(r.out, Catch::Contains("back to the timing, a_io runs instead of b_main"));
   CHECK_THAT(r.out, Catch::Contains("verdict: premature_free use_after_free cross_context_leak data_mismatch"));
   const auto at = r.out.find("replay: p2pdma-sim replay ");
   REQUIRE(at != std::string::npos);
