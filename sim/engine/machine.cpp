@@ -23,11 +23,18 @@ struct TaskKilled {};
 namespace {
 
 /// "softirq/3", "irq/cpu3": formatted once per process, not per execution.
-const std::string& context_name(const char* prefix, int cpu) {
-  static std::map<std::pair<std::string, int>, std::string> names;
-  auto it = names.find({prefix, cpu});
-  if (it == names.end()) it = names.emplace(std::make_pair(prefix, cpu), fmt::format("{}{}", prefix, cpu)).first;
-  return it->second;
+/// @names holds one prefix's names by CPU; references stay valid (a deque).
+const std::string& context_name(std::deque<std::string>& names, const char* prefix, int cpu) {
+  while (names.size() <= static_cast<size_t>(cpu)) names.push_back(fmt::format("{}{}", prefix, names.size()));
+  return names[static_cast<size_t>(cpu)];
+}
+const std::string& softirq_name(int cpu) {
+  static std::deque<std::string> names;
+  return context_name(names, "softirq/", cpu);
+}
+const std::string& irq_name(int cpu) {
+  static std::deque<std::string> names;
+  return context_name(names, "irq/cpu", cpu);
 }
 
 /**
@@ -276,7 +283,7 @@ Machine::Machine(CoroutineHost& host, kern::Kernel& kernel, Strategy& strategy, 
       cpus_(kernel.cpus.size()), rcu_cblist_(kernel.cpus.size()) {
   seed_ = seed;
   t0_ = host_.now();
-  for (int c = 0; c < nr_cpus(); ++c) irq_names_.push_back(context_name("irq/cpu", c));
+  for (int c = 0; c < nr_cpus(); ++c) irq_names_.push_back(irq_name(c));
   if (trace_)
     for (int c = 0; c < nr_cpus(); ++c) trace_->track(c, fmt::format("cpu{} irq/softirq", c), c * 1000 + 999);
 }
@@ -312,7 +319,7 @@ void Machine::run() {
   // preemption points, while the other CPUs go on.
   for (int c = 0; c < nr_cpus(); ++c) {
     const int idx = static_cast<int>(tasks_.size());
-    add_task({context_name("softirq/", c), c, 0, 0, [this, c](kern::Exec& ex) { softirq_main(ex, c); }});
+    add_task({softirq_name(c), c, 0, 0, [this, c](kern::Exec& ex) { softirq_main(ex, c); }});
     Task& t = *tasks_[idx];
     t.softirq = true;
     t.preempt_off = 1;  // local_bh_disable(): atomic, an RCU reader
