@@ -736,6 +736,14 @@ uint64_t parse_count(const std::string& opt, const std::string& v, uint64_t min)
   return *n;
 }
 
+/// parse_count() for a value that must also be at most @max (checked before
+/// it is narrowed to int); @why says what a larger one would mean.
+int parse_small_count(const std::string& opt, const std::string& v, uint64_t min, uint64_t max, const char* why) {
+  const uint64_t n = parse_count(opt, v, min);
+  if (n > max) throw BadArgs{fmt::format("{} {} is more than {} {}", opt, v, max, why)};
+  return static_cast<int>(n);
+}
+
 int cmd_fuzz(const std::vector<std::string>& args) {
   CampaignOptions o;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -757,7 +765,8 @@ int cmd_fuzz(const std::vector<std::string>& args) {
         throw BadArgs{fmt::format("unknown strategy '{}'; known: portfolio, adaptive, random, pct, delay, timed",
                                   o.strategy)};
     } else if (a == "--pct-depth") {
-      o.pct_depth = static_cast<int>(parse_count("--pct-depth", take_value(args, i, "--pct-depth"), 1));
+      o.pct_depth = parse_small_count("--pct-depth", take_value(args, i, "--pct-depth"), 1, 64,
+                                      "(PCT is for bugs of small depth)");
     } else if (a == "--runs") {
       o.runs = parse_count("--runs", take_value(args, i, "--runs"), 1);
     } else if (a == "--time") {
@@ -768,11 +777,8 @@ int cmd_fuzz(const std::vector<std::string>& args) {
     } else if (a == "--seed") {
       o.seed = parse_count("--seed", take_value(args, i, "--seed"), 0);
     } else if (a == "--jobs") {
-      o.jobs = static_cast<int>(parse_count("--jobs", take_value(args, i, "--jobs"), 1));
-      if (o.jobs > kMaxJobs)
-        throw BadArgs{fmt::format("--jobs {} is more than {} worker processes; use --shard to spread a campaign "
-                                  "over machines",
-                                  o.jobs, kMaxJobs)};
+      o.jobs = parse_small_count("--jobs", take_value(args, i, "--jobs"), 1, kMaxJobs,
+                                 "worker processes; use --shard to spread a campaign over machines");
     } else if (a == "--shard") {
       const std::string v = take_value(args, i, "--shard");
       unsigned k = 0, n = 0;
@@ -840,7 +846,7 @@ Options:
   --time SECONDS          stop after SECONDS of wall time
   --jobs N                worker processes (default 1): each level (number of forced
                           decisions) is split among them by its first forced decision;
-                          the result is the same as with one
+                          without a budget the result is the same as with one
   --stop-on KIND          stop only at an interleaving with a finding of KIND (or 'any',
                           the default); interleavings with other findings are counted
   --no-known              report findings the variant's known bugs explain too
@@ -875,8 +881,8 @@ int cmd_explore(const std::vector<std::string>& args) {
     } else if (a == "--platform") {
       sets.push_back("platform=" + take_value(args, i, "--platform"));
     } else if (a == "--preemption-bound") {
-      lim.bound = static_cast<int>(parse_count("--preemption-bound", take_value(args, i, "--preemption-bound"), 0));
-      if (lim.bound > 16) throw BadArgs{fmt::format("--preemption-bound {} is beyond reach; use at most 16", lim.bound)};
+      lim.bound = parse_small_count("--preemption-bound", take_value(args, i, "--preemption-bound"), 0, 16,
+                                    "forced decisions: the search would be beyond reach");
     } else if (a == "--max-executions") {
       lim.max_executions = parse_count("--max-executions", take_value(args, i, "--max-executions"), 1);
     } else if (a == "--time") {
@@ -890,8 +896,7 @@ int cmd_explore(const std::vector<std::string>& args) {
       if (stop_on != "any" && !finding_kind_from_string(stop_on))
         throw BadArgs{fmt::format("--stop-on needs a finding kind or 'any', got '{}'", stop_on)};
     } else if (a == "--jobs") {
-      jobs = static_cast<int>(parse_count("--jobs", take_value(args, i, "--jobs"), 1));
-      if (jobs > kMaxJobs) throw BadArgs{fmt::format("--jobs {} is more than {} worker processes", jobs, kMaxJobs)};
+      jobs = parse_small_count("--jobs", take_value(args, i, "--jobs"), 1, kMaxJobs, "worker processes");
     } else if (a == "--no-known") {
       no_known = true;
     } else if (a == "--json") {
@@ -958,10 +963,11 @@ int cmd_explore(const std::vector<std::string>& args) {
                               json_quote(f.task), json_quote(f.message));
     fmt::print("{{\"scenario\": {}, \"variant\": {}, \"preemption_bound\": {}, \"interleavings\": {}, "
                "\"interleavings_per_forced_decisions\": [{}], \"executions\": {}, \"complete\": {}, "
-               "\"wall_seconds\": {:.3f}, \"known\": {{{}}}, \"other_findings\": {}, \"verdict\": {}, "
+               "\"wall_seconds\": {:.3f}, \"known\": {{{}}}, \"other_findings\": {}, \"first_in_order\": {}, \"verdict\": {}, "
                "\"forced_decisions\": {}, \"forced\": [{}], \"findings\": [{}], \"token\": {}}}\n",
                json_quote(sc.name), json_quote(variant), lim.bound, res.total(), levels, res.executions,
-               res.complete ? "true" : "false", res.seconds, known, res.other_findings, json_quote(verdict),
+               res.complete ? "true" : "false", res.seconds, known, res.other_findings,
+               res.first_in_order ? "true" : "false", json_quote(verdict),
                res.found ? std::to_string(res.deviations.size()) : "null", forced, findings,
                res.found ? json_quote(token) : "null");
     return res.found ? kExitUnexpected : kExitExpected;
@@ -974,8 +980,9 @@ int cmd_explore(const std::vector<std::string>& args) {
   if (res.other_findings)
     fmt::print("{} interleaving(s) with findings other than {}, search went on\n", res.other_findings, stop_on);
   if (res.found) {
-    fmt::print("finding with {} forced decision(s), after {} interleavings ({} executions, {:.2f} s):\n",
-               res.deviations.size(), res.total(), res.executions, res.seconds);
+    fmt::print("finding with {} forced decision(s), after {} interleavings ({} executions, {:.2f} s){}:\n",
+               res.deviations.size(), res.total(), res.executions, res.seconds,
+               res.first_in_order ? "" : " (the budget cut another worker short: an earlier one may exist)");
     for (const auto& f : res.run.findings)
       fmt::print("  {} at {} on cpu{}, {}: {}\n", to_string(f.kind), format_time(f.time), f.cpu, f.task, f.message);
     if (!res.forced.empty()) fmt::print("forced decisions (choice N: the N-th scheduling point with a choice):\n");
@@ -1050,7 +1057,8 @@ int cli_main(int argc, char** argv) {
     if (cmd == "explore") return cmd_explore(rest);
     if (cmd == "merge") return cmd_merge(rest);
     if (cmd == "topo") return cmd_topo(rest);
-    throw BadArgs{fmt::format("unknown command '{}'; commands: run, fuzz, replay, merge, topo, check, list (see --help)", cmd)};
+    throw BadArgs{fmt::format(
+        "unknown command '{}'; commands: run, fuzz, explore, replay, merge, topo, check, list (see --help)", cmd)};
   } catch (const BadArgs& e) {
     fmt::print(stderr, "{}\n", command_line_error(e.msg));
     return kExitBadInput;

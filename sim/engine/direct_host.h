@@ -14,8 +14,10 @@ namespace p2psim {
  * switch instead of two plus an event. The Machine's decisions depend only
  * on the host's now() and on advance() returning early, which this host
  * never does (nothing can post a hardware event), so an execution is the
- * same on both hosts (tests/sim/engine/test_hosts.cpp checks the traces).
- * Unlike SystemC it may be called any number of times in one process.
+ * same on both hosts (tests/sim/explore/test_hosts.cpp checks the traces).
+ * Unlike SystemC it may be called any number of times in one process. An
+ * exception a task body throws (a ModelBug) is rethrown from resume(), in
+ * the scheduler, at once.
  */
 void run_on_direct_host(const std::function<void(CoroutineHost&)>& main);
 

@@ -3,12 +3,15 @@
 
 #include <fmt/format.h>
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <tuple>
 
@@ -261,6 +264,25 @@ std::string level_report(const BoundedSearchResult& r, int level) {
                      known.empty() ? "-" : known);
 }
 
+/// The workers of one level; whatever stops the search early (an error,
+/// an exception) kills and reaps those still running.
+struct Workers {
+  struct One {
+    pid_t pid;
+    int fd;
+  };
+  std::vector<One> list;
+  ~Workers() {
+    for (auto& w : list) {
+      if (w.fd >= 0) close(w.fd);
+      if (w.pid > 0) {
+        kill(w.pid, SIGKILL);
+        waitpid(w.pid, nullptr, 0);
+      }
+    }
+  }
+};
+
 /// Lexicographic order of forced decisions: the order one process meets them.
 bool earlier(const std::vector<Deviation>& a, const std::vector<Deviation>& b) {
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](const Deviation& x, const Deviation& y) {
@@ -288,13 +310,9 @@ BoundedSearchResult explore_in_workers(const Scenario& sc, const RunConfig& rc, 
   for (int k = lim.first; k <= lim.bound && !res.found && res.complete; ++k) {
     BoundedSearchLimits part = lim;
     part.first = part.bound = k;
-    part.jobs = jobs;
-    if (lim.max_executions) {
-      if (res.executions >= lim.max_executions) {
-        res.complete = false;
-        break;
-      }
-      part.max_executions = std::max<uint64_t>(1, (lim.max_executions - res.executions) / static_cast<uint64_t>(jobs));
+    if (lim.max_executions && res.executions >= lim.max_executions) {
+      res.complete = false;
+      break;
     }
     if (lim.max_seconds > 0) {
       if (elapsed() >= lim.max_seconds) {
@@ -303,13 +321,25 @@ BoundedSearchResult explore_in_workers(const Scenario& sc, const RunConfig& rc, 
       }
       part.max_seconds = lim.max_seconds - elapsed();
     }
-    std::vector<std::pair<pid_t, int>> workers;
-    for (int j = 0; j < jobs; ++j) {
+    // With a budget left smaller than the workers, start fewer: each gets
+    // at least one execution, and the level is split among those started.
+    int level_jobs = jobs;
+    if (lim.max_executions)
+      level_jobs = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(jobs), lim.max_executions - res.executions));
+    part.jobs = level_jobs;
+    if (lim.max_executions) part.max_executions = (lim.max_executions - res.executions) / static_cast<uint64_t>(level_jobs);
+    Workers workers;
+    for (int j = 0; j < level_jobs; ++j) {
       int fd[2];
       if (pipe(fd)) throw ModelBug("pipe() failed");
       const pid_t pid = fork();
-      if (pid < 0) throw ModelBug("fork() failed");
+      if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        throw ModelBug("fork() failed");
+      }
       if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the search
         close(fd[0]);
         part.job = j;
         int code = 0;
@@ -323,22 +353,32 @@ BoundedSearchResult explore_in_workers(const Scenario& sc, const RunConfig& rc, 
         } catch (const std::exception& e) {
           std::fprintf(stderr, "explore worker %d: %s\n", j, e.what());
           code = 3;
+        } catch (...) {
+          std::fprintf(stderr, "explore worker %d: unknown exception\n", j);
+          code = 3;
         }
+        std::fflush(nullptr);
         _exit(code);
       }
       close(fd[1]);
-      workers.emplace_back(pid, fd[0]);
+      workers.list.push_back({pid, fd[0]});
     }
     std::optional<std::vector<Deviation>> first;
-    for (auto& [pid, fd] : workers) {
+    bool level_cut = false;  // a worker of this level stopped on its budget
+    for (auto& w : workers.list) {
       std::string line;
       char buf[4096];
-      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) line.append(buf, static_cast<size_t>(n));
-      close(fd);
+      for (ssize_t n; (n = read(w.fd, buf, sizeof buf)) > 0;) line.append(buf, static_cast<size_t>(n));
+      close(w.fd);
+      w.fd = -1;
       int status = 0;
-      waitpid(pid, &status, 0);
+      waitpid(w.pid, &status, 0);
+      w.pid = -1;
+      if (WIFSIGNALED(status))
+        throw ModelBug(fmt::format("an explore worker was killed by signal {} ({}) searching {} forced decision(s)",
+                                   WTERMSIG(status), strsignal(WTERMSIG(status)), k));
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw ModelBug(fmt::format("an explore worker died searching {} forced decision(s) (see its message above)", k));
+        throw ModelBug(fmt::format("an explore worker failed searching {} forced decision(s) (see its message above)", k));
       std::istringstream in(line);
       uint64_t inter = 0, execs = 0, other = 0;
       int complete = 0, found = 0;
@@ -361,8 +401,12 @@ BoundedSearchResult explore_in_workers(const Scenario& sc, const RunConfig& rc, 
         if (!first || earlier(*d, *first)) first = std::move(*d);
       } else if (!complete) {
         res.complete = false;
+        level_cut = true;
       }
     }
+    // A finding while another worker ran out of budget: one it did not
+    // reach could come earlier in the order a single process searches.
+    if (first && level_cut) res.first_in_order = false;
     if (first) {
       res.found = true;
       res.complete = false;

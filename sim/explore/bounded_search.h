@@ -59,6 +59,9 @@ struct BoundedSearchResult {
   uint64_t executions = 0;  ///< runs, including re-runs of shorter prefixes
   bool complete = false;    ///< every interleaving within the bound was run
   bool found = false;
+  /// The finding is the first a single process would meet; false when a
+  /// budget stopped another worker of its level first (explore_in_workers).
+  bool first_in_order = true;
   std::vector<Deviation> deviations;  ///< of the finding's interleaving
   Decisions decisions;                ///< the same, as a replay token wants it
   std::vector<ForcedDecision> forced; ///< the same, with the tasks involved
@@ -86,8 +89,10 @@ BoundedSearchResult bounded_search(CoroutineHost& host, const HardwareModules& h
  * explore_in_workers() - bounded_search() over @jobs worker processes, one
  * level (number of forced decisions) at a time: each worker takes the
  * subtrees whose first forced decision falls to it, and the level's result
- * is the interleaving single-process search would find first, so the
- * result does not depend on @jobs. With @jobs 1 it runs in this process.
+ * is the interleaving single-process search would find first, so without
+ * a budget the result does not depend on @jobs (with one, each worker gets
+ * an equal share, and fewer workers start when less is left than @jobs).
+ * With @jobs 1 it runs in this process.
  * Fills @run and @decisions of a finding by running it here again, so the
  * calling process must not have run the SystemC host yet (it elaborates
  * once per process).

@@ -160,7 +160,8 @@ uint64_t calibrate_pct_steps(CoroutineHost& host, const Scenario& sc, const RunC
 struct WorkerSlot {
   std::atomic<uint64_t> current;   ///< 1 + index of the execution running; 0 none
   std::atomic<uint64_t> pct_steps; ///< the worker's calibrated PCT steps
-  std::atomic<int> member;         ///< adaptive: the member strategy running, else -1
+  std::atomic<int> member;         ///< adaptive: set before each execution to the member
+                                   ///< that runs it, -1 for a mutated (--favour-new-pairs) one
   char message[492];               ///< why it is about to die, when it knows
 };
 /// WorkerSlot::current while the worker calibrates, before any execution.

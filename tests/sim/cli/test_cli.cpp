@@ -195,6 +195,27 @@ TEST_CASE("explore: the leak at three forced decisions, clean fixed designs, and
   r = run("explore " + kS1 + " --preemption-bound many");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--preemption-bound needs a whole number"));
+  // Checked before narrowing: 2^32 is not bound 0, nor 2^32+2 jobs 2.
+  r = run("explore " + kS1 + " --preemption-bound 4294967296");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--preemption-bound 4294967296 is more than 16"));
+  r = run("explore " + kS1 + " --jobs 4294967298");
+  CHECK(r.exit_code == 2);
+  // A budget smaller than the jobs starts fewer workers and is not overrun.
+  r = run("explore " + kS1 + " --variant v6.2 --preemption-bound 1 --max-executions 2 --jobs 4 --json");
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("\"executions\": 2,"));
+  CHECK_THAT(r.out, Catch::Contains("\"complete\": false"));
+}
+
+TEST_CASE("explore: a worker that crashes is a simulator bug, exit 3, with the signal", "[cli][explore]") {
+  // Every execution of explore uses seed 0: the injected fault hits the first.
+  setenv("P2PSIM_INJECT_INTERNAL_ERROR", "segv:0", 1);
+  Cli r = run("explore " + kS1 + " --variant v6.2 --jobs 2");
+  unsetenv("P2PSIM_INJECT_INTERNAL_ERROR");
+  CHECK(r.exit_code == 3);
+  // Signal 11; 6 under ASan, which turns a SEGV into an abort.
+  CHECK_THAT(r.err, Catch::Contains("an explore worker was killed by signal"));
 }
 
 TEST_CASE("the IPI variant's trace shows the flush waiting for the GUP-fast walker", "[cli][trace]") {

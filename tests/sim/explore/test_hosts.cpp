@@ -10,7 +10,12 @@
 #include <string>
 #include <tuple>
 
+#include "common/kernel_bug.h"
+#include "engine/direct_host.h"
 #include "explore/runner.h"
+#include "explore/strategies.h"
+#include "kernel/costs.h"
+#include "kernel/knobs.h"
 #include "scenario/scenario.h"
 
 using namespace p2psim;
@@ -85,4 +90,42 @@ TEST_CASE("the direct host refuses a scenario with NVMe devices", "[host]") {
   CHECK(host_unsuitable(HostKind::automatic, sc).empty());
   CHECK(host_unsuitable(HostKind::systemc, sc).empty());
   CHECK_THROWS(run_scenario(sc, [](CoroutineHost&, const HardwareModules&) {}, HostKind::direct));
+}
+
+TEST_CASE("the direct host surfaces a simulator bug in a task at once and runs the next execution", "[host]") {
+  int steps_after_bug = 0, completed = 0;
+  run_on_direct_host([&](CoroutineHost& host) {
+    // Execution 1: task "bad" throws a ModelBug at its second point while
+    // task "good" is suspended halfway through its own.
+    {
+      kern::Kernel k(kern::find_preset("v6.2")->knobs, kern::default_costs(), 2);
+      auto timed = make_timed_strategy();
+      Machine m(host, k, *timed, 1, nullptr);
+      m.add_task({"good", 0, 0, 0, [&](kern::Exec& ex) {
+                    for (int i = 0; i < 10; ++i) {
+                      ex.cost(100);
+                      ex.pp("op:compute");
+                    }
+                    ++steps_after_bug;  // never reached: the execution is abandoned
+                  }});
+      m.add_task({"bad", 1, 0, 0, [](kern::Exec& ex) {
+                    ex.cost(50);
+                    ex.pp("op:compute");
+                    throw ModelBug("test: a simulator bug inside a task body");
+                  }});
+      CHECK_THROWS_WITH(m.run(), Catch::Contains("a simulator bug inside a task body"));
+    }
+    // Execution 2 on the same coroutine slots: both tasks run to their end.
+    kern::Kernel k(kern::find_preset("v6.2")->knobs, kern::default_costs(), 2);
+    auto timed = make_timed_strategy();
+    Machine m(host, k, *timed, 2, nullptr);
+    for (const char* name : {"first", "second"})
+      m.add_task({name, name[0] == 'f' ? 0 : 1, 0, 0, [&](kern::Exec& ex) {
+                    for (int i = 0; i < 3; ++i) ex.pp("op:compute");
+                    ++completed;
+                  }});
+    m.run();
+  });
+  CHECK(steps_after_bug == 0);
+  CHECK(completed == 2);
 }
