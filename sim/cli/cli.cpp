@@ -851,6 +851,8 @@ Options:
                           the default); interleavings with other findings are counted
   --no-known              report findings the variant's known bugs explain too
                           (by default they are counted and the search goes on)
+  --exec-timeout SECONDS  wall time one execution may take before it counts as a
+                          simulator hang: explore then says so and exits 3 (default 60)
   --json                  print the result as JSON
   --host NAME             auto (default) | systemc | direct (see run --help)
 )";
@@ -899,6 +901,8 @@ int cmd_explore(const std::vector<std::string>& args) {
       jobs = parse_small_count("--jobs", take_value(args, i, "--jobs"), 1, kMaxJobs, "worker processes");
     } else if (a == "--no-known") {
       no_known = true;
+    } else if (a == "--exec-timeout") {
+      lim.exec_timeout_s = static_cast<double>(parse_count("--exec-timeout", take_value(args, i, "--exec-timeout"), 1));
     } else if (a == "--json") {
       json = true;
     } else if (a == "--host") {

@@ -9,7 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
@@ -93,6 +97,65 @@ class DeviationStrategy : public Strategy {
   int favoured_ = -1;  ///< task a forced decision ran, running on unforced
 };
 
+/**
+ * class ExecWatchdog - explore's guard against a simulator hang: a thread
+ * that wakes every second and, when no execution finished for @timeout_s
+ * of wall time, says so and ends the process with exit 3. A hung execution
+ * cannot be interrupted from inside (its coroutine never yields), and the
+ * search's results so far are in this process only, so they go with it;
+ * the message says where the search was.
+ */
+class ExecWatchdog {
+ public:
+  explicit ExecWatchdog(double timeout_s) : timeout_s_(timeout_s) {
+    if (timeout_s_ > 0) thread_ = std::thread([this] { watch(); });
+  }
+  ~ExecWatchdog() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void finished(uint64_t executions, size_t level) {
+    executions_.store(executions, std::memory_order_relaxed);
+    level_.store(level, std::memory_order_relaxed);
+  }
+
+ private:
+  void watch() {
+    uint64_t seen = executions_.load();
+    auto since = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> l(m_);
+    while (!cv_.wait_for(l, std::chrono::seconds(1), [this] { return stop_; })) {
+      const uint64_t now_done = executions_.load(std::memory_order_relaxed);
+      const auto now = std::chrono::steady_clock::now();
+      if (now_done != seen) {
+        seen = now_done;
+        since = now;
+        continue;
+      }
+      if (std::chrono::duration<double>(now - since).count() < timeout_s_) continue;
+      std::fprintf(stderr,
+                   "p2pdma-sim: model bug (a simulator defect, not a kernel finding): explore: an execution "
+                   "gave no result after %.0f s of wall time (a simulator hang), after %llu executions, "
+                   "searching %zu forced decision(s)\n",
+                   timeout_s_, static_cast<unsigned long long>(seen), level_.load());
+      std::fflush(stderr);
+      _exit(3);
+    }
+  }
+
+  double timeout_s_;
+  std::atomic<uint64_t> executions_{0};
+  std::atomic<size_t> level_{0};
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 struct Search {
   CoroutineHost& host;
   const HardwareModules& hw;
@@ -105,6 +168,8 @@ struct Search {
   DeviationStrategy strategy;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool stop = false;  // found, or a limit hit
+  ExecWatchdog* watchdog = nullptr;
+  size_t current_level = 0;
 
   double elapsed() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -121,6 +186,7 @@ struct Search {
     opt.hardware = &hw;
     RunResult r = run_execution(host, sc, rc, opt);
     ++res.executions;
+    if (watchdog) watchdog->finished(res.executions, current_level);
     if (out) *out = std::move(r);
     return strategy.points();
   }
@@ -218,10 +284,13 @@ BoundedSearchResult bounded_search(CoroutineHost& host, const HardwareModules& h
                                    const RunConfig& rc, const BoundedSearchLimits& lim, const Classifier& classify,
                                    const std::function<void(const BoundedSearchResult&, int)>& progress) {
   Search s{host, hw, sc, rc, lim, classify, progress, {}, {}};
+  ExecWatchdog watchdog(lim.exec_timeout_s);
+  s.watchdog = &watchdog;
   s.res.interleavings.assign(static_cast<size_t>(lim.bound) + 1, 0);
   for (int k = lim.first; k <= lim.bound && !s.stop; ++k) {
     // The interleaving without forced decisions belongs to job 0 alone.
     if (k == 0 && lim.jobs > 1 && lim.job != 0) continue;
+    s.current_level = static_cast<size_t>(k);
     std::vector<Deviation> devs;
     s.level(devs, k, k);
   }

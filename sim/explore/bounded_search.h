@@ -39,6 +39,9 @@ struct BoundedSearchLimits {
   uint64_t max_executions = 0; ///< stop after this many executions (0: none)
   double max_seconds = 0;      ///< stop after this much wall time (0: none)
   int jobs = 1, job = 0;       ///< search only the subtrees of job @job of @jobs
+  /// An execution running longer than this (wall seconds) is a simulator
+  /// hang: the process prints why and exits 3 (0: no limit).
+  double exec_timeout_s = 60;
 };
 
 /// What an execution's findings mean to the search.

@@ -218,6 +218,14 @@ TEST_CASE("explore: a worker that crashes is a simulator bug, exit 3, with the s
   CHECK_THAT(r.err, Catch::Contains("an explore worker was killed by signal"));
 }
 
+TEST_CASE("explore: an execution that never returns is a simulator hang, exit 3, not a hung command", "[cli][explore]") {
+  setenv("P2PSIM_INJECT_INTERNAL_ERROR", "hang:0", 1);
+  Cli r = run("explore " + kS1 + " --variant v6.2 --exec-timeout 1");
+  unsetenv("P2PSIM_INJECT_INTERNAL_ERROR");
+  CHECK(r.exit_code == 3);
+  CHECK_THAT(r.err, Catch::Contains("gave no result after 1 s of wall time (a simulator hang)"));
+}
+
 TEST_CASE("the IPI variant's trace shows the flush waiting for the GUP-fast walker", "[cli][trace]") {
   const std::string t = (scratch() + "/trace-ipi.json");
   REQUIRE(run(kS1 + " --variant rfc-v3-ipi --trace " + t).exit_code == 0);
