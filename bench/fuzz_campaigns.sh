@@ -47,6 +47,8 @@ firsts = [f["first_found_s"] for f in s["findings"]]
 # The leak is usually a symptom of the premature free, not an execution's first finding.
 leaks = [f["first_found_s"] for f in s["findings"]
          if f["kind"] == "cross_context_leak" or any(x.startswith("cross_context_leak @") for x in f["symptoms"])]
+leaks += [l["first_found_s"] for f in s["findings"] for l in f.get("later_symptoms", [])
+          if l["signature"].startswith("cross_context_leak @")]
 print(min(firsts) if firsts else "inf", min(leaks) if leaks else "inf")
 PY
 )

@@ -33,6 +33,8 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 leaks = [f["first_found_s"] for f in s["findings"]
          if f["kind"] == "cross_context_leak" or any(x.startswith("cross_context_leak @") for x in f["symptoms"])]
+leaks += [l["first_found_s"] for f in s["findings"] for l in f.get("later_symptoms", [])
+          if l["signature"].startswith("cross_context_leak @")]
 print(min(leaks) if leaks else "inf")
 PY
 )")

@@ -299,9 +299,9 @@ std::string summary_json(const CampaignState& s, const CampaignOptions& o, const
   for (const auto* u : list)
     uniq += fmt::format(
         "{}\n  {{\"kind\":{},\"signature\":{},\"count\":{},\"first_found_s\":{:.3f},\"first_execution\":{},"
-        "\"seed\":{},\"strategy\":{},\"dir\":{},\"symptoms\":[{}]}}",
+        "\"seed\":{},\"strategy\":{},\"dir\":{},\"symptoms\":[{}],\"later_symptoms\":[{}]}}",
         uniq.empty() ? "" : ",", json_quote(u->kind), json_quote(u->signature), u->count, u->first_found_s, u->first_execution,
-        u->seed, json_quote(u->strategy), json_quote(u->dir), symptoms_json(*u));
+        u->seed, json_quote(u->strategy), json_quote(u->dir), symptoms_json(*u), later_symptoms_json(*u));
   const double n = static_cast<double>(s.nr_tasks), k = static_cast<double>(std::max<uint64_t>(1, s.pct_steps));
   return fmt::format(
       "{{\"scenario\":{},\"file\":{},\"variant\":{},\"strategy\":{},\"shard\":{},\"first_seed\":{},"
@@ -472,19 +472,30 @@ int run_campaign(const CampaignOptions& o) {
       // A kind that shows as a symptom (a later finding of the execution) counts too.
       if (!o.stop_on.empty() && !f[9].empty())
         for (const auto& sym : split(f[9], '\x1f'))
-          if (sym.substr(0, sym.find(" @ ")) == o.stop_on) stop_found = true;
+          if (sym.substr(0, sym.find(" @ ")) == o.stop_on) stop_found = true;  // also kept: later_symptoms
       UniqueFinding& u = st.unique[f[5]];
-      if (u.count == 0 || std::stoull(f[1]) < u.first_execution) {
+      const std::vector<std::string> shown = f[9].empty() ? std::vector<std::string>{} : split(f[9], '\x1f');
+      const uint64_t execution = std::stoull(f[1]);
+      if (u.count == 0 || execution < u.first_execution) {
         const bool fresh = u.count == 0;
+        // What the old first execution showed stays known, as later symptoms.
+        if (!fresh) u.note_symptoms(u.symptoms, u.first_execution, u.token, u.first_found_s);
         u.signature = f[5];
         u.kind = f[4];
         u.message = f[6];
         u.token = f[7];
         u.strategy = f[3];
         u.seed = std::stoull(f[2]);
-        u.first_execution = std::stoull(f[1]);
-        u.symptoms = f[9].empty() ? std::vector<std::string>{} : split(f[9], '\x1f');
+        u.first_execution = execution;
+        u.symptoms = shown;
+        u.later_symptoms.erase(std::remove_if(u.later_symptoms.begin(), u.later_symptoms.end(),
+                                              [&](const LaterSymptom& l) {
+                                                return std::find(shown.begin(), shown.end(), l.signature) != shown.end();
+                                              }),
+                               u.later_symptoms.end());
         if (fresh) u.first_found_s = elapsed();
+      } else {
+        u.note_symptoms(shown, execution, f[7], elapsed());
       }
       ++u.count;
     } else if (f[0] == "K" && f.size() == 7) {
@@ -713,6 +724,13 @@ int run_campaign(const CampaignOptions& o) {
         for (const auto& x : u->symptoms) kinds += (kinds.empty() ? "" : ", ") + x.substr(0, x.find(" @ "));
         fmt::print("      then: {}\n", kinds);
       }
+      if (!u->later_symptoms.empty()) {
+        std::string kinds;
+        for (const auto& l : u->later_symptoms)
+          kinds += fmt::format("{}{} (first at {:.2f}s)", kinds.empty() ? "" : ", ",
+                               l.signature.substr(0, l.signature.find(" @ ")), l.first_found_s);
+        fmt::print("      in other executions also: {}; their tokens: summary.json\n", kinds);
+      }
     }
     print_known(out, st);
     fmt::print("results: {}\n", out.string());
@@ -792,8 +810,16 @@ int merge_campaigns(const std::vector<std::string>& dirs, const std::string& out
       const bool first = m.count == 0 || u.first_found_s < m.first_found_s;
       const uint64_t count = m.count + u.count;
       if (first) {
+        UniqueFinding old = m;
         m = u;
         if (!u.dir.empty()) source_of[sig] = fs::path(d) / u.dir;
+        if (old.count) {  // what the other shards saw stays known
+          m.note_symptoms(old.symptoms, old.first_execution, old.token, old.first_found_s);
+          for (const auto& l : old.later_symptoms) m.note_symptoms({l.signature}, l.first_execution, l.token, l.first_found_s);
+        }
+      } else {
+        m.note_symptoms(u.symptoms, u.first_execution, u.token, u.first_found_s);
+        for (const auto& l : u.later_symptoms) m.note_symptoms({l.signature}, l.first_execution, l.token, l.first_found_s);
       }
       m.count = count;
     }

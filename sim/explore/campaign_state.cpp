@@ -1,6 +1,8 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #include "explore/campaign_state.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -14,6 +16,30 @@ namespace p2psim {
 
 namespace {
 }  // namespace
+
+void UniqueFinding::note_symptoms(const std::vector<std::string>& shown, uint64_t execution,
+                                  const std::string& with_token, double at) {
+  for (const auto& sig : shown) {
+    if (std::find(symptoms.begin(), symptoms.end(), sig) != symptoms.end()) continue;
+    auto it = std::find_if(later_symptoms.begin(), later_symptoms.end(),
+                           [&](const LaterSymptom& l) { return l.signature == sig; });
+    if (it == later_symptoms.end()) {
+      later_symptoms.push_back({sig, with_token, execution, at});
+    } else if (execution < it->first_execution) {
+      it->token = with_token;
+      it->first_execution = execution;
+    }
+  }
+}
+
+std::string later_symptoms_json(const UniqueFinding& u) {
+  std::string s;
+  for (const auto& l : u.later_symptoms)
+    s += fmt::format("{}{{\"signature\":{},\"first_execution\":{},\"first_found_s\":{:.3f},\"token\":{}}}",
+                     s.empty() ? "" : ",", json_quote(l.signature), l.first_execution, l.first_found_s,
+                     json_quote(l.token));
+  return s;
+}
 
 std::string symptoms_json(const UniqueFinding& u) {
   std::string s;
@@ -39,9 +65,11 @@ std::string state_json(const CampaignState& s) {
   for (const auto& [sig, u] : s.unique) {
     uniq += fmt::format(
         "{}\n  {{\"signature\":{},\"kind\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
-        "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"dir\":{},\"symptoms\":[{}]}}",
+        "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"dir\":{},\"symptoms\":[{}],"
+        "\"later_symptoms\":[{}]}}",
         uniq.empty() ? "" : ",", json_quote(sig), json_quote(u.kind), json_quote(u.message), u.count, u.first_found_s,
-        u.first_execution, u.seed, json_quote(u.strategy), json_quote(u.token), json_quote(u.dir), symptoms_json(u));
+        u.first_execution, u.seed, json_quote(u.strategy), json_quote(u.token), json_quote(u.dir), symptoms_json(u),
+        later_symptoms_json(u));
   }
   for (uint64_t h : s.coverage) cov += fmt::format("{}\"{:016x}\"", cov.empty() ? "" : ",", h);
   return fmt::format(
@@ -113,6 +141,9 @@ CampaignState parse_state(const std::string& text, const std::string& path) {
       f.token = u["token"].as<std::string>();
       f.dir = u["dir"].as<std::string>();
       for (const auto& x : u["symptoms"]) f.symptoms.push_back(x.as<std::string>());  // absent before grouping
+      for (const auto& x : u["later_symptoms"])  // absent before later symptoms were kept
+        f.later_symptoms.push_back({x["signature"].as<std::string>(), x["token"].as<std::string>(),
+                                    x["first_execution"].as<uint64_t>(), x["first_found_s"].as<double>()});
       s.unique[f.signature] = f;
     }
     if (n["no_known"]) s.no_known = n["no_known"].as<bool>();

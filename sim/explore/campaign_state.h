@@ -39,18 +39,37 @@ class IndexSet {
   std::map<uint64_t, uint64_t> iv_;
 };
 
+/// A symptom a bug showed in a later execution but not in its first one
+/// (S1's leak follows its premature free only in some interleavings): the
+/// first execution that showed it, and its token.
+struct LaterSymptom {
+  std::string signature, token;
+  uint64_t first_execution = 0;
+  double first_found_s = 0;
+};
+
 /**
  * struct UniqueFinding - one bug: the executions whose first finding has
  * @signature (the later findings of an execution are usually its
  * consequences). @symptoms: the signatures of the other findings of the
- * first such execution, in order; @count: the executions.
+ * first such execution, in order; @later_symptoms: those other executions
+ * of the bug showed besides; @count: the executions.
  */
 struct UniqueFinding {
   std::string signature, kind, message, token, strategy, dir;
   std::vector<std::string> symptoms;
+  std::vector<LaterSymptom> later_symptoms;
   uint64_t count = 0, first_execution = 0, seed = 0;
   double first_found_s = 0;
+  /// Fold in execution @execution (found at @at s) of this bug, which
+  /// showed @shown: what its first execution did not show becomes a later
+  /// symptom (kept for the earliest execution that showed it).
+  void note_symptoms(const std::vector<std::string>& shown, uint64_t execution, const std::string& with_token,
+                     double at);
 };
+
+/// The later symptoms of a bug as a JSON array's items.
+std::string later_symptoms_json(const UniqueFinding& u);
 
 /// Executions a known bug of the variant explained (not findings).
 struct KnownHits {

@@ -124,11 +124,11 @@ void write_finding_dir(CoroutineHost& host, const HardwareModules& hw, const Sce
                fmt::format("{{\"kind\":{},\"signature\":{},\"message\":{},\"count\":{},\"first_found_s\":{:.3f},"
                            "\"first_execution\":{},\"seed\":{},\"strategy\":{},\"token\":{},\"shrunk_token\":{},"
                            "\"explicit_decisions\":{},\"explicit_decisions_shrunk\":{},\"shrink_replays\":{},"
-                           "\"shrunk_reproduces\":{},\"symptoms\":[{}],\"path\":[{}]}}\n",
+                           "\"shrunk_reproduces\":{},\"symptoms\":[{}],\"later_symptoms\":[{}],\"path\":[{}]}}\n",
                            json_quote(u.kind), json_quote(u.signature), json_quote(u.message), u.count, u.first_found_s,
                            u.first_execution, u.seed, json_quote(u.strategy), json_quote(u.token), json_quote(shrunk_token),
                            sh.explicit_before, sh.explicit_after, sh.replays, reproduced ? "true" : "false",
-                           symptoms_json(u), path_json));
+                           symptoms_json(u), later_symptoms_json(u), path_json));
   atomic_write(dir / "replay.token", shrunk_token + "\n");
   atomic_write(dir / "trace.json", sh.final_run.trace_json);
   std::string listing = fmt::format(
