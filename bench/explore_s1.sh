@@ -20,7 +20,7 @@ run_case() {  # variant stop-on
     for _ in $(seq 1 "$repeats"); do
       /usr/bin/time -f "%e %M" -o "$tmp/time" "$bin" explore "$s1" --variant "$1" --preemption-bound "$bound" \
         --stop-on "$2" --json > "$tmp/out.json" || true
-      read -r wall rss < "$tmp/time"
+      read -r wall rss < <(tail -1 "$tmp/time")  # after "Command exited with non-zero status" on findings
       walls+=("$wall")
     done
     row=$(python3 - "$tmp/out.json" "$rss" "${walls[@]}" <<'PY'
