@@ -108,6 +108,7 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   kern::Kernel k(rc.knobs, rc.costs, sc.cpus);
   ScenarioWorld world;
   world.record_outcomes = opt.record_ops;
+  world.events.assign(sc.nr_events, 0);
   if (opt.record_ops) {
     size_t ops = 0;
     for (const auto& t : sc.tasks) ops += t.ops.size();

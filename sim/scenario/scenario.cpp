@@ -711,9 +711,16 @@ Scenario load_scenario(const std::string& path) {
   check_references(sc, root);
   // What a hung wait says ("wait for event 'a_mapped'"), made once here: the
   // engine keeps a pointer to it, not a copy, in every execution.
+  // Events by index, so an execution's signals and waits are a vector, not
+  // a string-keyed map.
+  std::map<std::string, int> event_ids;
   for (auto& t : sc.tasks)
-    for (auto& op : t.ops)
+    for (auto& op : t.ops) {
+      if (op.kind != OpSpec::Kind::wait && op.kind != OpSpec::Kind::signal) continue;
+      op.event_id = event_ids.emplace(op.event, static_cast<int>(event_ids.size())).first->second;
       if (op.kind == OpSpec::Kind::wait) op.wait_text = fmt::format("wait for event '{}'", op.event);
+    }
+  sc.nr_events = event_ids.size();
   // Every variant must resolve (knob combinations, presets) before any run.
   for (const auto& v : sc.variants) resolve_run(sc, v.name, {});
   return sc;

@@ -37,6 +37,7 @@ struct OpSpec {
   unsigned gup_flags = 0;          ///< pin
   std::string event;               ///< signal/wait
   std::string wait_text;           ///< wait: "wait for event 'NAME'" (load_scenario() fills it)
+  int event_id = -1;               ///< signal/wait: the event's index (load_scenario() fills it)
   uint64_t size = 0;               ///< alloc
   std::string dev, dst;            ///< o_direct device; p2pmem_test src (dev) and dst
   bool write = false;              ///< o_direct: memory -> device
@@ -157,6 +158,7 @@ struct Scenario {
   KernelSpec kernel;
   int cpus = 1;
   std::vector<TaskSpec> tasks;
+  size_t nr_events = 0;  ///< distinct signal/wait events (OpSpec::event_id)
   std::vector<FaultSpec> faults;
   std::vector<Pin> schedule;
   std::vector<VariantSpec> variants;

@@ -102,10 +102,10 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         outcome(op, 0, [&] { return "driver unbound"; });
         break;
       case K::signal:
-        w.events[op.event] = true;
+        w.events.at(static_cast<size_t>(op.event_id)) = 1;
         break;
       case K::wait: {
-        bool* flag = &w.events[op.event];
+        char* flag = &w.events.at(static_cast<size_t>(op.event_id));
         ex.wait_event([flag] { return *flag; }, op.wait_text.c_str());
         break;
       }

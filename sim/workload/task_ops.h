@@ -30,7 +30,7 @@ struct ScenarioWorld {
   Platform* platform = nullptr;  ///< the hardware, when the scenario has NVMe devices
   std::vector<std::string> output;  ///< what workloads print
   std::map<std::string, kern::P2pdmaProvider*> providers;
-  std::map<std::string, bool> events;
+  std::vector<char> events;  ///< by OpSpec::event_id; sized once (waits point into it)
   std::map<std::pair<int, std::string>, UserBuf> bufs;  // (pid, name)
   struct KAlloc {
     kern::P2pdmaProvider* prov;
