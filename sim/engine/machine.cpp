@@ -283,7 +283,9 @@ Machine::Machine(CoroutineHost& host, kern::Kernel& kernel, Strategy& strategy, 
       cpus_(kernel.cpus.size()), rcu_cblist_(kernel.cpus.size()) {
   seed_ = seed;
   t0_ = host_.now();
+  irq_names_.reserve(cpus_.size());
   for (int c = 0; c < nr_cpus(); ++c) irq_names_.push_back(irq_name(c));
+  tasks_.reserve(2 * cpus_.size() + 8);  // the scenario's tasks, then a softirq context per CPU
   if (trace_)
     for (int c = 0; c < nr_cpus(); ++c) trace_->track(c, fmt::format("cpu{} irq/softirq", c), c * 1000 + 999);
 }
