@@ -48,21 +48,22 @@ variants:
   v6.2: { expect: clean }
 YAML
 start=$(date +%s.%N)
-"$bin" run "$tmp/bench.yaml" --variant v6.2 --json > "$tmp/out.json"
+/usr/bin/time -f "%M" -o "$tmp/rss" "$bin" run "$tmp/bench.yaml" --variant v6.2 --json > "$tmp/out.json"
 end=$(date +%s.%N)
-read -r table row < <(python3 - "$tmp/out.json" "$start" "$end" "$chunks" <<'PY'
+read -r table row < <(python3 - "$tmp/out.json" "$start" "$end" "$chunks" "$(tail -1 "$tmp/rss")" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+rss_mib = int(sys.argv[5]) / 1024
 wall = float(sys.argv[3]) - float(sys.argv[2])
 sim = r["simulated_ps"] / 1e12
 moved = int(sys.argv[4]) * 4096
 rate = [l for l in r["output"] if "/s" in l][0].strip()
 check = "(no --check: 1 GiB more to compare)"
-print("x", f"| {moved / 2**30:.2f} GiB | {sim:.3f} | {wall:.2f} | {sim / wall:.2f} | {rate.split('    ')[-1]} | {check} | {r['verdict']} |")
+print("x", f"| {moved / 2**30:.2f} GiB | {sim:.3f} | {wall:.2f} | {sim / wall:.2f} | {rate.split('    ')[-1]} | {rss_mib:.0f} | {check} | {r['verdict']} |")
 PY
 )
-header="| moved | simulated s | wall s | simulated/wall | p2pmem-test rate | check | verdict |
-|---|---:|---:|---:|---:|---|---|"
+header="| moved | simulated s | wall s | simulated/wall | p2pmem-test rate | peak RSS MiB | check | verdict |
+|---|---:|---:|---:|---:|---:|---|---|"
 echo "$header"
 echo "$row"
 if [ "${2:-}" = "--update" ]; then
