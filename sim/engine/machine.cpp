@@ -270,7 +270,7 @@ class IrqExec : public kern::Exec {
   Machine& m_;
   int cpu_;
   ps_t base_;
-  const std::string& name_;  ///< the Machine's "irq/cpuN"
+  const std::string& name_;  ///< "irq/cpuN", from the per-process name table
   std::vector<const char*> stack_;
 };
 
@@ -283,8 +283,6 @@ Machine::Machine(CoroutineHost& host, kern::Kernel& kernel, Strategy& strategy, 
       cpus_(kernel.cpus.size()), rcu_cblist_(kernel.cpus.size()) {
   seed_ = seed;
   t0_ = host_.now();
-  irq_names_.reserve(cpus_.size());
-  for (int c = 0; c < nr_cpus(); ++c) irq_names_.push_back(irq_name(c));
   tasks_.reserve(2 * cpus_.size() + 8);  // the scenario's tasks, then a softirq context per CPU
   if (trace_)
     for (int c = 0; c < nr_cpus(); ++c) trace_->track(c, fmt::format("cpu{} irq/softirq", c), c * 1000 + 999);
@@ -777,7 +775,7 @@ ps_t Machine::run_irqs(int c, ps_t base) {
     PendingIrq irq = std::move(cpu.irqs.front());
     cpu.irqs.pop_front();
     cpu.in_irq = true;
-    IrqExec ex(*this, c, base + elapsed, irq_names_[static_cast<size_t>(c)]);
+    IrqExec ex(*this, c, base + elapsed, irq_name(c));
     {
       kern::FuncScope f(ex, irq.what.c_str());
       try {
@@ -936,7 +934,7 @@ void Machine::report(int cpu, const std::string& task, const std::vector<const c
   const size_t n = std::min(recent_count_, recent_.size());
   for (size_t i = recent_count_ - n; i < recent_count_; ++i) {
     const RecentPoint& r = recent_[i % recent_.size()];
-    const std::string& who = r.task >= 0 ? tasks_[static_cast<size_t>(r.task)]->spec.name : irq_names_[static_cast<size_t>(r.cpu)];
+    const std::string& who = r.task >= 0 ? tasks_[static_cast<size_t>(r.task)]->spec.name : irq_name(r.cpu);
     f.path.push_back(fmt::format("cpu{} {} {}", r.cpu, who, r.point));
   }
   if (stack && !stack->empty()) {

@@ -345,7 +345,6 @@ class Machine {
   std::vector<boost::intrusive::list<RcuHead>> rcu_cblist_;  // per CPU
   std::array<RecentPoint, 12> recent_;  // the last points passed, a ring
   size_t recent_count_ = 0;             // points passed so far
-  std::vector<std::string> irq_names_;  // "irq/cpuN" per CPU
   std::vector<Finding> findings_;
   std::vector<RootCause> causes_;
   ExecutionStats stats_;
