@@ -18,6 +18,7 @@ Page* vm_normal_page(Kernel& k, VmAreaStruct& vma, uint64_t addr, Pte pte) {
 static void set_pte(Kernel& k, PteTable& t, int idx, Pte pte, uint64_t shadow) {
   t.ptes[idx] = pte;
   t.shadow_alloc[idx] = shadow;
+  t.mark_installed(idx);
   if (Page* p = k.pfn_to_page(pte.pfn())) ++p->shadow.ptes;
 }
 

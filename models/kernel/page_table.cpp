@@ -22,8 +22,21 @@ std::unique_ptr<PteTable> new_pte_table() {
   if (pool.empty()) return std::make_unique<PteTable>();
   std::unique_ptr<PteTable> t = std::move(pool.back());
   pool.pop_back();
-  *t = PteTable{};  // as new: no entry, no id, not freed
+  t->reset();
   return t;
+}
+
+void PteTable::reset() {
+  for (size_t w = 0; w < installed.size(); ++w) {
+    for (uint64_t bits = installed[w]; bits; bits &= bits - 1) {
+      const size_t i = w * 64 + __builtin_ctzll(bits);
+      ptes[i] = Pte{};
+      shadow_alloc[i] = 0;
+    }
+    installed[w] = 0;
+  }
+  id = 0;
+  freed = false;
 }
 
 void recycle_pte_tables(std::vector<std::unique_ptr<PteTable>>& arena) {
