@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -10,6 +11,7 @@
 
 #include "kernel/gup.h"
 #include "common/hash.h"
+#include "scenario/parameters.h"
 #include "scenario/strict_yaml.h"
 
 namespace p2psim {
@@ -512,13 +514,17 @@ void check_references(const Scenario& sc, const StrictNode& root) {
 
 /// The PCI tree of a `topology:` map: inline, or from `include: FILE`
 /// (relative to the including file). Null when it has neither.
-std::optional<TopologySpec> topology_of(const StrictNode& topo) {
+/// An included file's ${NAME} references take the scenario's @values (and
+/// count as uses of them).
+std::optional<TopologySpec> topology_of(const StrictNode& topo, const ParamValues& values = {},
+                                        std::set<std::string>* used = nullptr) {
   if (topo.has("include")) {
     auto inc = topo.required("include");
     if (is_topology_tree(topo)) inc.fail("'include' and an inline host_bridges tree cannot be combined");
     fs_path base = fs_path(topo.file()).parent_path();
     const std::string path = (base / inc.as_string("include")).string();
-    YamlDoc doc = YamlDoc::load_file(path);
+    const std::string text = substitute_parameters(read_input_file(path, "topology file"), path, values, used);
+    YamlDoc doc = YamlDoc::load_string(text, path);
     auto m = doc.root("topology file").as_map("topology file");
     TopologySpec t = parse_topology_tree(m);
     m.finish();
@@ -612,18 +618,56 @@ TopologySpec load_topology(const std::string& path) {
   return *t;
 }
 
-Scenario load_scenario(const std::string& path) {
-  const std::string text = read_input_file(path, "scenario file");
+Scenario load_scenario(const std::string& path, const ParamValues& given) {
+  const std::string source = read_input_file(path, "scenario file");
+  const std::vector<ParamDecl> decls = declared_parameters(source, path);
+  ParamValues values;
+  std::string declared;
+  for (const auto& d : decls) {
+    values[d.name] = d.default_value;
+    declared += (declared.empty() ? "" : ", ") + d.name;
+  }
+  for (const auto& [name, value] : given) {
+    if (!values.count(name))
+      throw InputError(path, decls.empty() ? 1 : decls[0].line, decls.empty() ? 1 : decls[0].column,
+                       fmt::format("the scenario has no parameter '{}' (given on the command line); {}", name,
+                                   declared.empty() ? "it declares none" : "it declares: " + declared));
+    if (std::string why = bad_param_value(value); !why.empty())
+      throw InputError(path, 1, 1, fmt::format("parameter {}='{}' (given on the command line): {}", name, value, why));
+    values[name] = value;
+  }
+  std::set<std::string> used;
+  const std::string text = substitute_parameters(source, path, values, &used);
   YamlDoc doc = YamlDoc::load_string(text, path);
   Scenario sc;
   sc.file = path;
   sc.content_hash = fnv1a(text);
+  for (const auto& d : decls) sc.parameters.emplace_back(d.name, values[d.name]);
   auto root = doc.root("scenario").as_map("scenario");
+  root.optional("parameters");  // read by declared_parameters()
   sc.name = root.required("name").as_string("name");
+  if (root.has("sweep")) {
+    // What `report` sweeps when the command line names no --sweep.
+    for (const auto& e : root.required("sweep").entries("sweep")) {
+      if (e.key != "variant" && !values.count(e.key))
+        e.key_node.fail(fmt::format("sweep key '{}' is not a parameter of this scenario (nor 'variant'); {}", e.key,
+                                    declared.empty() ? "it declares none" : "it declares: " + declared));
+      std::vector<std::string> vs;
+      for (const auto& v : e.value.items(fmt::format("sweep values of '{}'", e.key))) {
+        std::string x = v.as_string(fmt::format("a sweep value of '{}'", e.key));
+        if (std::string why = bad_param_value(x); !why.empty()) v.fail(why);
+        if (x.find(',') != std::string::npos) v.fail("a sweep value cannot contain ',' (--sweep could not name it)");
+        if (std::find(vs.begin(), vs.end(), x) != vs.end()) v.fail(fmt::format("sweep value '{}' given twice", x));
+        vs.push_back(std::move(x));
+      }
+      if (vs.empty()) e.value.fail(fmt::format("sweep '{}' needs at least one value", e.key));
+      sc.sweep.emplace_back(e.key, std::move(vs));
+    }
+  }
   if (root.has("description")) sc.description = root.required("description").as_string("description");
 
   auto topo = root.required("topology").as_map("topology");
-  sc.topo = topology_of(topo);
+  sc.topo = topology_of(topo, values, &used);
   if (sc.topo)
     for (const auto& ep : sc.topo->endpoints)
       if (ep.p2p_bar_size) {
@@ -708,6 +752,10 @@ Scenario load_scenario(const std::string& path) {
     sc.variants.push_back(std::move(v));
   }
   root.finish();
+  for (const auto& d : decls)
+    if (!used.count(d.name))
+      throw InputError(path, d.line, d.column,
+                       fmt::format("parameter '{}' is declared but nothing uses ${{{}}}", d.name, d.name));
   check_references(sc, root);
   // What a hung wait says ("wait for event 'a_mapped'"), made once here: the
   // engine keeps a pointer to it, not a copy, in every execution.

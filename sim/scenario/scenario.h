@@ -10,6 +10,7 @@
 #include "kernel/knobs.h"
 #include "engine/machine.h"
 #include "common/finding.h"
+#include "scenario/parameters.h"
 #include "scenario/topology_loader.h"
 
 namespace p2psim {
@@ -164,12 +165,17 @@ struct Scenario {
   std::vector<VariantSpec> variants;
   RunLimits limits;  ///< `limits: {steps, time}`: when a run counts as a livelock
   SourcePos variants_pos;  ///< the `variants:` key, for "unknown variant"
+  /// `parameters:` in declaration order, with the values this load used.
+  std::vector<std::pair<std::string, std::string>> parameters;
+  /// `sweep:` (parameter or `variant` -> values): report's default axes.
+  std::vector<std::pair<std::string, std::vector<std::string>>> sweep;
 
   const VariantSpec* variant(const std::string& name) const;
 };
 
-/// Throws InputError (file:line:col) on any problem.
-Scenario load_scenario(const std::string& path);
+/// Throws InputError (file:line:col) on any problem. @params override the
+/// defaults of the scenario's `parameters:` (sim/scenario/parameters.h).
+Scenario load_scenario(const std::string& path, const ParamValues& params = {});
 /// Every named preemption point of the code (generated from the sources at
 /// build time) and the op:NAME points of scenario ops, sorted.
 const std::vector<std::string>& preemption_points();
