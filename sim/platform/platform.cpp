@@ -511,6 +511,10 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   for (const auto& [id, name] : t.host_names) {
     hw::HostBridgeParams hp;
     if (id == 0) hp.dram = {kDramBase, kDramSize};
+    if (auto rf = t.rc_forwarding.find(id); rf != t.rc_forwarding.end()) {
+      hp.p2p_bytes_per_sec = rf->second.bytes_per_sec;
+      if (rf->second.latency_given) hp.p2p_latency = rf->second.latency;
+    }
     fc.hosts[id] = hp;
     fc.host_names[id] = name;
   }

@@ -218,6 +218,19 @@ TopologySpec parse_topology_tree(const StrictNode& m) {
       hw::DeviceId d = p.wrap([&] { return t.pci.add_host_bridge_function(id, 0, 0, ids); }, hbs[h]);
       t.names[d] = t.host_names[id] + " root device";
     }
+    if (hb.has("p2p")) {
+      // The root complex's peer-to-peer forwarding: docs/anchors.md has one
+      // measurement (7.1 GB/s on a Xeon E5 v4), so it is a parameter.
+      auto f = hb.required("p2p").as_map("p2p");
+      TopologySpec::RcForwarding rf;
+      if (f.has("mb_per_s")) rf.bytes_per_sec = f.required("mb_per_s").as_uint("p2p.mb_per_s", 1, 1000000) * 1000000ULL;
+      if (f.has("latency")) {
+        rf.latency = f.required("latency").as_duration_ps("p2p.latency");
+        rf.latency_given = true;
+      }
+      f.finish();
+      t.rc_forwarding[id] = rf;
+    }
     const auto rps = hb.required("root_ports").items("root_ports");
     for (size_t r = 0; r < rps.size(); ++r) {
       auto rp = rps[r].as_map("root port");

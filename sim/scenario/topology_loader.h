@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/time.h"
 #include "hw/pci_topology.h"
 
 namespace p2psim {
@@ -38,6 +39,14 @@ struct TopologySpec {
   std::map<hw::DeviceId, LinkSpec> links;     ///< the link above a port/device
   std::vector<EndpointSpec> endpoints;        ///< every endpoint function, in device order
   std::map<hw::HostBridgeId, std::string> host_names;
+  /// A host bridge's `p2p:` forwarding limits: payload bytes/s (0 = the
+  /// links only) and latency; absent = the fabric's defaults.
+  struct RcForwarding {
+    uint64_t bytes_per_sec = 0;
+    ps_t latency = 0;
+    bool latency_given = false;
+  };
+  std::map<hw::HostBridgeId, RcForwarding> rc_forwarding;
   bool iommu = false;
   std::string iommu_mode = "lazy";
   std::string file;  ///< where it was read (the included file, if any)
