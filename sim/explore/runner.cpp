@@ -183,6 +183,7 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   if (opt.trace) res.trace_json = trace.json(res.stats.end_time);
   res.output = world.output;
   res.outcomes = std::move(world.outcomes);
+  if (platform && opt.hardware_metrics) res.hardware = collect_hardware_metrics(*platform, world, res.stats.end_time);
   return res;
 }
 

@@ -7,6 +7,7 @@
 
 #include "engine/machine.h"
 #include "scenario/scenario.h"
+#include "workload/hardware_metrics.h"
 
 namespace p2psim {
 
@@ -47,6 +48,7 @@ struct RunOptions {
   Strategy* strategy_object = nullptr;  ///< when set, used instead of @strategy
   MachineObservers observers;
   const HardwareModules* hardware = nullptr;  ///< needed when the scenario has NVMe devices
+  bool hardware_metrics = false;  ///< fill RunResult::hardware
 };
 
 struct RunResult {
@@ -57,6 +59,9 @@ struct RunResult {
   std::string trace_json;  ///< when RunOptions::trace
   std::vector<std::string> output;  ///< what workloads printed (p2pmem_test)
   std::vector<OpOutcome> outcomes;  ///< what each op did, in the order they returned
+  /// Links, IOMMU and workload figures, when the scenario has a platform
+  /// (an NVMe device) and RunOptions::hardware_metrics asked for them.
+  std::optional<HardwareMetrics> hardware;
 };
 
 /// The strategy name a run with @opt on @rc uses.

@@ -145,22 +145,26 @@ void p2pmem_test_thread(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const
   const int64_t want = static_cast<int64_t>(op.chunk_size);
   for (uint64_t i = 0; i < op.chunks / n; ++i) {
     if (!op.skip_read) {
+      const ps_t t0 = ex.now();
       const int64_t c = src ? kern::blkdev_direct_io(ex, k, proc, *src, r.buffer + boffset, op.chunk_size, roffset, false) : -19;
       if (c != want) {
         w.output.push_back(fmt::format("pread: error {}", c));
         if (!r.error) r.error = c < 0 ? c : -5;
         return;
       }
+      r.read_latency.push_back(ex.now() - t0);
       roffset += op.chunk_size;
       if (roffset >= (t + 1) * rsize / n) roffset = t * rsize / n;  // --overlap wraps (else rsize >= size held)
     }
     if (!op.skip_write) {
+      const ps_t t0 = ex.now();
       const int64_t c = dst ? kern::blkdev_direct_io(ex, k, proc, *dst, r.buffer + boffset, op.chunk_size, woffset, true) : -19;
       if (c != want) {
         w.output.push_back(fmt::format("pwrite: error {}", c));
         if (!r.error) r.error = c < 0 ? c : -5;
         return;
       }
+      r.write_latency.push_back(ex.now() - t0);
       woffset += op.chunk_size;
       if (woffset >= (t + 1) * wsize / n) woffset = t * wsize / n;
     }

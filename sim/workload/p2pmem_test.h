@@ -27,6 +27,9 @@ struct P2pmemTestRun {
   uint64_t buffer = 0;  ///< user address of the p2pmem mapping
   ps_t start = 0, end = 0;
   std::vector<uint64_t> totals;  ///< bytes per thread
+  /// Each completed pread/pwrite's time, issue to return, in completion
+  /// order (for latency percentiles in reports).
+  std::vector<ps_t> read_latency, write_latency;
   int64_t error = 0;             ///< first failure (-errno)
   uint32_t write_parity = 0;
   bool ready = false;            ///< setup done: threads may start
