@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libsystemc-dev libboost-dev libboost-context-dev libgoogle-perftools-dev libfmt-dev
-          libyaml-cpp-dev catch2 python3 python3-matplotlib parallel
+          libyaml-cpp-dev catch2 python3 python3-matplotlib parallel chromium
           clang libclang-rt-14-dev)  # clang: the parser fuzzers (tools/fuzz.sh)
 missing=()
 for p in "${packages[@]}"; do

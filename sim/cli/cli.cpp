@@ -24,6 +24,7 @@
 #include "explore/known_bug.h"
 #include "explore/replay_token.h"
 #include "explore/runner.h"
+#include "report/report_runner.h"
 #include "explore/schedule_export.h"
 #include "explore/strategies.h"
 #include "scenario/scenario.h"
@@ -56,6 +57,9 @@ Usage:
   p2pdma-sim explore SCENARIO [options]
                                       every interleaving with at most K forced
                                       decisions: the first finding, or "no finding"
+  p2pdma-sim report SCENARIO --out DIR [--sweep KEY=V1,V2,...]...
+                                      topology report: every configuration of a
+                                      parameter sweep, results.csv and results.json
   p2pdma-sim replay TOKEN-or-FILE     re-run one execution exactly from a replay token
   p2pdma-sim merge DIR... --out DIR   merge campaign outputs (shards), dedup findings
   p2pdma-sim topo FILE                PCI tree and every provider/client map type and distance
@@ -94,6 +98,8 @@ Options:
                       `list`): how TLBs are flushed and page tables freed; the same as
                       --set platform=NAME
   --set KEY=VALUE     override a knob (see `list`) or a cost as cost.NAME=30ns; repeatable
+  --param NAME=VALUE  set a parameter the scenario declares (`parameters:`; its ${NAME}
+                      references take VALUE instead of the default); repeatable
   --trace FILE        write a Perfetto/Chrome JSON trace (single execution only)
   --json              print the result as JSON instead of text (with every op's result)
   --verbose, -v       print what every op returned, in order
@@ -262,9 +268,21 @@ bool take_output_option(const std::vector<std::string>& args, size_t& i, OutputO
   return true;
 }
 
+/// --param NAME=VALUE into @params (the scenario checks NAME when it loads).
+void take_param(const std::string& spec, ParamValues& params) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw BadArgs{fmt::format("--param needs NAME=VALUE, got '{}'", spec)};
+  const std::string name = spec.substr(0, eq), value = spec.substr(eq + 1);
+  if (!is_param_name(name)) throw BadArgs{fmt::format("--param {}: '{}' is not a parameter name", spec, name)};
+  if (std::string why = bad_param_value(value); !why.empty()) throw BadArgs{fmt::format("--param {}: {}", spec, why)};
+  if (!params.emplace(name, value).second) throw BadArgs{fmt::format("--param {} given twice", name)};
+}
+
 int cmd_run(const std::vector<std::string>& args) {
   std::string scenario, variant, strategy;
   std::vector<std::string> sets;
+  ParamValues params;
   uint64_t seed = 1, runs = 1;
   bool no_pins = false, runs_given = false;
   HostKind host_kind = HostKind::automatic;
@@ -298,6 +316,8 @@ int cmd_run(const std::vector<std::string>& args) {
     } else if (take_output_option(args, i, out)) {
     } else if (a == "--set") {
       sets.push_back(take_value(args, i, "--set"));
+    } else if (a == "--param") {
+      take_param(take_value(args, i, "--param"), params);
     } else if (a == "--platform") {
       sets.push_back("platform=" + take_value(args, i, "--platform"));
     } else if (!a.empty() && a[0] == '-') {
@@ -311,7 +331,7 @@ int cmd_run(const std::vector<std::string>& args) {
   if (scenario.empty()) throw BadArgs{"run needs a SCENARIO file (see p2pdma-sim run --help)"};
   if (!trace_path.empty() && runs > 1) throw BadArgs{"--trace writes one execution: drop --runs"};
 
-  const Scenario sc = load_scenario(scenario);
+  const Scenario sc = load_scenario(scenario, params);
   check_host(host_kind, sc);
   RunConfig rc = resolve_run(sc, variant, sets);
   if (no_known) rc.known.clear();
@@ -1034,6 +1054,109 @@ int cmd_merge(const std::vector<std::string>& args) {
   return merge_campaigns(dirs, out, json);
 }
 
+const char* const kReportHelp = R"(Usage: p2pdma-sim report SCENARIO --out DIR [--sweep KEY=V1,V2,...]... [options]
+
+Runs SCENARIO once for every combination of the swept values (the first
+--sweep varies slowest) and writes DIR/results.csv (one row per
+configuration) and DIR/results.json (the same with per-link use, a latency
+CDF, and the validation of the link model), then `tools/plot/report.py DIR`
+draws the figures and DIR/report.html. Each configuration runs in its own
+process with the timed strategy and the same seed: deterministic, so a row
+can be reproduced with `run SCENARIO --param KEY=VALUE ...`.
+
+KEY is a parameter the scenario declares (`parameters:`, see
+docs/scenario-format.md) or `variant` (its variants). Every configuration is
+loaded and checked before any runs: a bad key or value exits 2 naming it.
+
+Figures per configuration: throughput (GB/s, 1e9 bytes/s) and IOPS of the
+p2pmem-test runs, I/O latency p50/p99/p99.9, each link's utilisation per
+direction (share of the wire TLPs occupy), bytes the root complexes forwarded
+peer to peer, IOTLB hits/misses/invalidations, and the real-time factor
+(simulated seconds per wall-clock second).
+
+Options:
+  --out DIR           where the results go (created; runs/ holds each row as it finishes)
+  --sweep KEY=V1,...  an axis of the sweep; repeatable (none: the scenario's `sweep:`,
+                      or the defaults once if it has none)
+  --jobs N            configurations at once, 1-256 (default 1)
+  --variant NAME      the scenario variant (unless `variant` is swept)
+  --set KEY=VALUE     knob or cost override for every configuration; repeatable
+  --platform NAME     the same as --set platform=NAME
+  --seed N            the seed of every run (default 1)
+  --host NAME         auto (default) | systemc | direct (see run --help)
+  --json              print the summary as JSON
+
+Exit codes: 0 every configuration ran (a row whose workload failed says so in
+its status column), 2 bad input, 3 a configuration hit a simulator bug (the
+other rows are still written).
+)";
+
+int cmd_report(const std::vector<std::string>& args) {
+  ReportOptions o;
+  bool json = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kReportHelp);
+      return kExitExpected;
+    } else if (a == "--out") {
+      o.out_dir = take_value(args, i, "--out");
+    } else if (a == "--sweep") {
+      try {
+        o.axes.push_back(parse_sweep(take_value(args, i, "--sweep")));
+      } catch (const SweepError& e) {
+        throw BadArgs{e.what()};
+      }
+    } else if (a == "--jobs") {
+      o.jobs = parse_small_count("--jobs", take_value(args, i, "--jobs"), 1, 256, "configurations at once");
+    } else if (a == "--variant") {
+      o.variant = take_value(args, i, "--variant");
+    } else if (a == "--set") {
+      o.sets.push_back(take_value(args, i, "--set"));
+    } else if (a == "--platform") {
+      o.sets.push_back("platform=" + take_value(args, i, "--platform"));
+    } else if (a == "--seed") {
+      auto v = parse_u64(take_value(args, i, "--seed"));
+      if (!v) throw BadArgs{fmt::format("--seed needs a whole number, got '{}'", args[i])};
+      o.seed = *v;
+    } else if (a == "--host") {
+      o.host = take_host(args, i);
+    } else if (a == "--json") {
+      json = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw BadArgs{fmt::format("unknown option '{}' for report (see p2pdma-sim report --help)", a)};
+    } else if (o.scenario.empty()) {
+      o.scenario = a;
+    } else {
+      throw BadArgs{fmt::format("unexpected argument '{}': report takes one scenario", a)};
+    }
+  }
+  if (o.scenario.empty()) throw BadArgs{"report needs a SCENARIO file (see p2pdma-sim report --help)"};
+  if (o.out_dir.empty()) throw BadArgs{"report needs --out DIR"};
+  o.progress = isatty(STDERR_FILENO);
+  ReportSummary s;
+  try {
+    s = run_report(o);
+  } catch (const SweepError& e) {
+    throw BadArgs{e.what()};
+  } catch (const InputError&) {
+    throw;
+  } catch (const ModelBug&) {
+    throw;
+  } catch (const std::runtime_error& e) {  // the output directory
+    throw BadArgs{e.what()};
+  }
+  if (json)
+    fmt::print("{{\"configurations\":{},\"ok\":{},\"not_ok\":{},\"simulator_failures\":{},\"wall_seconds\":{:.3f},"
+               "\"results\":{}}}\n",
+               s.configurations, s.ok, s.not_ok, s.crashed, s.wall_seconds, json_quote(o.out_dir + "/results.csv"));
+  else
+    fmt::print("{} configuration(s) in {:.1f} s: {} ok, {} with a failed workload or a finding, {} simulator "
+               "failure(s)\nresults: {}/results.csv, {}/results.json (plot: tools/plot/report.py {})\n",
+               s.configurations, s.wall_seconds, s.ok, s.not_ok, s.crashed, o.out_dir, o.out_dir, o.out_dir);
+  return s.crashed ? kExitModelBug : kExitExpected;
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
@@ -1061,8 +1184,10 @@ int cli_main(int argc, char** argv) {
     if (cmd == "explore") return cmd_explore(rest);
     if (cmd == "merge") return cmd_merge(rest);
     if (cmd == "topo") return cmd_topo(rest);
+    if (cmd == "report") return cmd_report(rest);
     throw BadArgs{fmt::format(
-        "unknown command '{}'; commands: run, fuzz, explore, replay, merge, topo, check, list (see --help)", cmd)};
+        "unknown command '{}'; commands: run, fuzz, explore, report, replay, merge, topo, check, list (see --help)",
+        cmd)};
   } catch (const BadArgs& e) {
     fmt::print(stderr, "{}\n", command_line_error(e.msg));
     return kExitBadInput;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Dependencies between the rooms of the tree go one way (docs/architecture.md):
 #   models/common -> models/{hw,kernel} -> sim/output -> sim/engine -> sim/scenario
-#   -> sim/platform -> sim/workload -> sim/explore -> sim/{api,cli}
+#   -> sim/platform -> sim/workload -> sim/explore -> sim/{report,api} -> sim/cli
 # A source may include its own room's headers and those of rooms below it,
 # never above it nor a sibling. The public header (include/p2psim/) includes
 # only standard headers, and only the api room, programs and tests use it.
@@ -12,7 +12,7 @@ cd "${1:?usage: $0 SOURCE_DIR}"
 declare -A rank=(
   [common]=0 [hw]=1 [kernel]=1
   [output]=2 [engine]=3 [scenario]=4 [platform]=5 [workload]=6 [explore]=7
-  [api]=8 [cli]=8
+  [report]=8 [api]=8 [cli]=9
 )
 # The room of a file, from its path: models/kernel/x.cpp -> kernel.
 room_of() { local p=${1#models/}; p=${p#sim/}; echo "${p%%/*}"; }

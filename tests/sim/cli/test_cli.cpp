@@ -4,6 +4,8 @@
 // traces, and S1's variants.
 #include <catch2/catch.hpp>
 
+#include "support/cli_runner.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -15,53 +17,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace {
+using p2psim_test::Cli;
+using p2psim_test::run_raw;
+using p2psim_test::scratch;
+using p2psim_test::slurp;
+using p2psim_test::src;
 
-/// A directory of this test process's own (each case runs in its own
-/// process), so parallel runs of the suite never share a file.
-const std::string& scratch() {
-  static const std::string dir = [] {
-    char tmpl[] = "/tmp/p2psim-test-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    std::string d = tmpl;
-    static std::string at_exit;
-    at_exit = d;
-    std::atexit([] { std::system(("rm -rf " + at_exit).c_str()); });
-    return d;
-  }();
-  return dir;
-}
+namespace {
 
 /// The finding folder of a campaign in @out whose bug is or shows @kind
 /// (its first finding, or a symptom), or "" if none.
 std::string folder_with(const std::string& out, const std::string& kind);
-
-struct Cli {
-  int exit_code;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string src(const std::string& rel) { return std::string(P2PSIM_SOURCE_DIR) + "/" + rel; }
-
-Cli run_raw(const std::string& args) {
-  char out_path[] = "/tmp/p2psim-cli-out-XXXXXX";
-  char err_path[] = "/tmp/p2psim-cli-err-XXXXXX";
-  close(mkstemp(out_path));
-  close(mkstemp(err_path));
-  const std::string cmd = std::string(P2PSIM_BINARY) + " " + args + " >" + out_path + " 2>" + err_path;
-  const int st = std::system(cmd.c_str());
-  Cli r{WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out_path), slurp(err_path)};
-  unlink(out_path);
-  unlink(err_path);
-  return r;
-}
 
 const std::string kS1 = src("scenarios/s1_premature_genalloc_return.yaml");
 

@@ -1,0 +1,171 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+// `p2pdma-sim report` as a user runs it: the relationships the anchors
+// predict between topologies (docs/reports.md), the files it writes, and
+// the exit-2 messages for bad sweeps.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/cli_runner.h"
+
+using p2psim_test::Cli;
+using p2psim_test::run_raw;
+using p2psim_test::scratch;
+using p2psim_test::slurp;
+using p2psim_test::src;
+
+namespace {
+
+using Row = std::map<std::string, std::string>;
+
+/// results.csv as rows of column -> value (our fields hold no quotes).
+std::vector<Row> read_csv(const std::string& path) {
+  std::istringstream in(slurp(path));
+  std::string line;
+  std::vector<std::string> head;
+  std::vector<Row> rows;
+  auto split = [](const std::string& l) {
+    std::vector<std::string> f;
+    std::string cur;
+    std::istringstream ls(l);
+    while (std::getline(ls, cur, ',')) f.push_back(cur);
+    if (!l.empty() && l.back() == ',') f.emplace_back();
+    return f;
+  };
+  if (std::getline(in, line)) head = split(line);
+  while (std::getline(in, line)) {
+    const auto f = split(line);
+    Row r;
+    for (size_t i = 0; i < head.size() && i < f.size(); ++i) r[head[i]] = f[i];
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+double num(const Row& r, const std::string& col) {
+  auto it = r.find(col);
+  if (it == r.end() || it->second.empty()) FAIL("no value in column " << col);
+  return std::stod(it->second);
+}
+
+/// Runs `report` on a scenario of scenarios/reports/ into a fresh directory.
+std::vector<Row> report(const std::string& scenario, const std::string& sweeps, const std::string& name) {
+  const std::string out = scratch() + "/" + name;
+  const Cli c = run_raw("report " + src("scenarios/reports/" + scenario) + " --out " + out + " " + sweeps);
+  INFO(c.out << c.err);
+  REQUIRE(c.exit_code == 0);
+  auto rows = read_csv(out + "/results.csv");
+  for (const auto& r : rows) {
+    INFO("row " << r.at("index"));
+    CHECK(r.at("status") == "ok");
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("report: P2P through a switch beats a root complex that forwards below link rate", "[report][cli]") {
+  const auto rows = report("switch_vs_rc.yaml", "--sweep path=switch,rc --sweep rc_mb_per_s=2000,7100 "
+                                                "--sweep chunk_size=128KiB --jobs 2", "rc");
+  REQUIRE(rows.size() == 4);
+  const Row &sw = rows[0], &rc_slow = rows[2], &rc_fast = rows[3];
+  REQUIRE(rc_slow.at("path") == "rc");
+  REQUIRE(rc_slow.at("rc_mb_per_s") == "2000");
+  // The drives move ~4.3 GB/s over their Gen4 x4 links; a 2 GB/s root
+  // complex caps the same copy, a 7.1 GB/s one does not.
+  CHECK(num(sw, "throughput_GBps") > 1.5 * num(rc_slow, "throughput_GBps"));
+  CHECK(num(rc_slow, "throughput_GBps") < 2.0);
+  CHECK(num(rc_fast, "throughput_GBps") > 0.9 * num(sw, "throughput_GBps"));
+  CHECK(num(sw, "rc_p2p_bytes") == 0);
+  CHECK(num(rc_slow, "rc_p2p_bytes") == num(rc_slow, "bytes"));
+  CHECK(num(rc_slow, "latency_p99_us") > num(sw, "latency_p99_us"));
+}
+
+TEST_CASE("report: ACS redirect moves peer traffic onto the root-port link", "[report][cli]") {
+  const auto rows = report("switch_vs_rc.yaml", "--sweep path=switch,switch_acs --sweep chunk_size=128KiB", "acs");
+  REQUIRE(rows.size() == 2);
+  // Behind the switch the copy stays below rp0; redirected, every byte goes
+  // up rp0's link to the root complex and back down it.
+  CHECK(num(rows[0], "link_rp0_up_util") < 0.01);
+  CHECK(num(rows[0], "link_rp0_down_util") < 0.01);
+  CHECK(num(rows[1], "link_rp0_up_util") > 0.1);
+  CHECK(num(rows[1], "link_rp0_down_util") > 0.1);
+  CHECK(num(rows[1], "rc_p2p_bytes") == num(rows[1], "bytes"));
+  CHECK(num(rows[0], "link_sw0p0_up_util") > 0.3);  // the drive's own link carries it either way
+}
+
+TEST_CASE("report: throughput rises with MPS, and the link model shows the sawtooth just above it", "[report][cli]") {
+  const auto rows = report("link_config.yaml", "--sweep gen=3 --sweep lanes=2 --sweep mps=128,256,512", "mps");
+  REQUIRE(rows.size() == 3);
+  CHECK(num(rows[0], "throughput_GBps") < num(rows[1], "throughput_GBps"));
+  CHECK(num(rows[1], "throughput_GBps") < num(rows[2], "throughput_GBps"));
+  // results.json's validation: a write of MPS + 4 bytes needs a second TLP.
+  const std::string js = slurp(scratch() + "/mps/results.json");
+  auto sim_gbps = [&](int mps, int bytes) {
+    const std::string key = "\"gen\":3,\"lanes\":2,\"mps\":" + std::to_string(mps) +
+                            ",\"mrrs\":512,\"op\":\"write\",\"bytes\":" + std::to_string(bytes) + ",";
+    const size_t at = js.find(key);
+    REQUIRE(at != std::string::npos);
+    const size_t v = js.find("\"simulated_gbps\":", at);
+    return std::stod(js.substr(v + 17));
+  };
+  CHECK(sim_gbps(256, 260) < 0.95 * sim_gbps(256, 256));
+  CHECK(sim_gbps(256, 512) > sim_gbps(256, 260));
+}
+
+TEST_CASE("report: two drives sharing a switch uplink split it", "[report][cli]") {
+  const auto rows = report("shared_uplink.yaml", "--sweep uplink_lanes=4,16 --sweep chunk_size=128KiB", "uplink");
+  REQUIRE(rows.size() == 2);
+  const double a = num(rows[0], "run_reader0_GBps"), b = num(rows[0], "run_reader1_GBps");
+  const double wide = num(rows[1], "run_reader0_GBps");
+  CHECK(std::abs(a - b) < 0.05 * (a + b) / 2);  // an even split
+  CHECK(a < 0.75 * wide);                       // each gets less than on a wide uplink
+  CHECK(num(rows[0], "link_rp0_up_util") > 0.6);  // the shared x4 uplink is the busy one
+  CHECK(num(rows[0], "link_rp0_up_util") > num(rows[1], "link_rp0_up_util"));
+}
+
+TEST_CASE("report: a row is what `run --param` gives for the same configuration", "[report][cli]") {
+  const auto rows = report("switch_vs_rc.yaml", "--sweep path=rc --sweep chunk_size=32KiB", "one");
+  REQUIRE(rows.size() == 1);
+  const Cli c = run_raw("run " + src("scenarios/reports/switch_vs_rc.yaml") +
+                        " --param path=rc --param chunk_size=32KiB --strategy timed --json");
+  REQUIRE(c.exit_code == 0);
+  // p2pmem-test's own "Transfer:" line: bytes in seconds.
+  const double secs = num(rows[0], "timed_seconds");
+  std::ostringstream want;
+  want.precision(6);
+  want << std::fixed << secs;
+  CHECK(c.out.find(" in " + want.str() + " s") != std::string::npos);
+  CHECK(slurp(scratch() + "/one/results.json").find("\"rows\":[") != std::string::npos);
+}
+
+TEST_CASE("report: bad sweeps exit 2 naming the key or the value and where", "[report][cli][input]") {
+  const std::string sc = src("scenarios/reports/switch_vs_rc.yaml");
+  const std::string out = " --out " + scratch() + "/bad";
+  Cli c = run_raw("report " + sc + out + " --sweep gen2=3,4");
+  CHECK(c.exit_code == 2);
+  CHECK(c.err.find("--sweep gen2: ") != std::string::npos);
+  CHECK(c.err.find("declares no parameter 'gen2'; it declares: path, gen, lanes") != std::string::npos);
+  c = run_raw("report " + sc + out + " --sweep gen=3,9");
+  CHECK(c.exit_code == 2);
+  CHECK(c.err.find("switch.yaml:") != std::string::npos);  // the included topology, where ${gen} sits
+  CHECK(c.err.find("(sweep point gen=9)") != std::string::npos);
+  c = run_raw("report " + sc + out + " --sweep path=switch,nowhere");
+  CHECK(c.exit_code == 2);
+  CHECK(c.err.find("nowhere.yaml") != std::string::npos);
+  c = run_raw("report " + sc + out + " --sweep gen=3,3");
+  CHECK(c.exit_code == 2);
+  CHECK(c.err.find("value '3' given twice") != std::string::npos);
+  c = run_raw("report " + sc + " --sweep gen=3");
+  CHECK(c.exit_code == 2);
+  CHECK(c.err.find("--out") != std::string::npos);
+  c = run_raw("report " + src("scenarios/s1_premature_genalloc_return.yaml") + out);
+  CHECK(c.exit_code == 2);
+  CHECK(c.err.find("needs NVMe devices") != std::string::npos);
+  c = run_raw("run " + sc + " --param nope=1");
+  CHECK(c.exit_code == 2);
+  CHECK(c.err.find("no parameter 'nope'") != std::string::npos);
+}
