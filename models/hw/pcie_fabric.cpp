@@ -129,9 +129,32 @@ PcieFabric::PcieFabric(const PciTopology& topology, FabricConfig config)
     for (DeviceId k : kids) merge(k);
     const LinkConfig use = lc ? *lc : cfg_.default_link;
     require_valid(use);
-    links_.emplace(d.id, LinkState{use, PcieLink(use, cfg_.propagation),
-                                   name_of(d.id) + "--" + name_of(kids.front())});
+    LinkState ls{use, PcieLink(use, cfg_.propagation), name_of(d.id) + "--" + name_of(kids.front())};
+    // Upstream traffic lands in the port's buffers, downstream traffic in
+    // the device's below (function 0 speaks for a multi-function device).
+    const std::pair<DeviceId, Direction> receivers[] = {{d.id, Direction::kUpstream},
+                                                        {kids.front(), Direction::kDownstream}};
+    for (const auto& [rx, dir] : receivers) {
+      auto it = cfg_.credits.find(rx);
+      if (it == cfg_.credits.end()) continue;
+      const FlowControlCredits& c = it->second;
+      const std::uint32_t h[3] = {c.posted_headers, c.non_posted_headers, c.completion_headers};
+      const std::uint32_t dd[3] = {c.posted_data, c.non_posted_data, c.completion_data};
+      for (int k = 0; k < 3; ++k) {
+        // A receiver must take the largest TLP it can get (PCIe 5.0 §2.6.1: data
+        // credits at least Max_Payload_Size; MRds carry no data).
+        if (k != 1 && dd[k] && dd[k] < data_credits(static_cast<std::uint64_t>(use.mps)))
+          throw std::invalid_argument("pcie fabric: " + name_of(rx) + " advertises " + std::to_string(dd[k]) +
+                                      " data credits, less than one TLP of MPS " + std::to_string(use.mps) +
+                                      " needs (" + std::to_string(data_credits(use.mps)) + ")");
+        CreditPool& pool = ls.credits[static_cast<int>(dir)][k];
+        pool.header_limit = h[k];
+        pool.data_limit = dd[k];
+      }
+    }
+    links_.emplace(d.id, std::move(ls));
   }
+  for (const auto& [dev, c] : cfg_.credits) check_dev(dev, "credits");
 
   for (const auto& [ep, bars] : cfg_.bars) {
     check_dev(ep, "bars");
@@ -221,6 +244,13 @@ const WireStats& PcieFabric::link_stats(DeviceId port, Direction dir) const {
   if (it == links_.end())
     throw std::invalid_argument("pcie fabric: no link below " + name_of(port));
   return it->second.link.stats(dir);
+}
+
+const CreditStats& PcieFabric::credit_stats(DeviceId port, Direction dir) const {
+  auto it = links_.find(port);
+  if (it == links_.end())
+    throw std::invalid_argument("pcie fabric: no link below " + name_of(port));
+  return it->second.credit_stats[static_cast<int>(dir)];
 }
 
 std::optional<AddressRange> PcieFabric::memory_window(DeviceId bridge) const {
@@ -471,6 +501,12 @@ class PcieFabric::Run {
         case EventKind::kDeliver: deliver(e.id, e.time); break;
       }
     }
+    for (auto& [port, ls] : f_.links_)
+      for (auto& dir : ls.credits)
+        for (CreditPool& pool : dir)
+          if (pool.pending_headers || !pool.waiters.empty())
+            throw std::logic_error("pcie fabric: TLPs still hold or wait for credits at " + ls.name +
+                                   " after the run (a credit deadlock)");
     std::vector<Transfer> out;
     for (Xfer& x : xfers_) out.push_back(std::move(x.t));
     return out;
@@ -489,7 +525,11 @@ class PcieFabric::Run {
     TlpKind kind;
     std::uint64_t payload;  // wire payload bytes (whole DWs)
     std::size_t step = 0;
+    CreditPool* held = nullptr;  // the receiver buffer it sits in (limited pools only)
+    std::uint64_t held_data = 0;
+    ps_t waiting_since = kNotWaiting;
   };
+  static constexpr ps_t kNotWaiting = ~ps_t{0};
   struct Mrd {
     std::size_t xfer;
     TlpChunk chunk;
@@ -624,6 +664,51 @@ class PcieFabric::Run {
     }
   }
 
+  static int credit_type(TlpKind k) {
+    return k == TlpKind::kMemWrite ? 0 : k == TlpKind::kMemRead ? 1 : 2;
+  }
+  /// Room for TLP @id in @pool at @t? If not, it waits: a retry at the
+  /// earliest known release that makes room, else on the pool's waiters.
+  bool acquire(CreditPool& pool, std::size_t id, ps_t t) {
+    Tlp& p = tlps_[id];
+    const std::uint64_t need = data_credits(p.payload);
+    while (!pool.releases.empty() && pool.releases.begin()->first <= t) pool.releases.erase(pool.releases.begin());
+    std::uint64_t headers = pool.releases.size() + pool.pending_headers, data = pool.pending_data;
+    for (const auto& [when, d] : pool.releases) data += d;
+    auto fits = [&] {
+      return (!pool.header_limit || headers + 1 <= pool.header_limit) && (!pool.data_limit || data + need <= pool.data_limit);
+    };
+    if (fits()) {
+      ++pool.pending_headers;
+      pool.pending_data += need;
+      p.held = &pool;
+      p.held_data = need;
+      return true;
+    }
+    if (p.waiting_since == kNotWaiting) p.waiting_since = t;
+    for (const auto& [when, d] : pool.releases) {
+      --headers;
+      data -= d;
+      if (fits()) {
+        push(EventKind::kHop, when, id);
+        return false;
+      }
+    }
+    pool.waiters.push_back(id);
+    return false;
+  }
+  /// @p leaves the receiver buffer it held at @t: waiters retry then.
+  void release(Tlp& p, ps_t t) {
+    CreditPool* pool = p.held;
+    if (!pool) return;
+    p.held = nullptr;
+    --pool->pending_headers;
+    pool->pending_data -= p.held_data;
+    pool->releases.emplace(t, p.held_data);
+    for (std::size_t w : pool->waiters) push(EventKind::kHop, t, w);
+    pool->waiters.clear();
+  }
+
   void hop(std::size_t id, ps_t t) {
     Tlp& p = tlps_[id];
     Xfer& x = xfers_[p.xfer];
@@ -633,6 +718,7 @@ class PcieFabric::Run {
       // Store-and-forward through the RC's peer-to-peer stage.
       RcState& rc = *s.rc;
       const ps_t begin = std::max(t, rc.free);
+      release(p, begin);  // out of the root port's buffer into the stage
       const std::uint64_t bw = rc.params.p2p_bytes_per_sec;
       const ps_t busy = bw == 0 ? 0 : (p.payload * 1'000'000'000'000ull + bw - 1) / bw;
       rc.free = begin + busy;
@@ -641,8 +727,33 @@ class PcieFabric::Run {
       push(EventKind::kHop, begin + busy + s.hop.latency, id);
       return;
     }
-    // A link.
+    // A link: first room at its receiver (the TLP keeps the buffer it is in
+    // while it waits: back-pressure), then the wire.
+    const int dir = static_cast<int>(s.hop.direction);
+    CreditPool& next_pool = s.link->credits[dir][credit_type(p.kind)];
+    CreditPool* const was_in = p.held;
+    const std::uint64_t was_data = p.held_data;
+    if (next_pool.limited()) {
+      if (!acquire(next_pool, id, t)) return;
+    } else {
+      p.held = nullptr;
+    }
+    if (p.waiting_since != kNotWaiting) {
+      CreditStats& cs = s.link->credit_stats[dir];
+      ++cs.stalled_tlps;
+      cs.stall_ps += t - p.waiting_since;
+      p.waiting_since = kNotWaiting;
+    }
     const PcieLink::Transmission tx = s.link->link.send_tlp(s.hop.direction, t, p.kind, p.payload);
+    if (was_in) {  // it left the previous receiver (a switch) as it started here
+      CreditPool* const now_in = p.held;
+      const std::uint64_t now_data = p.held_data;
+      p.held = was_in;
+      p.held_data = was_data;
+      release(p, tx.start);
+      p.held = now_in;
+      p.held_data = now_data;
+    }
     if (!p.completion && p.step == 0) x.t.start = std::min(x.t.start, tx.start);
     const ps_t first_in = tx.start + f_.cfg_.propagation;  // first byte at the far end
     const ps_t last_in = tx.arrival;                        // last byte at the far end
@@ -676,6 +787,7 @@ class PcieFabric::Run {
   }
 
   void deliver(std::size_t id, ps_t t) {
+    release(tlps_[id], t);  // the completer (or DRAM) took it
     const Tlp p = tlps_[id];  // copy: new_tlp() may reallocate
     Xfer& x = xfers_[p.xfer];
     if (p.kind == TlpKind::kMemWrite) {

@@ -8,12 +8,20 @@
 // ports with their own bandwidth and latency (or refuse it).
 // Pure logic, no SystemC; deterministic (ordered containers, integer time).
 //
-// Not modelled: flow-control credits (switch and RC buffers are unbounded, so a
-// slow egress link queues rather than back-pressures), DRAM bandwidth, the
+// Flow control: a receiver may advertise credits (FabricConfig::credits) for
+// posted, non-posted and completion TLPs, headers and 16-byte data units, as
+// PCIe's credit-based flow control does; a TLP waits on its link until the
+// receiver has room, and frees it when it leaves the receiver (starts on the
+// egress link, enters the root complex's forwarding stage, or arrives at a
+// completer). Receivers with no credits given have unbounded buffers.
+//
+// Not modelled: ordering rules between the credit types (a blocked posted
+// write does not hold back a completion behind it), DRAM bandwidth, the
 // IOMMU (redirected traffic reaches the RC untranslated), the inter-socket
 // link (DMA to another host bridge's DRAM fails), virtual channels (every
 // direction of a link is one FIFO shared by requests and completions).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -87,6 +95,31 @@ struct AddressRange {
 };
 
 /**
+ * struct FlowControlCredits - what a receiver advertises (PCIe 5.0 §2.6.1):
+ * header credits (one per TLP) and data credits (one per 16 bytes of
+ * payload) for posted requests (MWr), non-posted requests (MRd) and
+ * completions (CplD). 0 means infinite, as the specification lets a
+ * receiver advertise. All 0: no flow control at that receiver.
+ */
+struct FlowControlCredits {
+  std::uint32_t posted_headers = 0, posted_data = 0;
+  std::uint32_t non_posted_headers = 0, non_posted_data = 0;
+  std::uint32_t completion_headers = 0, completion_data = 0;
+  bool limited() const {
+    return posted_headers || posted_data || non_posted_headers || non_posted_data || completion_headers ||
+           completion_data;
+  }
+};
+/// Data credits a payload of @bytes takes (PCIe's unit is 4 DW = 16 bytes).
+constexpr std::uint64_t data_credits(std::uint64_t bytes) { return (bytes + 15) / 16; }
+
+/// Per link direction: how flow control held TLPs back.
+struct CreditStats {
+  std::uint64_t stalled_tlps = 0;  ///< TLPs that waited for credits
+  ps_t stall_ps = 0;               ///< their total wait
+};
+
+/**
  * struct HostBridgeParams - the root complex of one host bridge.
  * @dram: host memory behind it (size 0: none).
  * @dram_read_latency: MRd in at the root port to first CplD ready.
@@ -133,6 +166,11 @@ struct FabricConfig {
   std::map<DeviceId, int> read_tags;
   int default_read_tags = kEightBitTagLimit;  // PCIe 5.0 §2.2.6.2: 8-bit tags
   ps_t propagation = 0;
+  /// Credits a device advertises for what it receives over its link: a
+  /// root or switch downstream port for upstream traffic on the link below
+  /// it, an endpoint (function 0) or switch upstream port for downstream
+  /// traffic on the link above it. Absent: unbounded.
+  std::map<DeviceId, FlowControlCredits> credits;
   std::map<DeviceId, std::string> names;
   std::map<HostBridgeId, std::string> host_names;
 };
@@ -253,6 +291,8 @@ class PcieFabric {
   DeviceId port_above(DeviceId dev) const;
   const LinkConfig& link_config(DeviceId port) const;
   const WireStats& link_stats(DeviceId port, Direction dir) const;
+  /// Flow-control waits of TLPs sent on the link below @port in @dir.
+  const CreditStats& credit_stats(DeviceId port, Direction dir) const;
   /// The memory window of a bridge's secondary side: the smallest range that
   /// covers every BAR below it, as resource assignment sizes bridge windows.
   std::optional<AddressRange> memory_window(DeviceId bridge) const;
@@ -264,10 +304,23 @@ class PcieFabric {
   std::string host_name(HostBridgeId host) const;
 
  private:
+  /// One receiver's buffer of one credit type. Holders whose release time
+  /// is known are in @releases; those still inside the current run() are
+  /// counted in @pending_*; TLPs waiting for room in @waiters (run-local ids).
+  struct CreditPool {
+    std::uint64_t header_limit = 0, data_limit = 0;  // 0: infinite
+    std::multimap<ps_t, std::uint64_t> releases;     // time -> data credits freed
+    std::uint64_t pending_headers = 0, pending_data = 0;
+    std::vector<std::size_t> waiters;
+    bool limited() const { return header_limit || data_limit; }
+  };
   struct LinkState {
     LinkConfig cfg;
     PcieLink link;
     std::string name;
+    /// [direction][0 posted, 1 non-posted, 2 completion]: the receiver's credits.
+    std::array<std::array<CreditPool, 3>, 2> credits{};
+    std::array<CreditStats, 2> credit_stats{};
   };
   struct RcState {
     HostBridgeParams params;

@@ -553,3 +553,88 @@ TEST_CASE("fabric runs are deterministic", "[fabric]") {
       CHECK(f1.link_stats(port, d).overhead_bytes == f2.link_stats(port, d).overhead_bytes);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Flow-control credits
+// ---------------------------------------------------------------------------
+
+TEST_CASE("fabric credits: a slow egress back-pressures the ingress link instead of queueing", "[fabric][credits]") {
+  // ep0 on a Gen3 x16 link writes 1 MiB into ep1's BAR behind a Gen3 x1 link;
+  // in the same batch, after it, ep0 writes 4 KiB to DRAM.
+  constexpr std::uint64_t kBytes = 1ull << 20;
+  SwitchBox b;
+  FabricConfig c = b.config();
+  c.links[b.dsp0] = kGen3x16;
+  c.links[b.dsp1] = LinkConfig{3, 1, 256, 512, 64, true, false};
+  c.links[b.rp] = kGen3x16;
+  auto run = [&](const FabricConfig& cfg, hw::CreditStats* stats) {
+    PcieFabric f(b.topo, cfg);
+    auto t = f.run({{DmaOp::kWrite, b.ep0, kBar1, kBytes, 0}, {DmaOp::kWrite, b.ep0, 0x100000, 4096, 0}});
+    REQUIRE(t[0].ok);
+    REQUIRE(t[1].ok);
+    if (stats) *stats = f.credit_stats(b.dsp0, Direction::kUpstream);
+    return t;
+  };
+  hw::CreditStats none{}, limited{};
+  const auto unbounded = run(c, &none);
+  // The switch port above ep0 buffers 8 posted TLPs of 256 B (16 data credits each).
+  c.credits[b.dsp0] = hw::FlowControlCredits{8, 8 * 16, 0, 0, 0, 0};
+  const auto bounded = run(c, &limited);
+  // The big write ends when the x1 link has carried it, either way.
+  CHECK(within_percent(static_cast<double>(bounded[0].end), static_cast<double>(unbounded[0].end), 0.5));
+  // Unbounded, the switch soaks up the whole megabyte at x16 speed and the
+  // DRAM write goes at once; bounded, it waits behind the stalled writes.
+  INFO("DRAM write ends at " << unbounded[1].end << " ps unbounded, " << bounded[1].end << " ps bounded");
+  CHECK(unbounded[1].end < unbounded[0].end / 10);
+  CHECK(bounded[1].end > bounded[0].end * 9 / 10);
+  CHECK(none.stalled_tlps == 0);
+  CHECK(limited.stalled_tlps > 4000 - 8 - 1);  // 4096 TLPs, all but the first 8 wait
+  CHECK(limited.stall_ps > 0);
+}
+
+TEST_CASE("fabric credits: enough credits change nothing, and fewer than one TLP are refused", "[fabric][credits]") {
+  SwitchBox b;
+  FabricConfig c = b.config();
+  PcieFabric plain(b.topo, c);
+  const Transfer a = plain.dma_write(b.ep0, kBar1, 256 << 10, 0);
+  c.credits[b.dsp0] = hw::FlowControlCredits{4096, 1 << 20, 4096, 0, 4096, 1 << 20};
+  c.credits[b.ep1] = hw::FlowControlCredits{4096, 1 << 20, 4096, 0, 4096, 1 << 20};
+  PcieFabric roomy(b.topo, c);
+  const Transfer r = roomy.dma_write(b.ep0, kBar1, 256 << 10, 0);
+  CHECK(r.end == a.end);
+  CHECK(roomy.credit_stats(b.dsp0, Direction::kUpstream).stalled_tlps == 0);
+  c.credits[b.dsp0] = hw::FlowControlCredits{8, 8, 0, 0, 0, 0};  // 8 data credits: 128 B < MPS 256
+  CHECK_THROWS_WITH(PcieFabric(b.topo, c), Catch::Contains("less than one TLP of MPS 256 needs (16)"));
+}
+
+TEST_CASE("fabric credits: completions wait for the requester's completion credits", "[fabric][credits]") {
+  // ep0 reads 256 KiB of DRAM over a link with 50 ns of propagation each way.
+  SingleLink s;
+  FabricConfig c = s.config();
+  c.propagation = 50'000;
+  PcieFabric plain(s.topo, c);
+  const Transfer a = plain.dma_read(s.ep, 0x100000, 256 << 10, 0);
+  // Room for two CplDs: a credit comes back 50 ns after its TLP left the
+  // wire, later than the wire could take the one after next.
+  c.credits[s.ep] = hw::FlowControlCredits{0, 0, 0, 0, 2, 2 * 16};
+  PcieFabric two(s.topo, c);
+  const Transfer b = two.dma_read(s.ep, 0x100000, 256 << 10, 0);
+  // Room for one: every CplD waits until the one before it has arrived.
+  c.credits[s.ep] = hw::FlowControlCredits{0, 0, 0, 0, 1, 16};
+  PcieFabric one(s.topo, c);
+  const Transfer d = one.dma_read(s.ep, 0x100000, 256 << 10, 0);
+  REQUIRE(a.ok);
+  REQUIRE(b.ok);
+  REQUIRE(d.ok);
+  CHECK(b.completion_tlps == a.completion_tlps);
+  INFO("unbounded " << a.end << " ps, two credits " << b.end << " ps, one credit " << d.end << " ps");
+  CHECK(a.end < b.end);
+  CHECK(b.end < d.end);
+  CHECK(two.credit_stats(s.rp, Direction::kDownstream).stalled_tlps > 0);
+  // One credit: 1024 CplDs one after another, each on the wire (256 B + 20 B
+  // of header and framing at 126.95 ps a byte on Gen3 x8) and 50 ns in flight.
+  const double per_tlp = 276 * 126.953125 + 50'000;
+  CHECK(static_cast<double>(d.end) >= 1024 * per_tlp);
+  CHECK(static_cast<double>(d.end) <= 1024 * per_tlp + 2'000'000);  // + DRAM latency and the MRds
+  CHECK(one.credit_stats(s.rp, Direction::kDownstream).stalled_tlps == 1023);
+}
