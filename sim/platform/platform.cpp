@@ -505,7 +505,10 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
     : sc_(sc), k_(k), host_(host) {
   const TopologySpec& t = *sc.topo;
   hw::FabricConfig fc;
-  for (const auto& [dev, l] : t.links) fc.links[dev] = hw::LinkConfig{l.gen, l.lanes, l.mps, l.mrrs, l.rcb, true, false};
+  for (const auto& [dev, l] : t.links) {
+    fc.links[dev] = hw::LinkConfig{l.gen, l.lanes, l.mps, l.mrrs, l.rcb, true, false};
+    if (l.credits) fc.credits[dev] = *l.credits;
+  }
   for (const auto& ep : t.endpoints)
     if (ep.p2p_bar_size) fc.bars[ep.device].push_back({ep.bar_phys, ep.p2p_bar_size});
   for (const auto& [id, name] : t.host_names) {

@@ -115,8 +115,19 @@ ReportRow make_report_row(size_t index, const SweepPoint& point,
       u.up = static_cast<double>(l.up.tlp_bytes) * l.byte_time_ps / static_cast<double>(interval);
       u.down = static_cast<double>(l.down.tlp_bytes) * l.byte_time_ps / static_cast<double>(interval);
     }
+    auto mean_us = [](const hw::CreditStats& c) {
+      return c.stalled_tlps ? static_cast<double>(c.stall_ps) / static_cast<double>(c.stalled_tlps) / 1e6 : 0.0;
+    };
+    u.up_credit_stalls = l.up_credits.stalled_tlps;
+    u.down_credit_stalls = l.down_credits.stalled_tlps;
+    u.up_credit_wait_us = mean_us(l.up_credits);
+    u.down_credit_wait_us = mean_us(l.down_credits);
     col("link_" + l.name + "_up_util", num(u.up));
     col("link_" + l.name + "_down_util", num(u.down));
+    col("link_" + l.name + "_up_credit_stalls", fmt::format("{}", u.up_credit_stalls));
+    col("link_" + l.name + "_down_credit_stalls", fmt::format("{}", u.down_credit_stalls));
+    col("link_" + l.name + "_up_credit_wait_us", num(u.up_credit_wait_us));
+    col("link_" + l.name + "_down_credit_wait_us", num(u.down_credit_wait_us));
     r.links.push_back(u);
   }
   for (int i = 0; i <= 100 && !lat.empty(); ++i) r.latency_cdf_us.push_back(quantile(lat, i / 100.0));
@@ -149,9 +160,10 @@ std::string report_row_json(const ReportRow& r) {
   for (const auto& l : r.links) {
     s += fmt::format(
         "{}{{\"name\":{},\"gen\":{},\"lanes\":{},\"mps\":{},\"mrrs\":{},\"up_util\":{},\"down_util\":{},"
-        "\"up_bytes\":{},\"down_bytes\":{}}}",
+        "\"up_bytes\":{},\"down_bytes\":{},\"up_credit_stalls\":{},\"down_credit_stalls\":{},"
+        "\"up_credit_wait_us\":{},\"down_credit_wait_us\":{}}}",
         first ? "" : ",", json_quote(l.name), l.gen, l.lanes, l.mps, l.mrrs, num(l.up), num(l.down), l.up_bytes,
-        l.down_bytes);
+        l.down_bytes, l.up_credit_stalls, l.down_credit_stalls, num(l.up_credit_wait_us), num(l.down_credit_wait_us));
     first = false;
   }
   s += "],\"latency_cdf_us\":[";

@@ -20,6 +20,9 @@ struct LinkUse {
   int gen = 0, lanes = 0, mps = 0, mrrs = 0;
   double up = 0, down = 0;                 ///< 0..1
   std::uint64_t up_bytes = 0, down_bytes = 0;  ///< TLP bytes on the wire
+  /// TLPs that waited for the receiver's flow-control credits, and their mean wait.
+  std::uint64_t up_credit_stalls = 0, down_credit_stalls = 0;
+  double up_credit_wait_us = 0, down_credit_wait_us = 0;
 };
 
 struct ReportRow {

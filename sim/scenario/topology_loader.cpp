@@ -31,6 +31,28 @@ LinkSpec parse_link(const StrictNode& n) {
   pow2("mps", 128, 4096, &l.mps);
   pow2("mrrs", 128, 4096, &l.mrrs);
   pow2("rcb", 64, 128, &l.rcb);
+  if (m.has("credits")) {
+    // PCIe flow-control credits: [headers, data in 16-byte units] per type; 0 = infinite.
+    auto c = m.required("credits").as_map("credits");
+    hw::FlowControlCredits fc;
+    auto pair = [&](const char* key, std::uint32_t* hdr, std::uint32_t* data, bool carries_data) {
+      if (!c.has(key)) return;
+      auto v = c.required(key);
+      const auto items = v.items(key);
+      if (items.size() != 2) v.fail(fmt::format("credits.{} needs [HEADERS, DATA] (DATA in 16-byte units; 0 = infinite)", key));
+      *hdr = static_cast<std::uint32_t>(items[0].as_uint(fmt::format("credits.{} headers", key), 0, 4095));
+      *data = static_cast<std::uint32_t>(items[1].as_uint(fmt::format("credits.{} data", key), 0, 65535));
+      const std::uint64_t one_tlp = hw::data_credits(static_cast<std::uint64_t>(l.mps));
+      if (carries_data && *data && *data < one_tlp)
+        items[1].fail(fmt::format("credits.{} data: {} is less than one TLP of MPS {} needs ({} credits of 16 bytes)",
+                                  key, *data, l.mps, one_tlp));
+    };
+    pair("posted", &fc.posted_headers, &fc.posted_data, true);
+    pair("non_posted", &fc.non_posted_headers, &fc.non_posted_data, false);
+    pair("completion", &fc.completion_headers, &fc.completion_data, true);
+    c.finish();
+    l.credits = fc;
+  }
   m.finish();
   return l;
 }

@@ -7,6 +7,7 @@
 
 #include "common/time.h"
 #include "hw/pci_topology.h"
+#include "hw/pcie_fabric.h"
 
 namespace p2psim {
 
@@ -15,6 +16,8 @@ class StrictNode;
 /// A PCIe link's parameters as written in a topology (used by the fabric).
 struct LinkSpec {
   int gen = 3, lanes = 8, mps = 256, mrrs = 512, rcb = 64;
+  /// `credits:` this end advertises for what it receives (absent: unbounded).
+  std::optional<hw::FlowControlCredits> credits;
 };
 
 /// What an endpoint is, and the BAR it offers for p2pmem if any.

@@ -17,6 +17,8 @@ HardwareMetrics collect_hardware_metrics(Platform& p, const ScenarioWorld& w, ps
     l.byte_time_ps = hw::PcieLink(l.config).byte_time_ps().value();
     l.up = f.link_stats(port, hw::Direction::kUpstream);
     l.down = f.link_stats(port, hw::Direction::kDownstream);
+    l.up_credits = f.credit_stats(port, hw::Direction::kUpstream);
+    l.down_credits = f.credit_stats(port, hw::Direction::kDownstream);
     m.links.push_back(l);
   }
   m.rc_p2p_bytes = p.rc_p2p_bytes();

@@ -9,6 +9,7 @@
 
 #include "common/time.h"
 #include "hw/iommu.h"
+#include "hw/pcie_fabric.h"
 #include "hw/pcie_link.h"
 
 namespace p2psim {
@@ -22,6 +23,7 @@ struct LinkMetrics {
   hw::LinkConfig config{};
   double byte_time_ps = 0;  ///< one byte slot at the raw rate across all lanes
   hw::WireStats up, down;
+  hw::CreditStats up_credits, down_credits;  ///< waits for the receiver's flow-control credits
 };
 
 /// One p2pmem-test run.

@@ -169,3 +169,24 @@ TEST_CASE("report: bad sweeps exit 2 naming the key or the value and where", "[r
   CHECK(c.exit_code == 2);
   CHECK(c.err.find("no parameter 'nope'") != std::string::npos);
 }
+
+TEST_CASE("report: with posted credits at the root port a slow root complex back-pressures the drive's link",
+          "[report][cli][credits]") {
+  const auto rows = report("switch_vs_rc.yaml",
+                           "--sweep path=rc --sweep rc_mb_per_s=2000 --sweep chunk_size=128KiB "
+                           "--sweep posted_headers=0,8 --sweep posted_data=128",
+                           "credits");
+  REQUIRE(rows.size() == 2);
+  const Row &unbounded = rows[0], &bounded = rows[1];
+  REQUIRE(bounded.at("posted_headers") == "8");
+  // posted_headers=0 with posted_data=128 still bounds the data: 8 TLPs of 256 B.
+  CHECK(num(unbounded, "link_rp0_up_credit_stalls") > 1000);
+  CHECK(num(bounded, "link_rp0_up_credit_stalls") > 1000);
+  CHECK(num(bounded, "link_rp0_up_credit_wait_us") > 1);
+  CHECK(num(bounded, "link_rp1_down_credit_stalls") == 0);  // nvme1 advertises no limit
+  // The root complex still sets the pace.
+  CHECK(num(bounded, "throughput_GBps") < 2.0);
+  const auto free_rows = report("switch_vs_rc.yaml",
+                                "--sweep path=rc --sweep rc_mb_per_s=2000 --sweep chunk_size=128KiB", "nocredits");
+  CHECK(num(free_rows[0], "link_rp0_up_credit_stalls") == 0);
+}
