@@ -103,6 +103,7 @@ PcieFabric::PcieFabric(const PciTopology& topology, FabricConfig config)
     if (n < 1 || n > kTenBitTagLimit)
       throw std::invalid_argument("pcie fabric: read_tags must be 1..768");
   }
+  for (const auto& [d, gap] : cfg_.request_interval) check_dev(d, "request_interval");
   if (cfg_.default_read_tags < 1 || cfg_.default_read_tags > kTenBitTagLimit)
     throw std::invalid_argument("pcie fabric: default_read_tags must be 1..768");
   for (const auto& [h, p] : cfg_.hosts)
@@ -525,6 +526,7 @@ class PcieFabric::Run {
     TlpKind kind;
     std::uint64_t payload;  // wire payload bytes (whole DWs)
     std::size_t step = 0;
+    bool issued = false;         // a request past its requester's issue-rate gate
     CreditPool* held = nullptr;  // the receiver buffer it sits in (limited pools only)
     std::uint64_t held_data = 0;
     ps_t waiting_since = kNotWaiting;
@@ -714,6 +716,20 @@ class PcieFabric::Run {
     Xfer& x = xfers_[p.xfer];
     const Route& r = p.completion ? x.cpl : x.req;
     const Step& s = r.steps[p.step];
+    if (!p.completion && p.step == 0 && !p.issued) {
+      // The requester's DMA engine issues one request per interval at most.
+      p.issued = true;
+      auto gap = f_.cfg_.request_interval.find(x.t.requester);
+      if (gap != f_.cfg_.request_interval.end() && gap->second) {
+        ps_t& next = f_.next_request_[x.t.requester];
+        const ps_t at = std::max(t, next);
+        next = at + gap->second;
+        if (at > t) {
+          push(EventKind::kHop, at, id);
+          return;
+        }
+      }
+    }
     if (s.hop.kind == HopKind::kRootComplex) {
       // Store-and-forward through the RC's peer-to-peer stage.
       RcState& rc = *s.rc;
@@ -795,12 +811,22 @@ class PcieFabric::Run {
       return;
     }
     if (p.kind == TlpKind::kMemRead) {
-      // The completer answers after its read latency; CplDs go out in order.
+      // The completer answers after its read latency; CplDs go out in order,
+      // from host memory no faster than the host makes completions.
       const ps_t ready = t + x.req.completer_latency;
       const std::vector<TlpChunk> cpls = split_completions(x.cpl_cfg, mrds_[p.mrd].chunk);
       mrds_[p.mrd].pending = cpls.size();
+      const Step& term = x.req.steps.back();
+      RcState* host = term.hop.kind == HopKind::kMemory ? &f_.rcs_.at(term.hop.host) : nullptr;
+      const std::uint64_t rate = host ? host->params.dram_completion_bytes_per_sec : 0;
       for (const TlpChunk& c : cpls) {
-        push(EventKind::kHop, ready, new_tlp(p.xfer, true, p.mrd, TlpKind::kCompletionData, c));
+        const std::size_t cpl = new_tlp(p.xfer, true, p.mrd, TlpKind::kCompletionData, c);
+        ps_t at = ready;
+        if (rate) {
+          at = std::max(ready, host->completion_free);
+          host->completion_free = at + (tlps_[cpl].payload * 1'000'000'000'000ull + rate - 1) / rate;
+        }
+        push(EventKind::kHop, at, cpl);
         ++x.t.completion_tlps;
       }
       return;

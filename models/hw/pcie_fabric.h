@@ -133,6 +133,9 @@ struct CreditStats {
 struct HostBridgeParams {
   AddressRange dram;
   ps_t dram_read_latency = kDefaultDramReadLatency;
+  /// Payload bytes per second the host turns DMA reads into completions
+  /// (one FIFO stage for all requesters); 0 = no limit beyond the links.
+  std::uint64_t dram_completion_bytes_per_sec = 0;
   bool p2p_allowed = true;
   std::uint64_t p2p_bytes_per_sec = 0;
   ps_t p2p_latency = kDefaultRcP2pLatency;
@@ -152,6 +155,8 @@ struct HostBridgeParams {
  * @hosts: per host bridge; missing ones get HostBridgeParams{} (no DRAM).
  * @switch_latency: per switch, keyed by its upstream port.
  * @read_tags: outstanding MRd tags per requester; default kEightBitTagLimit.
+ * @request_interval: per requester, the least time between two request TLPs
+ *         it issues (its DMA engine's issue rate); absent or 0: back to back.
  * @propagation: per link traversal, each direction (0: on-board traces).
  * @names, @host_names: for hop names; BDF / "hostN" otherwise.
  */
@@ -165,6 +170,7 @@ struct FabricConfig {
   ps_t default_switch_latency = kDefaultSwitchLatency;
   std::map<DeviceId, int> read_tags;
   int default_read_tags = kEightBitTagLimit;  // PCIe 5.0 §2.2.6.2: 8-bit tags
+  std::map<DeviceId, ps_t> request_interval;
   ps_t propagation = 0;
   /// Credits a device advertises for what it receives over its link: a
   /// root or switch downstream port for upstream traffic on the link below
@@ -326,6 +332,7 @@ class PcieFabric {
     HostBridgeParams params;
     ps_t free = 0;  // the P2P bandwidth stage is busy until
     std::uint64_t p2p_bytes = 0;
+    ps_t completion_free = 0;  // the DRAM completion stage is busy until
   };
   struct TagPool {
     std::multiset<ps_t> free;   // when each idle tag became free
@@ -375,6 +382,7 @@ class PcieFabric {
   std::map<HostBridgeId, RcState> rcs_;
   std::map<DeviceId, AddressRange> windows_;
   std::map<DeviceId, TagPool> tags_;
+  std::map<DeviceId, ps_t> next_request_;  // per requester with a request_interval
 };
 
 }  // namespace p2psim::hw

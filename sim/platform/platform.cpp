@@ -509,14 +509,19 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
     fc.links[dev] = hw::LinkConfig{l.gen, l.lanes, l.mps, l.mrrs, l.rcb, true, false};
     if (l.credits) fc.credits[dev] = *l.credits;
   }
-  for (const auto& ep : t.endpoints)
+  for (const auto& ep : t.endpoints) {
     if (ep.p2p_bar_size) fc.bars[ep.device].push_back({ep.bar_phys, ep.p2p_bar_size});
+    if (ep.read_tags) fc.read_tags[ep.device] = ep.read_tags;
+    if (ep.request_interval) fc.request_interval[ep.device] = ep.request_interval;
+  }
   for (const auto& [id, name] : t.host_names) {
     hw::HostBridgeParams hp;
     if (id == 0) hp.dram = {kDramBase, kDramSize};
     if (auto rf = t.rc_forwarding.find(id); rf != t.rc_forwarding.end()) {
       hp.p2p_bytes_per_sec = rf->second.bytes_per_sec;
       if (rf->second.latency_given) hp.p2p_latency = rf->second.latency;
+      if (rf->second.dram_read_latency) hp.dram_read_latency = *rf->second.dram_read_latency;
+      hp.dram_completion_bytes_per_sec = rf->second.dram_completion_bytes_per_sec;
     }
     fc.hosts[id] = hp;
     fc.host_names[id] = name;

@@ -137,6 +137,19 @@ class TreeParser {
     std::string drive = "gen4x4";
     if (kind == "nvme" && m.has("drive"))
       drive = m.required("drive").as_enum("drive", {"gen4x4", "optane", "p3700", "p4500", "mqsim"});
+    int read_tags = 0;
+    ps_t request_interval = 0;
+    if (m.has("dma")) {
+      // The device's DMA engine: outstanding reads (8-bit tags: 256; 10-bit: 768)
+      // and how many requests it can issue per microsecond.
+      auto d = m.required("dma").as_map("dma");
+      if (d.has("read_tags")) read_tags = static_cast<int>(d.required("read_tags").as_int("dma.read_tags", 1, 768));
+      if (d.has("requests_per_us")) {
+        const uint64_t r = d.required("requests_per_us").as_uint("dma.requests_per_us", 1, 1000000);
+        request_interval = (1000000ULL + r - 1) / r;  // ps between two requests
+      }
+      d.finish();
+    }
     for (int f = 0; f < functions; ++f) {
       hw::DeviceId dev = wrap([&] { return t_.pci.add_endpoint(port, static_cast<uint8_t>(f), ids); }, n);
       const std::string fname = functions == 1 ? nm : fmt::format("{}.f{}", nm, f);
@@ -148,6 +161,8 @@ class TreeParser {
       ep.function = f;
       ep.p2p_bar_size = bar;
       ep.drive = drive;
+      ep.read_tags = read_tags;
+      ep.request_interval = request_interval;
       if (bar) {
         next_bar_ = (next_bar_ + bar - 1) & ~(bar - 1);
         ep.bar_phys = next_bar_;
@@ -240,19 +255,32 @@ TopologySpec parse_topology_tree(const StrictNode& m) {
       hw::DeviceId d = p.wrap([&] { return t.pci.add_host_bridge_function(id, 0, 0, ids); }, hbs[h]);
       t.names[d] = t.host_names[id] + " root device";
     }
+    TopologySpec::RcForwarding rf;
+    bool rc_given = false;
+    if (hb.has("dram")) {
+      // Host memory as a completer: its read latency (default calibrated to
+      // pcie-bench's 546 ns 64 B read) and how fast it makes completions.
+      auto d = hb.required("dram").as_map("dram");
+      if (d.has("read_latency")) rf.dram_read_latency = d.required("read_latency").as_duration_ps("dram.read_latency");
+      if (d.has("completion_mb_per_s"))
+        rf.dram_completion_bytes_per_sec =
+            d.required("completion_mb_per_s").as_uint("dram.completion_mb_per_s", 1, 1000000) * 1000000ULL;
+      d.finish();
+      rc_given = true;
+    }
     if (hb.has("p2p")) {
       // The root complex's peer-to-peer forwarding: docs/anchors.md has one
       // measurement (7.1 GB/s on a Xeon E5 v4), so it is a parameter.
       auto f = hb.required("p2p").as_map("p2p");
-      TopologySpec::RcForwarding rf;
       if (f.has("mb_per_s")) rf.bytes_per_sec = f.required("mb_per_s").as_uint("p2p.mb_per_s", 1, 1000000) * 1000000ULL;
       if (f.has("latency")) {
         rf.latency = f.required("latency").as_duration_ps("p2p.latency");
         rf.latency_given = true;
       }
       f.finish();
-      t.rc_forwarding[id] = rf;
+      rc_given = true;
     }
+    if (rc_given) t.rc_forwarding[id] = rf;
     const auto rps = hb.required("root_ports").items("root_ports");
     for (size_t r = 0; r < rps.size(); ++r) {
       auto rp = rps[r].as_map("root port");

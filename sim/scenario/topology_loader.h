@@ -29,6 +29,8 @@ struct EndpointSpec {
   uint64_t bar_phys = 0;      ///< assigned at load
   int function = 0;
   std::string drive = "gen4x4";  ///< nvme: flash preset (gen4x4, optane, p3700, p4500, mqsim)
+  int read_tags = 0;              ///< `dma: {read_tags}`: outstanding MRds; 0 = the fabric default (256)
+  ps_t request_interval = 0;      ///< `dma: {requests_per_us}` as the gap between requests; 0 = none
 };
 
 /**
@@ -42,12 +44,15 @@ struct TopologySpec {
   std::map<hw::DeviceId, LinkSpec> links;     ///< the link above a port/device
   std::vector<EndpointSpec> endpoints;        ///< every endpoint function, in device order
   std::map<hw::HostBridgeId, std::string> host_names;
-  /// A host bridge's `p2p:` forwarding limits: payload bytes/s (0 = the
-  /// links only) and latency; absent = the fabric's defaults.
+  /// A host bridge's `p2p:` forwarding limits (payload bytes/s, 0 = the
+  /// links only; latency) and its `dram:` read latency and completion rate;
+  /// absent = the fabric's defaults.
   struct RcForwarding {
     uint64_t bytes_per_sec = 0;
     ps_t latency = 0;
     bool latency_given = false;
+    std::optional<ps_t> dram_read_latency;     ///< `dram: {read_latency}`; absent = the fabric default
+    uint64_t dram_completion_bytes_per_sec = 0;  ///< `dram: {completion_mb_per_s}`; 0 = no limit
   };
   std::map<hw::HostBridgeId, RcForwarding> rc_forwarding;
   bool iommu = false;

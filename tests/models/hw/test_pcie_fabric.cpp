@@ -638,3 +638,41 @@ TEST_CASE("fabric credits: completions wait for the requester's completion credi
   CHECK(static_cast<double>(d.end) <= 1024 * per_tlp + 2'000'000);  // + DRAM latency and the MRds
   CHECK(one.credit_stats(s.rp, Direction::kDownstream).stalled_tlps == 1023);
 }
+
+// ---------------------------------------------------------------------------
+// Device-side limits
+// ---------------------------------------------------------------------------
+
+TEST_CASE("fabric a requester's issue rate holds small DMAs below the link model", "[fabric][device_limits]") {
+  SingleLink s;
+  FabricConfig c = s.config();
+  c.links[s.rp] = kAnchorLink;
+  {
+    PcieFabric f(s.topo, c);
+    CHECK(within_percent(stream_gbps(f, DmaOp::kWrite, s.ep, 0x100000, 64, 4000), hw::write_bw_gbps(kAnchorLink, 64),
+                         1.0));
+  }
+  // One request every 20 ns: 64 B per 20 ns is 25.6 Gb/s, under the link's 42.1.
+  c.request_interval[s.ep] = 20'000;
+  PcieFabric f(s.topo, c);
+  CHECK(within_percent(stream_gbps(f, DmaOp::kWrite, s.ep, 0x100000, 64, 4000), 25.6, 1.0));
+  // Large transfers are split into MPS TLPs, each a request: 256 B per 80 ns
+  // is 25.6 Gb/s, under the link's 52.9 for 4 KiB writes.
+  c.request_interval[s.ep] = 80'000;
+  PcieFabric g(s.topo, c);
+  CHECK(within_percent(stream_gbps(g, DmaOp::kWrite, s.ep, 0x100000, 4096, 500), 25.6, 1.0));
+}
+
+TEST_CASE("fabric the host's completion rate caps DMA reads from DRAM", "[fabric][device_limits]") {
+  SingleLink s;
+  FabricConfig c = s.config();
+  c.links[s.rp] = kAnchorLink;
+  const double link = hw::read_bw_gbps(kAnchorLink, 4096);
+  {
+    PcieFabric f(s.topo, c);
+    CHECK(within_percent(stream_gbps(f, DmaOp::kRead, s.ep, 0x100000, 4096, 1000), link, 1.0));
+  }
+  c.hosts[0].dram_completion_bytes_per_sec = 2'000'000'000;  // 16 Gb/s, well under the link
+  PcieFabric f(s.topo, c);
+  CHECK(within_percent(stream_gbps(f, DmaOp::kRead, s.ep, 0x100000, 4096, 1000), 16.0, 1.0));
+}

@@ -190,3 +190,19 @@ TEST_CASE("report: with posted credits at the root port a slow root complex back
                                 "--sweep path=rc --sweep rc_mb_per_s=2000 --sweep chunk_size=128KiB", "nocredits");
   CHECK(num(free_rows[0], "link_rp0_up_credit_stalls") == 0);
 }
+
+TEST_CASE("report: a drive's request issue rate from the topology slows its peer writes", "[report][cli]") {
+  const std::string out = scratch() + "/limits";
+  const Cli c = run_raw("report " + src("tests/data/scenarios/topo_device_limits.yaml") + " --out " + out +
+                        " --sweep requests_per_us=1000000,20");
+  INFO(c.out << c.err);
+  REQUIRE(c.exit_code == 0);
+  const auto rows = read_csv(out + "/results.csv");
+  REQUIRE(rows.size() == 2);
+  // 20 requests per µs caps 256-byte writes at 5.1 GB/s, and stretches each
+  // 128 KiB command's 512 writes to 25.6 µs.
+  CHECK(num(rows[1], "throughput_GBps") < 0.95 * num(rows[0], "throughput_GBps"));
+  const Cli bad = run_raw("run " + src("tests/data/scenarios/topo_device_limits.yaml") + " --param read_tags=1000");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("dma.read_tags must be between 1 and 768") != std::string::npos);
+}
