@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -109,11 +110,12 @@ Options:
                       the scenario has NVMe devices; both give the same executions
 )";
 
-const char* const kCheckHelp = R"(Usage: p2pdma-sim check SCENARIO
+const char* const kCheckHelp = R"(Usage: p2pdma-sim check SCENARIO [--param NAME=VALUE]...
 
 Parses SCENARIO strictly and resolves every variant (preset, knobs, costs,
 knob combinations). Prints a summary and exits 0, or one error with
-file:line:column and exits 2.
+file:line:column and exits 2. --param sets a parameter the scenario declares
+(its default otherwise), as run --param does.
 )";
 
 const char* const kListHelp = R"(Usage: p2pdma-sim list [--points]
@@ -561,24 +563,30 @@ int cmd_replay(const std::vector<std::string>& args) {
   return exit_code;
 }
 
-const char* const kTopoHelp = R"(Usage: p2pdma-sim topo FILE [--json]
+const char* const kTopoHelp = R"(Usage: p2pdma-sim topo FILE [--json] [--param NAME=VALUE]...
 
 FILE is a scenario with a PCI tree (topology.host_bridges or topology.include)
 or a topology file. Prints the tree (BDFs as enumerated, ACS bits, links,
 p2pmem BARs) and, for every p2pmem provider and every endpoint function, the
 map type and distance the kernel's calc_map_type_and_dist() computes.
+--param sets a parameter of a scenario FILE; a topology file that uses
+${NAME} takes its values from the scenario that includes it.
 )";
 
 int cmd_topo(const std::vector<std::string>& args) {
   std::string file;
   bool json = false;
-  for (const auto& a : args) {
+  ParamValues params;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       fmt::print("{}", kTopoHelp);
       return kExitExpected;
     }
     if (a == "--json") {
       json = true;
+    } else if (a == "--param") {
+      take_param(take_value(args, i, "--param"), params);
     } else if (!a.empty() && a[0] == '-') {
       throw BadArgs{fmt::format("unknown option '{}' for topo", a)};
     } else if (file.empty()) {
@@ -588,23 +596,29 @@ int cmd_topo(const std::vector<std::string>& args) {
     }
   }
   if (file.empty()) throw BadArgs{"topo needs a scenario or topology FILE"};
-  fmt::print("{}", render_topology(load_topology(file), json));
+  fmt::print("{}", render_topology(load_topology(file, params), json));
   return kExitExpected;
 }
 
 int cmd_check(const std::vector<std::string>& args) {
   std::string scenario;
-  for (const auto& a : args) {
+  ParamValues params;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       fmt::print("{}", kCheckHelp);
       return kExitExpected;
+    }
+    if (a == "--param") {
+      take_param(take_value(args, i, "--param"), params);
+      continue;
     }
     if (!a.empty() && a[0] == '-') throw BadArgs{fmt::format("unknown option '{}' for check", a)};
     if (!scenario.empty()) throw BadArgs{fmt::format("unexpected argument '{}': check takes one scenario", a)};
     scenario = a;
   }
   if (scenario.empty()) throw BadArgs{"check needs a SCENARIO file"};
-  const Scenario sc = load_scenario(scenario);
+  const Scenario sc = load_scenario(scenario, params);
   fmt::print("ok: {} ({}): {} CPU(s), {} provider(s), {} task(s), {} pin(s)\n", sc.name, sc.file, sc.cpus,
              sc.providers.size(), sc.tasks.size(), sc.schedule.size());
   for (const auto& v : sc.variants) {
@@ -1087,8 +1101,11 @@ Options:
   --json              print the summary as JSON
 
 Exit codes: 0 every configuration ran (a row whose workload failed says so in
-its status column), 2 bad input, 3 a configuration hit a simulator bug (the
-other rows are still written).
+its status column), 2 bad input (or an output directory the rows could not be
+written to), 3 a configuration hit a simulator bug (the other rows are still
+written), 130 interrupted (SIGINT/SIGTERM: the configurations that finished
+are written, the rest marked "not run", and results.json says "complete": false).
+A directory used before loses its old runs/ rows and results first.
 )";
 
 int cmd_report(const std::vector<std::string>& args) {
@@ -1147,14 +1164,20 @@ int cmd_report(const std::vector<std::string>& args) {
     throw BadArgs{e.what()};
   }
   if (json)
-    fmt::print("{{\"configurations\":{},\"ok\":{},\"not_ok\":{},\"simulator_failures\":{},\"wall_seconds\":{:.3f},"
-               "\"results\":{}}}\n",
-               s.configurations, s.ok, s.not_ok, s.crashed, s.wall_seconds, json_quote(o.out_dir + "/results.csv"));
+    fmt::print("{{\"configurations\":{},\"ok\":{},\"not_ok\":{},\"simulator_failures\":{},\"unwritten\":{},"
+               "\"not_run\":{},\"wall_seconds\":{:.3f},\"results\":{}}}\n",
+               s.configurations, s.ok, s.not_ok, s.crashed, s.unwritten, s.not_run, s.wall_seconds,
+               json_quote(o.out_dir + "/results.csv"));
   else
     fmt::print("{} configuration(s) in {:.1f} s: {} ok, {} with a failed workload or a finding, {} simulator "
-               "failure(s)\nresults: {}/results.csv, {}/results.json (plot: tools/plot/report.py {})\n",
-               s.configurations, s.wall_seconds, s.ok, s.not_ok, s.crashed, o.out_dir, o.out_dir, o.out_dir);
-  return s.crashed ? kExitModelBug : kExitExpected;
+               "failure(s){}{}\nresults: {}/results.csv, {}/results.json (plot: tools/plot/report.py {})\n",
+               s.configurations, s.wall_seconds, s.ok, s.not_ok, s.crashed,
+               s.unwritten ? fmt::format(", {} whose row could not be written", s.unwritten) : std::string(),
+               s.not_run ? fmt::format(", {} not run (interrupted)", s.not_run) : std::string(), o.out_dir, o.out_dir,
+               o.out_dir);
+  if (s.interrupted) return 128 + SIGINT;
+  if (s.crashed) return kExitModelBug;
+  return s.unwritten ? kExitBadInput : kExitExpected;
 }
 
 }  // namespace

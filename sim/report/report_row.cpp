@@ -29,9 +29,11 @@ std::string one_field(std::string s) {
 
 double quantile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
-  const double rank = std::ceil(p * static_cast<double>(sorted.size()));
-  const size_t i = rank < 1 ? 0 : std::min(sorted.size() - 1, static_cast<size_t>(rank) - 1);
-  return sorted[i];
+  // Nearest rank ceil(p * n) in integers: p in millionths, so 0.07 x 100 is
+  // rank 7, not 8 by way of 7.000000000000001.
+  const uint64_t ppm = static_cast<uint64_t>(std::llround(std::clamp(p, 0.0, 1.0) * 1e6));
+  const uint64_t rank = (ppm * sorted.size() + 999'999) / 1'000'000;
+  return sorted[rank == 0 ? 0 : std::min<uint64_t>(sorted.size(), rank) - 1];
 }
 
 ReportRow make_report_row(size_t index, const SweepPoint& point,
@@ -51,6 +53,7 @@ ReportRow make_report_row(size_t index, const SweepPoint& point,
   std::vector<double> lat, rd, wr;
   for (const auto& w : m.workloads) {
     if (w.error && r.status == "ok") r.status = fmt::format("{}: I/O failed with {}", w.run, w.error);
+    if (w.end <= w.start) continue;  // failed in setup: no timed part to count
     bytes += w.bytes;
     ios += w.read_latency.size() + w.write_latency.size();
     start = any ? std::min(start, w.start) : w.start;
@@ -147,8 +150,11 @@ std::string report_row_json(const ReportRow& r) {
     s += fmt::format("{}{}:{}", first ? "" : ",", json_quote(k), json_quote(v));
     first = false;
   }
-  s += fmt::format("}},\"variant\":{},\"status\":{},\"verdict\":{},\"metrics\":{{", json_quote(r.point.variant),
-                   json_quote(r.status), json_quote(r.verdict));
+  bool iommu = false;
+  for (const auto& [k, v] : r.columns)
+    if (k == "iommu") iommu = v == "on";
+  s += fmt::format("}},\"variant\":{},\"status\":{},\"verdict\":{},\"iommu\":{},\"metrics\":{{",
+                   json_quote(r.point.variant), json_quote(r.status), json_quote(r.verdict), iommu ? "true" : "false");
   first = true;
   for (const auto& [k, v] : r.columns) {
     if (k.rfind("link_", 0) == 0 || k == "iommu") continue;  // in "links" / below

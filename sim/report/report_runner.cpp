@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -30,6 +32,13 @@ namespace p2psim {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+/// A child that ran but could not write its row (the output directory).
+constexpr int kChildCannotWrite = 4;
+
+/// Set by SIGINT/SIGTERM: start nothing more, write what finished.
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_interrupt(int) { g_interrupted = 1; }
 
 std::string point_text(const SweepPoint& p) {
   std::string s;
@@ -74,7 +83,10 @@ std::string read_whole(const std::string& path) {
     const ReportRow row = make_report_row(index, full, sc.parameters, *r.hardware, verdict_of(r.findings), wall);
     std::string err = write_file_atomically(run_file(o.out_dir, index, "json"), report_row_json(row) + "\n");
     if (err.empty()) err = write_file_atomically(run_file(o.out_dir, index, "tsv"), report_row_tsv(row));
-    if (!err.empty()) throw std::runtime_error(err);
+    if (!err.empty()) {
+      std::fprintf(stderr, "report: configuration %zu (%s): %s\n", index, point_text(p).c_str(), err.c_str());
+      code = kChildCannotWrite;
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "report: configuration %zu (%s): %s\n", index, point_text(p).c_str(), e.what());
     code = 3;
@@ -179,9 +191,32 @@ ReportSummary run_report(ReportOptions o) {
   if (ec) throw std::runtime_error(fmt::format("cannot create {}/runs: {}", o.out_dir, ec.message()));
   remove_stale_temporaries(o.out_dir);
 
+  // A directory used before holds another report's rows: they must not be
+  // mistaken for this one's (only files a report writes are removed).
+  for (const auto& e : fs::directory_iterator(fs::path(o.out_dir) / "runs", ec)) {
+    const std::string n = e.path().filename().string();
+    const bool numbered = n.size() > 4 && std::all_of(n.begin(), n.begin() + 4, [](char c) { return c >= '0' && c <= '9'; });
+    if (numbered && (n.substr(4) == ".json" || n.substr(4) == ".tsv")) fs::remove(e.path(), ec);
+  }
+  // Results a reader may find while this runs say so; writing them first
+  // also proves the directory writable before hours of simulation.
+  const std::string pending = fmt::format(
+      "{{\"scenario\":{},\"configurations\":{},\"complete\":false,\"rows\":[]}}\n", json_quote(o.scenario),
+      points.size());
+  for (const char* name : {"results.json", "results.csv"}) {
+    const std::string err = write_file_atomically(o.out_dir + "/" + name, name[8] == 'j' ? pending : "");
+    if (!err.empty()) throw std::runtime_error(err);
+  }
+
   ReportSummary sum;
   sum.configurations = points.size();
   const auto t0 = Clock::now();
+  g_interrupted = 0;
+  struct sigaction sa {}, old_int {}, old_term {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
   std::map<pid_t, size_t> running;
   std::vector<int> exit_of(points.size(), -1);
   size_t next = 0, done = 0;
@@ -198,12 +233,15 @@ ReportSummary run_report(ReportOptions o) {
   };
   progress();
   while (done < points.size()) {
-    while (next < points.size() && running.size() < static_cast<size_t>(std::max(o.jobs, 1))) {
+    if (g_interrupted && running.empty()) break;
+    while (!g_interrupted && next < points.size() && running.size() < static_cast<size_t>(std::max(o.jobs, 1))) {
       std::fflush(nullptr);
       const pid_t pid = fork();
       if (pid < 0) throw ModelBug(fmt::format("fork() failed: {}", std::strerror(errno)));
       if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the report
+        sigaction(SIGINT, &old_int, nullptr);
+        sigaction(SIGTERM, &old_term, nullptr);
         run_one(o, points[next], next);
       }
       running[pid] = next++;
@@ -226,6 +264,12 @@ ReportSummary run_report(ReportOptions o) {
     progress();
   }
   if (o.progress) fmt::print(stderr, "\n");
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  sum.interrupted = g_interrupted != 0;
+  if (sum.interrupted)
+    fmt::print(stderr, "report: interrupted: {} of {} configuration(s) finished; writing their results\n", done,
+               points.size());
   sum.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
   // Assemble: the CSV's columns are the union, in first-seen order (link
@@ -253,13 +297,24 @@ ReportSummary run_report(ReportOptions o) {
         if (k == "status") status = v;
       status == "ok" ? ++sum.ok : ++sum.not_ok;
     } else {
-      ++sum.crashed;
+      std::string status;
+      if (exit_of[i] < 0 || (sum.interrupted && exit_of[i] == 128 + SIGINT)) {
+        status = "not run (interrupted)";
+        ++sum.not_run;
+      } else if (exit_of[i] == kChildCannotWrite) {
+        status = "ran, but its row could not be written (see the message above)";
+        ++sum.unwritten;
+      } else {
+        status = exit_of[i] > 128 ? fmt::format("simulator failure: killed by signal {}", exit_of[i] - 128)
+                                  : fmt::format("simulator failure (exit {}); see the message above", exit_of[i]);
+        ++sum.crashed;
+      }
       for (const auto& [k, v] : points[i].axes) rows[i].emplace_back(k, v);
-      rows[i].emplace_back("status", fmt::format("simulator failure (exit {}); see the message above", exit_of[i]));
+      rows[i].emplace_back("status", status);
       std::string cfg;
       for (const auto& [k, v] : points[i].axes) cfg += fmt::format("{}{}:{}", cfg.empty() ? "" : ",", json_quote(k), json_quote(v));
-      json_rows += fmt::format("{}{{\"index\":{},\"config\":{{{}}},\"status\":\"simulator failure\"}}",
-                               json_rows.empty() ? "\n  " : ",\n  ", i, cfg);
+      json_rows += fmt::format("{}{{\"index\":{},\"config\":{{{}}},\"status\":{}}}", json_rows.empty() ? "\n  " : ",\n  ",
+                               i, cfg, json_quote(status));
     }
     for (const auto& [k, v] : rows[i])
       if (have.insert(k).second) columns.push_back(k);
@@ -281,8 +336,9 @@ ReportSummary run_report(ReportOptions o) {
   }
   const std::string json = fmt::format(
       "{{\"scenario\":{},\"variant\":{},\"seed\":{},\"strategy\":\"timed\",\"sweep\":[{}],\"configurations\":{},"
-      "\"wall_seconds\":{:.3f},\"rows\":[{}\n],\"validation\":{}}}\n",
-      json_quote(o.scenario), json_quote(o.variant), o.seed, axes, points.size(), sum.wall_seconds, json_rows,
+      "\"complete\":{},\"wall_seconds\":{:.3f},\"rows\":[{}\n],\"validation\":{}}}\n",
+      json_quote(o.scenario), json_quote(o.variant), o.seed, axes, points.size(),
+      sum.not_run || sum.crashed || sum.unwritten ? "false" : "true", sum.wall_seconds, json_rows,
       validation_json(link_configs));
   for (const auto& [name, text] : {std::pair<std::string, const std::string&>{"results.csv", csv},
                                    std::pair<std::string, const std::string&>{"results.json", json}}) {

@@ -30,6 +30,9 @@ struct ReportSummary {
   size_t ok = 0;        ///< ran, and the workload completed without a finding
   size_t not_ok = 0;    ///< ran; the workload failed or a finding came up (their rows say)
   size_t crashed = 0;   ///< the simulator failed (exit 3)
+  size_t unwritten = 0; ///< ran, but could not write its row (the output directory)
+  size_t not_run = 0;   ///< interrupted before it ran or finished
+  bool interrupted = false;  ///< SIGINT/SIGTERM: what finished was written
   double wall_seconds = 0;
 };
 

@@ -523,12 +523,23 @@ std::optional<TopologySpec> topology_of(const StrictNode& topo, const ParamValue
     if (is_topology_tree(topo)) inc.fail("'include' and an inline host_bridges tree cannot be combined");
     fs_path base = fs_path(topo.file()).parent_path();
     const std::string path = (base / inc.as_string("include")).string();
-    const std::string text = substitute_parameters(read_input_file(path, "topology file"), path, values, used);
-    YamlDoc doc = YamlDoc::load_string(text, path);
-    auto m = doc.root("topology file").as_map("topology file");
-    TopologySpec t = parse_topology_tree(m);
-    m.finish();
-    return t;
+    std::string source;
+    try {
+      source = read_input_file(path, "topology file");
+    } catch (const InputError& e) {
+      inc.fail(e.message + " (" + path + ")");  // at the include, where the name was written
+    }
+    std::vector<Substitution> subs;
+    const std::string text = substitute_parameters(source, path, values, used, &subs);
+    try {
+      YamlDoc doc = YamlDoc::load_string(text, path);
+      auto m = doc.root("topology file").as_map("topology file");
+      TopologySpec t = parse_topology_tree(m);
+      m.finish();
+      return t;
+    } catch (const InputError& e) {
+      throw in_file_terms(e, path, subs);
+    }
   }
   if (!is_topology_tree(topo)) {
     topo.allow({"cpu", "iommu", "host_bridges", "include"});
@@ -603,20 +614,40 @@ void expand_p2pmem_tests(Scenario& sc) {
 
 }  // namespace
 
-TopologySpec load_topology(const std::string& path) {
-  YamlDoc doc = YamlDoc::load_file(path);
+TopologySpec load_topology(const std::string& path, const ParamValues& params) {
+  const std::string source = read_input_file(path, "scenario file");
+  // References read as bare words are enough to tell a scenario from a topology.
+  YamlDoc doc = YamlDoc::load_string(with_bare_references(source, path), path);
   auto root = doc.root("file").as_map("file");
   if (root.has("tasks") || root.has("topology")) {
-    Scenario sc = load_scenario(path);
+    Scenario sc = load_scenario(path, params);
     if (!sc.topo)
       throw InputError(path, 1, 1, "this scenario has no PCI tree (topology.host_bridges or topology.include)");
     return *sc.topo;
   }
+  try {
+    substitute_parameters(source, path, {}, nullptr);
+  } catch (const InputError& e) {
+    throw InputError(e.file, e.line, e.column,
+                     "this topology takes values from the parameters of a scenario that includes it; run topo on "
+                     "that scenario (with --param NAME=VALUE to choose them)");
+  }
+  if (!params.empty()) throw InputError(path, 1, 1, "--param: a topology file has no parameters (a scenario does)");
+  doc = YamlDoc::load_string(source, path);
+  root = doc.root("file").as_map("file");
   std::optional<TopologySpec> t = topology_of(root);
   if (!t) throw InputError(path, 1, 1, "not a topology: expected host_bridges (or include)");
   root.finish();
   return *t;
 }
+
+namespace {
+
+/// load_scenario() on the substituted @text; positions are in @text's terms.
+Scenario parse_scenario(const std::string& path, const std::string& text, const std::vector<ParamDecl>& decls,
+                        const ParamValues& values, std::set<std::string> used, bool check_unused);
+
+}  // namespace
 
 Scenario load_scenario(const std::string& path, const ParamValues& given) {
   const std::string source = read_input_file(path, "scenario file");
@@ -633,16 +664,34 @@ Scenario load_scenario(const std::string& path, const ParamValues& given) {
                        fmt::format("the scenario has no parameter '{}' (given on the command line); {}", name,
                                    declared.empty() ? "it declares none" : "it declares: " + declared));
     if (std::string why = bad_param_value(value); !why.empty())
-      throw InputError(path, 1, 1, fmt::format("parameter {}='{}' (given on the command line): {}", name, value, why));
+      throw InputError(path, 1, 1, fmt::format("parameter {} (given on the command line): {}", name, why));
     values[name] = value;
   }
-  std::set<std::string> used;
-  const std::string text = substitute_parameters(source, path, values, &used);
+  std::vector<Substitution> subs;
+  const std::string text = substitute_parameters(source, path, values, nullptr, &subs);
+  try {
+    // A parameter that only some configurations use (one of several
+    // included topologies) is fine: "declared but unused" is checked on
+    // the defaults only.
+    std::set<std::string> used;
+    for (const Substitution& sub : subs) used.insert(sub.name);
+    return parse_scenario(path, text, decls, values, std::move(used), given.empty());
+  } catch (const InputError& e) {
+    throw in_file_terms(e, path, subs);
+  }
+}
+
+namespace {
+
+Scenario parse_scenario(const std::string& path, const std::string& text, const std::vector<ParamDecl>& decls,
+                        const ParamValues& values, std::set<std::string> used, bool check_unused) {
+  std::string declared;
+  for (const auto& d : decls) declared += (declared.empty() ? "" : ", ") + d.name;
   YamlDoc doc = YamlDoc::load_string(text, path);
   Scenario sc;
   sc.file = path;
   sc.content_hash = fnv1a(text);
-  for (const auto& d : decls) sc.parameters.emplace_back(d.name, values[d.name]);
+  for (const auto& d : decls) sc.parameters.emplace_back(d.name, values.at(d.name));
   auto root = doc.root("scenario").as_map("scenario");
   root.optional("parameters");  // read by declared_parameters()
   sc.name = root.required("name").as_string("name");
@@ -752,8 +801,17 @@ Scenario load_scenario(const std::string& path, const ParamValues& given) {
     sc.variants.push_back(std::move(v));
   }
   root.finish();
+  if (root.has("sweep"))  // variants are known only now
+    for (const auto& e : root.required("sweep").entries("sweep"))
+      if (e.key == "variant")
+        for (const auto& v : e.value.items("sweep values of 'variant'"))
+          if (!sc.variant(v.as_string())) {
+            std::string names;
+            for (const auto& var : sc.variants) names += (names.empty() ? "" : ", ") + var.name;
+            v.fail(fmt::format("sweep: unknown variant '{}'; the scenario has: {}", v.as_string(), names));
+          }
   for (const auto& d : decls)
-    if (!used.count(d.name))
+    if (check_unused && !used.count(d.name))
       throw InputError(path, d.line, d.column,
                        fmt::format("parameter '{}' is declared but nothing uses ${{{}}}", d.name, d.name));
   check_references(sc, root);
@@ -773,8 +831,6 @@ Scenario load_scenario(const std::string& path, const ParamValues& given) {
   for (const auto& v : sc.variants) resolve_run(sc, v.name, {});
   return sc;
 }
-
-namespace {
 
 void apply_kernel(const KernelSpec& ks, kern::Knobs& knobs, kern::Costs& costs) {
   for (size_t i = 0; i < ks.knobs.size(); ++i)

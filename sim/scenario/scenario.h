@@ -180,7 +180,7 @@ Scenario load_scenario(const std::string& path, const ParamValues& params = {});
 /// build time) and the op:NAME points of scenario ops, sorted.
 const std::vector<std::string>& preemption_points();
 /// A scenario's topology, or a topology file's (for `topo`). Throws InputError.
-TopologySpec load_topology(const std::string& path);
+TopologySpec load_topology(const std::string& path, const ParamValues& params = {});
 
 /// One fully resolved configuration: scenario + variant + overrides.
 struct RunConfig {

@@ -22,6 +22,9 @@ TEST_CASE("quantiles are nearest-rank", "[report]") {
   CHECK(p2psim::quantile(v, 0.99) == 10);
   CHECK(p2psim::quantile(v, 0) == 1);
   CHECK(p2psim::quantile({}, 0.5) == 0);
+  std::vector<double> hundred;
+  for (int i = 1; i <= 100; ++i) hundred.push_back(i);
+  for (int i = 1; i <= 100; ++i) CHECK(p2psim::quantile(hundred, i / 100.0) == i);  // 0.07 x 100 is rank 7
 }
 
 TEST_CASE("a row's throughput, IOPS, latency and link use follow from the metrics", "[report]") {
