@@ -21,7 +21,7 @@ std::string SourcePos::str() const { return fmt::format("{}:{}:{}", file, line, 
 const char* to_string(OpSpec::Kind k) {
   static const char* const names[] = {"mmap",  "munmap",  "store", "load", "pin",      "unpin",
                                       "unbind", "signal",  "wait",  "sleep", "compute", "alloc",
-                                      "free",   "o_direct", "p2pmem_test", "set_acs",
+                                      "free",   "o_direct", "p2pmem_test", "set_acs", "fio",
                                       "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
   return names[static_cast<int>(k)];
 }
@@ -109,7 +109,7 @@ InputError error_at(const SourcePos& p, const std::string& msg) {
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
   static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
     std::vector<std::pair<std::string, OpSpec::Kind>> v;
-    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::set_acs); ++i)  // internal kinds follow
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::fio); ++i)  // internal kinds follow
       v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
     return v;
   }();
@@ -227,6 +227,34 @@ OpSpec parse_op(const StrictNode& item) {
         m.required("check").fail("can not set --skip-read or --skip-write and --check at the same time (skip-* kills check)");
       if (op.overlap && op.check)
         m.required("check").fail("can not set --overlap and --check at the same time (overlap kills check)");
+      m.finish();
+      break;
+    }
+    case K::fio: {
+      // fio-like direct I/O between a drive and a p2pmem buffer: `iodepth`
+      // threads of synchronous O_DIRECT I/O (fio's psync engine with numjobs),
+      // one buffer slot of `bs` each.
+      auto m = v.as_map("fio");
+      op.fio = true;
+      op.provider = m.required("p2pmem").as_string();
+      const std::string rw = m.required("rw").as_enum("fio rw", {"read", "write", "randread", "randwrite"});
+      const std::string dev = m.required("dev").as_string();
+      op.dev = op.dst = dev;
+      op.skip_write = rw == "read" || rw == "randread";   // device -> p2pmem only
+      op.skip_read = !op.skip_write;                      // p2pmem -> device only
+      op.random = rw.rfind("rand", 0) == 0;
+      if (m.has("bs")) {
+        auto c = m.required("bs");
+        op.chunk_size = c.as_bytes("bs", 4096, 2ULL << 20);
+        if (op.chunk_size % 4096) c.fail("bs must be a multiple of 4 KiB (the p2pmem buffer is mapped in pages)");
+      }
+      if (m.has("iodepth")) op.threads = m.required("iodepth").as_uint("iodepth", 1, 64);
+      op.chunks = m.required("ios").as_uint("ios", 1, 1ULL << 32);
+      if (op.chunks % op.threads) m.required("ios").fail("ios must be a multiple of iodepth (each thread does ios / iodepth)");
+      op.span = m.has("size") ? m.required("size").as_bytes("size", op.chunk_size) : op.chunks * op.chunk_size;
+      if (op.span % op.chunk_size) m.required("size").fail("size must be a multiple of bs");
+      if (op.span < op.threads * op.chunk_size) m.required("size").fail("size must hold iodepth x bs (a region per thread)");
+      if (m.has("seed")) op.seed = m.required("seed").as_uint("seed");
       m.finish();
       break;
     }
@@ -559,7 +587,7 @@ void expand_p2pmem_tests(Scenario& sc) {
   for (auto& t : sc.tasks) {
     std::vector<OpSpec> ops;
     for (const auto& op : t.ops) {
-      if (op.kind != K::p2pmem_test) {
+      if (op.kind != K::p2pmem_test && op.kind != K::fio) {
         ops.push_back(op);
         continue;
       }

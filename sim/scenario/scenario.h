@@ -25,8 +25,8 @@ struct SourcePos {
 /// One operation of a task (docs/scenario-format.md lists them).
 struct OpSpec {
   enum class Kind { mmap, munmap, store, load, pin, unpin, unbind, signal, wait, sleep, compute,
-                    alloc, free, o_direct, p2pmem_test, set_acs,
-                    // Internal: what the loader expands p2pmem_test into.
+                    alloc, free, o_direct, p2pmem_test, set_acs, fio,
+                    // Internal: what the loader expands p2pmem_test and fio into.
                     p2pmem_setup, p2pmem_thread, p2pmem_report };
   Kind kind;
   std::string buf;       ///< mmap/munmap/store/load/pin, alloc/free name
@@ -53,7 +53,10 @@ struct OpSpec {
   int thread = 0;                   ///< p2pmem_thread: which
   std::string run;                  ///< p2pmem_*: the run they belong to (its task's name)
   ps_t duration = 0;                ///< p2pmem_test --duration (0: run the chunks once); sleep/compute
-  uint64_t seed = 1;               ///< p2pmem_test --seed: the source pattern
+  uint64_t seed = 1;               ///< p2pmem_test --seed: the source pattern; fio: random offsets
+  bool fio = false;                 ///< p2pmem_* steps of a fio op (one direction, no data check)
+  bool random = false;              ///< fio randread/randwrite: offsets drawn in [0, span)
+  uint64_t span = 0;                ///< fio: the device range random offsets fall in
   std::vector<std::string> acs;    ///< set_acs: the new ACS control bits of port @dev
   SourcePos pos;
 };

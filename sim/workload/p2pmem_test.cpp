@@ -62,6 +62,23 @@ void p2pmem_test_setup(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const 
     r.error = err;
     r.ready = true;
   };
+  if (op.fio) {
+    // fio-like: one buffer slot of bs per thread; offsets on the device
+    // within `span` (sequential per thread, or random).
+    if (op.span > rsize) return fail(fmt::format("fio: size {} is beyond {} ({} bytes)", op.span, op.dev, rsize), -22);
+    int err = 0;
+    auto file = kern::p2pmem_open(ex, k, *w.providers.at(op.provider), err);
+    const uint64_t len = op.threads * op.chunk_size;
+    const int64_t buf = file ? kern::do_mmap(ex, k, proc, file, len, true, true, 0) : err;
+    if (buf < 0) return fail(fmt::format("fio: mmap: error {}", buf), buf);
+    r.buffer = static_cast<uint64_t>(buf);
+    w.output.push_back(fmt::format("fio: rw={}{} bs={} iodepth={} ios={} on {} ({}B span), buffer in {}'s p2pmem",
+                                   op.random ? "rand" : "", op.skip_write ? "read" : "write", op.chunk_size,
+                                   op.threads, op.chunks, op.dev, si(static_cast<double>(op.span)), op.provider));
+    r.start = ex.now();
+    r.ready = true;
+    return;
+  }
   if (op.overlap && std::min(rsize, wsize) > size)
     return fail(fmt::format("do not set --overlap when its not needed ({}, {}, {}).", rsize, wsize, size), -22);
   if (!op.overlap && std::min(rsize, wsize) < size)
@@ -143,7 +160,31 @@ void p2pmem_test_thread(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const
   const uint64_t boffset = static_cast<uint64_t>(t) * op.chunk_size;
   uint64_t roffset = t * std::min(size, rsize) / n, woffset = t * std::min(size, wsize) / n;
   const int64_t want = static_cast<int64_t>(op.chunk_size);
+  Rng rng(op.seed * 1000003 + static_cast<uint64_t>(t));  // fio: each thread its own offsets
+  if (op.fio && !op.random) {
+    roffset = woffset = t * (op.span / op.chunk_size / n) * op.chunk_size;  // a region per thread
+  }
   for (uint64_t i = 0; i < op.chunks / n; ++i) {
+    if (op.fio) {
+      if (op.random) roffset = woffset = rng.below(op.span / op.chunk_size) * op.chunk_size;
+      const uint64_t off = op.skip_write ? roffset : woffset;
+      kern::BlockDevice* d = op.skip_write ? src : dst;
+      const ps_t t0 = ex.now();
+      const int64_t c = d ? kern::blkdev_direct_io(ex, k, proc, *d, r.buffer + boffset, op.chunk_size, off, !op.skip_write) : -19;
+      if (c != want) {
+        w.output.push_back(fmt::format("fio: {} error {}", op.skip_write ? "pread" : "pwrite", c));
+        if (!r.error) r.error = c < 0 ? c : -5;
+        return;
+      }
+      (op.skip_write ? r.read_latency : r.write_latency).push_back(ex.now() - t0);
+      r.totals[t] += op.chunk_size;
+      if (!op.random) {
+        roffset = woffset = off + op.chunk_size;
+        if (roffset >= (t + 1) * (op.span / op.chunk_size / n) * op.chunk_size)
+          roffset = woffset = t * (op.span / op.chunk_size / n) * op.chunk_size;  // wrap within the region
+      }
+      continue;
+    }
     if (!op.skip_read) {
       const ps_t t0 = ex.now();
       const int64_t c = src ? kern::blkdev_direct_io(ex, k, proc, *src, r.buffer + boffset, op.chunk_size, roffset, false) : -19;
@@ -178,6 +219,19 @@ void p2pmem_test_report(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const
   P2pmemTestRun& r = w.p2pmem_runs[run];
   if (!r.buffer) return;
   r.end = ex.now();
+  if (op.fio) {
+    uint64_t total = 0;
+    for (uint64_t b : r.totals) total += b;
+    const double secs = static_cast<double>(r.end - r.start) / 1e12;
+    if (r.error)
+      w.output.push_back(fmt::format("fio: I/O failed: {} ({})", r.error, errno_name(r.error)));
+    else
+      w.output.push_back(fmt::format("fio: {}B in {:.6f} s: {}B/s, {:.0f} IOPS", si(static_cast<double>(total)), secs,
+                                     si(static_cast<double>(total) / secs),
+                                     static_cast<double>(total / op.chunk_size) / secs));
+    kern::do_munmap(ex, k, proc, r.buffer, op.threads * op.chunk_size);
+    return;
+  }
   if (op.check && !r.error) {
     const uint64_t size = op.chunks * op.chunk_size;
     std::vector<uint8_t> data(size);

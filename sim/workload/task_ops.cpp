@@ -143,6 +143,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         break;
       }
       case K::p2pmem_test:
+      case K::fio:
         break;  // expanded by the loader into the steps below
       case K::p2pmem_setup:
         p2pmem_test_setup(ex, k, w, op, *proc, op.run);
@@ -156,9 +157,9 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
       case K::p2pmem_report: {
         p2pmem_test_report(ex, k, w, op, *proc, op.run);
         const long err = w.p2pmem_runs[op.run].error;
-        // Named as the scenario wrote it: the p2pmem_test op.
+        // Named as the scenario wrote it: the p2pmem_test or fio op.
         if (w.record_outcomes)
-          w.outcomes.push_back({task.name, "p2pmem_test", ex.now(), err, err ? error_text(err) : "ok"});
+          w.outcomes.push_back({task.name, op.fio ? "fio" : "p2pmem_test", ex.now(), err, err ? error_text(err) : "ok"});
         break;
       }
       case K::set_acs: {

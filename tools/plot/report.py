@@ -103,7 +103,7 @@ def throughput_figure(plt, doc, rows, x, out):
     ax.set_ylabel("throughput (GB/s)")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.set_title("p2pmem-test throughput")
+    ax.set_title("throughput (payload of every p2pmem-test or fio run)")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -124,7 +124,7 @@ def latency_figure(plt, doc, rows, out):
     ax.grid(alpha=0.3)
     if len(rows) <= 20:
         ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.set_title("latency CDF (every read and write of p2pmem-test)")
+    ax.set_title("latency CDF (every read and write)")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

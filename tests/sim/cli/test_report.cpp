@@ -206,3 +206,21 @@ TEST_CASE("report: a drive's request issue rate from the topology slows its peer
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("dma.read_tags must be between 1 and 768") != std::string::npos);
 }
+
+TEST_CASE("report: fio-like random reads scale with queue depth until the link is full", "[report][cli][fio]") {
+  const auto rows = report("fio_p2pmem.yaml", "--sweep rw=randread --sweep bs=4KiB,128KiB --sweep iodepth=1,4,16", "fio");
+  REQUIRE(rows.size() == 6);
+  // 4 KiB: each queue-depth step adds throughput.
+  CHECK(num(rows[1], "throughput_GBps") > 2 * num(rows[0], "throughput_GBps"));
+  CHECK(num(rows[2], "throughput_GBps") > 2 * num(rows[1], "throughput_GBps"));
+  // QD1 4 KiB random read: the Optane figure (8.9 µs) plus the fabric.
+  CHECK(num(rows[0], "latency_p50_us") > 8.9);
+  CHECK(num(rows[0], "latency_p50_us") < 12);
+  // 128 KiB at QD16 fills the Gen4 x4 link: within 5 % of 4 KiB-free ceiling, above 6 GB/s.
+  CHECK(num(rows[5], "throughput_GBps") > 6.0);
+  CHECK(num(rows[5], "link_sw0p0_up_util") > 0.85);
+  CHECK(num(rows[0], "ios") == 256);
+  const Cli bad = run_raw("run " + src("scenarios/reports/fio_p2pmem.yaml") + " --param ios=250");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("ios must be a multiple of iodepth") != std::string::npos);
+}
