@@ -270,6 +270,15 @@ bool take_output_option(const std::vector<std::string>& args, size_t& i, OutputO
   return true;
 }
 
+/// A command's one positional SCENARIO argument into @scenario; anything
+/// else that is not an option it knows is bad input.
+void take_scenario_arg(const std::string& a, std::string& scenario, const char* cmd) {
+  if (!a.empty() && a[0] == '-')
+    throw BadArgs{fmt::format("unknown option '{}' for {} (see p2pdma-sim {} --help)", a, cmd, cmd)};
+  if (!scenario.empty()) throw BadArgs{fmt::format("unexpected argument '{}': {} takes one scenario", a, cmd)};
+  scenario = a;
+}
+
 /// --param NAME=VALUE into @params (the scenario checks NAME when it loads).
 void take_param(const std::string& spec, ParamValues& params) {
   const size_t eq = spec.find('=');
@@ -322,12 +331,8 @@ int cmd_run(const std::vector<std::string>& args) {
       take_param(take_value(args, i, "--param"), params);
     } else if (a == "--platform") {
       sets.push_back("platform=" + take_value(args, i, "--platform"));
-    } else if (!a.empty() && a[0] == '-') {
-      throw BadArgs{fmt::format("unknown option '{}' for run (see p2pdma-sim run --help)", a)};
-    } else if (scenario.empty()) {
-      scenario = a;
     } else {
-      throw BadArgs{fmt::format("unexpected argument '{}': run takes one scenario", a)};
+      take_scenario_arg(a, scenario, "run");
     }
   }
   if (scenario.empty()) throw BadArgs{"run needs a SCENARIO file (see p2pdma-sim run --help)"};
@@ -843,12 +848,8 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       o.stop_on = take_value(args, i, "--stop-on");
       if (o.stop_on != "any" && !finding_kind_from_string(o.stop_on))
         throw BadArgs{fmt::format("--stop-on needs a finding kind or 'any', got '{}'", o.stop_on)};
-    } else if (!a.empty() && a[0] == '-') {
-      throw BadArgs{fmt::format("unknown option '{}' for fuzz (see p2pdma-sim fuzz --help)", a)};
-    } else if (o.scenario_path.empty()) {
-      o.scenario_path = a;
     } else {
-      throw BadArgs{fmt::format("unexpected argument '{}': fuzz takes one scenario", a)};
+      take_scenario_arg(a, o.scenario_path, "fuzz");
     }
   }
   if (o.scenario_path.empty()) throw BadArgs{"fuzz needs a SCENARIO file (see p2pdma-sim fuzz --help)"};
@@ -941,12 +942,8 @@ int cmd_explore(const std::vector<std::string>& args) {
       json = true;
     } else if (a == "--host") {
       host_kind = take_host(args, i);
-    } else if (!a.empty() && a[0] == '-') {
-      throw BadArgs{fmt::format("unknown option '{}' for explore (see p2pdma-sim explore --help)", a)};
-    } else if (scenario.empty()) {
-      scenario = a;
     } else {
-      throw BadArgs{fmt::format("unexpected argument '{}': explore takes one scenario", a)};
+      take_scenario_arg(a, scenario, "explore");
     }
   }
   if (scenario.empty()) throw BadArgs{"explore needs a SCENARIO file (see p2pdma-sim explore --help)"};
@@ -1140,12 +1137,8 @@ int cmd_report(const std::vector<std::string>& args) {
       o.host = take_host(args, i);
     } else if (a == "--json") {
       json = true;
-    } else if (!a.empty() && a[0] == '-') {
-      throw BadArgs{fmt::format("unknown option '{}' for report (see p2pdma-sim report --help)", a)};
-    } else if (o.scenario.empty()) {
-      o.scenario = a;
     } else {
-      throw BadArgs{fmt::format("unexpected argument '{}': report takes one scenario", a)};
+      take_scenario_arg(a, o.scenario, "report");
     }
   }
   if (o.scenario.empty()) throw BadArgs{"report needs a SCENARIO file (see p2pdma-sim report --help)"};
