@@ -195,6 +195,8 @@ def embed(path):
 
 def fmt(v, digits=3):
     if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"  # IOPS and byte counts: whole numbers, not 1.22e+06
         return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
     return "–"
 
@@ -215,7 +217,8 @@ def page(doc, rows, figures, directory):
          f"<h1>Topology report: {html.escape(doc['scenario'])}</h1>",
          f"<p class='note'>{doc['configurations']} configuration(s), seed {doc['seed']}, strategy "
          f"{doc['strategy']}; swept: {html.escape(', '.join(keys) or 'nothing (the defaults)')}. "
-         f"Throughput in GB/s (1e9 bytes/s) of payload over the timed part of p2pmem-test.</p>",
+         f"Throughput in GB/s (1e9 bytes/s) of payload over the timed part of the workloads "
+         f"(p2pmem-test, fio).</p>",
          "<h2>Comparison</h2>"]
     if best:
         h.append(f"<p>Highest throughput: <b>{html.escape(label(best['config'], keys))}</b> at "
