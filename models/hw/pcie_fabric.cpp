@@ -502,12 +502,20 @@ class PcieFabric::Run {
         case EventKind::kDeliver: deliver(e.id, e.time); break;
       }
     }
+    std::string stuck;
     for (auto& [port, ls] : f_.links_)
       for (auto& dir : ls.credits)
         for (CreditPool& pool : dir)
-          if (pool.pending_headers || !pool.waiters.empty())
-            throw std::logic_error("pcie fabric: TLPs still hold or wait for credits at " + ls.name +
-                                   " after the run (a credit deadlock)");
+          if (pool.pending_headers || !pool.waiters.empty()) {
+            stuck = ls.name;
+            // Run-local ids and holders must not leak into the next run().
+            pool.pending_headers = pool.pending_data = 0;
+            pool.waiters.clear();
+          }
+    for (auto& [dev, tags] : f_.tags_) tags.waiting.clear();
+    if (!stuck.empty())
+      throw std::logic_error("pcie fabric: TLPs still hold or wait for credits at " + stuck +
+                             " after the run (a credit deadlock)");
     std::vector<Transfer> out;
     for (Xfer& x : xfers_) out.push_back(std::move(x.t));
     return out;
@@ -673,7 +681,10 @@ class PcieFabric::Run {
   /// earliest known release that makes room, else on the pool's waiters.
   bool acquire(CreditPool& pool, std::size_t id, ps_t t) {
     Tlp& p = tlps_[id];
-    const std::uint64_t need = data_credits(p.payload);
+    // A TLP larger than the whole buffer (an unaligned MPS chunk is one DW
+    // over) takes all of it rather than waiting forever.
+    std::uint64_t need = data_credits(p.payload);
+    if (pool.data_limit) need = std::min(need, pool.data_limit);
     while (!pool.releases.empty() && pool.releases.begin()->first <= t) pool.releases.erase(pool.releases.begin());
     std::uint64_t headers = pool.releases.size() + pool.pending_headers, data = pool.pending_data;
     for (const auto& [when, d] : pool.releases) data += d;
@@ -755,9 +766,14 @@ class PcieFabric::Run {
       p.held = nullptr;
     }
     if (p.waiting_since != kNotWaiting) {
-      CreditStats& cs = s.link->credit_stats[dir];
-      ++cs.stalled_tlps;
-      cs.stall_ps += t - p.waiting_since;
+      // Credits held it back only as far as the wire would have taken it
+      // sooner: TLPs ready together queue for the wire either way.
+      const ps_t could = std::max(p.waiting_since, s.link->link.free_at(s.hop.direction));
+      if (t > could) {
+        CreditStats& cs = s.link->credit_stats[dir];
+        ++cs.stalled_tlps;
+        cs.stall_ps += t - could;
+      }
       p.waiting_since = kNotWaiting;
     }
     const PcieLink::Transmission tx = s.link->link.send_tlp(s.hop.direction, t, p.kind, p.payload);

@@ -133,6 +133,8 @@ class PcieLink {
 
   const LinkConfig& config() const { return cfg_; }
   const WireStats& stats(Direction dir) const { return wire(dir).stats(); }
+  /// When @dir's wire is free for the next TLP (start of its first free slot).
+  ps_t free_at(Direction dir) const { return slot_start_ps(wire(dir).free_slot()); }
 
  private:
   LinkWire& wire(Direction dir) { return wires_[static_cast<int>(dir)]; }

@@ -232,8 +232,14 @@ ReportSummary run_report(ReportOptions o) {
     }
   };
   progress();
+  bool stopped = false;  // running configurations were told to stop
   while (done < points.size()) {
     if (g_interrupted && running.empty()) break;
+    if (g_interrupted && !stopped) {
+      // A signal to the report alone (kill PID) stops its configurations too.
+      for (const auto& [pid, idx] : running) kill(pid, SIGTERM);
+      stopped = true;
+    }
     while (!g_interrupted && next < points.size() && running.size() < static_cast<size_t>(std::max(o.jobs, 1))) {
       std::fflush(nullptr);
       const pid_t pid = fork();
@@ -257,7 +263,10 @@ ReportSummary run_report(ReportOptions o) {
     const size_t i = it->second;
     running.erase(it);
     exit_of[i] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (exit_of[i] != 0 && WIFSIGNALED(status))
+    const bool stopped_by_us = g_interrupted && WIFSIGNALED(status) &&
+                               (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM);
+    if (stopped_by_us) exit_of[i] = -1;  // not run to the end: no row
+    if (exit_of[i] > 0 && WIFSIGNALED(status))
       fmt::print(stderr, "{}report: configuration {} ({}) was killed by signal {} ({})\n", o.progress ? "\n" : "", i,
                  point_text(points[i]), WTERMSIG(status), strsignal(WTERMSIG(status)));
     ++done;
@@ -268,8 +277,8 @@ ReportSummary run_report(ReportOptions o) {
   sigaction(SIGTERM, &old_term, nullptr);
   sum.interrupted = g_interrupted != 0;
   if (sum.interrupted)
-    fmt::print(stderr, "report: interrupted: {} of {} configuration(s) finished; writing their results\n", done,
-               points.size());
+    fmt::print(stderr, "report: interrupted: {} of {} configuration(s) finished; writing their results\n",
+               std::count_if(exit_of.begin(), exit_of.end(), [](int e) { return e >= 0; }), points.size());
   sum.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
   // Assemble: the CSV's columns are the union, in first-seen order (link
@@ -298,7 +307,7 @@ ReportSummary run_report(ReportOptions o) {
       status == "ok" ? ++sum.ok : ++sum.not_ok;
     } else {
       std::string status;
-      if (exit_of[i] < 0 || (sum.interrupted && exit_of[i] == 128 + SIGINT)) {
+      if (exit_of[i] < 0) {
         status = "not run (interrupted)";
         ++sum.not_run;
       } else if (exit_of[i] == kChildCannotWrite) {

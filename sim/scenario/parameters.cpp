@@ -32,7 +32,7 @@ bool opens_block_scalar(std::string_view body) {
  * start of a line or after a blank, outside quoted scalars (which start
  * only where a scalar can: at the line's start or after ':', '-', '[', '{',
  * ',' or '?'; "\"" and "''" escapes kept) and outside block scalars (the
- * lines after "key: |" or "key: >" indented deeper than that line).
+ * lines after "key: |" or "key: >" indented deeper than that key).
  * Quoted scalars are followed within one line: enough for scenarios.
  */
 template <class F>
@@ -92,7 +92,16 @@ std::string rewrite_references(const std::string& text, const std::string& file,
       out += c;
       ++i;
     }
-    if (!in_block && opens_block_scalar(ln.substr(0, comment_at))) block_indent = static_cast<int>(indent);
+    if (!in_block && opens_block_scalar(ln.substr(0, comment_at))) {
+      // Its lines are those indented deeper than the key that owns it: past
+      // any "- " of sequence entries ("  - name: >" owns from column 5 on).
+      size_t key = indent;
+      while (key < ln.size() && ln[key] == '-' && (key + 1 == ln.size() || ln[key + 1] == ' ')) {
+        ++key;
+        while (key < ln.size() && ln[key] == ' ') ++key;
+      }
+      block_indent = static_cast<int>(key);
+    }
     if (eol == text.size()) break;
     out += '\n';
     pos = eol + 1;

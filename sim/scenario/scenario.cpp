@@ -584,6 +584,11 @@ std::optional<TopologySpec> topology_of(const StrictNode& topo, const ParamValue
 void expand_p2pmem_tests(Scenario& sc) {
   using K = OpSpec::Kind;
   std::vector<TaskSpec> extra;
+  // Names stay as they always were ("TASK@LINE", "TASK.tN") unless a second
+  // run of the same task would take them: then the op's column, or its line,
+  // tells them apart.
+  std::set<std::string> runs, task_names;
+  for (const auto& t : sc.tasks) task_names.insert(t.name);
   for (auto& t : sc.tasks) {
     std::vector<OpSpec> ops;
     for (const auto& op : t.ops) {
@@ -591,7 +596,12 @@ void expand_p2pmem_tests(Scenario& sc) {
         ops.push_back(op);
         continue;
       }
-      const std::string run = fmt::format("{}@{}", t.name, op.pos.line);
+      std::string run = fmt::format("{}@{}", t.name, op.pos.line);
+      if (!runs.insert(run).second) runs.insert(run = fmt::format("{}@{}:{}", t.name, op.pos.line, op.pos.column));
+      bool plain_threads = true;
+      for (uint64_t i = 0; op.threads > 1 && i < op.threads; ++i)
+        plain_threads &= !task_names.count(fmt::format("{}.t{}", t.name, i));
+      const std::string thread_prefix = plain_threads ? t.name : run;
       OpSpec step = op;
       step.run = run;
       step.kind = K::p2pmem_setup;
@@ -603,7 +613,8 @@ void expand_p2pmem_tests(Scenario& sc) {
       } else {
         for (uint64_t i = 0; i < op.threads; ++i) {
           TaskSpec th;
-          th.name = fmt::format("{}.t{}", t.name, i);
+          th.name = fmt::format("{}.t{}", thread_prefix, i);
+          task_names.insert(th.name);
           th.cpu = (t.cpu + 1 + static_cast<int>(i)) % sc.cpus;
           th.process = t.process;
           th.pos = op.pos;

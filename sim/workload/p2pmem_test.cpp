@@ -54,6 +54,7 @@ uint64_t ns_size(ScenarioWorld& w, const std::string& dev) {
 void p2pmem_test_setup(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const OpSpec& op, kern::Process& proc,
                        const std::string& run) {
   P2pmemTestRun& r = w.p2pmem_runs[run];
+  r = P2pmemTestRun{};  // each run starts from nothing (a loop of ops would reuse the name)
   r.totals.assign(op.threads, 0);
   const uint64_t size = op.chunks * op.chunk_size;
   const uint64_t rsize = ns_size(w, op.dev), wsize = ns_size(w, op.dst);

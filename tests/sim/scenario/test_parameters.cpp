@@ -52,6 +52,10 @@ TEST_CASE("comments are told apart from apostrophes, escaped quotes and block sc
   // A block scalar's lines are text, '#' included; the block ends where the indentation does.
   CHECK(sub("d: >\n  a # ${gen}\n\n  b\ne: 1 # ${x}\n") == "d: >\n  a # 3\n\n  b\ne: 1 # ${x}\n");
   CHECK(sub("- |-\n   x #${gen}\n") == "- |-\n   x #3\n");
+  // In a sequence entry the block belongs to the key after "- ": a sibling
+  // key at that key's indentation ends it, and its comment is a comment.
+  CHECK(sub("  - name: >-\n      a ${gen}\n    cpu: 1  # ${old_cpu}\n") ==
+        "  - name: >-\n      a 3\n    cpu: 1  # ${old_cpu}\n");
 }
 
 TEST_CASE("an error inside a substituted value points at the reference and names it", "[scenario][params]") {
