@@ -227,6 +227,7 @@ Iommu::Iommu(const IommuConfig& cfg) : cfg_(cfg) {
   if (cfg_.iotlb_entries == 0) throw ModelBug("iommu: the IOTLB needs at least one entry");
   if (cfg_.fq_size < 2) throw ModelBug("iommu: the flush queue needs at least two slots");
   if (cfg_.ncpus == 0) throw ModelBug("iommu: no CPUs");
+  walker_free_.assign(cfg_.page_walkers, 0);
 }
 
 Iommu::Domain& Iommu::dom(DomainId id) {
@@ -420,6 +421,17 @@ Translation Iommu::translate(DeviceId dev, uint64_t iova, uint64_t size, bool wr
     } else {
       ++t.iotlb_misses;
       ++iotlb_stats_.misses;
+      if (!walker_free_.empty()) {
+        // The walk starts when this page's turn comes in the DMA and a
+        // walker is free (callers come in time order, as for the timers).
+        auto w = std::min_element(walker_free_.begin(), walker_free_.end());
+        const ps_t ready = now + t.cost_ps;
+        const ps_t start = std::max(ready, *w);
+        *w = start + cfg_.iotlb_miss_ps;
+        t.walk_wait_ps += start - ready;
+        iotlb_stats_.walk_wait_ps += start - ready;
+        t.cost_ps += start - ready;
+      }
       t.cost_ps += cfg_.iotlb_miss_ps;
       auto pte = d.ptes.find(pfn);
       if (pte == d.ptes.end()) {

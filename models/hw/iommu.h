@@ -130,6 +130,7 @@ struct Translation {
   bool contiguous = true;
   uint32_t iotlb_hits = 0;
   uint32_t iotlb_misses = 0;
+  ps_t walk_wait_ps = 0;  ///< of @cost_ps: waiting for a free page walker
 };
 
 /// One entry of the fault log (what a DMAR/AMD-Vi fault record carries).
@@ -147,6 +148,12 @@ struct IommuFault {
  * @iotlb_entries: IOTLB capacity in 4 KiB translations, fully associative, LRU.
  * @iotlb_miss_ps: page walk cost per missing translation (measured 230-290 ns).
  * @iotlb_hit_ps: cost of a hit.
+ * @page_walkers: page walks the IOMMU does at once; a miss waits for a free
+ *                walker, so misses cost throughput, not only latency. 0:
+ *                unlimited. 7 is calibrated to pcie-bench: 64 B random DMA
+ *                reads beyond the IOTLB's reach at about a third of the Gen3
+ *                x8 link's 64 B read rate (7 x 64 B per 250 ns = 1.79 GB/s
+ *                against 5.51; docs/anchors.md "IOMMU").
  * @fq_size: IOVA_FQ_SIZE, ring slots per CPU (the ring holds fq_size - 1).
  * @fq_timeout_ps: IOVA_FQ_TIMEOUT (10 ms; the kernel rounds up to jiffies).
  * @ncpus: CPUs, each with its own flush queue.
@@ -157,6 +164,7 @@ struct IommuConfig {
   uint32_t iotlb_entries = 64;
   ps_t iotlb_miss_ps = 250ULL * 1000ULL;
   ps_t iotlb_hit_ps = 0;
+  uint32_t page_walkers = 0;
   uint32_t fq_size = 256;
   ps_t fq_timeout_ps = 10ULL * 1000ULL * 1000ULL * 1000ULL;
   uint32_t ncpus = 1;
@@ -170,6 +178,7 @@ struct IotlbStats {
   uint64_t evictions = 0;
   uint64_t stale_hits = 0;
   uint64_t invalidations = 0;  ///< entries dropped by invalidation
+  ps_t walk_wait_ps = 0;       ///< misses' total wait for a free page walker
   uint64_t flushes_all = 0;    ///< flush_iotlb_all() calls
 };
 
@@ -323,6 +332,7 @@ class Iommu {
   std::map<DeviceId, DomainId> attach_;
   std::map<TlbKey, TlbEntry> iotlb_;
   std::map<uint64_t, TlbKey> lru_;  ///< stamp -> key, oldest first
+  std::vector<ps_t> walker_free_;   ///< per page walker (page_walkers of them): busy until
   uint64_t next_stamp_ = 0;
   IotlbStats iotlb_stats_;
   FlushQueueStats fq_stats_;

@@ -533,6 +533,7 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   routing_ = std::make_unique<hw::P2pdmaDistance>(pci_);
   hw::IommuConfig ic;
   ic.ncpus = static_cast<uint32_t>(k.cpus.size());
+  ic.page_walkers = t.iommu_page_walkers;
   iommu_ = std::make_unique<hw::Iommu>(ic);
   mapper_ = std::make_unique<hw::DmaMapper>(*iommu_, distance_.get());
   iommu_enabled_ = t.iommu;

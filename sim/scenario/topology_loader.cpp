@@ -233,6 +233,8 @@ TopologySpec parse_topology_tree(const StrictNode& m) {
     auto io = m.required("iommu").as_map("iommu");
     t.iommu = io.required("enabled").as_bool("enabled");
     if (io.has("mode")) t.iommu_mode = io.required("mode").as_enum("iommu mode", {"strict", "lazy"});
+    if (io.has("page_walkers"))
+      t.iommu_page_walkers = static_cast<uint32_t>(io.required("page_walkers").as_uint("iommu page_walkers", 0, 64));
     io.finish();
   }
   TreeParser p(t);

@@ -57,6 +57,9 @@ struct TopologySpec {
   std::map<hw::HostBridgeId, RcForwarding> rc_forwarding;
   bool iommu = false;
   std::string iommu_mode = "lazy";
+  /// `iommu: {page_walkers}`: walks at once (0: unlimited); 7 reproduces
+  /// pcie-bench's third for 64 B random reads beyond the IOTLB (hw/iommu.h).
+  uint32_t iommu_page_walkers = 7;
   std::string file;  ///< where it was read (the included file, if any)
 };
 

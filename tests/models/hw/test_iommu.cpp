@@ -586,3 +586,53 @@ TEST_CASE("dma_map_sg puts host and p2p segments in one iova range", "[iommu]") 
   CHECK(sw.iommu.mapped_pages(bdom) == 0);
   CHECK(sw.iommu.iovad(bdom).ranges().empty());
 }
+
+TEST_CASE("iotlb misses wait for a free page walker", "[iommu][walkers]") {
+  IommuConfig cfg;
+  cfg.page_walkers = 1;
+  OneDevice t(DomainType::dma, cfg);
+  const uint64_t base = t.dma.dma_map_page(kDev, 0x40000000, 16 * 4096, DmaDirection::bidirectional, 0);
+  // Ten misses at the same moment: one walker does them one after another.
+  for (uint64_t i = 0; i < 10; ++i) {
+    const Translation r = t.iommu.translate(kDev, base + i * 4096, 64, false, 1_us);
+    CHECK(r.cost_ps == (i + 1) * kMiss);
+    CHECK(r.walk_wait_ps == i * kMiss);
+  }
+  CHECK(t.iommu.iotlb_stats().walk_wait_ps == 45 * kMiss);
+  // A hit needs no walker; a miss after the walker went idle does not wait.
+  CHECK(t.iommu.translate(kDev, base, 64, false, 20_us).cost_ps == 0);
+  CHECK(t.iommu.translate(kDev, base + 10 * 4096, 64, false, 20_us).cost_ps == kMiss);
+}
+
+TEST_CASE("with 7 page walkers, 64 B random reads beyond the IOTLB's reach run at about a third of the link",
+          "[iommu][walkers]") {
+  // pcie-bench (docs/anchors.md "IOMMU"): 64 B random DMA reads lose most of
+  // their bandwidth once the working set passes the IOTLB's reach. The reads
+  // are issued at the Gen3 x8 link's 64 B read rate (44.10 Gb/s: one per
+  // 11.6 ns); each finishes when its translation does.
+  const double link_gbps = 44.10;
+  const ps_t gap = static_cast<ps_t>(64 * 8 * 1000 / link_gbps);  // ps between two reads
+  auto rate = [&](uint64_t pages, uint32_t walkers) {
+    IommuConfig cfg;
+    cfg.page_walkers = walkers;
+    OneDevice t(DomainType::dma, cfg);
+    const uint64_t base = t.dma.dma_map_page(kDev, 0x40000000, pages * 4096, DmaDirection::bidirectional, 0);
+    SplitMix rng{7};
+    for (uint64_t i = 0; i < pages; ++i) t.iommu.translate(kDev, base + i * 4096, 64, false, 0);  // warm
+    const ps_t t0 = 1_ms;
+    ps_t end = t0;
+    const int n = 20000;
+    for (int i = 0; i < n; ++i) {
+      const ps_t at = t0 + static_cast<ps_t>(i) * gap;
+      const Translation r = t.iommu.translate(kDev, base + (rng.next() % pages) * 4096, 64, false, at);
+      end = std::max(end, at + r.cost_ps + gap);
+    }
+    return n * 64 * 8.0 * 1000 / static_cast<double>(end - t0);  // Gb/s
+  };
+  const double in_reach = rate(32, 7), beyond = rate(4096, 7), unlimited = rate(4096, 0);
+  INFO("32 pages: " << in_reach << " Gb/s, 4096 pages: " << beyond << " Gb/s, unlimited walkers: " << unlimited);
+  CHECK(in_reach > 0.99 * link_gbps);
+  CHECK(beyond > link_gbps / 3 * 0.85);
+  CHECK(beyond < link_gbps / 3 * 1.15);
+  CHECK(unlimited > 0.95 * link_gbps);  // latency only: misses overlap without limit
+}
