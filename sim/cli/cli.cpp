@@ -270,6 +270,29 @@ bool take_output_option(const std::vector<std::string>& args, size_t& i, OutputO
   return true;
 }
 
+/// --variant, --set and --platform, which every command that runs a
+/// scenario takes; true when args[i] was one of them.
+bool take_kernel_option(const std::vector<std::string>& args, size_t& i, std::string& variant,
+                        std::vector<std::string>& sets) {
+  const std::string& a = args[i];
+  if (a == "--variant")
+    variant = take_value(args, i, "--variant");
+  else if (a == "--set")
+    sets.push_back(take_value(args, i, "--set"));
+  else if (a == "--platform")
+    sets.push_back("platform=" + take_value(args, i, "--platform"));
+  else
+    return false;
+  return true;
+}
+
+/// --seed N (any whole number).
+uint64_t take_seed(const std::vector<std::string>& args, size_t& i) {
+  auto v = parse_u64(take_value(args, i, "--seed"));
+  if (!v) throw BadArgs{fmt::format("--seed needs a whole number, got '{}'", args[i])};
+  return *v;
+}
+
 /// A command's one positional SCENARIO argument into @scenario; anything
 /// else that is not an option it knows is bad input.
 void take_scenario_arg(const std::string& a, std::string& scenario, const char* cmd) {
@@ -305,12 +328,9 @@ int cmd_run(const std::vector<std::string>& args) {
     if (a == "--help" || a == "-h") {
       fmt::print("{}", kRunHelp);
       return kExitExpected;
-    } else if (a == "--variant") {
-      variant = take_value(args, i, "--variant");
+    } else if (take_kernel_option(args, i, variant, sets)) {
     } else if (a == "--seed") {
-      auto v = parse_u64(take_value(args, i, "--seed"));
-      if (!v) throw BadArgs{fmt::format("--seed needs a whole number, got '{}'", args[i])};
-      seed = *v;
+      seed = take_seed(args, i);
     } else if (a == "--runs") {
       auto v = parse_u64(take_value(args, i, "--runs"));
       if (!v || *v == 0) throw BadArgs{fmt::format("--runs needs a whole number >= 1, got '{}'", args[i])};
@@ -325,12 +345,8 @@ int cmd_run(const std::vector<std::string>& args) {
     } else if (a == "--host") {
       host_kind = take_host(args, i);
     } else if (take_output_option(args, i, out)) {
-    } else if (a == "--set") {
-      sets.push_back(take_value(args, i, "--set"));
     } else if (a == "--param") {
       take_param(take_value(args, i, "--param"), params);
-    } else if (a == "--platform") {
-      sets.push_back("platform=" + take_value(args, i, "--platform"));
     } else {
       take_scenario_arg(a, scenario, "run");
     }
@@ -790,12 +806,7 @@ int cmd_fuzz(const std::vector<std::string>& args) {
     if (a == "--help" || a == "-h") {
       fmt::print("{}", kFuzzHelp);
       return kExitExpected;
-    } else if (a == "--variant") {
-      o.variant = take_value(args, i, "--variant");
-    } else if (a == "--set") {
-      o.sets.push_back(take_value(args, i, "--set"));
-    } else if (a == "--platform") {
-      o.sets.push_back("platform=" + take_value(args, i, "--platform"));
+    } else if (take_kernel_option(args, i, o.variant, o.sets)) {
     } else if (a == "--no-known") {
       o.no_known = true;
     } else if (a == "--strategy") {
@@ -911,12 +922,7 @@ int cmd_explore(const std::vector<std::string>& args) {
     if (a == "--help" || a == "-h") {
       fmt::print("{}", kExploreHelp);
       return kExitExpected;
-    } else if (a == "--variant") {
-      variant = take_value(args, i, "--variant");
-    } else if (a == "--set") {
-      sets.push_back(take_value(args, i, "--set"));
-    } else if (a == "--platform") {
-      sets.push_back("platform=" + take_value(args, i, "--platform"));
+    } else if (take_kernel_option(args, i, variant, sets)) {
     } else if (a == "--preemption-bound") {
       lim.bound = parse_small_count("--preemption-bound", take_value(args, i, "--preemption-bound"), 0, 16,
                                     "forced decisions: the search would be beyond reach");
@@ -1123,16 +1129,9 @@ int cmd_report(const std::vector<std::string>& args) {
       }
     } else if (a == "--jobs") {
       o.jobs = parse_small_count("--jobs", take_value(args, i, "--jobs"), 1, 256, "configurations at once");
-    } else if (a == "--variant") {
-      o.variant = take_value(args, i, "--variant");
-    } else if (a == "--set") {
-      o.sets.push_back(take_value(args, i, "--set"));
-    } else if (a == "--platform") {
-      o.sets.push_back("platform=" + take_value(args, i, "--platform"));
+    } else if (take_kernel_option(args, i, o.variant, o.sets)) {
     } else if (a == "--seed") {
-      auto v = parse_u64(take_value(args, i, "--seed"));
-      if (!v) throw BadArgs{fmt::format("--seed needs a whole number, got '{}'", args[i])};
-      o.seed = *v;
+      o.seed = take_seed(args, i);
     } else if (a == "--host") {
       o.host = take_host(args, i);
     } else if (a == "--json") {

@@ -44,6 +44,7 @@ ReportRow make_report_row(size_t index, const SweepPoint& point,
   r.point = point;
   r.params = params;
   r.verdict = verdict;
+  r.iommu = m.iommu;
   auto col = [&](const std::string& name, const std::string& v) { r.columns.emplace_back(name, v); };
 
   // The timed interval: from the first workload's start to the last's end.
@@ -151,11 +152,8 @@ std::string report_row_json(const ReportRow& r) {
     s += fmt::format("{}{}:{}", first ? "" : ",", json_quote(k), json_quote(v));
     first = false;
   }
-  bool iommu = false;
-  for (const auto& [k, v] : r.columns)
-    if (k == "iommu") iommu = v == "on";
   s += fmt::format("}},\"variant\":{},\"status\":{},\"verdict\":{},\"iommu\":{},\"metrics\":{{",
-                   json_quote(r.point.variant), json_quote(r.status), json_quote(r.verdict), iommu ? "true" : "false");
+                   json_quote(r.point.variant), json_quote(r.status), json_quote(r.verdict), r.iommu ? "true" : "false");
   first = true;
   for (const auto& [k, v] : r.columns) {
     if (k.rfind("link_", 0) == 0 || k == "iommu") continue;  // in "links" / below

@@ -31,6 +31,7 @@ struct ReportRow {
   std::vector<std::pair<std::string, std::string>> params;  ///< every parameter's value
   std::string status = "ok";  ///< "ok", or what went wrong (the workload's error, a finding)
   std::string verdict = "clean";
+  bool iommu = false;  ///< the IOMMU was on
   /// Flat figures in column order: name -> value (numbers formatted).
   std::vector<std::pair<std::string, std::string>> columns;
   std::vector<LinkUse> links;

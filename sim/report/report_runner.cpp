@@ -203,8 +203,8 @@ ReportSummary run_report(ReportOptions o) {
   const std::string pending = fmt::format(
       "{{\"scenario\":{},\"configurations\":{},\"complete\":false,\"rows\":[]}}\n", json_quote(o.scenario),
       points.size());
-  for (const char* name : {"results.json", "results.csv"}) {
-    const std::string err = write_file_atomically(o.out_dir + "/" + name, name[8] == 'j' ? pending : "");
+  for (const auto& [name, text] : {std::pair<const char*, std::string>{"results.json", pending}, {"results.csv", ""}}) {
+    const std::string err = write_file_atomically(o.out_dir + "/" + name, text);
     if (!err.empty()) throw std::runtime_error(err);
   }
 

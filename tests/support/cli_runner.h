@@ -55,4 +55,13 @@ inline Cli run_raw(const std::string& args) {
   return r;
 }
 
+/// run_raw(@args) with P2PSIM_INJECT_INTERNAL_ERROR=@spec: a simulated
+/// simulator failure (sim/explore/runner.cpp).
+inline Cli run_injected(const char* spec, const std::string& args) {
+  setenv("P2PSIM_INJECT_INTERNAL_ERROR", spec, 1);
+  Cli r = run_raw(args);
+  unsetenv("P2PSIM_INJECT_INTERNAL_ERROR");
+  return r;
+}
+
 }  // namespace p2psim_test

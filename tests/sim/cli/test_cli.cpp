@@ -17,11 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-using p2psim_test::Cli;
-using p2psim_test::run_raw;
-using p2psim_test::scratch;
-using p2psim_test::slurp;
-using p2psim_test::src;
+using namespace p2psim_test;  // the CLI test helpers
 
 namespace {
 
@@ -178,18 +174,14 @@ TEST_CASE("explore: the leak at three forced decisions, clean fixed designs, and
 
 TEST_CASE("explore: a worker that crashes is a simulator bug, exit 3, with the signal", "[cli][explore]") {
   // Every execution of explore uses seed 0: the injected fault hits the first.
-  setenv("P2PSIM_INJECT_INTERNAL_ERROR", "segv:0", 1);
-  Cli r = run("explore " + kS1 + " --variant v6.2 --jobs 2");
-  unsetenv("P2PSIM_INJECT_INTERNAL_ERROR");
+  Cli r = run_injected("segv:0", "explore " + kS1 + " --variant v6.2 --jobs 2");
   CHECK(r.exit_code == 3);
   // Signal 11; 6 under ASan, which turns a SEGV into an abort.
   CHECK_THAT(r.err, Catch::Contains("an explore worker was killed by signal"));
 }
 
 TEST_CASE("explore: an execution that never returns is a simulator hang, exit 3, not a hung command", "[cli][explore]") {
-  setenv("P2PSIM_INJECT_INTERNAL_ERROR", "hang:0", 1);
-  Cli r = run("explore " + kS1 + " --variant v6.2 --exec-timeout 1");
-  unsetenv("P2PSIM_INJECT_INTERNAL_ERROR");
+  Cli r = run_injected("hang:0", "explore " + kS1 + " --variant v6.2 --exec-timeout 1");
   CHECK(r.exit_code == 3);
   CHECK_THAT(r.err, Catch::Contains("gave no result after 1 s of wall time (a simulator hang)"));
 }

@@ -11,11 +11,7 @@
 
 #include "support/cli_runner.h"
 
-using p2psim_test::Cli;
-using p2psim_test::run_raw;
-using p2psim_test::scratch;
-using p2psim_test::slurp;
-using p2psim_test::src;
+using namespace p2psim_test;  // the CLI test helpers
 
 namespace {
 
