@@ -290,6 +290,10 @@ class PcieFabric {
   /// request that is not well formed (zero bytes, requester not an endpoint).
   std::vector<Transfer> run(const std::vector<DmaRequest>& batch);
 
+  /// A port's ACS Control register written at run time (setpci): routing
+  /// of every later TLP follows it (the IOMMU and the kernel see the same
+  /// PciTopology write through their own views).
+  void set_acs_ctrl(DeviceId port, std::uint16_t ctrl) { topo_.set_acs_ctrl(port, ctrl); }
   /// Ports (root or switch downstream) with a link below them.
   std::vector<DeviceId> link_ports() const;
   bool has_link(DeviceId port) const { return links_.count(port) != 0; }

@@ -601,7 +601,10 @@ hw::DeviceId Platform::bar_owner(uint64_t addr) const {
 
 void Platform::set_acs(const std::string& port, uint16_t ctrl) {
   for (const auto& [dev, name] : sc_.topo->names)
-    if (name == port) pci_.set_acs_ctrl(dev, ctrl);
+    if (name == port) {
+      pci_.set_acs_ctrl(dev, ctrl);  // the kernel's and the IOMMU path's view
+      fabric_->set_acs_ctrl(dev, ctrl);  // the links' routing (the fabric keeps its own copy)
+    }
 }
 
 uint64_t Platform::rc_p2p_bytes() const {
