@@ -19,6 +19,10 @@ const std::vector<CostSpec>& cost_specs() {
       {"unpin_page", &Costs::unpin_page, 15_ns, "docs/anchors.md CPU side: unpin ~15 ns per page (LKML 2025)"},
       {"user_access", &Costs::user_access, 100_ns, "estimate: one CPU load/store to BAR memory through the TLB"},
       {"percpu_ref_op", &Costs::percpu_ref_op, 5_ns, "estimate: per-CPU counter update"},
+      {"mmio_write", &Costs::mmio_write, 50_ns, "estimate: a posted uncached store (writeq) retiring at the CPU"},
+      {"mmio_read", &Costs::mmio_read, 800_ns,
+       "estimate: an uncached load (readq) waits for a PCIe MRd and its CplD; pcie-bench's 64 B DMA read, the "
+       "other way round, takes ~546 ns"},
   };
   return specs;
 }

@@ -27,6 +27,8 @@ struct Costs {
   ps_t unpin_page;
   ps_t user_access;
   ps_t percpu_ref_op;
+  ps_t mmio_write;  ///< a CPU's writeq() to a device register
+  ps_t mmio_read;   ///< a CPU's readq(), before what the device adds
 };
 
 struct CostSpec {

@@ -10,7 +10,6 @@
 
 #include "explore/strategies.h"
 #include "kernel/p2pdma.h"
-#include "platform/nvme_module.h"
 #include "platform/platform.h"
 #include "engine/direct_host.h"
 #include "engine/systemc_host.h"
@@ -77,10 +76,10 @@ const char* to_string(HostKind h) {
 }
 
 std::string host_unsuitable(HostKind h, const Scenario& sc) {
-  if (h == HostKind::direct && nvme_endpoint_count(sc) > 0)
-    return fmt::format("scenario '{}' has {} NVMe device(s), which are SystemC modules: the direct host "
-                       "cannot run it (use --host systemc or auto)",
-                       sc.name, nvme_endpoint_count(sc));
+  if (h == HostKind::direct && model_endpoint_count(sc) > 0)
+    return fmt::format("scenario '{}' has {} device model(s) (NVMe or tlm endpoints), which are SystemC modules: "
+                       "the direct host cannot run it (use --host systemc or auto)",
+                       sc.name, model_endpoint_count(sc));
   return "";
 }
 
@@ -89,15 +88,12 @@ void run_scenario(const Scenario& sc, const std::function<void(CoroutineHost&, c
   const std::string why = host_unsuitable(h, sc);
   if (!why.empty()) throw ModelBug(why);
   HardwareModules hw;
-  if (h == HostKind::direct || (h == HostKind::automatic && nvme_endpoint_count(sc) == 0)) {
+  if (h == HostKind::direct || (h == HostKind::automatic && model_endpoint_count(sc) == 0)) {
     run_on_direct_host([&](CoroutineHost& host) { main(host, hw); });
     return;
   }
   run_on_systemc([&](CoroutineHost& host) { main(host, hw); },
-                 [&] {
-                   for (int i = 0; i < nvme_endpoint_count(sc); ++i)
-                     hw.nvme.push_back(new NvmeModule(fmt::format("nvme{}", i).c_str()));
-                 });
+                 [&] { hw = elaborate_hardware(sc); });
 }
 
 RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig& rc,
@@ -121,9 +117,9 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   // pci_p2pdma_add_resource); other providers register directly.
   std::unique_ptr<Platform> platform;
   std::set<std::string> nvme_names;
-  if (nvme_endpoint_count(sc) > 0) {
-    if (!opt.hardware) throw ModelBug("a scenario with NVMe devices needs the SystemC host (run_scenario())");
-    platform = std::make_unique<Platform>(sc, k, host, opt.hardware->nvme);
+  if (model_endpoint_count(sc) > 0) {
+    if (!opt.hardware) throw ModelBug("a scenario with device models needs the SystemC host (run_scenario())");
+    platform = std::make_unique<Platform>(sc, k, host, *opt.hardware);
     for (const auto& ep : sc.topo->endpoints)
       if (ep.kind == "nvme") nvme_names.insert(ep.name);
   }

@@ -6,17 +6,12 @@
 #include <vector>
 
 #include "engine/machine.h"
+#include "platform/hardware_modules.h"
 #include "scenario/scenario.h"
 #include "workload/hardware_metrics.h"
 
 namespace p2psim {
 
-class NvmeModule;
-
-/// The SystemC device modules a process elaborated for its scenario.
-struct HardwareModules {
-  std::vector<NvmeModule*> nvme;
-};
 
 /// Which engine runs the task coroutines (docs/architecture.md).
 enum class HostKind {
@@ -32,8 +27,8 @@ std::string host_unsuitable(HostKind h, const Scenario& sc);
 
 /**
  * run_scenario() - run @main on the host @h picks for @sc: the SystemC
- * host with the device modules @sc needs (one NvmeModule per nvme
- * endpoint) elaborated first, or the direct host. Throws ModelBug when
+ * host with the device modules @sc needs (elaborate_hardware(): NVMe
+ * controllers and tlm endpoint models on the PCIe fabric module) * endpoint) elaborated first, or the direct host. Throws ModelBug when
  * host_unsuitable(@h, @sc).
  */
 void run_scenario(const Scenario& sc, const std::function<void(CoroutineHost&, const HardwareModules&)>& main,

@@ -1,18 +1,68 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #include "platform/nvme_module.h"
 
+#include <fmt/format.h>
+#include <p2psim/pcie_tlm.h>
+
+#include "common/kernel_bug.h"
+
 namespace p2psim {
 
-NvmeModule::NvmeModule(const sc_core::sc_module_name& name) : sc_core::sc_module(name) { SC_THREAD(run); }
+NvmeModule::NvmeModule(const sc_core::sc_module_name& name)
+    : sc_core::sc_module(name), dma("dma"), bar("bar") {
+  SC_THREAD(run);
+  bar.register_b_transport(this, &NvmeModule::bar_transport);
+}
 
-void NvmeModule::attach(hw::NvmeController* ctrl) {
+void NvmeModule::attach(hw::NvmeController* ctrl, TlmBackend* backend, uint64_t bar_base) {
   ctrl_ = ctrl;
+  backend_ = backend;
+  bar_base_ = bar_base;
   kick();
 }
 
 void NvmeModule::detach() {
   ctrl_ = nullptr;
+  backend_ = nullptr;
   kick();  // leave any timed wait so nothing of this execution stays pending
+}
+
+ps_t NvmeModule::transfer(ps_t issue, uint64_t addr, uint8_t* data, size_t len, bool write, const std::string& who,
+                          uint64_t* phys) {
+  tlm::tlm_generic_payload gp;
+  gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  gp.set_address(addr);
+  gp.set_data_ptr(data);
+  gp.set_data_length(static_cast<unsigned>(len));
+  gp.set_streaming_width(static_cast<unsigned>(len));
+  gp.set_byte_enable_ptr(nullptr);
+  gp.set_dmi_allowed(false);
+  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  pcie::TlpExtension ext;
+  ext.issue_ps = issue;
+  gp.set_extension(&ext);
+  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  dma->b_transport(gp, delay);
+  gp.clear_extension(&ext);
+  *phys = gp.get_address();
+  if (ext.iommu_fault) return issue;
+  if (gp.is_response_error())
+    throw ModelBug(fmt::format("{}: DMA {} of {:#x} failed in the fabric: {}", who, write ? "write" : "read",
+                               gp.get_address(), ext.error));
+  return ext.complete_ps;
+}
+
+void NvmeModule::bar_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time&) {
+  // A peer's DMA into the CMB: its pages are the kernel's P2P pages.
+  FabricRoute* route = nullptr;
+  gp.get_extension(route);
+  if (!backend_ || !route) {  // CPU MMIO to the registers goes through the driver, not here
+    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  backend_->move_bytes(route->requester, bar_base_ + gp.get_address(), gp.get_data_ptr(), gp.get_data_length(),
+                       gp.is_write());
+  gp.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
 void NvmeModule::run() {

@@ -8,6 +8,11 @@
 #include "hw/nvme_host.h"
 #include "hw/nvme_regs.h"
 #include "kernel/memremap.h"
+#include "platform/device_exec.h"
+#include "platform/host_memory_module.h"
+#include "platform/iommu_module.h"
+#include "platform/pcie_fabric_module.h"
+#include "platform/external_device.h"
 #include "platform/nvme_module.h"
 #include "common/kernel_bug.h"
 
@@ -17,49 +22,6 @@ namespace nv = hw::nvme;
 using kern::PAGE_SIZE;
 
 namespace {
-
-/// The Exec a device model reports through: findings only, no CPU.
-class DeviceExec : public kern::Exec {
- public:
-  DeviceExec(Machine* m, std::string name, ps_t abs) : m_(m), name_(std::move(name)), abs_(abs) {}
-  int cpu() const override { return -1; }
-  int pid() const override { return 0; }
-  const std::string& task_name() const override { return name_; }
-  ps_t now() const override { return abs_; }
-  void cost(ps_t) override {}
-  void pp(const char*) override {}
-  void enter(const char*) override {}
-  void leave(const char*) override {}
-  void local_irq_disable() override {}
-  void local_irq_enable() override {}
-  bool irqs_disabled() const override { return true; }
-  void preempt_disable() override {}
-  void preempt_enable() override {}
-  void rcu_read_lock() override {}
-  void rcu_read_unlock() override {}
-  bool in_irq_context() const override { return true; }
-  bool in_atomic() const override { return true; }
-  void synchronize_rcu() override { throw ModelBug("a device model cannot synchronize_rcu"); }
-  void call_rcu(std::function<void(Exec&)>, const char*) override { throw ModelBug("a device model cannot call_rcu"); }
-  void wait_event(std::function<bool()>, const char*) override { throw ModelBug("a device model cannot sleep"); }
-  void spin_until(std::function<bool()>, const char*) override { throw ModelBug("a device model cannot spin"); }
-  void schedule_timeout(ps_t) override { throw ModelBug("a device model cannot sleep"); }
-  void smp_call_function_many(const kern::CpuMask&, std::function<void(int)>, bool, const char*) override {
-    throw ModelBug("a device model cannot send IPIs");
-  }
-  void report_finding(FindingKind kind, const std::string& message, uint64_t, uint64_t) override {
-    if (m_) m_->report_from_device(name_, kind, message, abs_);
-  }
-  void root_cause(const char* id, uint64_t, uint64_t, const std::string&) override {
-    throw ModelBug(std::string("a device model recognised root cause ") + id + ": devices allocate no pages");
-  }
-  void note(const std::string&) override {}
-
- private:
-  Machine* m_;
-  std::string name_;
-  ps_t abs_;
-};
 
 hw::DrivePreset drive_of(const std::string& name) {
   if (name == "optane") return hw::DrivePreset::kOptaneP4800X;
@@ -90,53 +52,18 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   }
 
   // ---- hardware side ----------------------------------------------------
+  // The controller's DMA leaves through its module's socket into the PCIe
+  // fabric module (IOMMU, links, completer); the oracles check it there
+  // (Platform::dma_done -> check()).
   ps_t dma_read(ps_t now, uint64_t addr, uint8_t* dst, size_t len) override {
-    uint64_t phys = addr;
-    if (!translate(now, addr, len, false, &phys, &now)) return now;  // faulted: no data
-    const hw::Transfer t = p_.fabric().dma_read(ep_.device, phys, len, now);
-    if (!t.ok) throw ModelBug(fmt::format("{}: DMA read of {:#x} failed in the fabric: {}", ep_.name, phys, t.error));
-    p_.move_bytes(ep_.name, phys, dst, len, /*to_memory=*/false, t.end);
-    check(phys, len, t.end, "DMA read");
-    return t.end;
+    uint64_t phys;
+    return module_->transfer(now, addr, dst, len, /*write=*/false, ep_.name, &phys);
   }
   ps_t dma_write(ps_t now, uint64_t addr, const uint8_t* src, size_t len) override {
-    uint64_t phys = addr;
-    if (!translate(now, addr, len, true, &phys, &now)) return now;
-    const hw::Transfer t = p_.fabric().dma_write(ep_.device, phys, len, now);
-    if (!t.ok) throw ModelBug(fmt::format("{}: DMA write of {:#x} failed in the fabric: {}", ep_.name, phys, t.error));
-    check(phys, len, t.end, "DMA write");
-    p_.move_bytes(ep_.name, phys, const_cast<uint8_t*>(src), len, /*to_memory=*/true, t.end);
-    return t.end;
+    uint64_t phys;
+    return module_->transfer(now, addr, const_cast<uint8_t*>(src), len, /*write=*/true, ep_.name, &phys);
   }
-
-  /// The IOMMU's part of a DMA: a peer write to a BAR that stays below the
-  /// switch never reaches it; anything that reaches the root complex is
-  /// translated there (an IOVA, or a bus address it does not know: a fault).
-  bool translate(ps_t now, uint64_t addr, size_t len, bool write, uint64_t* phys, ps_t* at) {
-    if (!p_.iommu_on()) return true;
-    const hw::DeviceId owner = p_.bar_owner(addr);
-    if (owner != hw::kNoDevice && !p_.peer_reaches_root_complex(owner, ep_.device)) return true;
-    const hw::Translation tr = p_.iommu().translate(ep_.device, addr, len, write, now);
-    if (!tr.ok) {
-      DeviceExec dx(p_.machine(), ep_.name, now);
-      dx.report(FindingKind::iommu_fault,
-                fmt::format("{} DMA {} at {:#x} ({} bytes) faulted in the IOMMU at {:#x}: {}", ep_.name,
-                            write ? "write" : "read", addr, len, tr.fault_iova, fault_text(tr.fault_reason)));
-      return false;
-    }
-    *phys = tr.phys;
-    *at = now + tr.cost_ps;
-    return true;
-  }
-  static const char* fault_text(hw::FaultReason r) {
-    switch (r) {
-      case hw::FaultReason::blocked: return "domain blocks DMA";
-      case hw::FaultReason::not_present: return "no I/O page table entry";
-      case hw::FaultReason::no_read: return "not readable";
-      case hw::FaultReason::no_write: return "not writable";
-      default: return "fault";
-    }
-  }
+  hw::DeviceId device() const { return ep_.device; }
 
   // ---- block device -------------------------------------------------------
   const std::string& name() const override { return ep_.name; }
@@ -245,7 +172,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   // models drivers/nvme/host/pci.c:nvme_probe() -> nvme_reset_work() in outline
   // as of v6.2: nvme_map_cmb(), admin queue, enable, one I/O queue pair.
   void probe(kern::Exec& boot, CoroutineHost& host, std::map<std::string, kern::P2pdmaProvider*>& providers) {
-    module_->attach(&ctrl);
+    module_->attach(&ctrl, &p_, ep_.bar_phys);
     const uint64_t cap = ctrl.reg_read(host.now(), nv::kRegCap, 8);
     std::array<hw::PciBar, 6> bars{};
     bars[0] = {0xd0000000ULL + static_cast<uint64_t>(index_) * 0x10000ULL, 0x4000, 0};
@@ -460,6 +387,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   }
 
   /// The oracle's check of a DMA that touches P2P pages.
+ public:
   void check(uint64_t addr, size_t len, ps_t at, const char* what) {
     kern::Kernel& k = p_.kernel();
     for (uint64_t a = addr & ~(PAGE_SIZE - 1); a < addr + len; a += PAGE_SIZE) {
@@ -479,6 +407,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     }
   }
 
+ private:
   Platform& p_;
   EndpointSpec ep_;
   int index_;
@@ -494,15 +423,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   hw::NvmeCmbMap cmb_;
 };
 
-int nvme_endpoint_count(const Scenario& sc) {
-  int n = 0;
-  if (sc.topo)
-    for (const auto& ep : sc.topo->endpoints) n += ep.kind == "nvme";
-  return n;
-}
-
-Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, const std::vector<NvmeModule*>& modules)
-    : sc_(sc), k_(k), host_(host) {
+Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, const HardwareModules& modules)
+    : sc_(sc), k_(k), host_(host), modules_(modules) {
   const TopologySpec& t = *sc.topo;
   hw::FabricConfig fc;
   for (const auto& [dev, l] : t.links) {
@@ -510,7 +432,7 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
     if (l.credits) fc.credits[dev] = *l.credits;
   }
   for (const auto& ep : t.endpoints) {
-    if (ep.p2p_bar_size) fc.bars[ep.device].push_back({ep.bar_phys, ep.p2p_bar_size});
+    if (ep.bar_size()) fc.bars[ep.device].push_back({ep.bar_phys, ep.bar_size()});
     if (ep.read_tags) fc.read_tags[ep.device] = ep.read_tags;
     if (ep.request_interval) fc.request_interval[ep.device] = ep.request_interval;
   }
@@ -537,22 +459,37 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   iommu_ = std::make_unique<hw::Iommu>(ic);
   mapper_ = std::make_unique<hw::DmaMapper>(*iommu_, distance_.get());
   iommu_enabled_ = t.iommu;
-  int idx = 0;
+  if (!modules.fabric) throw ModelBug("a scenario with device models needs the SystemC host's modules");
+  size_t nvme = 0, external = 0;
   for (const auto& ep : t.endpoints) {
-    if (ep.kind != "nvme") continue;
-    if (idx >= static_cast<int>(modules.size())) throw ModelBug("fewer NVMe modules elaborated than endpoints");
-    devices_.push_back(std::make_unique<NvmeDevice>(*this, ep, idx, modules[idx]));
+    if (!ep.has_model()) continue;
+    ports_.push_back(ep.device);
+    if (ep.kind == "nvme") {
+      if (nvme >= modules.nvme.size()) throw ModelBug("fewer NVMe modules elaborated than endpoints");
+      devices_.push_back(std::make_unique<NvmeDevice>(*this, ep, static_cast<int>(nvme), modules.nvme[nvme]));
+      ++nvme;
+    } else {
+      if (external >= modules.external.size() || modules.external[external].name != ep.name)
+        throw ModelBug(fmt::format("no model elaborated for tlm endpoint {}", ep.name));
+      externals_.push_back(std::make_unique<ExternalDevice>(*this, ep, *modules.external[external].model));
+      ++external;
+    }
     mapper_->add_device(ep.device);
     if (iommu_enabled_)
       iommu_->attach_device(ep.device, iommu_->alloc_domain(t.iommu_mode == "strict" ? hw::DomainType::dma
                                                                                      : hw::DomainType::dma_fq));
-    ++idx;
   }
+  modules.fabric->attach(this);
+  modules.iommu->attach(this);
+  modules.memory->attach(this);
   boot_t0_ = host.now();
 }
 
 Platform::~Platform() {
   for (auto& d : devices_) d->detach();
+  modules_.fabric->detach();
+  modules_.iommu->detach();
+  modules_.memory->detach();
 }
 
 void Platform::boot(kern::Exec& boot, std::map<std::string, kern::P2pdmaProvider*>& providers) {
@@ -595,8 +532,67 @@ bool Platform::peer_reaches_root_complex(hw::DeviceId target, hw::DeviceId reque
 
 hw::DeviceId Platform::bar_owner(uint64_t addr) const {
   for (const auto& ep : sc_.topo->endpoints)
-    if (ep.p2p_bar_size && addr >= ep.bar_phys && addr < ep.bar_phys + ep.p2p_bar_size) return ep.device;
+    if (ep.bar_size() && addr >= ep.bar_phys && addr - ep.bar_phys < ep.bar_size()) return ep.device;
   return hw::kNoDevice;
+}
+
+ExternalDevice* Platform::external(const std::string& name) {
+  for (auto& d : externals_)
+    if (d->name() == name) return d.get();
+  return nullptr;
+}
+
+void Platform::unmap_device_dma(kern::Exec& ex, const std::vector<kern::GupPage>& pages) {
+  for (auto& d : externals_) d->unmap_pages(ex, pages);
+}
+
+int Platform::device_port(hw::DeviceId dev) const {
+  for (size_t i = 0; i < ports_.size(); ++i)
+    if (ports_[i] == dev) return static_cast<int>(i);
+  return -1;
+}
+
+uint16_t Platform::requester_id(hw::DeviceId dev) const {
+  const hw::PciDevice& d = pci_.device(dev);
+  return static_cast<uint16_t>(d.bus << 8 | d.devfn);
+}
+
+// The IOMMU's part of a DMA: a peer request to a BAR that stays below a
+// switch never reaches it; anything that reaches the root complex is
+// translated there (an IOVA, or a bus address it does not know: a fault).
+bool Platform::passes_iommu(hw::DeviceId requester, uint64_t addr) {
+  if (!iommu_enabled_) return false;
+  const hw::DeviceId owner = bar_owner(addr);
+  return owner == hw::kNoDevice || peer_reaches_root_complex(owner, requester);
+}
+
+int Platform::bar_port(uint64_t addr) const {
+  const hw::DeviceId owner = bar_owner(addr);
+  return owner == hw::kNoDevice ? -1 : device_port(owner);
+}
+
+uint64_t Platform::bar_base(int port) const {
+  const hw::DeviceId dev = port_device(port);
+  for (const auto& ep : sc_.topo->endpoints)
+    if (ep.device == dev) return ep.bar_phys;
+  throw ModelBug(fmt::format("fabric port {} has no endpoint", port));
+}
+
+void Platform::move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) {
+  move_bytes(device_name(requester), addr, buf, len, to_memory, 0);
+}
+
+void Platform::dma_done(hw::DeviceId requester, uint64_t addr, size_t len, ps_t at, bool write) {
+  const char* what = write ? "DMA write" : "DMA read";
+  for (auto& d : devices_)
+    if (d->device() == requester) return d->check(addr, len, at, what);
+  for (auto& d : externals_)
+    if (d->device() == requester) return d->check(addr, len, at, what);
+}
+
+void Platform::report(hw::DeviceId device, FindingKind kind, const std::string& message, ps_t at) {
+  DeviceExec dx(machine_, device_name(device), at);
+  dx.report(kind, message);
 }
 
 void Platform::set_acs(const std::string& port, uint16_t ctrl) {

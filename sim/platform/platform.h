@@ -11,33 +11,39 @@
 #include "hw/p2pdma_distance.h"
 #include "hw/pcie_fabric.h"
 #include "kernel/blk.h"
+#include "kernel/gup.h"
 #include "kernel/kernel.h"
 #include "kernel/p2pdma.h"
 #include "engine/machine.h"
+#include "platform/hardware_modules.h"
+#include "platform/tlm_backend.h"
 #include "scenario/scenario.h"
 
 namespace p2psim {
 
 class NvmeModule;
 class NvmeDevice;
+class ExternalDevice;
 
 /**
  * class Platform - the hardware of one execution: the PCIe fabric built
  * from the scenario's PCI tree, one NVMe controller per nvme endpoint
- * (driven by its SystemC module), their DMA ports, and the kernel's view of
- * them (the NVMe driver's queues and block devices).
+ * (driven by its SystemC module), the tlm endpoints' models, and the
+ * kernel's view of them (the NVMe driver's queues and block devices; the
+ * DMA mappings a driver made for a tlm endpoint). It is the TlmBackend of
+ * the process's fabric, IOMMU and memory modules while it lives.
  *
  * Host memory the driver uses for queues and PRP lists sits in DRAM behind
  * the host bridge at kDramBase; BARs sit below 4 GiB where the topology
  * placed them.
  */
-class Platform {
+class Platform : public TlmBackend {
  public:
   static constexpr uint64_t kDramBase = 0x1000000000ULL;  // 64 GiB: above any BAR a topology places
   static constexpr uint64_t kDramSize = 0x800000000ULL;  // 32 GiB
 
-  Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, const std::vector<NvmeModule*>& modules);
-  ~Platform();
+  Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, const HardwareModules& modules);
+  ~Platform() override;
 
   /// nvme_probe() for every controller: map its CMB (pci_p2pdma_add_resource
   /// through nvme_map_cmb), enable it, create one I/O queue pair. Runs before
@@ -48,6 +54,11 @@ class Platform {
   void start(Machine& m);
   bool has_nvme() const { return !devices_.empty(); }
   NvmeDevice* nvme(const std::string& name);
+  /// The tlm endpoint named @name, or nullptr.
+  ExternalDevice* external(const std::string& name);
+  /// A task releases pinned pages: the DMA mappings tlm endpoints hold of
+  /// them go first (dma_unmap before unpin_user_pages, as a driver does).
+  void unmap_device_dma(kern::Exec& ex, const std::vector<kern::GupPage>& pages);
   /// Namespace back doors for workloads (initialise, check).
   hw::NvmeController* controller(const std::string& name);
   /// Write a port's ACS Control register at run time (setpci): routing
@@ -58,9 +69,7 @@ class Platform {
 
   // For the devices.
   kern::Kernel& kernel() { return k_; }
-  hw::PcieFabric& fabric() { return *fabric_; }
   hw::P2pdmaDistance& distance() { return *distance_; }
-  hw::Iommu& iommu() { return *iommu_; }
   hw::DmaMapper& mapper() { return *mapper_; }
   bool iommu_on() const { return iommu_enabled_; }
   /// Does a peer DMA from @requester to @target's BAR reach the root complex
@@ -73,6 +82,21 @@ class Platform {
   hw::DeviceId provider_device(const kern::DevPagemap* pgmap) const;
   /// DMA into or out of memory at @addr (a physical/bus address: DRAM or a BAR page).
   void move_bytes(const std::string& device, uint64_t addr, uint8_t* buf, size_t len, bool to_memory, ps_t at);
+  CpuMmioModule& cpu_mmio() { return *modules_.cpu; }
+
+  // TlmBackend
+  hw::PcieFabric& fabric() override { return *fabric_; }
+  hw::Iommu& iommu() override { return *iommu_; }
+  hw::DeviceId port_device(int port) const override { return ports_.at(static_cast<size_t>(port)); }
+  int device_port(hw::DeviceId dev) const override;
+  const std::string& device_name(hw::DeviceId dev) const override { return sc_.topo->names.at(dev); }
+  uint16_t requester_id(hw::DeviceId dev) const override;
+  bool passes_iommu(hw::DeviceId requester, uint64_t addr) override;
+  int bar_port(uint64_t addr) const override;
+  uint64_t bar_base(int port) const override;
+  void move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) override;
+  void dma_done(hw::DeviceId requester, uint64_t addr, size_t len, ps_t at, bool write) override;
+  void report(hw::DeviceId device, FindingKind kind, const std::string& message, ps_t at) override;
 
  private:
   const Scenario& sc_;
@@ -87,11 +111,12 @@ class Platform {
   std::unique_ptr<hw::DmaMapper> mapper_;
   bool iommu_enabled_ = false;
   std::vector<std::unique_ptr<NvmeDevice>> devices_;
+  std::vector<std::unique_ptr<ExternalDevice>> externals_;
+  HardwareModules modules_;
+  std::vector<hw::DeviceId> ports_;  ///< fabric port -> endpoint function
   std::map<const kern::DevPagemap*, hw::DeviceId> pgmap_dev_;
   ps_t boot_t0_ = 0;
 };
 
-/// How many NVMe modules a scenario needs (one per nvme endpoint).
-int nvme_endpoint_count(const Scenario& sc);
 
 }  // namespace p2psim

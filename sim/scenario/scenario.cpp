@@ -22,7 +22,7 @@ const char* to_string(OpSpec::Kind k) {
   static const char* const names[] = {"mmap",  "munmap",  "store", "load", "pin",      "unpin",
                                       "unbind", "signal",  "wait",  "sleep", "compute", "alloc",
                                       "free",   "o_direct", "p2pmem_test", "set_acs", "fio",
-                                      "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
+                                      "mmio_write", "mmio_poll", "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
   return names[static_cast<int>(k)];
 }
 
@@ -52,6 +52,7 @@ const char* errno_name(long e) {
     case 13: return "EACCES";
     case 17: return "EEXIST";
     case 95: return "EOPNOTSUPP";
+    case 110: return "ETIMEDOUT";
     default: return "error";
   }
 }
@@ -109,7 +110,7 @@ InputError error_at(const SourcePos& p, const std::string& msg) {
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
   static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
     std::vector<std::pair<std::string, OpSpec::Kind>> v;
-    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::fio); ++i)  // internal kinds follow
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::mmio_poll); ++i)  // internal kinds follow
       v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
     return v;
   }();
@@ -267,6 +268,32 @@ OpSpec parse_op(const StrictNode& item) {
       op.dev = m.required("port").as_string();
       for (const auto& b : m.required("acs").items("acs"))
         op.acs.push_back(b.as_enum("ACS control bit", acs_bit_names()));
+      m.finish();
+      break;
+    }
+    case K::mmio_write:
+    case K::mmio_poll: {
+      auto m = v.as_map(to_string(op.kind));
+      op.dev = m.required("dev").as_string("dev");
+      auto off = m.required("offset");
+      op.offset = off.as_uint("offset", 0, 1ULL << 40);
+      if (op.offset % 8) off.fail("offset must be a multiple of 8 (registers are 64-bit: writeq/readq)");
+      auto val = m.required("value");
+      if (op.kind == K::mmio_write && val.is_map()) {
+        // The bus address of a page the task pinned, mapped for the device
+        // as its driver would (dma_map_sgtable: a P2P page by map type).
+        auto d = val.as_map("value");
+        op.buf = d.required("dma").as_string("dma");
+        if (d.has("page")) op.page = d.required("page").as_uint("page", 0, 1 << 20);
+        d.finish();
+      } else {
+        op.value = val.as_uint("value");
+      }
+      if (op.kind == K::mmio_poll) {
+        op.duration = m.has("timeout") ? m.required("timeout").as_duration_ps("timeout") : 10'000'000'000ULL;
+        op.interval = m.has("interval") ? m.required("interval").as_duration_ps("interval") : 1'000'000ULL;
+        if (!op.interval) m.required("interval").fail("interval must be above 0");
+      }
       m.finish();
       break;
     }
@@ -511,8 +538,20 @@ void check_references(const Scenario& sc, const StrictNode& root) {
         if (t.process.empty())
           throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'", to_string(op.kind), t.name));
       }
+      if (op.kind == K::mmio_write || op.kind == K::mmio_poll) {
+        const EndpointSpec* ep = nullptr;
+        if (sc.topo)
+          for (const auto& e : sc.topo->endpoints)
+            if (e.name == op.dev) ep = &e;
+        if (!ep || ep->kind != "tlm")
+          throw error_at(op.pos, fmt::format("'{}' is not a tlm endpoint of this topology: MMIO ops drive "
+                                             "endpoint models (kind: tlm)", op.dev));
+        if (op.offset + 8 > ep->mmio_bar_size)
+          throw error_at(op.pos, fmt::format("offset {:#x} is beyond {}'s BAR ({} bytes)", op.offset, op.dev,
+                                             ep->mmio_bar_size));
+      }
       if ((op.kind == K::munmap || op.kind == K::store || op.kind == K::load || op.kind == K::pin ||
-           op.kind == K::o_direct)) {
+           op.kind == K::o_direct || (op.kind == K::mmio_write && !op.buf.empty()))) {
         if (t.process.empty())
           throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'",
                                              to_string(op.kind), t.name));

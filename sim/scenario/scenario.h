@@ -25,7 +25,7 @@ struct SourcePos {
 /// One operation of a task (docs/scenario-format.md lists them).
 struct OpSpec {
   enum class Kind { mmap, munmap, store, load, pin, unpin, unbind, signal, wait, sleep, compute,
-                    alloc, free, o_direct, p2pmem_test, set_acs, fio,
+                    alloc, free, o_direct, p2pmem_test, set_acs, fio, mmio_write, mmio_poll,
                     // Internal: what the loader expands p2pmem_test and fio into.
                     p2pmem_setup, p2pmem_thread, p2pmem_report };
   Kind kind;
@@ -58,6 +58,10 @@ struct OpSpec {
   bool random = false;              ///< fio randread/randwrite: offsets drawn in [0, span)
   uint64_t span = 0;                ///< fio: the device range random offsets fall in
   std::vector<std::string> acs;    ///< set_acs: the new ACS control bits of port @dev
+  // mmio_write/mmio_poll: @dev, register @offset, @value (or, with @buf set,
+  // the DMA address of page @page of @buf); poll: every @interval until
+  // @duration passed.
+  ps_t interval = 0;
   SourcePos pos;
 };
 const char* to_string(OpSpec::Kind k);

@@ -2,8 +2,13 @@
 #include "scenario/topology_loader.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cctype>
+#include <filesystem>
 
 #include "hw/p2pdma_distance.h"
+#include "scenario/endpoint_models.h"
 #include "common/kernel_bug.h"
 #include "scenario/strict_yaml.h"
 #include "output/trace_writer.h"
@@ -125,13 +130,27 @@ class TreeParser {
   void parse_endpoint(const StrictNode& n, hw::DeviceId port) {
     auto m = n.as_map("endpoint");
     const std::string nm = m.required("name").as_string("endpoint name");
-    const std::string kind = m.required("kind").as_enum("endpoint kind", {"nvme", "p2pmem", "gpu", "plain"});
+    const std::string kind = m.required("kind").as_enum("endpoint kind", {"nvme", "p2pmem", "gpu", "plain", "tlm"});
     int functions = 1;
     if (m.has("functions")) functions = static_cast<int>(m.required("functions").as_int("functions", 1, 8));
     uint64_t bar = 0;
     const char* bar_key = kind == "nvme" ? "cmb" : kind == "plain" ? nullptr : "bar";
     if (bar_key && m.has(bar_key)) bar = m.required(bar_key).as_bytes(bar_key, 4096, 1ULL << 40);
     if (bar && (bar & (bar - 1))) m.required(bar_key).fail(fmt::format("{} must be a power of two (a BAR size)", bar_key));
+    EndpointSpec model;  // kind tlm: where its model comes from
+    if (kind == "tlm") {
+      // Its name is the SystemC module's: an identifier, clear of ours.
+      bool ident = !nm.empty() && !std::isdigit(static_cast<unsigned char>(nm[0]));
+      for (char c : nm) ident &= std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+      if (!ident || nm.rfind("p2psim_", 0) == 0)
+        m.required("name").fail("a tlm endpoint's name is its SystemC module's: letters, digits and '_', not "
+                                "starting with a digit or 'p2psim_'");
+      if (functions != 1) m.required("functions").fail("a tlm endpoint is one function (its model is one module)");
+      if (!bar) bar = 4096;
+      model.mmio_bar_size = bar;
+      bar = 0;
+      parse_model_source(m, model);
+    }
     hw::PciIds ids;
     if (m.has("ids")) ids = parse_ids(m.required("ids"));
     std::string drive = "gen4x4";
@@ -163,10 +182,17 @@ class TreeParser {
       ep.drive = drive;
       ep.read_tags = read_tags;
       ep.request_interval = request_interval;
-      if (bar) {
-        next_bar_ = (next_bar_ + bar - 1) & ~(bar - 1);
+      ep.model = model.model;
+      ep.library = model.library;
+      ep.params = model.params;
+      ep.mmio_bar_size = model.mmio_bar_size;
+      ep.file = n.file();
+      ep.line = n.line();
+      ep.column = n.column();
+      if (const uint64_t size = ep.bar_size()) {
+        next_bar_ = (next_bar_ + size - 1) & ~(size - 1);
         ep.bar_phys = next_bar_;
-        next_bar_ += bar;
+        next_bar_ += size;
       }
       t_.endpoints.push_back(ep);
     }
@@ -176,6 +202,30 @@ class TreeParser {
         if (ep.name == nm || ep.name.rfind(nm + ".f", 0) == 0) t_.pci.set_acs_ctrl(ep.device, ctrl);
     }
     m.finish();
+  }
+
+  /// `model:` (built in, or inside `library:`, a path relative to the
+  /// file) and `params:` of a tlm endpoint.
+  static void parse_model_source(const StrictNode& m, EndpointSpec& ep) {
+    auto mn = m.required("model");
+    ep.model = mn.as_string("model");
+    if (m.has("library")) {
+      auto ln = m.required("library");
+      std::filesystem::path path = ln.as_string("library");
+      if (path.is_relative()) path = std::filesystem::absolute(std::filesystem::path(ln.file()).parent_path() / path);
+      ep.library = path.lexically_normal().string();
+      const std::string why = check_endpoint_library(ep.library);
+      if (!why.empty()) ln.fail(why);
+    } else {
+      mn.as_known_name("built-in endpoint model", builtin_endpoint_models(),
+                       "built in: " + fmt::format("{}", fmt::join(builtin_endpoint_models(), ", ")) +
+                           "; or name a shared library with 'library:'");
+    }
+    if (m.has("params"))
+      for (const auto& e : m.required("params").entries("params")) {
+        if (!e.value.is_scalar()) e.value.fail("an endpoint parameter is a scalar (a number or a word)");
+        ep.params[e.key] = e.value.as_string(e.key);
+      }
   }
 
   template <typename F>

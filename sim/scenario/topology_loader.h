@@ -31,6 +31,18 @@ struct EndpointSpec {
   std::string drive = "gen4x4";  ///< nvme: flash preset (gen4x4, optane, p3700, p4500, mqsim)
   int read_tags = 0;              ///< `dma: {read_tags}`: outstanding MRds; 0 = the fabric default (256)
   ps_t request_interval = 0;      ///< `dma: {requests_per_us}` as the gap between requests; 0 = none
+  /// kind tlm: a SystemC/TLM-2.0 model (include/p2psim/pcie_tlm.h), built in
+  /// (@model) or from a shared library (@library, an absolute path), with
+  /// its `params:`. Its BAR 0 (@mmio_bar_size at @bar_phys) is registers,
+  /// not p2pmem.
+  std::string model, library;
+  std::map<std::string, std::string> params;
+  uint64_t mmio_bar_size = 0;
+  std::string file;          ///< where the endpoint was written, for errors a model gives later
+  int line = 1, column = 1;
+  /// The BAR the fabric routes to this function (p2pmem or registers).
+  uint64_t bar_size() const { return p2p_bar_size ? p2p_bar_size : mmio_bar_size; }
+  bool has_model() const { return kind == "nvme" || kind == "tlm"; }
 };
 
 /**

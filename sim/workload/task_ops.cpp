@@ -9,7 +9,9 @@
 #include "kernel/blk.h"
 #include "kernel/memory.h"
 #include "kernel/mmap.h"
+#include "platform/external_device.h"
 #include "platform/platform.h"
+#include "common/kernel_bug.h"
 #include "common/rng.h"
 
 namespace p2psim {
@@ -21,6 +23,14 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
   kern::Process* proc = pid ? &k.processes.at(pid) : nullptr;
   std::vector<kern::GupPage> pinned;
   unsigned pinned_flags = 0;
+  std::map<std::string, std::pair<size_t, size_t>> pinned_of;  // buffer -> its pages in @pinned
+  // unpin_user_pages(), after the DMA mappings tlm endpoints hold of them.
+  auto release_pinned = [&] {
+    if (w.platform && !pinned.empty()) w.platform->unmap_device_dma(ex, pinned);
+    for (const auto& gp : pinned) kern::gup_release_page(ex, k, gp, pinned_flags);
+    pinned.clear();
+    pinned_of.clear();
+  };
   // What the op did, for the per-op log and `failures:`. @text formats the
   // result only when outcomes are recorded (campaigns do not: hot path).
   auto outcome = [&](const OpSpec& op, long error, auto&& text) {
@@ -84,19 +94,68 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
           outcome(op, -14, [&] { return "EFAULT: not mapped"; });
           break;
         }
+        const size_t first = pinned.size();
         long n = kern::get_user_pages_fast(ex, k, *proc, it->second.addr, static_cast<int>(op.pages),
                                            op.gup_flags, pinned);
         pinned_flags = op.gup_flags;
+        if (n > 0) pinned_of[op.buf] = {first, static_cast<size_t>(n)};
         if (ex.noting()) ex.note(n < 0 ? fmt::format("pin {}: {} ({})", op.buf, n, errno_name(n))
                       : fmt::format("pin {}: {} of {} page(s)", op.buf, n, op.pages));
         outcome(op, n < 0 ? n : 0, [&] { return n < 0 ? error_text(n) : fmt::format("{} of {} page(s)", n, op.pages); });
         break;
       }
-      case K::unpin:
-        for (const auto& gp : pinned) kern::gup_release_page(ex, k, gp, pinned_flags);
-        outcome(op, 0, [&] { return fmt::format("{} page(s) released", pinned.size()); });
-        pinned.clear();
+      case K::unpin: {
+        const size_t n = pinned.size();
+        release_pinned();
+        outcome(op, 0, [&] { return fmt::format("{} page(s) released", n); });
         break;
+      }
+      case K::mmio_write:
+      case K::mmio_poll: {
+        ExternalDevice* dev = w.platform ? w.platform->external(op.dev) : nullptr;
+        if (!dev) throw ModelBug(fmt::format("{}: no model for tlm endpoint {}", to_string(op.kind), op.dev));
+        uint64_t value = op.value;
+        if (!op.buf.empty()) {  // the DMA address of a pinned page
+          auto it = pinned_of.find(op.buf);
+          if (it == pinned_of.end() || op.page >= it->second.second) {
+            ex.notef("mmio_write {}: page {} of {} is not pinned by this task", op.dev, op.page, op.buf);
+            outcome(op, -14, [&] { return fmt::format("EFAULT: page {} of {} is not pinned by this task", op.page, op.buf); });
+            break;
+          }
+          const long err = dev->map_page(ex, pinned[it->second.first + op.page], &value);
+          if (err) {
+            ex.notef("mmio_write {}: DMA mapping of {} failed: {} ({})", op.dev, op.buf, err, errno_name(err));
+            outcome(op, err, [&] { return error_text(err); });
+            break;
+          }
+        }
+        if (op.kind == K::mmio_write) {
+          const long err = dev->mmio(ex, op.offset, &value, true);
+          outcome(op, err, [&] { return err ? error_text(err) : fmt::format("{:#x}", value); });
+          break;
+        }
+        // readq_poll_timeout(): read, compare, sleep, until the deadline.
+        const ps_t deadline = ex.now() + op.duration;
+        for (;;) {
+          uint64_t got = 0;
+          const long err = dev->mmio(ex, op.offset, &got, false);
+          if (err) {
+            outcome(op, err, [&] { return error_text(err); });
+            break;
+          }
+          if (got == op.value) {
+            outcome(op, 0, [&] { return fmt::format("{:#x}", got); });
+            break;
+          }
+          if (ex.now() >= deadline) {
+            ex.notef("mmio_poll {}+{:#x}: still {:#x} after {}", op.dev, op.offset, got, format_time(op.duration));
+            outcome(op, -110, [&] { return fmt::format("ETIMEDOUT: still {:#x}", got); });
+            break;
+          }
+          ex.schedule_timeout(op.interval);
+        }
+        break;
+      }
       case K::unbind:
         kern::device_release_driver(ex, k, *w.providers.at(op.provider));
         outcome(op, 0, [&] { return "driver unbound"; });
@@ -183,7 +242,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
     }
   }
   // A thread that exits drops what it still pins (as the fd release would).
-  for (const auto& gp : pinned) kern::gup_release_page(ex, k, gp, pinned_flags);
+  release_pinned();
 }
 
 }  // namespace p2psim

@@ -108,7 +108,7 @@ TEST_CASE("run with systemc and direct hosts writes the same trace", "[cli][trac
 TEST_CASE("run with the direct host on a scenario with devices, or an unknown host, is bad input", "[cli][host]") {
   Cli r = run(src("scenarios/p2pmem_test_switch.yaml") + " --variant v6.2 --host direct");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("NVMe device(s), which are SystemC modules"));
+  CHECK_THAT(r.err, Catch::Contains("device model(s) (NVMe or tlm endpoints), which are SystemC modules"));
   r = run(kS1 + " --host qemu");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--host needs auto, systemc or direct, got 'qemu'"));

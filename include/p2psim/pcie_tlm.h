@@ -1,0 +1,118 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The PCIe fabric's TLM-2.0 boundary: what a third-party SystemC endpoint
+// model (an accelerator, a NIC) needs to sit on the simulated PCIe tree.
+//
+// An endpoint is a SystemC module with two TLM-2.0 sockets of the standard
+// base protocol (tlm_generic_payload, blocking transport, loosely timed):
+//  - an initiator socket for the DMA it masters: addresses are bus
+//    addresses (or IOVAs when the IOMMU translates), the fabric routes them
+//    through switches, the root complex and the IOMMU to host memory or a
+//    peer's BAR, moves the bytes, and returns with the transfer's time
+//    annotated in the delay;
+//  - a target socket for its BAR 0: the CPU's MMIO and peers' DMA arrive there.
+// A TlpExtension on the payload carries what PCIe adds to a memory request.
+// docs/tlm-endpoints.md shows a whole model and how a scenario attaches it.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <systemc>
+#include <tlm>
+
+namespace p2psim::pcie {
+
+/**
+ * struct TlpExtension - the PCIe fields of a memory request TLP (PCIe 5.0
+ * §2.2). Optional on a payload an endpoint initiates: the fabric adds one
+ * with the endpoint's requester ID when it is absent. Filled on return.
+ * @requester_id: bus/device/function of the requester (set by the fabric).
+ * @tag:         the request's tag (informative: the fabric tracks tags itself).
+ * @attributes:  relaxed ordering, no snoop, ID-based ordering (carried, not
+ *               interpreted: the fabric keeps one FIFO per link direction).
+ * @traffic_class: TC 0-7 (carried; one virtual channel is modelled).
+ * @issue_ps:    when the request left the requester, absolute simulated ps;
+ *               0: sc_time_stamp() + the delay argument (the TLM convention).
+ *               Set it when your model runs ahead of SystemC time.
+ * On return:
+ * @complete_ps: writes: the last byte arrived at the completer; reads: the
+ *               last completion arrived back (the same instant the delay
+ *               annotates, unclamped).
+ * @crossed_root_complex, @acs_redirected: how the fabric routed it.
+ * @translated: the IOMMU translated the address on the way.
+ * @iommu_fault: the IOMMU refused it (TLM_ADDRESS_ERROR_RESPONSE; the fault
+ *               is logged as an iommu_fault finding; no data moved).
+ * @error:       why it failed, when the response status is an error.
+ */
+struct TlpExtension : tlm::tlm_extension<TlpExtension> {
+  enum Attr : uint8_t { kRelaxedOrdering = 1, kNoSnoop = 2, kIdBasedOrdering = 4 };
+  uint16_t requester_id = 0;
+  uint16_t tag = 0;
+  uint8_t attributes = 0;
+  uint8_t traffic_class = 0;
+  uint64_t issue_ps = 0;
+
+  uint64_t complete_ps = 0;
+  bool crossed_root_complex = false;
+  bool acs_redirected = false;
+  bool translated = false;
+  bool iommu_fault = false;
+  std::string error;
+
+  tlm::tlm_extension_base* clone() const override { return new TlpExtension(*this); }
+  void copy_from(const tlm::tlm_extension_base& other) override {
+    *this = static_cast<const TlpExtension&>(other);
+  }
+};
+
+/// What a scenario's `params:` map gives an endpoint: keys to strings as
+/// written (numbers unparsed; the model reads what it knows).
+using EndpointParams = std::map<std::string, std::string>;
+
+/**
+ * class ExternalEndpoint - the face an endpoint model shows the simulator.
+ * Created during elaboration (once per process), before sc_start(); the
+ * simulator binds dma_socket() to the fabric and the fabric to bar_socket().
+ *
+ * Rules the simulator relies on:
+ *  - reset() returns the model to its power-on state; it is called before
+ *    every execution, as one process may run many (a fuzz campaign).
+ *  - bar_socket()'s b_transport must not wait(): MMIO from a simulated CPU
+ *    arrives inside the scheduler's step; answer with an annotated delay.
+ *    Its DMA thread may wait() as any SC_THREAD does.
+ *  - Determinism: no wall clock, no unseeded randomness.
+ */
+class ExternalEndpoint {
+ public:
+  virtual ~ExternalEndpoint() = default;
+  virtual sc_core::sc_module& module() = 0;
+  virtual tlm::tlm_initiator_socket<>& dma_socket() = 0;
+  virtual tlm::tlm_target_socket<>& bar_socket() = 0;
+  virtual void reset() = 0;
+};
+
+/// A model factory: @instance is the endpoint's name in the scenario (use it
+/// as the module name); @params its `params:`. Throw std::invalid_argument
+/// with a sentence for a parameter it cannot take: the scenario loader
+/// reports it at the endpoint, and the run exits 2.
+using EndpointFactory = std::unique_ptr<ExternalEndpoint> (*)(const std::string& instance,
+                                                              const EndpointParams& params);
+
+/// Bumped when this header changes incompatibly.
+constexpr int kEndpointAbiVersion = 1;
+
+}  // namespace p2psim::pcie
+
+/**
+ * A shared library named by a scenario's `library:` defines, with this
+ * macro, the C entry points the simulator looks up with dlsym():
+ *   P2PSIM_ENDPOINT_LIBRARY(my_factory)
+ * where my_factory(model, instance, params) returns the model named @model,
+ * or nullptr when the library has no model of that name.
+ */
+#define P2PSIM_ENDPOINT_LIBRARY(lookup)                                                            \
+  extern "C" int p2psim_endpoint_abi_version() { return ::p2psim::pcie::kEndpointAbiVersion; }    \
+  extern "C" ::p2psim::pcie::ExternalEndpoint* p2psim_create_endpoint(                             \
+      const std::string& model, const std::string& instance, const ::p2psim::pcie::EndpointParams& params) { \
+    return lookup(model, instance, params).release();                                              \
+  }

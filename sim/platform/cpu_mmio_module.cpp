@@ -1,0 +1,47 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "platform/cpu_mmio_module.h"
+
+#include <fmt/format.h>
+#include <p2psim/pcie_tlm.h>
+
+#include <cstring>
+
+#include "common/kernel_bug.h"
+
+namespace p2psim {
+
+CpuMmioModule::CpuMmioModule(const sc_core::sc_module_name& name) : sc_core::sc_module(name), out("out") {}
+
+std::optional<ps_t> CpuMmioModule::access(uint64_t addr, uint64_t* value, bool write, ps_t at,
+                                          const std::string& device) {
+  uint8_t data[8];
+  std::memcpy(data, value, 8);
+  tlm::tlm_generic_payload gp;
+  gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  gp.set_address(addr);
+  gp.set_data_ptr(data);
+  gp.set_data_length(8);
+  gp.set_streaming_width(8);
+  gp.set_byte_enable_ptr(nullptr);
+  gp.set_dmi_allowed(false);
+  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  pcie::TlpExtension ext;  // requester 00:00.0: the root complex
+  ext.issue_ps = at;
+  gp.set_extension(&ext);
+  const sc_core::sc_time stamp = sc_core::sc_time_stamp();
+  const ps_t ahead = at > stamp.value() ? at - stamp.value() : 0;
+  sc_core::sc_time delay = sc_core::sc_time::from_value(ahead);
+  out->b_transport(gp, delay);
+  gp.clear_extension(&ext);
+  if (sc_core::sc_time_stamp() != stamp)
+    throw ModelBug(fmt::format("{}: its BAR target called wait() on an MMIO {}; a BAR target must answer at once "
+                               "with an annotated delay (include/p2psim/pcie_tlm.h)", device, write ? "write" : "read"));
+  if (gp.get_response_status() == tlm::TLM_INCOMPLETE_RESPONSE)
+    throw ModelBug(fmt::format("{}: its BAR target left an MMIO {} without a response status", device,
+                               write ? "write" : "read"));
+  if (gp.is_response_error()) return std::nullopt;
+  if (!write) std::memcpy(value, data, 8);
+  return delay.value() > ahead ? delay.value() - ahead : 0;
+}
+
+}  // namespace p2psim

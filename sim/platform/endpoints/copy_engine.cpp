@@ -1,0 +1,139 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "platform/endpoints/copy_engine.h"
+
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace p2psim::examples {
+
+namespace {
+
+uint64_t param(const pcie::EndpointParams& p, const char* key, uint64_t dflt, uint64_t lo, uint64_t hi) {
+  auto it = p.find(key);
+  if (it == p.end()) return dflt;
+  size_t used = 0;
+  uint64_t v = 0;
+  try {
+    v = std::stoull(it->second, &used, 0);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != it->second.size() || v < lo || v > hi)
+    throw std::invalid_argument("copy_engine: " + std::string(key) + " must be an integer from " + std::to_string(lo) +
+                                " to " + std::to_string(hi) + ", got '" + it->second + "'");
+  return v;
+}
+
+class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
+ public:
+  SC_HAS_PROCESS(CopyEngine);
+  CopyEngine(sc_core::sc_module_name name, const pcie::EndpointParams& params)
+      : sc_core::sc_module(name), dma_("dma"), bar_("bar") {
+    for (const auto& [k, v] : params)
+      if (k != "chunk" && k != "mmio_latency")
+        throw std::invalid_argument("copy_engine: unknown parameter '" + k + "' (it takes chunk, mmio_latency)");
+    chunk_ = param(params, "chunk", 4096, 1, 1 << 20);
+    mmio_latency_ = sc_core::sc_time(static_cast<double>(param(params, "mmio_latency", 0, 0, 1000000)), sc_core::SC_NS);
+    bar_.register_b_transport(this, &CopyEngine::bar_transport);
+    SC_THREAD(engine);
+  }
+
+  sc_core::sc_module& module() override { return *this; }
+  tlm::tlm_initiator_socket<>& dma_socket() override { return dma_; }
+  tlm::tlm_target_socket<>& bar_socket() override { return bar_; }
+  void reset() override {
+    std::memset(regs_, 0, sizeof regs_);
+    ++generation_;  // a copy of the previous execution stops at its next step
+  }
+
+ private:
+  enum Reg { kSrc, kDst, kLen, kCtrl, kStatus, kDone, kRegs };
+  enum Status : uint64_t { kIdle, kBusy, kFinished, kError };
+
+  void bar_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+    const uint64_t off = gp.get_address();
+    const unsigned len = gp.get_data_length();
+    if (off % 8 || len != 8 || off / 8 >= kRegs || gp.get_byte_enable_ptr()) {
+      gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+      return;
+    }
+    uint64_t& r = regs_[off / 8];
+    if (gp.is_read()) {
+      std::memcpy(gp.get_data_ptr(), &r, 8);
+    } else {
+      uint64_t v;
+      std::memcpy(&v, gp.get_data_ptr(), 8);
+      if (off / 8 == kCtrl) {
+        if ((v & 1) && regs_[kStatus] != kBusy) {
+          regs_[kStatus] = kBusy;
+          regs_[kDone] = 0;
+          start_.notify(delay + mmio_latency_);  // the write lands when the fabric says
+        }
+      } else if (off / 8 < kCtrl) {
+        r = v;
+      }  // STATUS and DONE are read-only
+    }
+    delay += mmio_latency_;
+    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  }
+
+  /// One DMA of the engine; false on an error response.
+  bool dma(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, unsigned len) {
+    tlm::tlm_generic_payload gp;
+    gp.set_command(cmd);
+    gp.set_address(addr);
+    gp.set_data_ptr(data);
+    gp.set_data_length(len);
+    gp.set_streaming_width(len);
+    gp.set_byte_enable_ptr(nullptr);
+    gp.set_dmi_allowed(false);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    pcie::TlpExtension ext;
+    ext.tag = static_cast<uint16_t>(tag_++ & 0xff);
+    gp.set_extension(&ext);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    dma_->b_transport(gp, delay);
+    gp.clear_extension(&ext);
+    wait(delay);  // loosely timed: synchronise before the next step
+    return gp.is_response_ok();
+  }
+
+  void engine() {
+    std::vector<uint8_t> buf;
+    for (;;) {
+      wait(start_);
+      const uint64_t gen = generation_;
+      const uint64_t src = regs_[kSrc], dst = regs_[kDst], len = regs_[kLen];
+      bool ok = true;
+      for (uint64_t off = 0; ok && off < len && gen == generation_; off += chunk_) {
+        const unsigned n = static_cast<unsigned>(std::min<uint64_t>(chunk_, len - off));
+        buf.resize(n);
+        ok = dma(tlm::TLM_READ_COMMAND, src + off, buf.data(), n) && gen == generation_ &&
+             dma(tlm::TLM_WRITE_COMMAND, dst + off, buf.data(), n);
+        if (ok && gen == generation_) regs_[kDone] = off + n;
+      }
+      if (gen == generation_) regs_[kStatus] = ok ? kFinished : kError;
+    }
+  }
+
+  tlm_utils::simple_initiator_socket<CopyEngine> dma_;
+  tlm_utils::simple_target_socket<CopyEngine> bar_;
+  sc_core::sc_event start_;
+  uint64_t regs_[kRegs] = {};
+  uint64_t chunk_ = 4096;
+  sc_core::sc_time mmio_latency_;
+  uint64_t generation_ = 0;
+  uint64_t tag_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<pcie::ExternalEndpoint> make_copy_engine(const std::string& instance, const pcie::EndpointParams& params) {
+  return std::make_unique<CopyEngine>(sc_core::sc_module_name(instance.c_str()), params);
+}
+
+}  // namespace p2psim::examples

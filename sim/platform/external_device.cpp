@@ -1,0 +1,85 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "platform/external_device.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "kernel/kernel.h"
+#include "platform/cpu_mmio_module.h"
+#include "platform/device_exec.h"
+#include "platform/platform.h"
+
+namespace p2psim {
+
+ExternalDevice::ExternalDevice(Platform& p, const EndpointSpec& ep, pcie::ExternalEndpoint& model)
+    : p_(p), ep_(ep), model_(model) {
+  model_.reset();  // power-on state for this execution
+}
+
+long ExternalDevice::mmio(kern::Exec& ex, uint64_t offset, uint64_t* value, bool write) {
+  const kern::Costs& c = p_.kernel().costs;
+  const auto added = p_.cpu_mmio().access(ep_.bar_phys + offset, value, write, p_.abs(ex.now()), ep_.name);
+  // A posted write retires at the CPU; a read waits for the completion.
+  ex.cost(write ? c.mmio_write : c.mmio_read + added.value_or(0));
+  if (!added) {
+    if (!write) *value = ~0ULL;  // a failed non-posted read completes as all ones
+    return -5;                   // -EIO
+  }
+  return 0;
+}
+
+long ExternalDevice::map_page(kern::Exec& ex, const kern::GupPage& gp, uint64_t* dma) {
+  const uint64_t phys = gp.page->pfn << kern::PAGE_SHIFT;
+  const ps_t now = p_.abs(ex.now());
+  const uint32_t cpu = static_cast<uint32_t>(std::max(0, ex.cpu()));
+  Mapping mp{gp.page, phys, gp.shadow_alloc, false, {}, 0};
+  if (gp.page->pgmap && gp.page->pgmap->type == kern::PgmapType::pci_p2pdma) {
+    mp.p2p = true;
+    mp.m = p_.mapper().dma_map_p2p(ep_.device, phys, kern::PAGE_SIZE, hw::DmaDirection::bidirectional, now, cpu);
+    if (mp.m.err) return mp.m.err;
+    mp.dma = mp.m.dma_addr;
+  } else {
+    mp.dma = p_.mapper().dma_map_page(ep_.device, phys, kern::PAGE_SIZE, hw::DmaDirection::bidirectional, now, cpu);
+    if (mp.dma == hw::kDmaMappingError) return -12;  // -ENOMEM
+  }
+  maps_.push_back(mp);
+  *dma = mp.dma;
+  return 0;
+}
+
+void ExternalDevice::unmap_pages(kern::Exec& ex, const std::vector<kern::GupPage>& pages) {
+  const ps_t now = p_.abs(ex.now());
+  const uint32_t cpu = static_cast<uint32_t>(std::max(0, ex.cpu()));
+  auto held = [&](const Mapping& mp) {
+    return std::any_of(pages.begin(), pages.end(), [&](const kern::GupPage& g) { return g.page == mp.page; });
+  };
+  for (const Mapping& mp : maps_) {
+    if (!held(mp)) continue;
+    if (mp.p2p)
+      p_.mapper().dma_unmap_p2p(ep_.device, mp.m, kern::PAGE_SIZE, hw::DmaDirection::bidirectional, now, cpu);
+    else
+      p_.mapper().dma_unmap_page(ep_.device, mp.dma, kern::PAGE_SIZE, hw::DmaDirection::bidirectional, now, cpu);
+  }
+  maps_.erase(std::remove_if(maps_.begin(), maps_.end(), held), maps_.end());
+}
+
+void ExternalDevice::check(uint64_t addr, size_t len, ps_t at, const char* what) {
+  kern::Kernel& k = p_.kernel();
+  for (uint64_t a = addr & ~(kern::PAGE_SIZE - 1); a < addr + len; a += kern::PAGE_SIZE) {
+    kern::Page* page = k.pfn_to_page(a >> kern::PAGE_SHIFT);
+    if (!page) continue;  // DRAM the model owns, not tracked
+    const Mapping* m = nullptr;
+    for (const Mapping& mp : maps_)
+      if (mp.phys == a) m = &mp;
+    DeviceExec dx(p_.machine(), ep_.name, at);
+    if (!m) {
+      dx.report(FindingKind::use_after_free,
+                fmt::format("{} {} of pfn {:#x}: the device has no DMA mapping of it", ep_.name, what, page->pfn));
+      continue;
+    }
+    k.oracle.check_use(dx, k, *page, m->shadow_alloc, 0, fmt::format("{} by {}", what, ep_.name));
+  }
+}
+
+}  // namespace p2psim

@@ -1,0 +1,58 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <p2psim/pcie_tlm.h>
+
+#include <string>
+#include <vector>
+
+#include "hw/dma_mapping.h"
+#include "kernel/exec.h"
+#include "kernel/gup.h"
+#include "scenario/topology_loader.h"
+
+namespace p2psim {
+
+class Platform;
+
+/**
+ * class ExternalDevice - one tlm endpoint in an execution: its model
+ * (elaborated once per process, reset here), and what a minimal driver of
+ * it does from a task: 64-bit register access through the PCIe tree, and
+ * streaming DMA mappings of pages the task pinned (dma_map_sgtable() of a
+ * one-page table: a P2P page by its map type, pci_p2pdma_map_segment()).
+ * The oracles check every DMA the model masters against those mappings, as
+ * they check the NVMe controller's against its in-flight I/O.
+ */
+class ExternalDevice {
+ public:
+  ExternalDevice(Platform& p, const EndpointSpec& ep, pcie::ExternalEndpoint& model);
+  const std::string& name() const { return ep_.name; }
+  hw::DeviceId device() const { return ep_.device; }
+
+  /// writeq()/readq() of BAR 0 at @offset from @ex: 0, or -EIO when the
+  /// device answered with an error (a read then returns all ones).
+  long mmio(kern::Exec& ex, uint64_t offset, uint64_t* value, bool write);
+  /// Map pinned page @gp for the device's DMA (both directions): the DMA
+  /// address in @dma, or a negative errno (-EREMOTEIO: no P2P path).
+  long map_page(kern::Exec& ex, const kern::GupPage& gp, uint64_t* dma);
+  /// dma_unmap of every mapping of @pages (before they are unpinned).
+  void unmap_pages(kern::Exec& ex, const std::vector<kern::GupPage>& pages);
+  /// The oracle's check of a DMA the model mastered (physical address).
+  void check(uint64_t addr, size_t len, ps_t at, const char* what);
+
+ private:
+  struct Mapping {
+    kern::Page* page;
+    uint64_t phys;          ///< the page's physical address
+    uint64_t shadow_alloc;  ///< the allocation the pin saw
+    bool p2p;
+    hw::P2pMapping m;       ///< p2p
+    uint64_t dma;           ///< what the device was given
+  };
+  Platform& p_;
+  EndpointSpec ep_;
+  pcie::ExternalEndpoint& model_;
+  std::vector<Mapping> maps_;
+};
+
+}  // namespace p2psim

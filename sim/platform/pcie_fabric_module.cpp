@@ -1,0 +1,140 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "platform/pcie_fabric_module.h"
+
+#include <p2psim/pcie_tlm.h>
+
+namespace p2psim {
+
+using pcie::TlpExtension;
+
+namespace {
+/// Why a payload cannot be a PCIe memory request, or nullptr.
+const char* malformed(const tlm::tlm_generic_payload& gp, tlm::tlm_response_status* status) {
+  if (gp.get_command() != tlm::TLM_READ_COMMAND && gp.get_command() != tlm::TLM_WRITE_COMMAND) {
+    *status = tlm::TLM_COMMAND_ERROR_RESPONSE;
+    return "neither a read nor a write";
+  }
+  if (gp.get_byte_enable_ptr()) {
+    *status = tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE;
+    return "byte enables are not modelled (PCIe's first/last DW byte enables apply to one DW)";
+  }
+  if (gp.get_data_length() == 0 || gp.get_streaming_width() < gp.get_data_length()) {
+    *status = tlm::TLM_BURST_ERROR_RESPONSE;
+    return "a zero-length or streaming transfer";
+  }
+  return nullptr;
+}
+}  // namespace
+
+PcieFabricModule::PcieFabricModule(const sc_core::sc_module_name& name)
+    : sc_core::sc_module(name),
+      from_endpoints("from_endpoints"),
+      to_bars("to_bars"),
+      to_iommu("to_iommu"),
+      from_iommu("from_iommu"),
+      to_memory("to_memory"),
+      from_host("from_host") {
+  from_endpoints.register_b_transport(this, &PcieFabricModule::endpoint_transport);
+  from_iommu.register_b_transport(this, &PcieFabricModule::after_iommu);
+  from_host.register_b_transport(this, &PcieFabricModule::host_transport);
+}
+
+void PcieFabricModule::endpoint_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  TlpExtension local;
+  TlpExtension* ext = nullptr;
+  gp.get_extension(ext);
+  const bool own = !ext;
+  if (own) {
+    ext = &local;
+    gp.set_extension(ext);
+  }
+  ext->complete_ps = 0;
+  ext->crossed_root_complex = ext->acs_redirected = ext->translated = ext->iommu_fault = false;
+  ext->error.clear();
+  tlm::tlm_response_status status = tlm::TLM_GENERIC_ERROR_RESPONSE;
+  if (!backend_) {
+    ext->error = "no execution is attached to the fabric";
+    gp.set_response_status(status);
+  } else if (const char* why = malformed(gp, &status)) {
+    ext->error = why;
+    gp.set_response_status(status);
+  } else {
+    const hw::DeviceId requester = backend_->port_device(port);
+    ext->requester_id = backend_->requester_id(requester);
+    FabricRoute route;
+    route.requester = requester;
+    route.issue = ext->issue_ps ? ext->issue_ps : (sc_core::sc_time_stamp() + delay).value();
+    gp.set_extension(&route);
+    if (backend_->passes_iommu(requester, gp.get_address()))
+      to_iommu->b_transport(gp, delay);
+    else
+      complete(gp, delay);
+    gp.clear_extension(&route);
+  }
+  if (own) gp.clear_extension(ext);
+}
+
+void PcieFabricModule::after_iommu(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) { complete(gp, delay); }
+
+void PcieFabricModule::complete(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  FabricRoute* route = nullptr;
+  TlpExtension* ext = nullptr;
+  gp.get_extension(route);
+  gp.get_extension(ext);
+  if (!route || !ext) {  // only the IOMMU module calls back in, with both
+    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return;
+  }
+  const bool write = gp.is_write();
+  const uint64_t addr = gp.get_address();
+  const size_t len = gp.get_data_length();
+  hw::PcieFabric& f = backend_->fabric();
+  const hw::Transfer t = write ? f.dma_write(route->requester, addr, len, route->issue)
+                               : f.dma_read(route->requester, addr, len, route->issue);
+  if (!t.ok) {
+    ext->error = t.error;
+    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  ext->complete_ps = t.end;
+  ext->crossed_root_complex = t.crossed_root_complex;
+  ext->acs_redirected = t.acs_redirected;
+  // The completer moves the bytes now; the links said when they arrive.
+  const ps_t stamp = sc_core::sc_time_stamp().value();
+  sc_core::sc_time at = sc_core::sc_time::from_value(t.end > stamp ? t.end - stamp : 0);
+  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  const int port = backend_->bar_port(addr);
+  if (port >= 0) {
+    gp.set_address(addr - backend_->bar_base(port));  // BAR-relative, as a router gives it
+    to_bars[static_cast<unsigned>(port)]->b_transport(gp, at);
+    gp.set_address(addr);
+  } else {
+    to_memory->b_transport(gp, at);
+  }
+  if (gp.get_response_status() == tlm::TLM_INCOMPLETE_RESPONSE) gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  if (gp.is_response_error()) {
+    if (ext->error.empty()) ext->error = "the completer answered " + gp.get_response_string();
+    return;
+  }
+  backend_->dma_done(route->requester, addr, len, t.end, write);
+  delay = sc_core::sc_time::from_value(t.end > stamp ? t.end - stamp : 0);
+}
+
+void PcieFabricModule::host_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  tlm::tlm_response_status status = tlm::TLM_GENERIC_ERROR_RESPONSE;
+  if (!backend_ || malformed(gp, &status)) {
+    gp.set_response_status(status);
+    return;
+  }
+  const uint64_t addr = gp.get_address();
+  const int port = backend_->bar_port(addr);
+  if (port < 0) {  // no model decodes it: an Unsupported Request, all ones on a read
+    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  gp.set_address(addr - backend_->bar_base(port));
+  to_bars[static_cast<unsigned>(port)]->b_transport(gp, delay);
+  gp.set_address(addr);
+}
+
+}  // namespace p2psim

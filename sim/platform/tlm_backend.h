@@ -1,0 +1,62 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <tlm>
+
+#include <cstdint>
+#include <string>
+
+#include "hw/iommu.h"
+#include "hw/pcie_fabric.h"
+#include "common/finding.h"
+#include "common/time.h"
+
+namespace p2psim {
+
+/**
+ * class TlmBackend - what the TLM-2.0 modules of the PCIe tree ask of the
+ * execution they serve (Platform implements it). The modules are elaborated
+ * once per process; each execution attaches its own backend, with its own
+ * fabric state, IOMMU and memory.
+ */
+class TlmBackend {
+ public:
+  virtual ~TlmBackend() = default;
+  virtual hw::PcieFabric& fabric() = 0;
+  virtual hw::Iommu& iommu() = 0;
+  /// The endpoint function on fabric port @port (binding order).
+  virtual hw::DeviceId port_device(int port) const = 0;
+  /// The fabric port of @dev, or -1 when it has no TLM model.
+  virtual int device_port(hw::DeviceId dev) const = 0;
+  virtual const std::string& device_name(hw::DeviceId dev) const = 0;
+  /// PCIe requester ID (bus << 8 | devfn) of @dev.
+  virtual uint16_t requester_id(hw::DeviceId dev) const = 0;
+  /// Does a request of @requester for @addr pass the IOMMU? (IOMMU on, and
+  /// the request reaches the root complex with today's ACS bits.)
+  virtual bool passes_iommu(hw::DeviceId requester, uint64_t addr) = 0;
+  /// The fabric port of the endpoint model whose BAR holds @addr, or -1:
+  /// host DRAM, or the BAR of an endpoint with no model (a p2pmem card).
+  virtual int bar_port(uint64_t addr) const = 0;
+  /// Bus address of BAR 0 of the endpoint on fabric port @port: BAR targets
+  /// see addresses relative to it, as behind any TLM router.
+  virtual uint64_t bar_base(int port) const = 0;
+  /// Memory the platform backs (DRAM and model-less BAR pages).
+  virtual void move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) = 0;
+  /// After the bytes of a DMA moved: the oracles check it at @at.
+  virtual void dma_done(hw::DeviceId requester, uint64_t addr, size_t len, ps_t at, bool write) = 0;
+  /// A device-side finding (an IOMMU fault), at absolute time @at.
+  virtual void report(hw::DeviceId device, FindingKind kind, const std::string& message, ps_t at) = 0;
+};
+
+/**
+ * struct FabricRoute - the fabric's own note on a payload in flight: who
+ * asked (the port it entered by) and when. Internal: endpoints never see it
+ * (TlpExtension is the public face).
+ */
+struct FabricRoute : tlm::tlm_extension<FabricRoute> {
+  hw::DeviceId requester = hw::kNoDevice;
+  ps_t issue = 0;
+  tlm::tlm_extension_base* clone() const override { return new FabricRoute(*this); }
+  void copy_from(const tlm::tlm_extension_base& o) override { *this = static_cast<const FabricRoute&>(o); }
+};
+
+}  // namespace p2psim

@@ -1,0 +1,195 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+// SystemC/TLM-2.0 endpoint models on the PCIe fabric module (kind: tlm):
+// the copy engine moves data through the switch, or through the root
+// complex and the IOMMU under ACS redirect; the oracles and the IOMMU judge
+// its DMA as they judge the NVMe controller's. Each TEST_CASE runs in its
+// own process (catch_discover_tests): SystemC elaborates once per process.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "engine/systemc_host.h"
+#include "explore/runner.h"
+#include "scenario/endpoint_models.h"
+#include "scenario/scenario.h"
+#include "support/cli_runner.h"
+
+using namespace p2psim;
+using p2psim_test::Cli;
+using p2psim_test::run_raw;
+using p2psim_test::scratch;
+using p2psim_test::src;
+
+namespace {
+RunResult run_once(const std::string& file, const std::string& variant, const ParamValues& params = {}) {
+  Scenario sc = load_scenario(src(file), params);
+  RunConfig rc = resolve_run(sc, variant, {});
+  RunResult r;
+  run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+    RunOptions opt;
+    opt.hardware = &hw;
+    opt.hardware_metrics = true;
+    r = run_execution(host, sc, rc, opt);
+  });
+  return r;
+}
+
+const LinkMetrics& link(const RunResult& r, const std::string& name) {
+  for (const auto& l : r.hardware->links)
+    if (l.name == name) return l;
+  FAIL("no link " << name);
+  throw std::logic_error("unreachable");
+}
+
+std::string outcome(const RunResult& r, const std::string& op) {
+  std::string last;
+  for (const auto& o : r.outcomes)
+    if (o.op == op) last = o.result;
+  return last;
+}
+
+/// A scenario file in this test's scratch directory.
+std::string write_scenario(const std::string& name, const std::string& text) {
+  const std::string path = scratch() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+/// A one-switch topology with a tlm endpoint written as @endpoint, and
+/// one task doing @ops.
+std::string scenario_with(const std::string& endpoint, const std::string& ops) {
+  return "name: t\n"
+         "topology:\n"
+         "  cpu: { vendor: intel, family: 6 }\n"
+         "  host_bridges:\n"
+         "    - name: hb0\n"
+         "      root_device: { vendor: 0x8086, device: 0x2020 }\n"
+         "      root_ports:\n"
+         "        - name: rp0\n"
+         "          below:\n"
+         "            switch:\n"
+         "              name: sw0\n"
+         "              ports:\n"
+         "                - name: sw0p0\n"
+         "                  below: { endpoint: { name: nvme0, kind: nvme, cmb: 64MiB } }\n"
+         "                - name: sw0p1\n"
+         "                  below:\n"
+         "                    endpoint: " + endpoint + "\n"
+         "kernel: { preset: v6.2, cpus: 1 }\n"
+         "variants: { v6.2: { expect: clean } }\n"
+         "tasks:\n"
+         "  - name: app\n"
+         "    cpu: 0\n"
+         "    process: app\n"
+         "    ops:\n" + ops;
+}
+}  // namespace
+
+TEST_CASE("a TLM-2.0 endpoint model attached from a scenario copies CMB to CMB through the switch", "[tlm]") {
+  RunResult r = run_once("scenarios/tlm_copy_engine.yaml", "v6.2");
+  CHECK(verdict_of(r.findings) == "clean");
+  for (const auto& o : r.outcomes) CHECK(o.error == 0);
+  CHECK(outcome(r, "mmio_poll") == "0x2");  // STATUS: done
+  REQUIRE(r.hardware);
+  // nvme0's CMB -> the engine (read completions), the engine -> nvme1's CMB.
+  CHECK(link(r, "sw0p0").up.tlp_bytes >= 4096);
+  CHECK(link(r, "sw0p2").down.tlp_bytes >= 4096);
+  CHECK(link(r, "sw0p2").up.tlp_bytes >= 4096);
+  CHECK(link(r, "sw0p1").down.tlp_bytes >= 4096);
+  CHECK(r.hardware->rc_p2p_bytes == 0);  // it never went up to the root complex
+}
+
+TEST_CASE("under ACS redirect the endpoint's DMA goes through the root complex and the IOMMU", "[tlm]") {
+  RunResult r = run_once("tests/data/scenarios/tlm_copy_acs_redirect.yaml", "v6.2");
+  CHECK(verdict_of(r.findings) == "clean");
+  CHECK(outcome(r, "mmio_poll") == "0x2");
+  CHECK(outcome(r, "load") == "0xacce55");
+  REQUIRE(r.hardware);
+  // The read completions and the writes, each forwarded back down rp0.
+  CHECK(r.hardware->rc_p2p_bytes >= 2 * 4096);
+  CHECK(link(r, "rp0").up.tlp_bytes >= 2 * 4096);
+  CHECK(link(r, "rp0").down.tlp_bytes >= 2 * 4096);
+}
+
+TEST_CASE("a strict IOMMU faults the endpoint's DMA to an IOVA its driver unmapped", "[tlm]") {
+  RunResult r = run_once("tests/data/scenarios/tlm_copy_iommu_fault.yaml", "v6.2");
+  REQUIRE(verdict_of(r.findings) == "iommu_fault");
+  CHECK(r.findings[0].task == "accel0");
+  CHECK(r.findings[0].message.find("accel0 DMA read at") != std::string::npos);
+  CHECK(outcome(r, "mmio_poll") == "0x3");  // the engine saw the error response
+}
+
+TEST_CASE("the oracles catch an endpoint model's DMA to pages its device has no mapping of", "[tlm]") {
+  RunResult r = run_once("tests/data/scenarios/tlm_copy_unmapped.yaml", "v6.2");
+  REQUIRE(verdict_of(r.findings) == "use_after_free");
+  CHECK(r.findings[0].task == "accel0");
+  CHECK(r.findings[0].message.find("has no DMA mapping") != std::string::npos);
+}
+
+TEST_CASE("an endpoint model loads from a shared library named in the scenario", "[tlm]") {
+  const Cli c = run_raw("run " + src("tests/data/scenarios/tlm_plugin.yaml") + " --variant v6.2 --param library=" +
+                        P2PSIM_EXAMPLE_ENDPOINTS);
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+  CHECK(c.out.find("verdict: clean") != std::string::npos);
+}
+
+TEST_CASE("the built-in endpoint models are the ones the loader accepts", "[tlm]") {
+  // sim/platform/endpoint_models.cpp makes each; a name it does not know
+  // would pass `check` and fail at elaboration.
+  for (const std::string& m : builtin_endpoint_models()) {
+    const std::string f = write_scenario(m + ".yaml", scenario_with("{ name: a, kind: tlm, model: " + m + " }",
+                                                                    "      - compute: 1us\n"));
+    const Cli c = run_raw("run " + f);
+    INFO(m << ": " << c.out << c.err);
+    CHECK(c.exit_code == 0);
+  }
+}
+
+TEST_CASE("bad tlm endpoints and MMIO ops exit 2 naming what and where", "[tlm]") {
+  // The endpoint is written on line 17 from column 31; ops from line 25,
+  // each at column 9. @at: the text the error points at.
+  struct Case {
+    std::string endpoint, ops;
+    int line;
+    std::string at, what;
+  };
+  const std::string poll = "      - mmio_poll: { dev: accel0, offset: 0x20, value: 2 }\n";
+  const std::string ok = "{ name: accel0, kind: tlm, model: copy_engine }";
+  const std::vector<Case> cases = {
+      {"{ name: accel0, kind: tlm, model: copy_engin }", poll, 17, "copy_engin",
+       "unknown built-in endpoint model 'copy_engin'; did you mean 'copy_engine'?"},
+      {"{ name: accel0, kind: tlm, model: copy_engine, library: nowhere.so }", poll, 17, "nowhere.so",
+       "no endpoint library at "},
+      {"{ name: accel0, kind: tlm, model: copy_engine, library: t.yaml }", poll, 17, "t.yaml",
+       "cannot load endpoint library: "},
+      {"{ name: accel0, kind: tlm, model: copy_engine, params: { chunk: big } }", poll, 17, "{ name",
+       "endpoint 'accel0': copy_engine: chunk must be an integer from 1 to 1048576, got 'big'"},
+      {"{ name: accel0, kind: tlm, model: copy_engine, params: { colour: red } }", poll, 17, "{ name",
+       "unknown parameter 'colour'"},
+      {"{ name: accel.0, kind: tlm, model: copy_engine }", poll, 17, "accel.0",
+       "a tlm endpoint's name is its SystemC module's"},
+      {ok, "      - mmio_write: { dev: nvme0, offset: 0x18, value: 1 }\n", 25, "",
+       "'nvme0' is not a tlm endpoint of this topology"},
+      {ok, "      - mmio_write: { dev: accel0, offset: 0x1000, value: 1 }\n", 25, "",
+       "offset 0x1000 is beyond accel0's BAR (4096 bytes)"},
+      {ok, "      - mmio_write: { dev: accel0, offset: 0x1c, value: 1 }\n", 25, "0x1c",
+       "offset must be a multiple of 8"},
+      {ok, "      - mmio_write: { dev: accel0, offset: 0, value: { dma: nobuf } }\n", 25, "",
+       "no task of process 'app' maps a buffer named 'nobuf'"},
+  };
+  for (const auto& k : cases) {
+    const std::string f = write_scenario("t.yaml", scenario_with(k.endpoint, k.ops));
+    const Cli c = run_raw("run " + f);
+    const size_t col = k.line == 17 ? 31 + k.endpoint.find(k.at) : 9 + (k.at.empty() ? 0 : k.ops.find(k.at) - 8);
+    const std::string where = fmt::format("{}:{}:{}: error: ", f, k.line, col);
+    INFO(k.endpoint << " / " << k.ops << "\n" << c.err << "want " << where);
+    CHECK(c.exit_code == 2);
+    CHECK(c.err.rfind(where, 0) == 0);
+    CHECK(c.err.find(k.what) != std::string::npos);
+    CHECK(std::count(c.err.begin(), c.err.end(), '\n') == 1);  // one message
+  }
+}
