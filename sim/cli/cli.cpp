@@ -103,11 +103,14 @@ Options:
                       references take VALUE instead of the default); repeatable
   --trace FILE        write a Perfetto/Chrome JSON trace (single execution only)
   --json              print the result as JSON instead of text (with every op's result)
+  --links             scenarios with devices: what every PCIe link carried (TLPs and bytes
+                      each way), root-complex forwarding and the IOTLB (JSON: "hardware")
   --verbose, -v       print what every op returned, in order
   --quiet             print only the verdict line (and findings' first lines)
   --host NAME         auto (default) | systemc | direct: what runs the tasks' coroutines;
                       auto picks direct (no SystemC kernel in between, faster) unless
-                      the scenario has NVMe devices; both give the same executions
+                      the scenario has device models (NVMe or tlm endpoints); both give
+                      the same executions
 )";
 
 const char* const kCheckHelp = R"(Usage: p2pdma-sim check SCENARIO [--param NAME=VALUE]...
@@ -170,6 +173,29 @@ std::optional<uint64_t> parse_u64(const std::string& s) {
   return std::stoull(s);
 }
 
+/// run --links: what the links carried. Up is toward the root complex.
+std::string links_text(const HardwareMetrics& h) {
+  std::string s = "links (TLPs and TLP bytes; up = toward the root complex):\n";
+  for (const auto& l : h.links)
+    s += fmt::format("  {:<10} Gen{} x{:<2}  up {:>7} TLPs {:>12} B   down {:>7} TLPs {:>12} B\n", l.name,
+                     l.config.gen, l.config.lanes, l.up.tlps, l.up.tlp_bytes, l.down.tlps, l.down.tlp_bytes);
+  s += fmt::format("root complexes forwarded {} bytes peer to peer", h.rc_p2p_bytes);
+  if (h.iommu)
+    s += fmt::format("; IOTLB {} hits, {} misses, {} invalidations", h.iotlb.hits, h.iotlb.misses,
+                     h.iotlb.invalidations);
+  return s + "\n";
+}
+
+std::string links_json(const HardwareMetrics& h) {
+  std::string ls;
+  for (const auto& l : h.links)
+    ls += fmt::format(R"({}{{"name":{},"gen":{},"lanes":{},"up":{{"tlps":{},"tlp_bytes":{}}},"down":{{"tlps":{},"tlp_bytes":{}}}}})",
+                      ls.empty() ? "" : ",", json_quote(l.name), l.config.gen, l.config.lanes, l.up.tlps,
+                      l.up.tlp_bytes, l.down.tlps, l.down.tlp_bytes);
+  return fmt::format(R"({{"links":[{}],"rc_p2p_bytes":{},"iommu":{},"iotlb":{{"hits":{},"misses":{},"invalidations":{}}}}})",
+                     ls, h.rc_p2p_bytes, h.iommu ? "true" : "false", h.iotlb.hits, h.iotlb.misses, h.iotlb.invalidations);
+}
+
 /// Print one execution's result as text or JSON (run and replay).
 void print_result(const Scenario& sc, const RunConfig& rc, const std::string& variant, uint64_t seed,
                   const RunResult& r, bool json, bool quiet, const std::string& trace_path,
@@ -191,12 +217,12 @@ void print_result(const Scenario& sc, const RunConfig& rc, const std::string& va
                          o.error ? json_quote(errno_name(o.error)) : "null", json_quote(o.result));
     for (const auto& f : failures) fails += (fails.empty() ? "" : ",") + json_quote(f);
     fmt::print(
-        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"platform":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"root_causes":[{}],"verdict":{},"failures":[{}],"known_bug":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"ops":[{}],"output":[{}]}})"
+        R"({{"scenario":{},"file":{},"variant":{},"preset":{},"platform":{},"strategy":{},"seed":{},"knobs":{},"findings":[{}],"root_causes":[{}],"verdict":{},"failures":[{}],"known_bug":{},"expected":{},"match":{},"simulated_ps":{},"preemption_points":{},"task_end_ps":{{{}}},"ops":[{}],"output":[{}]{}}})"
         "\n",
         json_quote(sc.name), json_quote(sc.file), json_quote(variant), json_quote(rc.preset), json_quote(rc.platform), json_quote(r.strategy), seed,
         json_quote(knobs_line(rc.knobs)), fs, causes, json_quote(verdict), fails, known ? json_quote(known->name) : "null",
         json_quote(rc.expect.str()), match ? "true" : "false", r.stats.end_time, r.stats.preemption_points, tasks, ops,
-        out);
+        out, r.hardware ? ",\"hardware\":" + links_json(*r.hardware) : "");
     return;
   }
   if (!quiet) {
@@ -224,6 +250,7 @@ void print_result(const Scenario& sc, const RunConfig& rc, const std::string& va
   if (!quiet)
     fmt::print("simulated {} in {} preemption points{}\n", format_time(r.stats.end_time), r.stats.preemption_points,
                trace_path.empty() ? "" : fmt::format("; trace: {}", trace_path));
+  if (r.hardware && !quiet) fmt::print("{}", links_text(*r.hardware));
   fmt::print("verdict: {}\n", verdict);
   if (!failures.empty()) fmt::print("failures: {}\n", failures_line);
   if (known)
@@ -318,7 +345,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::vector<std::string> sets;
   ParamValues params;
   uint64_t seed = 1, runs = 1;
-  bool no_pins = false, runs_given = false;
+  bool no_pins = false, runs_given = false, links = false;
   HostKind host_kind = HostKind::automatic;
   OutputOptions out;
   const std::string& trace_path = out.trace_path;
@@ -344,6 +371,8 @@ int cmd_run(const std::vector<std::string>& args) {
       no_pins = true;
     } else if (a == "--host") {
       host_kind = take_host(args, i);
+    } else if (a == "--links") {
+      links = true;
     } else if (take_output_option(args, i, out)) {
     } else if (a == "--param") {
       take_param(take_value(args, i, "--param"), params);
@@ -353,6 +382,7 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   if (scenario.empty()) throw BadArgs{"run needs a SCENARIO file (see p2pdma-sim run --help)"};
   if (!trace_path.empty() && runs > 1) throw BadArgs{"--trace writes one execution: drop --runs"};
+  if (links && runs_given) throw BadArgs{"--links reports one execution: drop --runs"};
 
   const Scenario sc = load_scenario(scenario, params);
   check_host(host_kind, sc);
@@ -363,6 +393,7 @@ int cmd_run(const std::vector<std::string>& args) {
   opt.strategy = strategy;
   opt.use_pins = !no_pins;
   opt.trace = !trace_path.empty();
+  opt.hardware_metrics = links;
 
   int exit_code = kExitExpected;
   opt.hardware = nullptr;

@@ -412,6 +412,9 @@ std::string render_topology(const TopologySpec& t, bool json) {
         extra += " " + ep.kind;
         if (ep.p2p_bar_size)
           extra += fmt::format(" ({} {} KiB at {:#x})", ep.kind == "nvme" ? "CMB" : "BAR", ep.p2p_bar_size / 1024, ep.bar_phys);
+        if (ep.kind == "tlm")
+          extra += fmt::format(" model {}{} (registers {} KiB at {:#x})", ep.model,
+                               ep.library.empty() ? "" : " from " + ep.library, ep.mmio_bar_size / 1024, ep.bar_phys);
       }
     out += fmt::format("{}{}{} {} [{}]{}\n", prefix, last ? "`-- " : "|-- ", dev.bdf(), name_of(d), hw::to_string(dev.type), extra);
     if (!dev.is_bridge()) return;

@@ -137,6 +137,21 @@ TEST_CASE("an endpoint model loads from a shared library named in the scenario",
   CHECK(c.out.find("verdict: clean") != std::string::npos);
 }
 
+TEST_CASE("run --links shows where the endpoint's data went, as text and JSON", "[tlm][cli]") {
+  const std::string f = src("scenarios/tlm_copy_engine.yaml");
+  Cli c = run_raw("run " + f + " --variant v6.2 --links");
+  INFO(c.out << c.err);
+  REQUIRE(c.exit_code == 0);
+  CHECK(c.out.find("\n  sw0p2      Gen4 x8   up ") != std::string::npos);
+  CHECK(c.out.find("root complexes forwarded 0 bytes peer to peer; IOTLB ") != std::string::npos);
+  c = run_raw("run " + f + " --variant v6.2 --links --json");
+  CHECK(c.out.find(R"("hardware":{"links":[{"name":"rp0","gen":4,"lanes":16,)") != std::string::npos);
+  CHECK(c.out.find(R"("rc_p2p_bytes":0,"iommu":true)") != std::string::npos);
+  c = run_raw("run " + f + " --variant v6.2 --links --runs 2");
+  CHECK(c.exit_code == 2);
+  CHECK(c.err.find("--links reports one execution: drop --runs") != std::string::npos);
+}
+
 TEST_CASE("the built-in endpoint models are the ones the loader accepts", "[tlm]") {
   // sim/platform/endpoint_models.cpp makes each; a name it does not know
   // would pass `check` and fail at elaboration.
