@@ -196,6 +196,8 @@ void PcieFabric::validate_address_map() const {
         throw std::invalid_argument("pcie fabric: DRAM of " + host_name(h) + " wraps");
       all.push_back({rc.params.dram, host_name(h) + " DRAM", kNoDevice});
     }
+  for (const auto& [h, rc] : rcs_)
+    if (rc.params.msi.size != 0) all.push_back({rc.params.msi, host_name(h) + " MSI window", kNoDevice});
   for (std::size_t i = 0; i < all.size(); ++i)
     for (std::size_t j = i + 1; j < all.size(); ++j)
       if (all[i].range.overlaps(all[j].range))
@@ -376,6 +378,15 @@ bool PcieFabric::enter_root_complex(Route& r, DeviceId rp, const Target& target)
       s.hop.latency = rc.params.dram_read_latency;
       r.steps.push_back(std::move(s));
       r.completer_latency = rc.params.dram_read_latency;
+      return true;
+    }
+    if (rc.params.msi.contains(target.address, target.bytes)) {
+      // An MSI: the interrupt controller takes the posted write at once.
+      Step s;
+      s.hop.kind = HopKind::kMemory;
+      s.hop.name = host_name(h) + " interrupts";
+      s.hop.host = h;
+      r.steps.push_back(std::move(s));
       return true;
     }
     for (const auto& [oh, orc] : rcs_)

@@ -122,6 +122,7 @@ struct CreditStats {
 /**
  * struct HostBridgeParams - the root complex of one host bridge.
  * @dram: host memory behind it (size 0: none).
+ * @msi:  the MSI address window it terminates (size 0: none).
  * @dram_read_latency: MRd in at the root port to first CplD ready.
  * @p2p_allowed: false = the RC drops peer-to-peer TLPs between (or back down)
  *               its root ports; a transfer that needs it fails.
@@ -132,6 +133,10 @@ struct CreditStats {
  */
 struct HostBridgeParams {
   AddressRange dram;
+  /// The interrupt window (x86: 0xFEE00000, 1 MiB): a posted write into it
+  /// is an MSI, which ends at the root complex's interrupt controller
+  /// (size 0: none). Only writes are routed there (the platform refuses reads).
+  AddressRange msi;
   ps_t dram_read_latency = kDefaultDramReadLatency;
   /// Payload bytes per second the host turns DMA reads into completions
   /// (one FIFO stage for all requesters); 0 = no limit beyond the links.

@@ -12,8 +12,8 @@
 
 namespace p2psim {
 
-ExternalDevice::ExternalDevice(Platform& p, const EndpointSpec& ep, pcie::ExternalEndpoint& model)
-    : p_(p), ep_(ep), model_(model) {
+ExternalDevice::ExternalDevice(Platform& p, const EndpointSpec& ep, pcie::ExternalEndpoint& model, int event_id)
+    : p_(p), ep_(ep), model_(model), event_id_(event_id) {
   model_.reset();  // power-on state for this execution
 }
 
@@ -80,6 +80,26 @@ void ExternalDevice::check(uint64_t addr, size_t len, ps_t at, const char* what)
     }
     k.oracle.check_use(dx, k, *page, m->shadow_alloc, 0, fmt::format("{} by {}", what, ep_.name));
   }
+}
+
+void ExternalDevice::on_msi(ps_t at, int cpu, uint32_t data) {
+  Machine* m = p_.machine();
+  if (!m) return;  // before the machine started: nobody listens yet
+  m->post_hardware_event({at, event_id_, msi_seq_++, [this, m, cpu, data] {
+                            // No such APIC: the interrupt goes nowhere, as on hardware
+                            // (a task waiting for it is then a hang finding).
+                            if (cpu >= m->nr_cpus()) return;
+                            m->raise_irq(cpu, fmt::format("msi {} vector {:#x}", ep_.name, data & 0xff),
+                                         [this](kern::Exec& ex) {
+                                           KFUNC(ex, "endpoint_irq");
+                                           ++completions_;  // complete(&done)
+                                         });
+                          }});
+}
+
+void ExternalDevice::wait_irq(kern::Exec& ex) {
+  ex.wait_event([this] { return completions_ > 0; }, "wait_for_completion");
+  --completions_;
 }
 
 }  // namespace p2psim

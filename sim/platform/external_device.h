@@ -25,7 +25,9 @@ class Platform;
  */
 class ExternalDevice {
  public:
-  ExternalDevice(Platform& p, const EndpointSpec& ep, pcie::ExternalEndpoint& model);
+  /// @event_id: its place among the devices posting hardware events (the
+  /// order of same-time interrupts).
+  ExternalDevice(Platform& p, const EndpointSpec& ep, pcie::ExternalEndpoint& model, int event_id);
   const std::string& name() const { return ep_.name; }
   hw::DeviceId device() const { return ep_.device; }
 
@@ -39,6 +41,12 @@ class ExternalDevice {
   void unmap_pages(kern::Exec& ex, const std::vector<kern::GupPage>& pages);
   /// The oracle's check of a DMA the model mastered (physical address).
   void check(uint64_t addr, size_t len, ps_t at, const char* what);
+  /// An MSI the model sent reached CPU @cpu's APIC at @at: the driver's
+  /// handler runs there as a hardware interrupt.
+  void on_msi(ps_t at, int cpu, uint32_t data);
+  /// wait_for_completion() on what the handler completes: sleeps until an
+  /// interrupt came that no earlier wait took.
+  void wait_irq(kern::Exec& ex);
 
  private:
   struct Mapping {
@@ -53,6 +61,9 @@ class ExternalDevice {
   EndpointSpec ep_;
   pcie::ExternalEndpoint& model_;
   std::vector<Mapping> maps_;
+  int event_id_;
+  uint64_t msi_seq_ = 0;
+  uint64_t completions_ = 0;  ///< struct completion's done: handlers' complete() minus waits
 };
 
 }  // namespace p2psim

@@ -3,6 +3,8 @@
 
 #include <p2psim/pcie_tlm.h>
 
+#include <cstring>
+
 namespace p2psim {
 
 using pcie::TlpExtension;
@@ -65,10 +67,15 @@ void PcieFabricModule::endpoint_transport(int port, tlm::tlm_generic_payload& gp
     route.requester = requester;
     route.issue = ext->issue_ps ? ext->issue_ps : (sc_core::sc_time_stamp() + delay).value();
     gp.set_extension(&route);
-    if (backend_->passes_iommu(requester, gp.get_address()))
-      to_iommu->b_transport(gp, delay);
-    else
+    const bool msi = backend_->is_msi(gp.get_address());
+    if (msi && (!gp.is_write() || gp.get_data_length() != 4)) {
+      ext->error = "the MSI window takes 4-byte writes only";
+      gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    } else if (!msi && backend_->passes_iommu(requester, gp.get_address())) {
+      to_iommu->b_transport(gp, delay);  // interrupts bypass DMA remapping
+    } else {
       complete(gp, delay);
+    }
     gp.clear_extension(&route);
   }
   if (own) gp.clear_extension(ext);
@@ -104,7 +111,12 @@ void PcieFabricModule::complete(tlm::tlm_generic_payload& gp, sc_core::sc_time& 
   sc_core::sc_time at = sc_core::sc_time::from_value(t.end > stamp ? t.end - stamp : 0);
   gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   const int port = backend_->bar_port(addr);
-  if (port >= 0) {
+  if (backend_->is_msi(addr)) {
+    uint32_t data = 0;
+    std::memcpy(&data, gp.get_data_ptr(), 4);
+    backend_->raise_msi(route->requester, addr, data, t.end);
+    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  } else if (port >= 0) {
     gp.set_address(addr - backend_->bar_base(port));  // BAR-relative, as a router gives it
     to_bars[static_cast<unsigned>(port)]->b_transport(gp, at);
     gp.set_address(addr);

@@ -439,6 +439,7 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   for (const auto& [id, name] : t.host_names) {
     hw::HostBridgeParams hp;
     if (id == 0) hp.dram = {kDramBase, kDramSize};
+    hp.msi = {kMsiBase, kMsiSize};
     if (auto rf = t.rc_forwarding.find(id); rf != t.rc_forwarding.end()) {
       hp.p2p_bytes_per_sec = rf->second.bytes_per_sec;
       if (rf->second.latency_given) hp.p2p_latency = rf->second.latency;
@@ -471,7 +472,8 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
     } else {
       if (external >= modules.external.size() || modules.external[external].name != ep.name)
         throw ModelBug(fmt::format("no model elaborated for tlm endpoint {}", ep.name));
-      externals_.push_back(std::make_unique<ExternalDevice>(*this, ep, *modules.external[external].model));
+      externals_.push_back(std::make_unique<ExternalDevice>(*this, ep, *modules.external[external].model,
+                                                            0x10000 + static_cast<int>(external)));
       ++external;
     }
     mapper_->add_device(ep.device);
@@ -588,6 +590,14 @@ void Platform::dma_done(hw::DeviceId requester, uint64_t addr, size_t len, ps_t 
     if (d->device() == requester) return d->check(addr, len, at, what);
   for (auto& d : externals_)
     if (d->device() == requester) return d->check(addr, len, at, what);
+}
+
+void Platform::raise_msi(hw::DeviceId requester, uint64_t addr, uint32_t data, ps_t at) {
+  const int cpu = static_cast<int>((addr >> 12) & 0xff);
+  for (auto& d : externals_)
+    if (d->device() == requester) return d->on_msi(at, cpu, data);
+  throw ModelBug(fmt::format("{} sent an MSI, but only tlm endpoints signal interrupts that way here",
+                             device_name(requester)));
 }
 
 void Platform::report(hw::DeviceId device, FindingKind kind, const std::string& message, ps_t at) {

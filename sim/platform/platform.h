@@ -41,6 +41,9 @@ class Platform : public TlmBackend {
  public:
   static constexpr uint64_t kDramBase = 0x1000000000ULL;  // 64 GiB: above any BAR a topology places
   static constexpr uint64_t kDramSize = 0x800000000ULL;  // 32 GiB
+  /// x86's MSI window: a device's posted write here is an interrupt to the
+  /// CPU whose APIC ID is address bits 19:12 (CPU n has APIC ID n here).
+  static constexpr uint64_t kMsiBase = 0xfee00000ULL, kMsiSize = 0x100000ULL;
 
   Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, const HardwareModules& modules);
   ~Platform() override;
@@ -97,6 +100,8 @@ class Platform : public TlmBackend {
   void move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) override;
   void dma_done(hw::DeviceId requester, uint64_t addr, size_t len, ps_t at, bool write) override;
   void report(hw::DeviceId device, FindingKind kind, const std::string& message, ps_t at) override;
+  bool is_msi(uint64_t addr) const override { return addr >= kMsiBase && addr - kMsiBase < kMsiSize; }
+  void raise_msi(hw::DeviceId requester, uint64_t addr, uint32_t data, ps_t at) override;
 
  private:
   const Scenario& sc_;

@@ -39,6 +39,11 @@ class TlmBackend {
   /// Bus address of BAR 0 of the endpoint on fabric port @port: BAR targets
   /// see addresses relative to it, as behind any TLM router.
   virtual uint64_t bar_base(int port) const = 0;
+  /// Is @addr in the MSI window (x86: 0xFEE00000-0xFEEFFFFF)?
+  virtual bool is_msi(uint64_t addr) const = 0;
+  /// An MSI write of @data to @addr by @requester reached the interrupt
+  /// controller at @at.
+  virtual void raise_msi(hw::DeviceId requester, uint64_t addr, uint32_t data, ps_t at) = 0;
   /// Memory the platform backs (DRAM and model-less BAR pages).
   virtual void move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) = 0;
   /// After the bytes of a DMA moved: the oracles check it at @at.

@@ -22,7 +22,7 @@ const char* to_string(OpSpec::Kind k) {
   static const char* const names[] = {"mmap",  "munmap",  "store", "load", "pin",      "unpin",
                                       "unbind", "signal",  "wait",  "sleep", "compute", "alloc",
                                       "free",   "o_direct", "p2pmem_test", "set_acs", "fio",
-                                      "mmio_write", "mmio_poll", "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
+                                      "mmio_write", "mmio_poll", "wait_irq", "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
   return names[static_cast<int>(k)];
 }
 
@@ -110,7 +110,7 @@ InputError error_at(const SourcePos& p, const std::string& msg) {
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
   static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
     std::vector<std::pair<std::string, OpSpec::Kind>> v;
-    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::mmio_poll); ++i)  // internal kinds follow
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::wait_irq); ++i)  // internal kinds follow
       v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
     return v;
   }();
@@ -280,11 +280,16 @@ OpSpec parse_op(const StrictNode& item) {
       if (op.offset % 8) off.fail("offset must be a multiple of 8 (registers are 64-bit: writeq/readq)");
       auto val = m.required("value");
       if (op.kind == K::mmio_write && val.is_map()) {
-        // The bus address of a page the task pinned, mapped for the device
-        // as its driver would (dma_map_sgtable: a P2P page by map type).
         auto d = val.as_map("value");
-        op.buf = d.required("dma").as_string("dma");
-        if (d.has("page")) op.page = d.required("page").as_uint("page", 0, 1 << 20);
+        if (d.has("msi_address")) {
+          // The MSI address the irq domain composes for that CPU (x86).
+          op.msi_cpu = static_cast<int>(d.required("msi_address").as_uint("msi_address", 0, 255));
+        } else {
+          // The bus address of a page the task pinned, mapped for the device
+          // as its driver would (dma_map_sgtable: a P2P page by map type).
+          op.buf = d.required("dma").as_string("dma");
+          if (d.has("page")) op.page = d.required("page").as_uint("page", 0, 1 << 20);
+        }
         d.finish();
       } else {
         op.value = val.as_uint("value");
@@ -294,6 +299,12 @@ OpSpec parse_op(const StrictNode& item) {
         op.interval = m.has("interval") ? m.required("interval").as_duration_ps("interval") : 1'000'000ULL;
         if (!op.interval) m.required("interval").fail("interval must be above 0");
       }
+      m.finish();
+      break;
+    }
+    case K::wait_irq: {
+      auto m = v.as_map("wait_irq");
+      op.dev = m.required("dev").as_string("dev");
       m.finish();
       break;
     }
@@ -538,7 +549,9 @@ void check_references(const Scenario& sc, const StrictNode& root) {
         if (t.process.empty())
           throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'", to_string(op.kind), t.name));
       }
-      if (op.kind == K::mmio_write || op.kind == K::mmio_poll) {
+      if (op.kind == K::mmio_write && op.msi_cpu >= sc.cpus)
+        throw error_at(op.pos, fmt::format("msi_address: cpu{} does not exist (kernel.cpus is {})", op.msi_cpu, sc.cpus));
+      if (op.kind == K::mmio_write || op.kind == K::mmio_poll || op.kind == K::wait_irq) {
         const EndpointSpec* ep = nullptr;
         if (sc.topo)
           for (const auto& e : sc.topo->endpoints)

@@ -25,7 +25,7 @@ struct SourcePos {
 /// One operation of a task (docs/scenario-format.md lists them).
 struct OpSpec {
   enum class Kind { mmap, munmap, store, load, pin, unpin, unbind, signal, wait, sleep, compute,
-                    alloc, free, o_direct, p2pmem_test, set_acs, fio, mmio_write, mmio_poll,
+                    alloc, free, o_direct, p2pmem_test, set_acs, fio, mmio_write, mmio_poll, wait_irq,
                     // Internal: what the loader expands p2pmem_test and fio into.
                     p2pmem_setup, p2pmem_thread, p2pmem_report };
   Kind kind;
@@ -62,6 +62,7 @@ struct OpSpec {
   // the DMA address of page @page of @buf); poll: every @interval until
   // @duration passed.
   ps_t interval = 0;
+  int msi_cpu = -1;  ///< mmio_write value {msi_address: CPU}: that CPU's MSI address
   SourcePos pos;
 };
 const char* to_string(OpSpec::Kind k);

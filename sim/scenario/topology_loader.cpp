@@ -17,6 +17,8 @@ namespace p2psim {
 
 namespace {
 
+constexpr hw::AddressRange kX86Hole{0xfec00000ULL, 0x100000000ULL - 0xfec00000ULL};
+
 
 LinkSpec parse_link(const StrictNode& n) {
   LinkSpec l;
@@ -191,6 +193,10 @@ class TreeParser {
       ep.column = n.column();
       if (const uint64_t size = ep.bar_size()) {
         next_bar_ = (next_bar_ + size - 1) & ~(size - 1);
+        // Firmware keeps BARs out of x86's interrupt and firmware hole below
+        // 4 GiB (IOAPIC, the MSI window at 0xfee00000, the BIOS).
+        if (next_bar_ < kX86Hole.end() && next_bar_ + size > kX86Hole.base)
+          next_bar_ = (kX86Hole.end() + size - 1) & ~(size - 1);
         ep.bar_phys = next_bar_;
         next_bar_ += size;
       }

@@ -110,11 +110,19 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         outcome(op, 0, [&] { return fmt::format("{} page(s) released", n); });
         break;
       }
+      case K::wait_irq: {
+        ExternalDevice* dev = w.platform ? w.platform->external(op.dev) : nullptr;
+        if (!dev) throw ModelBug(fmt::format("wait_irq: no model for tlm endpoint {}", op.dev));
+        dev->wait_irq(ex);
+        outcome(op, 0, [&] { return "interrupted"; });
+        break;
+      }
       case K::mmio_write:
       case K::mmio_poll: {
         ExternalDevice* dev = w.platform ? w.platform->external(op.dev) : nullptr;
         if (!dev) throw ModelBug(fmt::format("{}: no model for tlm endpoint {}", to_string(op.kind), op.dev));
         uint64_t value = op.value;
+        if (op.msi_cpu >= 0) value = Platform::kMsiBase | static_cast<uint64_t>(op.msi_cpu) << 12;
         if (!op.buf.empty()) {  // the DMA address of a pinned page
           auto it = pinned_of.find(op.buf);
           if (it == pinned_of.end() || op.page >= it->second.second) {

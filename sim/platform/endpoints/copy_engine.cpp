@@ -51,7 +51,7 @@ class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
   }
 
  private:
-  enum Reg { kSrc, kDst, kLen, kCtrl, kStatus, kDone, kRegs };
+  enum Reg { kSrc, kDst, kLen, kCtrl, kStatus, kDone, kMsiAddr, kMsiData, kRegs };
   enum Status : uint64_t { kIdle, kBusy, kFinished, kError };
 
   void bar_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -73,7 +73,7 @@ class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
           regs_[kDone] = 0;
           start_.notify(delay + mmio_latency_);  // the write lands when the fabric says
         }
-      } else if (off / 8 < kCtrl) {
+      } else if (off / 8 != kStatus && off / 8 != kDone) {
         r = v;
       }  // STATUS and DONE are read-only
     }
@@ -116,7 +116,12 @@ class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
              dma(tlm::TLM_WRITE_COMMAND, dst + off, buf.data(), n);
         if (ok && gen == generation_) regs_[kDone] = off + n;
       }
-      if (gen == generation_) regs_[kStatus] = ok ? kFinished : kError;
+      if (gen != generation_) continue;
+      regs_[kStatus] = ok ? kFinished : kError;
+      if (regs_[kMsiAddr]) {  // MSI: a 4-byte posted write of the data to the address
+        uint32_t data = static_cast<uint32_t>(regs_[kMsiData]);
+        dma(tlm::TLM_WRITE_COMMAND, regs_[kMsiAddr], reinterpret_cast<uint8_t*>(&data), 4);
+      }
     }
   }
 

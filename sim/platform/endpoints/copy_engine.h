@@ -19,6 +19,9 @@ namespace p2psim::examples {
  *   0x18 CTRL   write 1: start (ignored while busy)
  *   0x20 STATUS 0 idle, 1 busy, 2 done, 3 error (a DMA got an error response)
  *   0x28 DONE   bytes copied so far
+ *   0x30 MSI_ADDR, 0x38 MSI_DATA: when MSI_ADDR is not 0, the engine
+ *               signals the end of a copy (done or error) with an MSI: a
+ *               4-byte write of MSI_DATA to MSI_ADDR
  * It copies in chunks of `chunk` bytes (params; default 4096): one DMA read
  * of the chunk, then one DMA write of it, each waiting for the previous to
  * end (no overlap: a simple engine). Register access takes `mmio_latency`

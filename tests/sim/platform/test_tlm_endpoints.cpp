@@ -137,6 +137,33 @@ TEST_CASE("an endpoint model loads from a shared library named in the scenario",
   CHECK(c.out.find("verdict: clean") != std::string::npos);
 }
 
+TEST_CASE("an endpoint model's MSI runs the handler that completes the task's wait_irq", "[tlm][msi]") {
+  RunResult r = run_once("tests/data/scenarios/tlm_copy_msi.yaml", "v6.2");
+  CHECK(verdict_of(r.findings) == "clean");
+  CHECK(outcome(r, "wait_irq") == "interrupted");
+  CHECK(outcome(r, "load") == "0x1235");
+  // The copy took time: the wait ended well after the start (the CTRL write).
+  ps_t started = 0, woke = 0;
+  for (const auto& o : r.outcomes) {
+    if (o.op == "mmio_write") started = o.time;
+    if (o.op == "wait_irq") woke = o.time;
+  }
+  CHECK(woke > started + 1_us);
+}
+
+TEST_CASE("a wait_irq that no interrupt answers is a hang finding", "[tlm][msi]") {
+  // MSI_ADDR left 0: the engine copies and never interrupts.
+  const std::string f = write_scenario(
+      "t.yaml", scenario_with("{ name: accel0, kind: tlm, model: copy_engine }",
+                              "      - mmio_write: { dev: accel0, offset: 0x18, value: 1 }\n"
+                              "      - wait_irq: { dev: accel0 }\n"));
+  const Cli c = run_raw("run " + f + " --variant v6.2");
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 1);
+  CHECK(c.out.find("verdict: hang") != std::string::npos);
+  CHECK(c.out.find("wait_for_completion") != std::string::npos);
+}
+
 TEST_CASE("run --links shows where the endpoint's data went, as text and JSON", "[tlm][cli]") {
   const std::string f = src("scenarios/tlm_copy_engine.yaml");
   Cli c = run_raw("run " + f + " --variant v6.2 --links");
@@ -195,6 +222,9 @@ TEST_CASE("bad tlm endpoints and MMIO ops exit 2 naming what and where", "[tlm]"
        "offset must be a multiple of 8"},
       {ok, "      - mmio_write: { dev: accel0, offset: 0, value: { dma: nobuf } }\n", 25, "",
        "no task of process 'app' maps a buffer named 'nobuf'"},
+      {ok, "      - mmio_write: { dev: accel0, offset: 0x30, value: { msi_address: 1 } }\n", 25, "",
+       "msi_address: cpu1 does not exist (kernel.cpus is 1)"},
+      {ok, "      - wait_irq: { dev: nvme0 }\n", 25, "", "'nvme0' is not a tlm endpoint of this topology"},
   };
   for (const auto& k : cases) {
     const std::string f = write_scenario("t.yaml", scenario_with(k.endpoint, k.ops));
