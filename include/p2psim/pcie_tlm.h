@@ -24,8 +24,9 @@ namespace p2psim::pcie {
 
 /**
  * struct TlpExtension - the PCIe fields of a memory request TLP (PCIe 5.0
- * §2.2). Optional on a payload an endpoint initiates: the fabric adds one
- * with the endpoint's requester ID when it is absent. Filled on return.
+ * §2.2). Optional on a payload an endpoint initiates: attach one (with
+ * ScopedExtension) to see the results below; without one the fabric uses
+ * its own for the call and removes it before returning.
  * @requester_id: bus/device/function of the requester (set by the fabric).
  * @tag:         the request's tag (informative: the fabric tracks tags itself).
  * @attributes:  relaxed ordering, no snoop, ID-based ordering (carried, not
@@ -33,13 +34,16 @@ namespace p2psim::pcie {
  * @traffic_class: TC 0-7 (carried; one virtual channel is modelled).
  * @issue_ps:    when the request left the requester, absolute simulated ps;
  *               0: sc_time_stamp() + the delay argument (the TLM convention).
- *               Set it when your model runs ahead of SystemC time.
+ *               Set it when your model runs ahead of or behind SystemC time;
+ *               the delay returned is then measured from sc_time_stamp().
  * On return:
  * @complete_ps: writes: the last byte arrived at the completer; reads: the
  *               last completion arrived back (the same instant the delay
  *               annotates, unclamped).
  * @crossed_root_complex, @acs_redirected: how the fabric routed it.
  * @translated: the IOMMU translated the address on the way.
+ * @completer_address: the physical address it reached (after translation;
+ *               the payload's own address is restored to what you sent).
  * @iommu_fault: the IOMMU refused it (TLM_ADDRESS_ERROR_RESPONSE; the fault
  *               is logged as an iommu_fault finding; no data moved).
  * @error:       why it failed, when the response status is an error.
@@ -56,6 +60,7 @@ struct TlpExtension : tlm::tlm_extension<TlpExtension> {
   bool crossed_root_complex = false;
   bool acs_redirected = false;
   bool translated = false;
+  uint64_t completer_address = 0;
   bool iommu_fault = false;
   std::string error;
 
@@ -63,6 +68,25 @@ struct TlpExtension : tlm::tlm_extension<TlpExtension> {
   void copy_from(const tlm::tlm_extension_base& other) override {
     *this = static_cast<const TlpExtension&>(other);
   }
+};
+
+/**
+ * class ScopedExtension - sets @ext on @gp for the lifetime of this object
+ * and clears it after, also when b_transport throws: an extension that
+ * lives on the stack must not stay on a payload that outlives it (the
+ * payload's destructor would free() it).
+ */
+template <class T>
+class ScopedExtension {
+ public:
+  ScopedExtension(tlm::tlm_generic_payload& gp, T* ext) : gp_(gp), ext_(ext) { gp_.set_extension(ext_); }
+  ~ScopedExtension() { gp_.clear_extension(ext_); }
+  ScopedExtension(const ScopedExtension&) = delete;
+  ScopedExtension& operator=(const ScopedExtension&) = delete;
+
+ private:
+  tlm::tlm_generic_payload& gp_;
+  T* ext_;
 };
 
 /// What a scenario's `params:` map gives an endpoint: keys to strings as

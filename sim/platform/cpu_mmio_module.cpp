@@ -27,12 +27,13 @@ std::optional<ps_t> CpuMmioModule::access(uint64_t addr, uint64_t* value, bool w
   gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   pcie::TlpExtension ext;  // requester 00:00.0: the root complex
   ext.issue_ps = at;
-  gp.set_extension(&ext);
   const sc_core::sc_time stamp = sc_core::sc_time_stamp();
   const ps_t ahead = at > stamp.value() ? at - stamp.value() : 0;
   sc_core::sc_time delay = sc_core::sc_time::from_value(ahead);
-  out->b_transport(gp, delay);
-  gp.clear_extension(&ext);
+  {
+    pcie::ScopedExtension<pcie::TlpExtension> with(gp, &ext);
+    out->b_transport(gp, delay);
+  }
   if (sc_core::sc_time_stamp() != stamp)
     throw ModelBug(fmt::format("{}: its BAR target called wait() on an MMIO {}; a BAR target must answer at once "
                                "with an annotated delay (include/p2psim/pcie_tlm.h)", device, write ? "write" : "read"));

@@ -27,7 +27,9 @@ std::unique_ptr<pcie::ExternalEndpoint> create_endpoint_model(const EndpointSpec
     std::unique_ptr<pcie::ExternalEndpoint> model(create(ep.model, ep.name, ep.params));
     if (!model) throw fail(fmt::format("{} has no endpoint model '{}'", ep.library, ep.model));
     return model;
-  } catch (const std::invalid_argument& e) {
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {  // std::invalid_argument as asked, or anything a model throws
     throw fail(e.what());
   }
 }

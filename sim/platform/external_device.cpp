@@ -33,7 +33,7 @@ long ExternalDevice::map_page(kern::Exec& ex, const kern::GupPage& gp, uint64_t*
   const uint64_t phys = gp.page->pfn << kern::PAGE_SHIFT;
   const ps_t now = p_.abs(ex.now());
   const uint32_t cpu = static_cast<uint32_t>(std::max(0, ex.cpu()));
-  Mapping mp{gp.page, phys, gp.shadow_alloc, false, {}, 0};
+  Mapping mp{ex.task_name(), gp.page, phys, gp.shadow_alloc, false, {}, 0};
   if (gp.page->pgmap && gp.page->pgmap->type == kern::PgmapType::pci_p2pdma) {
     mp.p2p = true;
     mp.m = p_.mapper().dma_map_p2p(ep_.device, phys, kern::PAGE_SIZE, hw::DmaDirection::bidirectional, now, cpu);
@@ -52,7 +52,8 @@ void ExternalDevice::unmap_pages(kern::Exec& ex, const std::vector<kern::GupPage
   const ps_t now = p_.abs(ex.now());
   const uint32_t cpu = static_cast<uint32_t>(std::max(0, ex.cpu()));
   auto held = [&](const Mapping& mp) {
-    return std::any_of(pages.begin(), pages.end(), [&](const kern::GupPage& g) { return g.page == mp.page; });
+    return mp.owner == ex.task_name() &&
+           std::any_of(pages.begin(), pages.end(), [&](const kern::GupPage& g) { return g.page == mp.page; });
   };
   for (const Mapping& mp : maps_) {
     if (!held(mp)) continue;

@@ -37,7 +37,8 @@ class ExternalDevice {
   /// Map pinned page @gp for the device's DMA (both directions): the DMA
   /// address in @dma, or a negative errno (-EREMOTEIO: no P2P path).
   long map_page(kern::Exec& ex, const kern::GupPage& gp, uint64_t* dma);
-  /// dma_unmap of every mapping of @pages (before they are unpinned).
+  /// dma_unmap of every mapping @ex's task made of @pages (before it
+  /// unpins them).
   void unmap_pages(kern::Exec& ex, const std::vector<kern::GupPage>& pages);
   /// The oracle's check of a DMA the model mastered (physical address).
   void check(uint64_t addr, size_t len, ps_t at, const char* what);
@@ -50,6 +51,7 @@ class ExternalDevice {
 
  private:
   struct Mapping {
+    std::string owner;      ///< the task that made it (and unmaps it)
     kern::Page* page;
     uint64_t phys;          ///< the page's physical address
     uint64_t shadow_alloc;  ///< the allocation the pin saw

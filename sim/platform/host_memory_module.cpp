@@ -14,8 +14,9 @@ void HostMemoryModule::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time&
     gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     return;
   }
-  backend_->move_bytes(route->requester, gp.get_address(), gp.get_data_ptr(), gp.get_data_length(), gp.is_write());
-  gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  const bool backed = backend_->move_bytes(route->requester, gp.get_address(), gp.get_data_ptr(), gp.get_data_length(),
+                                           gp.is_write());
+  gp.set_response_status(backed ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
 }
 
 }  // namespace p2psim

@@ -50,6 +50,7 @@ void IommuModule::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& dela
   route->issue += tr.cost_ps;
   ext->translated = true;
   out->b_transport(gp, delay);
+  gp.set_address(iova);  // an interconnect gives the initiator its address back
 }
 
 }  // namespace p2psim

@@ -27,8 +27,7 @@ void NvmeModule::detach() {
   kick();  // leave any timed wait so nothing of this execution stays pending
 }
 
-ps_t NvmeModule::transfer(ps_t issue, uint64_t addr, uint8_t* data, size_t len, bool write, const std::string& who,
-                          uint64_t* phys) {
+ps_t NvmeModule::transfer(ps_t issue, uint64_t addr, uint8_t* data, size_t len, bool write, const std::string& who) {
   tlm::tlm_generic_payload gp;
   gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
   gp.set_address(addr);
@@ -40,15 +39,15 @@ ps_t NvmeModule::transfer(ps_t issue, uint64_t addr, uint8_t* data, size_t len, 
   gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   pcie::TlpExtension ext;
   ext.issue_ps = issue;
-  gp.set_extension(&ext);
-  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-  dma->b_transport(gp, delay);
-  gp.clear_extension(&ext);
-  *phys = gp.get_address();
+  {
+    pcie::ScopedExtension<pcie::TlpExtension> with(gp, &ext);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    dma->b_transport(gp, delay);
+  }
   if (ext.iommu_fault) return issue;
   if (gp.is_response_error())
     throw ModelBug(fmt::format("{}: DMA {} of {:#x} failed in the fabric: {}", who, write ? "write" : "read",
-                               gp.get_address(), ext.error));
+                               ext.translated ? ext.completer_address : addr, ext.error));
   return ext.complete_ps;
 }
 
@@ -60,9 +59,9 @@ void NvmeModule::bar_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time&) 
     gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;
   }
-  backend_->move_bytes(route->requester, bar_base_ + gp.get_address(), gp.get_data_ptr(), gp.get_data_length(),
-                       gp.is_write());
-  gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  const bool backed = backend_->move_bytes(route->requester, bar_base_ + gp.get_address(), gp.get_data_ptr(), gp.get_data_length(),
+                                           gp.is_write());
+  gp.set_response_status(backed ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
 }
 
 void NvmeModule::run() {

@@ -44,8 +44,7 @@ class NvmeModule : public sc_core::sc_module {
    * it at @issue with no data. A transfer the fabric cannot route is a
    * model bug: the driver only programs addresses it mapped.
    */
-  ps_t transfer(ps_t issue, uint64_t addr, uint8_t* data, size_t len, bool write, const std::string& who,
-                uint64_t* phys);
+  ps_t transfer(ps_t issue, uint64_t addr, uint8_t* data, size_t len, bool write, const std::string& who);
 
  private:
   void run();

@@ -3,7 +3,12 @@
 
 #include <p2psim/pcie_tlm.h>
 
+#include <fmt/format.h>
+
 #include <cstring>
+#include <optional>
+
+#include "common/kernel_bug.h"
 
 namespace p2psim {
 
@@ -45,40 +50,39 @@ void PcieFabricModule::endpoint_transport(int port, tlm::tlm_generic_payload& gp
   TlpExtension local;
   TlpExtension* ext = nullptr;
   gp.get_extension(ext);
-  const bool own = !ext;
-  if (own) {
-    ext = &local;
-    gp.set_extension(ext);
-  }
-  ext->complete_ps = 0;
+  std::optional<pcie::ScopedExtension<TlpExtension>> own;  // the endpoint attached none
+  if (!ext) own.emplace(gp, ext = &local);
+  ext->complete_ps = ext->completer_address = 0;
   ext->crossed_root_complex = ext->acs_redirected = ext->translated = ext->iommu_fault = false;
   ext->error.clear();
   tlm::tlm_response_status status = tlm::TLM_GENERIC_ERROR_RESPONSE;
   if (!backend_) {
     ext->error = "no execution is attached to the fabric";
     gp.set_response_status(status);
-  } else if (const char* why = malformed(gp, &status)) {
+    return;
+  }
+  if (const char* why = malformed(gp, &status)) {
     ext->error = why;
     gp.set_response_status(status);
-  } else {
-    const hw::DeviceId requester = backend_->port_device(port);
-    ext->requester_id = backend_->requester_id(requester);
-    FabricRoute route;
-    route.requester = requester;
-    route.issue = ext->issue_ps ? ext->issue_ps : (sc_core::sc_time_stamp() + delay).value();
-    gp.set_extension(&route);
-    const bool msi = backend_->is_msi(gp.get_address());
-    if (msi && (!gp.is_write() || gp.get_data_length() != 4)) {
-      ext->error = "the MSI window takes 4-byte writes only";
-      gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-    } else if (!msi && backend_->passes_iommu(requester, gp.get_address())) {
-      to_iommu->b_transport(gp, delay);  // interrupts bypass DMA remapping
-    } else {
-      complete(gp, delay);
-    }
-    gp.clear_extension(&route);
+    return;
   }
-  if (own) gp.clear_extension(ext);
+  const hw::DeviceId requester = backend_->port_device(port);
+  ext->requester_id = backend_->requester_id(requester);
+  FabricRoute route;
+  route.requester = requester;
+  route.issue = ext->issue_ps ? ext->issue_ps : (sc_core::sc_time_stamp() + delay).value();
+  pcie::ScopedExtension<FabricRoute> with_route(gp, &route);
+  const uint64_t addr = gp.get_address();
+  const bool msi = backend_->is_msi(addr);
+  if (msi && (!gp.is_write() || gp.get_data_length() != 4)) {
+    ext->error = "the MSI window takes 4-byte writes only";
+    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  } else if (!msi && backend_->passes_iommu(requester, addr)) {
+    to_iommu->b_transport(gp, delay);  // interrupts bypass DMA remapping
+  } else {
+    complete(gp, delay);
+  }
+  gp.set_address(addr);  // what the endpoint sent, whatever the IOMMU made of it
 }
 
 void PcieFabricModule::after_iommu(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) { complete(gp, delay); }
@@ -95,6 +99,7 @@ void PcieFabricModule::complete(tlm::tlm_generic_payload& gp, sc_core::sc_time& 
   const bool write = gp.is_write();
   const uint64_t addr = gp.get_address();
   const size_t len = gp.get_data_length();
+  ext->completer_address = addr;
   hw::PcieFabric& f = backend_->fabric();
   const hw::Transfer t = write ? f.dma_write(route->requester, addr, len, route->issue)
                                : f.dma_read(route->requester, addr, len, route->issue);
@@ -111,21 +116,25 @@ void PcieFabricModule::complete(tlm::tlm_generic_payload& gp, sc_core::sc_time& 
   sc_core::sc_time at = sc_core::sc_time::from_value(t.end > stamp ? t.end - stamp : 0);
   gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   const int port = backend_->bar_port(addr);
-  if (backend_->is_msi(addr)) {
+  if (backend_->is_msi(addr)) {  // the interrupt controller takes it
     uint32_t data = 0;
     std::memcpy(&data, gp.get_data_ptr(), 4);
     backend_->raise_msi(route->requester, addr, data, t.end);
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   } else if (port >= 0) {
     gp.set_address(addr - backend_->bar_base(port));  // BAR-relative, as a router gives it
-    to_bars[static_cast<unsigned>(port)]->b_transport(gp, at);
+    to_bars[static_cast<unsigned>(port)]->b_transport(gp, at);  // its annotation is not used: the links time it
     gp.set_address(addr);
+    if (gp.get_response_status() == tlm::TLM_INCOMPLETE_RESPONSE)
+      throw ModelBug(fmt::format("{}: its BAR target left a DMA {} without a response status",
+                                 backend_->device_name(backend_->port_device(port)), write ? "write" : "read"));
   } else {
     to_memory->b_transport(gp, at);
   }
-  if (gp.get_response_status() == tlm::TLM_INCOMPLETE_RESPONSE) gp.set_response_status(tlm::TLM_OK_RESPONSE);
   if (gp.is_response_error()) {
-    if (ext->error.empty()) ext->error = "the completer answered " + gp.get_response_string();
+    if (ext->error.empty())
+      ext->error = port >= 0 ? "the completer answered " + gp.get_response_string()
+                             : fmt::format("{:#x} is neither DRAM nor a P2P BAR page", addr);
     return;
   }
   backend_->dma_done(route->requester, addr, len, t.end, write);

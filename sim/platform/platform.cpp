@@ -56,12 +56,10 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   // fabric module (IOMMU, links, completer); the oracles check it there
   // (Platform::dma_done -> check()).
   ps_t dma_read(ps_t now, uint64_t addr, uint8_t* dst, size_t len) override {
-    uint64_t phys;
-    return module_->transfer(now, addr, dst, len, /*write=*/false, ep_.name, &phys);
+    return module_->transfer(now, addr, dst, len, /*write=*/false, ep_.name);
   }
   ps_t dma_write(ps_t now, uint64_t addr, const uint8_t* src, size_t len) override {
-    uint64_t phys;
-    return module_->transfer(now, addr, const_cast<uint8_t*>(src), len, /*write=*/true, ep_.name, &phys);
+    return module_->transfer(now, addr, const_cast<uint8_t*>(src), len, /*write=*/true, ep_.name);
   }
   hw::DeviceId device() const { return ep_.device; }
 
@@ -481,6 +479,8 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
       iommu_->attach_device(ep.device, iommu_->alloc_domain(t.iommu_mode == "strict" ? hw::DomainType::dma
                                                                                      : hw::DomainType::dma_fq));
   }
+  if (nvme != modules.nvme.size() || external != modules.external.size())
+    throw ModelBug("the elaborated device modules do not match the topology's endpoints");
   modules.fabric->attach(this);
   modules.iommu->attach(this);
   modules.memory->attach(this);
@@ -580,8 +580,11 @@ uint64_t Platform::bar_base(int port) const {
   throw ModelBug(fmt::format("fabric port {} has no endpoint", port));
 }
 
-void Platform::move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) {
+bool Platform::move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) {
+  for (uint64_t pfn = addr >> kern::PAGE_SHIFT; pfn <= (addr + len - 1) >> kern::PAGE_SHIFT; ++pfn)
+    if (pfn << kern::PAGE_SHIFT < kDramBase && !k_.pfn_to_page(pfn)) return false;
   move_bytes(device_name(requester), addr, buf, len, to_memory, 0);
+  return true;
 }
 
 void Platform::dma_done(hw::DeviceId requester, uint64_t addr, size_t len, ps_t at, bool write) {

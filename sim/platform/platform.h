@@ -97,7 +97,7 @@ class Platform : public TlmBackend {
   bool passes_iommu(hw::DeviceId requester, uint64_t addr) override;
   int bar_port(uint64_t addr) const override;
   uint64_t bar_base(int port) const override;
-  void move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) override;
+  bool move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) override;
   void dma_done(hw::DeviceId requester, uint64_t addr, size_t len, ps_t at, bool write) override;
   void report(hw::DeviceId device, FindingKind kind, const std::string& message, ps_t at) override;
   bool is_msi(uint64_t addr) const override { return addr >= kMsiBase && addr - kMsiBase < kMsiSize; }

@@ -44,8 +44,10 @@ class TlmBackend {
   /// An MSI write of @data to @addr by @requester reached the interrupt
   /// controller at @at.
   virtual void raise_msi(hw::DeviceId requester, uint64_t addr, uint32_t data, ps_t at) = 0;
-  /// Memory the platform backs (DRAM and model-less BAR pages).
-  virtual void move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) = 0;
+  /// Memory the platform backs (DRAM and model-less BAR pages). False,
+  /// with nothing moved, when some of it is neither (a BAR whose pages are
+  /// gone with its driver): the completer then answers with an error.
+  virtual bool move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) = 0;
   /// After the bytes of a DMA moved: the oracles check it at @at.
   virtual void dma_done(hw::DeviceId requester, uint64_t addr, size_t len, ps_t at, bool write) = 0;
   /// A device-side finding (an IOMMU fault), at absolute time @at.

@@ -18,6 +18,8 @@ namespace p2psim {
 namespace {
 
 constexpr hw::AddressRange kX86Hole{0xfec00000ULL, 0x100000000ULL - 0xfec00000ULL};
+/// Where the platform puts host DRAM (Platform::kDramBase): BARs stay below.
+constexpr uint64_t kHostMemoryBase = 0x1000000000ULL;
 
 
 LinkSpec parse_link(const StrictNode& n) {
@@ -144,9 +146,9 @@ class TreeParser {
       // Its name is the SystemC module's: an identifier, clear of ours.
       bool ident = !nm.empty() && !std::isdigit(static_cast<unsigned char>(nm[0]));
       for (char c : nm) ident &= std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-      if (!ident || nm.rfind("p2psim_", 0) == 0)
+      if (!ident || nm.rfind("p2psim_", 0) == 0 || nm == "p2pdma_sim")
         m.required("name").fail("a tlm endpoint's name is its SystemC module's: letters, digits and '_', not "
-                                "starting with a digit or 'p2psim_'");
+                                "starting with a digit or 'p2psim_', and not 'p2pdma_sim' (the simulator's own)");
       if (functions != 1) m.required("functions").fail("a tlm endpoint is one function (its model is one module)");
       if (!bar) bar = 4096;
       model.mmio_bar_size = bar;
@@ -197,6 +199,9 @@ class TreeParser {
         // 4 GiB (IOAPIC, the MSI window at 0xfee00000, the BIOS).
         if (next_bar_ < kX86Hole.end() && next_bar_ + size > kX86Hole.base)
           next_bar_ = (kX86Hole.end() + size - 1) & ~(size - 1);
+        if (next_bar_ + size > kHostMemoryBase)
+          n.fail(fmt::format("the BARs placed so far and this one's {} bytes reach past {:#x}, where host memory "
+                             "begins: make them smaller", size, kHostMemoryBase));
         ep.bar_phys = next_bar_;
         next_bar_ += size;
       }

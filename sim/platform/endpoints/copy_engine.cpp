@@ -48,6 +48,9 @@ class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
   void reset() override {
     std::memset(regs_, 0, sizeof regs_);
     ++generation_;  // a copy of the previous execution stops at its next step
+    start_.cancel();
+    start_pending_ = false;
+    tag_ = 0;
   }
 
  private:
@@ -71,7 +74,12 @@ class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
         if ((v & 1) && regs_[kStatus] != kBusy) {
           regs_[kStatus] = kBusy;
           regs_[kDone] = 0;
-          start_.notify(delay + mmio_latency_);  // the write lands when the fabric says
+          // The write lands when the fabric says; the engine may still be
+          // leaving a copy an earlier execution began, so the start is a
+          // flag as well as an event.
+          start_pending_ = true;
+          start_at_ = sc_core::sc_time_stamp() + delay + mmio_latency_;
+          start_.notify(delay + mmio_latency_);
         }
       } else if (off / 8 != kStatus && off / 8 != kDone) {
         r = v;
@@ -94,10 +102,11 @@ class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     pcie::TlpExtension ext;
     ext.tag = static_cast<uint16_t>(tag_++ & 0xff);
-    gp.set_extension(&ext);
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-    dma_->b_transport(gp, delay);
-    gp.clear_extension(&ext);
+    {
+      pcie::ScopedExtension<pcie::TlpExtension> with(gp, &ext);
+      dma_->b_transport(gp, delay);
+    }
     wait(delay);  // loosely timed: synchronise before the next step
     return gp.is_response_ok();
   }
@@ -105,8 +114,11 @@ class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
   void engine() {
     std::vector<uint8_t> buf;
     for (;;) {
-      wait(start_);
+      while (!start_pending_) wait(start_);
+      start_pending_ = false;
       const uint64_t gen = generation_;
+      if (sc_core::sc_time_stamp() < start_at_) wait(start_at_ - sc_core::sc_time_stamp());
+      if (gen != generation_) continue;  // reset meanwhile
       const uint64_t src = regs_[kSrc], dst = regs_[kDst], len = regs_[kLen];
       bool ok = true;
       for (uint64_t off = 0; ok && off < len && gen == generation_; off += chunk_) {
@@ -128,6 +140,8 @@ class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
   tlm_utils::simple_initiator_socket<CopyEngine> dma_;
   tlm_utils::simple_target_socket<CopyEngine> bar_;
   sc_core::sc_event start_;
+  bool start_pending_ = false;
+  sc_core::sc_time start_at_;
   uint64_t regs_[kRegs] = {};
   uint64_t chunk_ = 4096;
   sc_core::sc_time mmio_latency_;

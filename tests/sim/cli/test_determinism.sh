@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The same scenario, variant and seed give a byte-identical trace:
-#  1. 100 runs of one execution, for four scenarios (a pinned race, a
-#     random schedule, a hang, the hardware path) hash the same;
+#  1. 100 runs of one execution, for five scenarios (a pinned race, a
+#     random schedule, a hang, the hardware path, an endpoint model's DMA
+#     and MSI) hash the same;
 #  2. a campaign with --jobs 1 and with --jobs 2 finds the same findings,
 #     with the same tokens and the same shrunk traces;
 #  3. with OTHER_BINARY (another build: tools/test-determinism.sh passes a
@@ -35,6 +36,7 @@ scenarios/s1_premature_genalloc_return.yaml --variant rfc-v3
 scenarios/s1_premature_genalloc_return.yaml --variant v6.2 --strategy random --no-pins --seed 7
 scenarios/x1_zone_device_reset_window.yaml --variant v6.2
 scenarios/p2pmem_test_switch.yaml
+tests/data/scenarios/tlm_copy_msi.yaml --variant v6.2
 RUNS
 
 # 2. --jobs 1 and --jobs 2.

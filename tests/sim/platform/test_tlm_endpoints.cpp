@@ -179,6 +179,36 @@ TEST_CASE("run --links shows where the endpoint's data went, as text and JSON", 
   CHECK(c.err.find("--links reports one execution: drop --runs") != std::string::npos);
 }
 
+TEST_CASE("one process runs many executions of an endpoint model, each from its reset", "[tlm]") {
+  const Cli c = run_raw("run " + src("scenarios/tlm_copy_engine.yaml") + " --variant v6.2 --runs 20");
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+  CHECK(c.out.find("20  verdict: clean") != std::string::npos);
+}
+
+TEST_CASE("an endpoint's DMA nobody decodes, or into a BAR whose driver is gone, is an error response", "[tlm]") {
+  // The engine reports status 3 (error) and the run goes on, clean.
+  auto copy = [](const char* src_addr) {
+    return fmt::format("      - mmio_write: {{ dev: accel0, offset: 0x00, value: {} }}\n"
+                       "      - mmio_write: {{ dev: accel0, offset: 0x08, value: 0xe0001000 }}\n"
+                       "      - mmio_write: {{ dev: accel0, offset: 0x10, value: 64 }}\n"
+                       "      - mmio_write: {{ dev: accel0, offset: 0x18, value: 1 }}\n"
+                       "      - mmio_poll: {{ dev: accel0, offset: 0x20, value: 3, timeout: 1ms }}\n",
+                       src_addr);
+  };
+  const std::string accel = "{ name: accel0, kind: tlm, model: copy_engine }";
+  Cli c = run_raw("run " + write_scenario("ur.yaml", scenario_with(accel, copy("0x80000000"))) + " --variant v6.2 -v");
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+  CHECK(c.out.find("mmio_poll          0x3") != std::string::npos);
+  // nvme0's CMB at 0xe0000000 loses its pages when the driver unbinds.
+  c = run_raw("run " + write_scenario("gone.yaml", scenario_with(accel, "      - unbind: nvme0\n" + copy("0xe0000000"))) +
+              " --variant v6.2 -v");
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+  CHECK(c.out.find("mmio_poll          0x3") != std::string::npos);
+}
+
 TEST_CASE("the built-in endpoint models are the ones the loader accepts", "[tlm]") {
   // sim/platform/endpoint_models.cpp makes each; a name it does not know
   // would pass `check` and fail at elaboration.
@@ -214,6 +244,16 @@ TEST_CASE("bad tlm endpoints and MMIO ops exit 2 naming what and where", "[tlm]"
        "unknown parameter 'colour'"},
       {"{ name: accel.0, kind: tlm, model: copy_engine }", poll, 17, "accel.0",
        "a tlm endpoint's name is its SystemC module's"},
+      {"{ name: p2pdma_sim, kind: tlm, model: copy_engine }", poll, 17, "p2pdma_sim",
+       "not 'p2pdma_sim' (the simulator's own)"},
+      {"{ name: accel0, kind: tlm, model: copy_engine, library: " P2PSIM_TEST_PLUGIN_NO_ENTRY " }", poll, 17,
+       P2PSIM_TEST_PLUGIN_NO_ENTRY, "is not an endpoint library: it has no P2PSIM_ENDPOINT_LIBRARY entry points"},
+      {"{ name: accel0, kind: tlm, model: copy_engine, library: " P2PSIM_TEST_PLUGIN_WRONG_ABI " }", poll, 17,
+       P2PSIM_TEST_PLUGIN_WRONG_ABI, "was built for endpoint ABI version 999; this simulator has version 1"},
+      {"{ name: accel0, kind: tlm, model: no_such_model, library: " P2PSIM_EXAMPLE_ENDPOINTS " }", poll, 17, "{ name",
+       "has no endpoint model 'no_such_model'"},
+      {"{ name: accel0, kind: tlm, model: copy_engine, bar: 64GiB }", poll, 17, "{ name",
+       "reach past 0x1000000000, where host memory begins"},
       {ok, "      - mmio_write: { dev: nvme0, offset: 0x18, value: 1 }\n", 25, "",
        "'nvme0' is not a tlm endpoint of this topology"},
       {ok, "      - mmio_write: { dev: accel0, offset: 0x1000, value: 1 }\n", 25, "",
