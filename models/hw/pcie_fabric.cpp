@@ -113,6 +113,7 @@ PcieFabric::PcieFabric(const PciTopology& topology, FabricConfig config)
   for (HostBridgeId h = 0; h < topo_.host_bridge_count(); ++h) {
     auto it = cfg_.hosts.find(h);
     rcs_[h].params = it == cfg_.hosts.end() ? HostBridgeParams{} : it->second;
+    if (rcs_[h].params.msi.size) msi_windows_.push_back(rcs_[h].params.msi);
   }
 
   // One link below every root port / switch downstream port with a device on it.
@@ -196,8 +197,10 @@ void PcieFabric::validate_address_map() const {
         throw std::invalid_argument("pcie fabric: DRAM of " + host_name(h) + " wraps");
       all.push_back({rc.params.dram, host_name(h) + " DRAM", kNoDevice});
     }
-  for (const auto& [h, rc] : rcs_)
-    if (rc.params.msi.size != 0) all.push_back({rc.params.msi, host_name(h) + " MSI window", kNoDevice});
+  for (const auto& [h, rc] : rcs_)  // BARs and DRAM stay out of it; bridge windows may span it (below)
+    for (const Owned& o : all)
+      if (rc.params.msi.overlaps(o.range))
+        throw std::invalid_argument("pcie fabric: " + o.owner + " overlaps " + host_name(h) + "'s MSI window");
   for (std::size_t i = 0; i < all.size(); ++i)
     for (std::size_t j = i + 1; j < all.size(); ++j)
       if (all[i].range.overlaps(all[j].range))
@@ -287,8 +290,13 @@ bool PcieFabric::is_below(DeviceId dev, DeviceId bridge) const {
 /// Does the secondary side of @bridge take @target? Requests: its memory
 /// window (base/limit). Completions: its bus range (ID routing), i.e. the
 /// requester is below it.
+// One window per bridge stands for a real bridge's 32-bit and 64-bit
+// windows, so it may span the interrupt window below 4 GiB, which no real
+// bridge window covers: an MSI always goes up to the root complex.
 bool PcieFabric::claims(DeviceId bridge, const Target& target) const {
   if (!target.by_address) return is_below(target.device, bridge);
+  for (const AddressRange& m : msi_windows_)
+    if (m.contains(target.address)) return false;
   auto it = windows_.find(bridge);
   return it != windows_.end() && it->second.contains(target.address);
 }

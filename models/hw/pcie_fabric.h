@@ -390,6 +390,7 @@ class PcieFabric {
   std::map<DeviceId, LinkState> links_;  // keyed by the port above the link
   std::map<HostBridgeId, RcState> rcs_;
   std::map<DeviceId, AddressRange> windows_;
+  std::vector<AddressRange> msi_windows_;  // every host bridge's, for claims()
   std::map<DeviceId, TagPool> tags_;
   std::map<DeviceId, ps_t> next_request_;  // per requester with a request_interval
 };

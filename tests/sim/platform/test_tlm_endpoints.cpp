@@ -164,6 +164,41 @@ TEST_CASE("a wait_irq that no interrupt answers is a hang finding", "[tlm][msi]"
   CHECK(c.out.find("wait_for_completion") != std::string::npos);
 }
 
+TEST_CASE("an MSI goes up to the root complex even when a bridge window spans the x86 hole", "[tlm][msi]") {
+  // nvme0's 2 GiB CMB lands above 4 GiB, so rp0's one window covers
+  // 0xe0000000 to 6 GiB, across the MSI window: no bridge may claim an MSI.
+  const std::string f = write_scenario("wide.yaml", R"(name: wide
+topology:
+  cpu: { vendor: intel, family: 6 }
+  host_bridges:
+    - name: hb0
+      root_device: { vendor: 0x8086, device: 0x2020 }
+      root_ports:
+        - name: rp0
+          below:
+            switch:
+              name: sw0
+              ports:
+                - { name: sw0p0, below: { endpoint: { name: accel0, kind: tlm, model: copy_engine } } }
+                - { name: sw0p1, below: { endpoint: { name: nvme0, kind: nvme, cmb: 2GiB } } }
+kernel: { preset: v6.2, cpus: 1 }
+variants: { v6.2: { expect: clean } }
+tasks:
+  - name: driver
+    cpu: 0
+    ops:
+      - mmio_write: { dev: accel0, offset: 0x10, value: 0 }
+      - mmio_write: { dev: accel0, offset: 0x30, value: { msi_address: 0 } }
+      - mmio_write: { dev: accel0, offset: 0x38, value: 0x40 }
+      - mmio_write: { dev: accel0, offset: 0x18, value: 1 }
+      - wait_irq: { dev: accel0 }
+)");
+  const Cli c = run_raw("run " + f + " --variant v6.2 --links");
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 0);
+  CHECK(c.out.find("verdict: clean") != std::string::npos);
+}
+
 TEST_CASE("run --links shows where the endpoint's data went, as text and JSON", "[tlm][cli]") {
   const std::string f = src("scenarios/tlm_copy_engine.yaml");
   Cli c = run_raw("run " + f + " --variant v6.2 --links");
