@@ -8,6 +8,7 @@
 #include "kernel/kernel.h"
 #include "platform/cpu_mmio_module.h"
 #include "platform/device_exec.h"
+#include "platform/dma_oracle.h"
 #include "platform/platform.h"
 
 namespace p2psim {
@@ -66,21 +67,15 @@ void ExternalDevice::unmap_pages(kern::Exec& ex, const std::vector<kern::GupPage
 }
 
 void ExternalDevice::check(uint64_t addr, size_t len, ps_t at, const char* what) {
-  kern::Kernel& k = p_.kernel();
-  for (uint64_t a = addr & ~(kern::PAGE_SIZE - 1); a < addr + len; a += kern::PAGE_SIZE) {
-    kern::Page* page = k.pfn_to_page(a >> kern::PAGE_SHIFT);
-    if (!page) continue;  // DRAM the model owns, not tracked
-    const Mapping* m = nullptr;
-    for (const Mapping& mp : maps_)
-      if (mp.phys == a) m = &mp;
-    DeviceExec dx(p_.machine(), ep_.name, at);
-    if (!m) {
-      dx.report(FindingKind::use_after_free,
-                fmt::format("{} {} of pfn {:#x}: the device has no DMA mapping of it", ep_.name, what, page->pfn));
-      continue;
-    }
-    k.oracle.check_use(dx, k, *page, m->shadow_alloc, 0, fmt::format("{} by {}", what, ep_.name));
-  }
+  check_device_dma(
+      p_, ep_.name, addr, len, at, what,
+      [this](uint64_t page) -> std::optional<uint64_t> {
+        std::optional<uint64_t> shadow;
+        for (const Mapping& mp : maps_)
+          if (mp.phys == page) shadow = mp.shadow_alloc;
+        return shadow;
+      },
+      "the device has no DMA mapping of it");
 }
 
 void ExternalDevice::on_msi(ps_t at, int cpu, uint32_t data) {

@@ -9,6 +9,7 @@
 #include "hw/nvme_regs.h"
 #include "kernel/memremap.h"
 #include "platform/device_exec.h"
+#include "platform/dma_oracle.h"
 #include "platform/host_memory_module.h"
 #include "platform/iommu_module.h"
 #include "platform/pcie_fabric_module.h"
@@ -387,22 +388,16 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   /// The oracle's check of a DMA that touches P2P pages.
  public:
   void check(uint64_t addr, size_t len, ps_t at, const char* what) {
-    kern::Kernel& k = p_.kernel();
-    for (uint64_t a = addr & ~(PAGE_SIZE - 1); a < addr + len; a += PAGE_SIZE) {
-      kern::Page* page = k.pfn_to_page(a >> kern::PAGE_SHIFT);
-      if (!page) continue;  // DRAM: driver memory, not tracked
-      const Mapping* m = nullptr;
-      for (const auto& [tag, inf] : inflight_)
-        for (const auto& mp : inf.maps)
-          if (mp.dma == (a & ~(PAGE_SIZE - 1))) m = &mp;
-      DeviceExec dx(p_.machine(), ep_.name, at);
-      if (!m) {
-        dx.report(FindingKind::use_after_free,
-                  fmt::format("{} {} of pfn {:#x}: no I/O in flight has it mapped", ep_.name, what, page->pfn));
-        continue;
-      }
-      k.oracle.check_use(dx, k, *page, m->shadow_alloc, 0, fmt::format("{} by {}", what, ep_.name));
-    }
+    check_device_dma(
+        p_, ep_.name, addr, len, at, what,
+        [this](uint64_t page) -> std::optional<uint64_t> {
+          std::optional<uint64_t> shadow;
+          for (const auto& [tag, inf] : inflight_)
+            for (const auto& mp : inf.maps)
+              if (mp.dma == page) shadow = mp.shadow_alloc;
+          return shadow;
+        },
+        "no I/O in flight has it mapped");
   }
 
  private:
