@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "platform/endpoints/copy_engine.h"
+#include "platform/endpoints/rdma_nic.h"
 #include "scenario/endpoint_models.h"
 #include "scenario/strict_yaml.h"
 
@@ -17,6 +18,7 @@ std::unique_ptr<pcie::ExternalEndpoint> create_endpoint_model(const EndpointSpec
   try {
     if (ep.library.empty()) {
       if (ep.model == "copy_engine") return examples::make_copy_engine(ep.name, ep.params);
+      if (ep.model == "rdma_nic") return examples::make_rdma_nic(ep.name, ep.params);
       throw fail(fmt::format("no built-in endpoint model '{}'", ep.model));
     }
     std::string why;

@@ -85,17 +85,23 @@ void ExternalDevice::on_msi(ps_t at, int cpu, uint32_t data) {
                             // No such APIC: the interrupt goes nowhere, as on hardware
                             // (a task waiting for it is then a hang finding).
                             if (cpu >= m->nr_cpus()) return;
-                            m->raise_irq(cpu, fmt::format("msi {} vector {:#x}", ep_.name, data & 0xff),
-                                         [this](kern::Exec& ex) {
+                            const int vector = static_cast<int>(data & 0xff);
+                            m->raise_irq(cpu, fmt::format("msi {} vector {:#x}", ep_.name, vector),
+                                         [this, vector](kern::Exec& ex) {
                                            KFUNC(ex, "endpoint_irq");
-                                           ++completions_;  // complete(&done)
+                                           ++completions_[vector];  // complete(&done)
                                          });
                           }});
 }
 
-void ExternalDevice::wait_irq(kern::Exec& ex) {
-  ex.wait_event([this] { return completions_ > 0; }, "wait_for_completion");
-  --completions_;
+void ExternalDevice::wait_irq(kern::Exec& ex, int vector) {
+  auto ready = [this, vector]() -> uint64_t* {  // the completion to take, lowest vector first
+    for (auto& [v, n] : completions_)
+      if (n && (vector < 0 || v == vector)) return &n;
+    return nullptr;
+  };
+  ex.wait_event([ready] { return ready() != nullptr; }, "wait_for_completion");
+  --*ready();
 }
 
 }  // namespace p2psim

@@ -2,6 +2,7 @@
 #pragma once
 #include <p2psim/pcie_tlm.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,9 +46,10 @@ class ExternalDevice {
   /// An MSI the model sent reached CPU @cpu's APIC at @at: the driver's
   /// handler runs there as a hardware interrupt.
   void on_msi(ps_t at, int cpu, uint32_t data);
-  /// wait_for_completion() on what the handler completes: sleeps until an
-  /// interrupt came that no earlier wait took.
-  void wait_irq(kern::Exec& ex);
+  /// wait_for_completion() on what the handler of vector @vector (any
+  /// vector: -1) completes: sleeps until such an interrupt came that no
+  /// earlier wait took.
+  void wait_irq(kern::Exec& ex, int vector = -1);
 
  private:
   struct Mapping {
@@ -65,7 +67,8 @@ class ExternalDevice {
   std::vector<Mapping> maps_;
   int event_id_;
   uint64_t msi_seq_ = 0;
-  uint64_t completions_ = 0;  ///< struct completion's done: handlers' complete() minus waits
+  /// Per vector, struct completion's done: handlers' complete() minus waits.
+  std::map<int, uint64_t> completions_;
 };
 
 }  // namespace p2psim

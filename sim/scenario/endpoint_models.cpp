@@ -14,7 +14,7 @@ namespace p2psim {
 constexpr int kEndpointAbiVersion = 1;
 
 const std::vector<std::string>& builtin_endpoint_models() {
-  static const std::vector<std::string> names = {"copy_engine"};
+  static const std::vector<std::string> names = {"copy_engine", "rdma_nic"};
   return names;
 }
 

@@ -256,6 +256,10 @@ OpSpec parse_op(const StrictNode& item) {
       if (op.span % op.chunk_size) m.required("size").fail("size must be a multiple of bs");
       if (op.span < op.threads * op.chunk_size) m.required("size").fail("size must hold iodepth x bs (a region per thread)");
       if (m.has("seed")) op.seed = m.required("seed").as_uint("seed");
+      if (m.has("nic")) {
+        if (op.skip_write) m.required("nic").fail("nic: the data a write takes comes off the network; it needs rw write or randwrite");
+        op.nic = m.required("nic").as_string("nic");
+      }
       m.finish();
       break;
     }
@@ -548,6 +552,18 @@ void check_references(const Scenario& sc, const StrictNode& root) {
           throw error_at(op.pos, fmt::format("unknown p2pmem provider '{}'", op.provider));
         if (t.process.empty())
           throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'", to_string(op.kind), t.name));
+      }
+      if (!op.nic.empty() && op.kind == K::p2pmem_setup) {
+        const EndpointSpec* ep = nullptr;
+        if (sc.topo)
+          for (const auto& e : sc.topo->endpoints)
+            if (e.name == op.nic) ep = &e;
+        if (!ep || ep->kind != "tlm" || (ep->library.empty() && ep->model != "rdma_nic"))
+          throw error_at(op.pos, fmt::format("nic: '{}' is not an rdma_nic endpoint of this topology", op.nic));
+        auto q = ep->params.find("queues");
+        const uint64_t queues = q == ep->params.end() ? 8 : std::strtoull(q->second.c_str(), nullptr, 0);
+        if (op.threads > queues)
+          throw error_at(op.pos, fmt::format("iodepth {} needs as many receive queues; {} has {}", op.threads, op.nic, queues));
       }
       if (op.kind == K::mmio_write && op.msi_cpu >= sc.cpus)
         throw error_at(op.pos, fmt::format("msi_address: cpu{} does not exist (kernel.cpus is {})", op.msi_cpu, sc.cpus));

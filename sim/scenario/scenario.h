@@ -63,6 +63,7 @@ struct OpSpec {
   // @duration passed.
   ps_t interval = 0;
   int msi_cpu = -1;  ///< mmio_write value {msi_address: CPU}: that CPU's MSI address
+  std::string nic;   ///< fio writes: the rdma_nic endpoint the data arrives through (NVMe-oF target)
   SourcePos pos;
 };
 const char* to_string(OpSpec::Kind k);

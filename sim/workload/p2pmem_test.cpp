@@ -9,11 +9,15 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <exception>
 
 #include "kernel/blk.h"
 #include "kernel/memory.h"
 #include "kernel/mmap.h"
 #include "kernel/p2pdma.h"
+#include "common/kernel_bug.h"
+#include "kernel/gup.h"
+#include "platform/external_device.h"
 #include "platform/platform.h"
 #include "common/rng.h"
 #include "workload/task_ops.h"
@@ -150,6 +154,86 @@ void p2pmem_test_setup(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const 
   r.ready = true;
 }
 
+namespace {
+/**
+ * class NicReceiver - one fio thread's side of the NVMe-oF target pattern:
+ * its buffer slot pinned (FOLL_WRITE | FOLL_PCI_P2PDMA) and DMA-mapped for
+ * the NIC, receive queue @t of the rdma_nic programmed to interrupt the
+ * thread's CPU with vector 0x40 + t, and per I/O: a receive into the slot
+ * (one per run of DMA-contiguous pages), each waited for with its MSI. The
+ * mappings and pins go when it does. Idle when the op names no NIC.
+ */
+class NicReceiver {
+ public:
+  NicReceiver(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const OpSpec& op, kern::Process& proc,
+              uint64_t slot, int t)
+      : ex_(ex), k_(k), w_(w), queue_base_(0x40ULL * static_cast<uint64_t>(t)), vector_(0x40 + t) {
+    if (op.nic.empty()) return;
+    nic_ = w.platform ? w.platform->external(op.nic) : nullptr;
+    if (!nic_) throw ModelBug(fmt::format("fio: no model for NIC {}", op.nic));
+    const int pages = static_cast<int>(op.chunk_size / kern::PAGE_SIZE);
+    const long got = kern::get_user_pages_fast(ex, k, proc, slot, pages, kFlags, pins_);
+    if (got != pages) {
+      error_ = got < 0 ? got : -14;  // -EFAULT
+      return;
+    }
+    for (const kern::GupPage& gp : pins_) {
+      uint64_t dma = 0;
+      if (const long err = nic_->map_page(ex, gp, &dma)) {
+        error_ = err;
+        return;
+      }
+      if (!runs_.empty() && runs_.back().first + runs_.back().second == dma)
+        runs_.back().second += kern::PAGE_SIZE;
+      else
+        runs_.push_back({dma, kern::PAGE_SIZE});
+    }
+    // The queue's MSI: this thread's CPU, its own vector.
+    uint64_t msi = Platform::kMsiBase | static_cast<uint64_t>(std::max(0, ex.cpu())) << 12, data = vector_;
+    error_ = nic_->mmio(ex, queue_base_ + 0x30, &msi, true);
+    if (!error_) error_ = nic_->mmio(ex, queue_base_ + 0x38, &data, true);
+    ready_ = !error_;
+  }
+  ~NicReceiver() {
+    // An execution that ends unwinds its tasks (TaskKilled): no kernel
+    // calls then, they would reach a preemption point mid-unwind.
+    if (pins_.empty() || std::uncaught_exceptions() > unwinding_) return;
+    w_.platform->unmap_device_dma(ex_, pins_);
+    for (const kern::GupPage& gp : pins_) kern::gup_release_page(ex_, k_, gp, kFlags);
+  }
+  NicReceiver(const NicReceiver&) = delete;
+  NicReceiver& operator=(const NicReceiver&) = delete;
+  bool ready() const { return ready_; }
+  long error() const { return error_; }
+  /// Receive one slot's worth: 0, or a negative errno (-EIO: the NIC's DMA failed).
+  long receive() {
+    for (const auto& [dma, len] : runs_) {
+      uint64_t dst = dma, bytes = len, go = 1, status = 0;
+      for (auto [reg, value] : {std::pair<uint64_t, uint64_t*>{0x00, &dst}, {0x08, &bytes}, {0x18, &go}})
+        if (const long err = nic_->mmio(ex_, queue_base_ + reg, value, true)) return err;
+      nic_->wait_irq(ex_, vector_);
+      if (const long err = nic_->mmio(ex_, queue_base_ + 0x20, &status, false)) return err;
+      if (status != 2) return -5;
+    }
+    return 0;
+  }
+
+ private:
+  static constexpr unsigned kFlags = kern::FOLL_PIN | kern::FOLL_WRITE | kern::FOLL_PCI_P2PDMA;
+  kern::Exec& ex_;
+  kern::Kernel& k_;
+  ScenarioWorld& w_;
+  ExternalDevice* nic_ = nullptr;
+  uint64_t queue_base_;
+  int vector_;
+  std::vector<kern::GupPage> pins_;
+  std::vector<std::pair<uint64_t, uint64_t>> runs_;  // (DMA address, bytes)
+  bool ready_ = false;
+  long error_ = 0;
+  int unwinding_ = std::uncaught_exceptions();
+};
+}  // namespace
+
 void p2pmem_test_thread(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const OpSpec& op, kern::Process& proc,
                         const std::string& run, int t) {
   P2pmemTestRun& r = w.p2pmem_runs[run];
@@ -165,11 +249,25 @@ void p2pmem_test_thread(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const
   if (op.fio && !op.random) {
     roffset = woffset = t * (op.span / op.chunk_size / n) * op.chunk_size;  // a region per thread
   }
+  NicReceiver nic(ex, k, w, op, proc, r.buffer + boffset, t);
+  if (!op.nic.empty() && !nic.ready()) {
+    if (!r.error) r.error = nic.error();
+    return;
+  }
   for (uint64_t i = 0; i < op.chunks / n; ++i) {
     if (op.fio) {
       if (op.random) roffset = woffset = rng.below(op.span / op.chunk_size) * op.chunk_size;
       const uint64_t off = op.skip_write ? roffset : woffset;
       kern::BlockDevice* d = op.skip_write ? src : dst;
+      if (!op.nic.empty()) {  // NVMe-oF target: the data comes off the network into the slot first
+        const ps_t t0 = ex.now();
+        if (const long err = nic.receive()) {
+          w.output.push_back(fmt::format("fio: nic receive error {}", err));
+          if (!r.error) r.error = err;
+          return;
+        }
+        r.read_latency.push_back(ex.now() - t0);
+      }
       const ps_t t0 = ex.now();
       const int64_t c = d ? kern::blkdev_direct_io(ex, k, proc, *d, r.buffer + boffset, op.chunk_size, off, !op.skip_write) : -19;
       if (c != want) {

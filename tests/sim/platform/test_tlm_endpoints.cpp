@@ -199,6 +199,22 @@ tasks:
   CHECK(c.out.find("verdict: clean") != std::string::npos);
 }
 
+TEST_CASE("NVMe-oF target: a NIC model receives into p2pmem and the drive writes it, all below the switch", "[tlm][nvmeof]") {
+  RunResult r = run_once("scenarios/reports/nvmeof_target.yaml", "v6.2");
+  CHECK(verdict_of(r.findings) == "clean");
+  REQUIRE(r.hardware);
+  REQUIRE(r.hardware->workloads.size() == 1);
+  const WorkloadMetrics& wl = r.hardware->workloads[0];
+  CHECK(wl.error == 0);
+  CHECK(wl.bytes == 256 * 16384);
+  CHECK(wl.read_latency.size() == 256);   // one NIC receive per write
+  CHECK(wl.write_latency.size() == 256);
+  // The NIC's writes go up its port into nvme1's CMB; nothing through the root complex.
+  CHECK(link(r, "sw0p2").up.tlp_bytes >= 256 * 16384);
+  CHECK(link(r, "sw0p1").down.tlp_bytes >= 256 * 16384);
+  CHECK(r.hardware->rc_p2p_bytes == 0);
+}
+
 TEST_CASE("run --links shows where the endpoint's data went, as text and JSON", "[tlm][cli]") {
   const std::string f = src("scenarios/tlm_copy_engine.yaml");
   Cli c = run_raw("run " + f + " --variant v6.2 --links");
@@ -300,6 +316,13 @@ TEST_CASE("bad tlm endpoints and MMIO ops exit 2 naming what and where", "[tlm]"
       {ok, "      - mmio_write: { dev: accel0, offset: 0x30, value: { msi_address: 1 } }\n", 25, "",
        "msi_address: cpu1 does not exist (kernel.cpus is 1)"},
       {ok, "      - wait_irq: { dev: nvme0 }\n", 25, "", "'nvme0' is not a tlm endpoint of this topology"},
+      {"{ name: accel0, kind: tlm, model: rdma_nic, params: { queues: 2 } }",
+       "      - fio: { dev: nvme0, p2pmem: nvme0, rw: write, iodepth: 4, ios: 4, nic: accel0 }\n", 25, "",
+       "iodepth 4 needs as many receive queues; accel0 has 2"},
+      {ok, "      - fio: { dev: nvme0, p2pmem: nvme0, rw: write, ios: 4, nic: accel0 }\n", 25, "",
+       "nic: 'accel0' is not an rdma_nic endpoint of this topology"},
+      {ok, "      - fio: { dev: nvme0, p2pmem: nvme0, rw: read, ios: 4, nic: accel0 }\n", 25, "accel0 }",
+       "nic: the data a write takes comes off the network; it needs rw write or randwrite"},
   };
   for (const auto& k : cases) {
     const std::string f = write_scenario("t.yaml", scenario_with(k.endpoint, k.ops));
