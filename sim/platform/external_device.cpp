@@ -9,6 +9,7 @@
 #include "platform/cpu_mmio_module.h"
 #include "platform/device_exec.h"
 #include "platform/dma_oracle.h"
+#include "platform/interrupt_controller.h"
 #include "platform/platform.h"
 
 namespace p2psim {
@@ -81,7 +82,10 @@ void ExternalDevice::check(uint64_t addr, size_t len, ps_t at, const char* what)
 void ExternalDevice::on_msi(ps_t at, int cpu, uint32_t data) {
   Machine* m = p_.machine();
   if (!m) return;  // before the machine started: nobody listens yet
-  m->post_hardware_event({at, event_id_, msi_seq_++, [this, m, cpu, data] {
+  // The interrupt controller takes it when the write arrives (@at).
+  const uint64_t seq = msi_seq_++;
+  p_.interrupts().post(at, event_id_, seq, [this, m, at, seq, cpu, data] {
+    m->post_hardware_event({at, event_id_, seq, [this, m, cpu, data] {
                             // No such APIC: the interrupt goes nowhere, as on hardware
                             // (a task waiting for it is then a hang finding).
                             if (cpu >= m->nr_cpus()) return;
@@ -92,6 +96,7 @@ void ExternalDevice::on_msi(ps_t at, int cpu, uint32_t data) {
                                            ++completions_[vector];  // complete(&done)
                                          });
                           }});
+  });
 }
 
 void ExternalDevice::wait_irq(kern::Exec& ex, int vector) {
@@ -100,7 +105,9 @@ void ExternalDevice::wait_irq(kern::Exec& ex, int vector) {
       if (n && (vector < 0 || v == vector)) return &n;
     return nullptr;
   };
-  ex.wait_event([ready] { return ready() != nullptr; }, "wait_for_completion");
+  // complete() wakes one waiter; a woken task that finds the completion
+  // taken by another waiter sleeps again.
+  while (!ready()) ex.wait_event([ready] { return ready() != nullptr; }, "wait_for_completion");
   --*ready();
 }
 

@@ -6,6 +6,7 @@
 #include "platform/cpu_mmio_module.h"
 #include "platform/endpoint_models.h"
 #include "platform/host_memory_module.h"
+#include "platform/interrupt_controller.h"
 #include "platform/iommu_module.h"
 #include "platform/nvme_module.h"
 #include "platform/pcie_fabric_module.h"
@@ -34,6 +35,7 @@ HardwareModules elaborate_hardware(const Scenario& sc) {
   hw.iommu = new IommuModule("p2psim_iommu");
   hw.memory = new HostMemoryModule("p2psim_dram");
   hw.cpu = new CpuMmioModule("p2psim_cpu_mmio");
+  hw.interrupts = new InterruptController("p2psim_interrupts");
   hw.fabric->to_iommu.bind(hw.iommu->in);
   hw.iommu->out.bind(hw.fabric->from_iommu);
   hw.fabric->to_memory.bind(hw.memory->in);

@@ -13,6 +13,7 @@ class PcieFabricModule;
 class IommuModule;
 class HostMemoryModule;
 class CpuMmioModule;
+class InterruptController;
 namespace pcie {
 class ExternalEndpoint;
 }
@@ -36,6 +37,7 @@ struct HardwareModules {
   IommuModule* iommu = nullptr;
   HostMemoryModule* memory = nullptr;
   CpuMmioModule* cpu = nullptr;
+  InterruptController* interrupts = nullptr;
 };
 
 /// How many endpoints of @sc have a SystemC model (nvme and tlm kinds).

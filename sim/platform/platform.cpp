@@ -11,6 +11,7 @@
 #include "platform/device_exec.h"
 #include "platform/dma_oracle.h"
 #include "platform/host_memory_module.h"
+#include "platform/interrupt_controller.h"
 #include "platform/iommu_module.h"
 #include "platform/pcie_fabric_module.h"
 #include "platform/external_device.h"
@@ -470,9 +471,15 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
       ++external;
     }
     mapper_->add_device(ep.device);
-    if (iommu_enabled_)
-      iommu_->attach_device(ep.device, iommu_->alloc_domain(t.iommu_mode == "strict" ? hw::DomainType::dma
-                                                                                     : hw::DomainType::dma_fq));
+    if (iommu_enabled_) {
+      const hw::DomainId d = iommu_->alloc_domain(t.iommu_mode == "strict" ? hw::DomainType::dma
+                                                                           : hw::DomainType::dma_fq);
+      // iommu_dma_init_domain() -> iova_reserve_iommu_regions(): the MSI
+      // window intel_iommu_get_resv_regions() reports (IOMMU_RESV_MSI) is
+      // never an IOVA, or a DMA to it would be taken for an interrupt.
+      iommu_->iovad(d).reserve_iova(kMsiBase >> kern::PAGE_SHIFT, (kMsiBase + kMsiSize - 1) >> kern::PAGE_SHIFT);
+      iommu_->attach_device(ep.device, d);
+    }
   }
   if (nvme != modules.nvme.size() || external != modules.external.size())
     throw ModelBug("the elaborated device modules do not match the topology's endpoints");
@@ -487,6 +494,7 @@ Platform::~Platform() {
   modules_.fabric->detach();
   modules_.iommu->detach();
   modules_.memory->detach();
+  modules_.interrupts->clear();
 }
 
 void Platform::boot(kern::Exec& boot, std::map<std::string, kern::P2pdmaProvider*>& providers) {

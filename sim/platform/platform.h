@@ -86,6 +86,7 @@ class Platform : public TlmBackend {
   /// DMA into or out of memory at @addr (a physical/bus address: DRAM or a BAR page).
   void move_bytes(const std::string& device, uint64_t addr, uint8_t* buf, size_t len, bool to_memory, ps_t at);
   CpuMmioModule& cpu_mmio() { return *modules_.cpu; }
+  InterruptController& interrupts() { return *modules_.interrupts; }
 
   // TlmBackend
   hw::PcieFabric& fabric() override { return *fabric_; }

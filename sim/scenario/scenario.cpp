@@ -511,6 +511,7 @@ std::vector<KnownBug> parse_known(const StrictNode& n) {
 }
 
 void check_references(const Scenario& sc, const StrictNode& root) {
+  std::set<std::string> nic_users;  // fio ops driving an rdma_nic: one each
   std::set<std::string> providers, task_names, signaled;
   for (const auto& p : sc.providers) providers.insert(p.name);
   std::map<std::string, std::set<std::string>> bufs;  // process -> buffers it maps
@@ -560,9 +561,14 @@ void check_references(const Scenario& sc, const StrictNode& root) {
             if (e.name == op.nic) ep = &e;
         if (!ep || ep->kind != "tlm" || (ep->library.empty() && ep->model != "rdma_nic"))
           throw error_at(op.pos, fmt::format("nic: '{}' is not an rdma_nic endpoint of this topology", op.nic));
+        if (!nic_users.insert(op.nic).second)
+          throw error_at(op.pos, fmt::format("nic: {} already serves another fio op; its receive queues and "
+                                             "vectors are one op's (give this one its own NIC)", op.nic));
         auto q = ep->params.find("queues");
-        const uint64_t queues = q == ep->params.end() ? 8 : std::strtoull(q->second.c_str(), nullptr, 0);
-        if (op.threads > queues)
+        char* end = nullptr;
+        const uint64_t queues = q == ep->params.end() ? 8 : std::strtoull(q->second.c_str(), &end, 0);
+        const bool parsed = q == ep->params.end() || (end && *end == '\0');  // else the model reports it
+        if (parsed && op.threads > queues)
           throw error_at(op.pos, fmt::format("iodepth {} needs as many receive queues; {} has {}", op.threads, op.nic, queues));
       }
       if (op.kind == K::mmio_write && op.msi_cpu >= sc.cpus)

@@ -33,6 +33,7 @@ HardwareMetrics collect_hardware_metrics(Platform& p, const ScenarioWorld& w, ps
     wm.end = r.end;
     wm.error = r.error;
     wm.read_latency = r.read_latency;
+    wm.receive_latency = r.receive_latency;
     wm.write_latency = r.write_latency;
     m.workloads.push_back(std::move(wm));
   }

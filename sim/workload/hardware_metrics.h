@@ -33,6 +33,7 @@ struct WorkloadMetrics {
   ps_t start = 0, end = 0;  ///< timed part: after setup, until the report
   std::int64_t error = 0;   ///< first failure (-errno), 0 when it completed
   std::vector<ps_t> read_latency, write_latency;  ///< per I/O
+  std::vector<ps_t> receive_latency;  ///< fio with nic: per NIC receive before a write (not an I/O of its own)
 };
 
 struct HardwareMetrics {

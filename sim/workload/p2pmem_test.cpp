@@ -194,7 +194,9 @@ class NicReceiver {
     if (!error_) error_ = nic_->mmio(ex, queue_base_ + 0x38, &data, true);
     ready_ = !error_;
   }
-  ~NicReceiver() {
+  // Not noexcept: unpinning may report a kernel BUG, which must reach the
+  // runner as a finding rather than terminate the process.
+  ~NicReceiver() noexcept(false) {
     // An execution that ends unwinds its tasks (TaskKilled): no kernel
     // calls then, they would reach a preemption point mid-unwind.
     if (pins_.empty() || std::uncaught_exceptions() > unwinding_) return;
@@ -266,7 +268,7 @@ void p2pmem_test_thread(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const
           if (!r.error) r.error = err;
           return;
         }
-        r.read_latency.push_back(ex.now() - t0);
+        r.receive_latency.push_back(ex.now() - t0);
       }
       const ps_t t0 = ex.now();
       const int64_t c = d ? kern::blkdev_direct_io(ex, k, proc, *d, r.buffer + boffset, op.chunk_size, off, !op.skip_write) : -19;

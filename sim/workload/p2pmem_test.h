@@ -30,6 +30,7 @@ struct P2pmemTestRun {
   /// Each completed pread/pwrite's time, issue to return, in completion
   /// order (for latency percentiles in reports).
   std::vector<ps_t> read_latency, write_latency;
+  std::vector<ps_t> receive_latency;  ///< fio with nic: each NIC receive into the slot
   int64_t error = 0;             ///< first failure (-errno)
   uint32_t write_parity = 0;
   bool ready = false;            ///< setup done: threads may start

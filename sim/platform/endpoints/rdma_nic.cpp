@@ -5,7 +5,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cstring>
-#include <deque>
+#include <map>
 #include <stdexcept>
 #include <vector>
 
@@ -51,12 +51,14 @@ class RdmaNic : public sc_core::sc_module, public pcie::ExternalEndpoint {
     for (Queue& q : queues_) q = Queue{};
     pending_.clear();
     work_.cancel();
+    wire_free_ = sc_core::SC_ZERO_TIME;
     ++generation_;
   }
 
  private:
   enum Reg { kDst, kLen, kRsvd, kCtrl, kStatus, kRsvd2, kMsiAddr, kMsiData, kRegs };
   enum Status : uint64_t { kIdle, kBusy, kFinished, kError };
+  static constexpr uint64_t kMaxReceive = 16ULL << 20;
   struct Queue {
     uint64_t regs[kRegs] = {};
     uint64_t received = 0;  // receives done, for the pattern
@@ -82,7 +84,8 @@ class RdmaNic : public sc_core::sc_module, public pcie::ExternalEndpoint {
       if (reg == kCtrl) {
         if ((v & 1) && regs[kStatus] != kBusy) {
           regs[kStatus] = kBusy;
-          pending_.push_back({q, sc_core::sc_time_stamp() + delay});
+          const sc_core::sc_time at = sc_core::sc_time_stamp() + delay;
+          pending_.emplace(std::make_pair(at, q), Job{q, at});
           work_.notify(delay);
         }
       } else if (reg != kStatus) {
@@ -112,11 +115,15 @@ class RdmaNic : public sc_core::sc_module, public pcie::ExternalEndpoint {
     std::vector<uint8_t> buf;
     for (;;) {
       while (pending_.empty()) wait(work_);
-      const Job job = pending_.front();
-      pending_.pop_front();
+      const Job job = pending_.begin()->second;
+      pending_.erase(pending_.begin());
       const uint64_t gen = generation_;
       Queue& q = queues_[job.queue];
       const uint64_t len = q.regs[kLen], dst = q.regs[kDst];
+      if (len > kMaxReceive) {  // more than one receive may be: refuse it
+        q.regs[kStatus] = kError;
+        continue;
+      }
       // The wire: this receive's bytes arrive after the earlier ones.
       const sc_core::sc_time start = std::max(job.at, wire_free_);
       wire_free_ = start + sc_core::sc_time(static_cast<double>(len) * 8.0 / static_cast<double>(gbps_), sc_core::SC_NS);
@@ -141,7 +148,7 @@ class RdmaNic : public sc_core::sc_module, public pcie::ExternalEndpoint {
   tlm_utils::simple_initiator_socket<RdmaNic> dma_;
   tlm_utils::simple_target_socket<RdmaNic> bar_;
   std::vector<Queue> queues_;
-  std::deque<Job> pending_;
+  std::multimap<std::pair<sc_core::sc_time, size_t>, Job> pending_;  // by start time, then queue
   sc_core::sc_event work_;
   sc_core::sc_time wire_free_;
   uint64_t gbps_ = 100, seed_ = 1, generation_ = 0;

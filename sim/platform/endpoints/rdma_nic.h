@@ -15,13 +15,13 @@ namespace p2psim::examples {
  * rdma_nic - `queues` receive queues (params; default 8), each a block of
  * registers at 0x40 * queue in BAR 0 (64-bit, little endian):
  *   +0x00 DST      bus address to write the received data to
- *   +0x08 LEN      bytes to receive
+ *   +0x08 LEN      bytes to receive (at most 16 MiB; more: STATUS 3)
  *   +0x18 CTRL     write 1: receive LEN bytes into DST (ignored while busy)
  *   +0x20 STATUS   0 idle, 1 busy, 2 done, 3 error (the DMA got an error response)
  *   +0x30 MSI_ADDR, +0x38 MSI_DATA: when MSI_ADDR is not 0, the end of a
  *                  receive is signalled with an MSI
  * The wire (`gbps`, params; default 100) is shared by the queues: receives
- * take it in the order they were started, LEN * 8 / gbps each. The NIC
+ * take it in the order they were started (then by queue), LEN * 8 / gbps each. The NIC
  * writes a receive into DST once all of it arrived (store and forward),
  * with one DMA. The data is a pattern: word w of the n-th receive of queue q
  * is (seed << 32) | (q << 24) | ((n & 0xff) << 16) | (w & 0xffff), seed from
