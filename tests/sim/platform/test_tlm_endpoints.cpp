@@ -216,6 +216,32 @@ TEST_CASE("NVMe-oF target: a NIC model receives into p2pmem and the drive writes
   CHECK(r.hardware->rc_p2p_bytes == 0);
 }
 
+TEST_CASE("IOVAs never fall in the MSI window: every DMA domain reserves it", "[tlm][msi][iommu]") {
+  RunResult r = run_once("tests/data/scenarios/iova_past_msi_window.yaml", "v6.2");
+  CHECK(verdict_of(r.findings) == "clean");
+  REQUIRE(r.hardware);
+  REQUIRE(r.hardware->workloads.size() == 1);
+  CHECK(r.hardware->workloads[0].error == 0);
+  CHECK(r.hardware->workloads[0].write_latency.size() == 1024);
+}
+
+TEST_CASE("one MSI completes one of two waiters, and the other is a hang, not a crash", "[tlm][msi]") {
+  const std::string f = write_scenario(
+      "t.yaml", scenario_with("{ name: accel0, kind: tlm, model: copy_engine }",
+                              "      - mmio_write: { dev: accel0, offset: 0x30, value: { msi_address: 0 } }\n"
+                              "      - mmio_write: { dev: accel0, offset: 0x18, value: 1 }\n"
+                              "      - wait_irq: { dev: accel0 }\n"
+                              "  - name: second\n"
+                              "    cpu: 0\n"
+                              "    ops:\n"
+                              "      - wait_irq: { dev: accel0 }\n"));
+  const Cli c = run_raw("run " + f + " --variant v6.2");
+  INFO(c.out << c.err);
+  CHECK(c.exit_code == 1);
+  CHECK(c.out.find("verdict: hang") != std::string::npos);
+  CHECK(c.out.find("sleeps forever in wait_for_completion") != std::string::npos);
+}
+
 TEST_CASE("run --links shows where the endpoint's data went, as text and JSON", "[tlm][cli]") {
   const std::string f = src("scenarios/tlm_copy_engine.yaml");
   Cli c = run_raw("run " + f + " --variant v6.2 --links");
@@ -322,6 +348,10 @@ TEST_CASE("bad tlm endpoints and MMIO ops exit 2 naming what and where", "[tlm]"
        "iodepth 4 needs as many receive queues; accel0 has 2"},
       {ok, "      - fio: { dev: nvme0, p2pmem: nvme0, rw: write, ios: 4, nic: accel0 }\n", 25, "",
        "nic: 'accel0' is not an rdma_nic endpoint of this topology"},
+      {"{ name: accel0, kind: tlm, model: rdma_nic }",
+       "      - fio: { dev: nvme0, p2pmem: nvme0, rw: write, ios: 4, nic: accel0 }\n"
+       "      - fio: { dev: nvme0, p2pmem: nvme0, rw: write, ios: 4, nic: accel0 }\n", 26, "",
+       "nic: accel0 already serves another fio op"},
       {ok, "      - fio: { dev: nvme0, p2pmem: nvme0, rw: read, ios: 4, nic: accel0 }\n", 25, "accel0 }",
        "nic: the data a write takes comes off the network; it needs rw write or randwrite"},
   };
