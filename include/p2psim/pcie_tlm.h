@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <systemc>
 #include <tlm>
@@ -89,6 +90,21 @@ class ScopedExtension {
   T* ext_;
 };
 
+/// @gp made ready for one memory request: @cmd of @len bytes at bus address
+/// @addr, from or into @data; no byte enables, not streaming, no DMI, status
+/// incomplete (extensions are left as they are).
+inline void prepare_request(tlm::tlm_generic_payload& gp, tlm::tlm_command cmd, uint64_t addr, uint8_t* data,
+                            unsigned len) {
+  gp.set_command(cmd);
+  gp.set_address(addr);
+  gp.set_data_ptr(data);
+  gp.set_data_length(len);
+  gp.set_streaming_width(len);
+  gp.set_byte_enable_ptr(nullptr);
+  gp.set_dmi_allowed(false);
+  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+}
+
 /// What a scenario's `params:` map gives an endpoint: keys to strings as
 /// written (numbers unparsed; the model reads what it knows).
 using EndpointParams = std::map<std::string, std::string>;
@@ -114,6 +130,26 @@ class ExternalEndpoint {
   virtual tlm::tlm_target_socket<>& bar_socket() = 0;
   virtual void reset() = 0;
 };
+
+/// Integer parameter @key of @params (decimal or 0x hex), @dflt when absent.
+/// Throws std::invalid_argument "MODEL: KEY must be an integer from LO to
+/// HI, got 'V'" for anything else: the run reports it at the endpoint.
+inline uint64_t integer_param(const EndpointParams& params, const char* model, const char* key, uint64_t dflt,
+                              uint64_t lo, uint64_t hi) {
+  auto it = params.find(key);
+  if (it == params.end()) return dflt;
+  size_t used = 0;
+  uint64_t v = 0;
+  try {
+    v = std::stoull(it->second, &used, 0);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != it->second.size() || v < lo || v > hi)
+    throw std::invalid_argument(std::string(model) + ": " + key + " must be an integer from " + std::to_string(lo) +
+                                " to " + std::to_string(hi) + ", got '" + it->second + "'");
+  return v;
+}
 
 /// A model factory: @instance is the endpoint's name in the scenario (use it
 /// as the module name); @params its `params:`. Throw std::invalid_argument

@@ -17,14 +17,7 @@ std::optional<ps_t> CpuMmioModule::access(uint64_t addr, uint64_t* value, bool w
   uint8_t data[8];
   std::memcpy(data, value, 8);
   tlm::tlm_generic_payload gp;
-  gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-  gp.set_address(addr);
-  gp.set_data_ptr(data);
-  gp.set_data_length(8);
-  gp.set_streaming_width(8);
-  gp.set_byte_enable_ptr(nullptr);
-  gp.set_dmi_allowed(false);
-  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  pcie::prepare_request(gp, write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, addr, data, 8);
   pcie::TlpExtension ext;  // requester 00:00.0: the root complex
   ext.issue_ps = at;
   const sc_core::sc_time stamp = sc_core::sc_time_stamp();

@@ -29,14 +29,8 @@ void NvmeModule::detach() {
 
 ps_t NvmeModule::transfer(ps_t issue, uint64_t addr, uint8_t* data, size_t len, bool write, const std::string& who) {
   tlm::tlm_generic_payload gp;
-  gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-  gp.set_address(addr);
-  gp.set_data_ptr(data);
-  gp.set_data_length(static_cast<unsigned>(len));
-  gp.set_streaming_width(static_cast<unsigned>(len));
-  gp.set_byte_enable_ptr(nullptr);
-  gp.set_dmi_allowed(false);
-  gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  pcie::prepare_request(gp, write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, addr, data,
+                        static_cast<unsigned>(len));
   pcie::TlpExtension ext;
   ext.issue_ps = issue;
   {

@@ -12,22 +12,6 @@ namespace p2psim::examples {
 
 namespace {
 
-uint64_t param(const pcie::EndpointParams& p, const char* key, uint64_t dflt, uint64_t lo, uint64_t hi) {
-  auto it = p.find(key);
-  if (it == p.end()) return dflt;
-  size_t used = 0;
-  uint64_t v = 0;
-  try {
-    v = std::stoull(it->second, &used, 0);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != it->second.size() || v < lo || v > hi)
-    throw std::invalid_argument("copy_engine: " + std::string(key) + " must be an integer from " + std::to_string(lo) +
-                                " to " + std::to_string(hi) + ", got '" + it->second + "'");
-  return v;
-}
-
 class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
  public:
   SC_HAS_PROCESS(CopyEngine);
@@ -36,8 +20,9 @@ class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
     for (const auto& [k, v] : params)
       if (k != "chunk" && k != "mmio_latency")
         throw std::invalid_argument("copy_engine: unknown parameter '" + k + "' (it takes chunk, mmio_latency)");
-    chunk_ = param(params, "chunk", 4096, 1, 1 << 20);
-    mmio_latency_ = sc_core::sc_time(static_cast<double>(param(params, "mmio_latency", 0, 0, 1000000)), sc_core::SC_NS);
+    chunk_ = pcie::integer_param(params, "copy_engine", "chunk", 4096, 1, 1 << 20);
+    const uint64_t latency_ns = pcie::integer_param(params, "copy_engine", "mmio_latency", 0, 0, 1000000);
+    mmio_latency_ = sc_core::sc_time(static_cast<double>(latency_ns), sc_core::SC_NS);
     bar_.register_b_transport(this, &CopyEngine::bar_transport);
     SC_THREAD(engine);
   }
@@ -92,14 +77,7 @@ class CopyEngine : public sc_core::sc_module, public pcie::ExternalEndpoint {
   /// One DMA of the engine; false on an error response.
   bool dma(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, unsigned len) {
     tlm::tlm_generic_payload gp;
-    gp.set_command(cmd);
-    gp.set_address(addr);
-    gp.set_data_ptr(data);
-    gp.set_data_length(len);
-    gp.set_streaming_width(len);
-    gp.set_byte_enable_ptr(nullptr);
-    gp.set_dmi_allowed(false);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    pcie::prepare_request(gp, cmd, addr, data, len);
     pcie::TlpExtension ext;
     ext.tag = static_cast<uint16_t>(tag_++ & 0xff);
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;

@@ -13,22 +13,6 @@ namespace p2psim::examples {
 
 namespace {
 
-uint64_t param(const pcie::EndpointParams& p, const char* key, uint64_t dflt, uint64_t lo, uint64_t hi) {
-  auto it = p.find(key);
-  if (it == p.end()) return dflt;
-  size_t used = 0;
-  uint64_t v = 0;
-  try {
-    v = std::stoull(it->second, &used, 0);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != it->second.size() || v < lo || v > hi)
-    throw std::invalid_argument("rdma_nic: " + std::string(key) + " must be an integer from " + std::to_string(lo) +
-                                " to " + std::to_string(hi) + ", got '" + it->second + "'");
-  return v;
-}
-
 class RdmaNic : public sc_core::sc_module, public pcie::ExternalEndpoint {
  public:
   SC_HAS_PROCESS(RdmaNic);
@@ -37,9 +21,9 @@ class RdmaNic : public sc_core::sc_module, public pcie::ExternalEndpoint {
     for (const auto& [k, v] : params)
       if (k != "queues" && k != "gbps" && k != "seed")
         throw std::invalid_argument("rdma_nic: unknown parameter '" + k + "' (it takes queues, gbps, seed)");
-    queues_.resize(param(params, "queues", 8, 1, 64));
-    gbps_ = param(params, "gbps", 100, 1, 1600);
-    seed_ = param(params, "seed", 1, 0, 0xffffffff);
+    queues_.resize(pcie::integer_param(params, "rdma_nic", "queues", 8, 1, 64));
+    gbps_ = pcie::integer_param(params, "rdma_nic", "gbps", 100, 1, 1600);
+    seed_ = pcie::integer_param(params, "rdma_nic", "seed", 1, 0, 0xffffffff);
     bar_.register_b_transport(this, &RdmaNic::bar_transport);
     SC_THREAD(receiver);
   }
@@ -97,14 +81,7 @@ class RdmaNic : public sc_core::sc_module, public pcie::ExternalEndpoint {
 
   bool dma_write(uint64_t addr, uint8_t* data, unsigned len) {
     tlm::tlm_generic_payload gp;
-    gp.set_command(tlm::TLM_WRITE_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(data);
-    gp.set_data_length(len);
-    gp.set_streaming_width(len);
-    gp.set_byte_enable_ptr(nullptr);
-    gp.set_dmi_allowed(false);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    pcie::prepare_request(gp, tlm::TLM_WRITE_COMMAND, addr, data, len);
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     dma_->b_transport(gp, delay);
     wait(delay);
