@@ -18,7 +18,7 @@ targets=("$@")
 
 if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DP2PSIM_SANITIZE=ON -DP2PSIM_FUZZ=ON > /dev/null
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" -DP2PSIM_SANITIZE=ON -DP2PSIM_FUZZ=ON > /dev/null
 fi
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 
