@@ -100,8 +100,9 @@ uint64_t DmaMapper::iommu_dma_map(DeviceId dev, uint64_t phys, uint64_t size, in
 
 // models drivers/iommu/dma-iommu.c:__iommu_dma_unmap() as of v6.2: strict
 // domains sync the IOTLB and free the IOVA now; dma_fq domains leave the
-// IOTLB alone and queue the IOVA.
-void DmaMapper::iommu_dma_unmap(DeviceId dev, uint64_t dma_addr, uint64_t size, ps_t now, uint32_t cpu) {
+// IOTLB alone and queue the IOVA. One unmap, one invalidation round trip
+// (strict), however many pages it covers.
+ps_t DmaMapper::iommu_dma_unmap(DeviceId dev, uint64_t dma_addr, uint64_t size, ps_t now, uint32_t cpu) {
   const DomainId domain = iommu_.domain_of(dev);
   iommu_.run_timers(now);
   const uint64_t iova_off = dma_addr & kGranuleMask;
@@ -112,8 +113,12 @@ void DmaMapper::iommu_dma_unmap(DeviceId dev, uint64_t dma_addr, uint64_t size, 
   if (unmapped != len)
     log_.push_back("WARN __iommu_dma_unmap: unmapped " + std::to_string(unmapped) + " of " + std::to_string(len) +
                    " bytes at " + hex(start));
-  if (!queued) iommu_.flush_iotlb_range(domain, start, len);  // iommu_iotlb_sync()
-  iommu_.dma_free_iova(domain, start, len, queued, cpu, now);
+  ps_t waited = 0;
+  if (!queued) {  // iommu_iotlb_sync() -> intel_iommu_tlb_sync()
+    iommu_.flush_iotlb_range(domain, start, len);
+    waited = iommu_.sync_invalidation(now);
+  }
+  return waited + iommu_.dma_free_iova(domain, start, len, queued, cpu, now + waited);
 }
 
 // models kernel/dma/mapping.c:dma_map_page_attrs() as of v6.2
@@ -127,11 +132,11 @@ uint64_t DmaMapper::dma_map_page(DeviceId dev, uint64_t phys, uint64_t size, Dma
 }
 
 // models kernel/dma/mapping.c:dma_unmap_page_attrs() as of v6.2
-void DmaMapper::dma_unmap_page(DeviceId dev, uint64_t dma_addr, uint64_t size, DmaDirection dir, ps_t now,
+ps_t DmaMapper::dma_unmap_page(DeviceId dev, uint64_t dma_addr, uint64_t size, DmaDirection dir, ps_t now,
                                uint32_t cpu) {
   (void)dir;
-  if (!uses_iommu(dev)) return;  // dma-direct without swiotlb: nothing to undo
-  iommu_dma_unmap(dev, dma_addr, size, now, cpu);
+  if (!uses_iommu(dev)) return 0;  // dma-direct without swiotlb: nothing to undo
+  return iommu_dma_unmap(dev, dma_addr, size, now, cpu);
 }
 
 // models drivers/iommu/dma-iommu.c:iommu_dma_map_resource() as of v6.2
@@ -142,9 +147,9 @@ uint64_t DmaMapper::dma_map_resource(DeviceId dev, uint64_t phys, uint64_t size,
   return iommu_dma_map(dev, phys, size, dma_info_to_prot(dir, false) | prot::kMmio, now);
 }
 
-void DmaMapper::dma_unmap_resource(DeviceId dev, uint64_t dma_addr, uint64_t size, DmaDirection dir, ps_t now,
+ps_t DmaMapper::dma_unmap_resource(DeviceId dev, uint64_t dma_addr, uint64_t size, DmaDirection dir, ps_t now,
                                    uint32_t cpu) {
-  dma_unmap_page(dev, dma_addr, size, dir, now, cpu);
+  return dma_unmap_page(dev, dma_addr, size, dir, now, cpu);
 }
 
 // models drivers/pci/p2pdma.c:pci_p2pdma_map_type() as of v6.2 (through
@@ -258,11 +263,11 @@ int DmaMapper::dma_map_sg(DeviceId dev, std::vector<SgEntry>& sg, DmaDirection d
 
 // models kernel/dma/direct.c:dma_direct_unmap_sg() and
 // drivers/iommu/dma-iommu.c:iommu_dma_unmap_sg() as of v6.2
-void DmaMapper::dma_unmap_sg(DeviceId dev, std::vector<SgEntry>& sg, DmaDirection dir, ps_t now, uint32_t cpu) {
+ps_t DmaMapper::dma_unmap_sg(DeviceId dev, std::vector<SgEntry>& sg, DmaDirection dir, ps_t now, uint32_t cpu) {
   (void)dir;
   if (!uses_iommu(dev)) {
     for (SgEntry& s : sg) s.bus_address = false;  // sg_dma_unmark_bus_address()
-    return;
+    return 0;
   }
   // The mapped segments are one contiguous IOVA allocation: find its ends.
   std::optional<uint64_t> start;
@@ -276,7 +281,8 @@ void DmaMapper::dma_unmap_sg(DeviceId dev, std::vector<SgEntry>& sg, DmaDirectio
     if (!start) start = s.dma_address;
     end = s.dma_address + s.dma_length;
   }
-  if (start && end) iommu_dma_unmap(dev, *start, end - *start, now, cpu);
+  if (start && end) return iommu_dma_unmap(dev, *start, end - *start, now, cpu);
+  return 0;
 }
 
 P2pMapping DmaMapper::dma_map_p2p(DeviceId client, uint64_t phys, uint64_t size, DmaDirection dir, ps_t now,
@@ -293,11 +299,11 @@ P2pMapping DmaMapper::dma_map_p2p(DeviceId client, uint64_t phys, uint64_t size,
   return m;
 }
 
-void DmaMapper::dma_unmap_p2p(DeviceId client, const P2pMapping& m, uint64_t size, DmaDirection dir, ps_t now,
+ps_t DmaMapper::dma_unmap_p2p(DeviceId client, const P2pMapping& m, uint64_t size, DmaDirection dir, ps_t now,
                               uint32_t cpu) {
-  if (m.err != 0) return;
+  if (m.err != 0) return 0;
   std::vector<SgEntry> sg{SgEntry{0, size, m.dma_addr, size, m.type == MapType::bus_addr, m.type}};
-  dma_unmap_sg(client, sg, dir, now, cpu);
+  return dma_unmap_sg(client, sg, dir, now, cpu);
 }
 
 }  // namespace p2psim::hw

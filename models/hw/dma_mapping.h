@@ -117,12 +117,14 @@ class DmaMapper {
    */
   uint64_t dma_map_page(DeviceId dev, uint64_t phys, uint64_t size, DmaDirection dir, ps_t now, uint32_t cpu = 0);
   /// dma_unmap_page_attrs(). Unmapping what was not mapped is a WARN (log()).
-  void dma_unmap_page(DeviceId dev, uint64_t dma_addr, uint64_t size, DmaDirection dir, ps_t now, uint32_t cpu = 0);
+  /// Every unmap returns the time the calling CPU spun waiting for the
+  /// IOMMU's invalidation (strict: always; lazy: when it flushed a full ring).
+  ps_t dma_unmap_page(DeviceId dev, uint64_t dma_addr, uint64_t size, DmaDirection dir, ps_t now, uint32_t cpu = 0);
 
   /// dma_map_resource() - iommu_dma_map_resource(): MMIO with IOMMU_MMIO;
   /// dma-direct returns the physical address.
   uint64_t dma_map_resource(DeviceId dev, uint64_t phys, uint64_t size, DmaDirection dir, ps_t now, uint32_t cpu = 0);
-  void dma_unmap_resource(DeviceId dev, uint64_t dma_addr, uint64_t size, DmaDirection dir, ps_t now,
+  ps_t dma_unmap_resource(DeviceId dev, uint64_t dma_addr, uint64_t size, DmaDirection dir, ps_t now,
                           uint32_t cpu = 0);
 
   /**
@@ -136,13 +138,13 @@ class DmaMapper {
    */
   int dma_map_sg(DeviceId dev, std::vector<SgEntry>& sg, DmaDirection dir, ps_t now, uint32_t cpu = 0);
   /// dma_unmap_sg(): skips bus-address segments, unmaps the IOVA span of the rest.
-  void dma_unmap_sg(DeviceId dev, std::vector<SgEntry>& sg, DmaDirection dir, ps_t now, uint32_t cpu = 0);
+  ps_t dma_unmap_sg(DeviceId dev, std::vector<SgEntry>& sg, DmaDirection dir, ps_t now, uint32_t cpu = 0);
 
   /// One P2P page range through a one-entry dma_map_sg() (how NVMe maps P2P
   /// data: nvme_map_data() skips its single-bvec dma_map_bvec() path for them).
   P2pMapping dma_map_p2p(DeviceId client, uint64_t phys, uint64_t size, DmaDirection dir, ps_t now,
                          uint32_t cpu = 0);
-  void dma_unmap_p2p(DeviceId client, const P2pMapping& m, uint64_t size, DmaDirection dir, ps_t now,
+  ps_t dma_unmap_p2p(DeviceId client, const P2pMapping& m, uint64_t size, DmaDirection dir, ps_t now,
                      uint32_t cpu = 0);
 
   /// WARN lines (unmaps that did not match a mapping).
@@ -151,7 +153,7 @@ class DmaMapper {
  private:
   bool uses_iommu(DeviceId dev) const;
   uint64_t iommu_dma_map(DeviceId dev, uint64_t phys, uint64_t size, int prot_bits, ps_t now);
-  void iommu_dma_unmap(DeviceId dev, uint64_t dma_addr, uint64_t size, ps_t now, uint32_t cpu);
+  ps_t iommu_dma_unmap(DeviceId dev, uint64_t dma_addr, uint64_t size, ps_t now, uint32_t cpu);
   uint64_t direct_map(DeviceId dev, uint64_t phys, uint64_t size) const;
   MapType p2p_map_type(uint32_t pgmap, DeviceId client);
 

@@ -499,11 +499,25 @@ uint64_t Iommu::dma_alloc_iova(DomainId domain, uint64_t size, uint64_t dma_limi
   return iova << shift;
 }
 
-// models drivers/iommu/dma-iommu.c:fq_flush_iotlb() as of v6.2
-void Iommu::fq_flush_iotlb(DomainId id, Domain& d) {
+// The submitting CPU spins until its wait descriptor completes; the
+// hardware takes descriptors in queue order (drivers/iommu/intel/dmar.c
+// qi_submit_sync() as of v6.2).
+ps_t Iommu::sync_invalidation(ps_t now) {
+  const ps_t done = std::max(now, qi_busy_until_) + cfg_.invalidation_ps;
+  qi_busy_until_ = done;
+  ++iotlb_stats_.round_trips;
+  iotlb_stats_.cpu_wait_ps += done - now;
+  return done - now;
+}
+
+// models drivers/iommu/dma-iommu.c:fq_flush_iotlb() as of v6.2: one
+// flush_iotlb_all() (intel_flush_iotlb_all(): one round trip without ATS).
+ps_t Iommu::fq_flush_iotlb(DomainId id, Domain& d, ps_t now) {
   ++d.fq_flush_start_cnt;
   flush_iotlb_all(id);
+  const ps_t waited = sync_invalidation(now);
   ++d.fq_flush_finish_cnt;
+  return waited;
 }
 
 // models drivers/iommu/dma-iommu.c:fq_ring_free() as of v6.2: frees, oldest
@@ -523,14 +537,15 @@ void Iommu::fq_ring_free(Domain& d, FlushQueue& fq) {
 // IOVA_FQ_SIZE slots but fq_full() is (tail + 1) % size == head, so it holds
 // IOVA_FQ_SIZE - 1 entries: the 256th queue_iova() on a CPU whose ring has
 // 255 unflushed entries flushes and frees them, then queues itself.
-void Iommu::queue_iova(DomainId id, Domain& d, uint64_t pfn, uint64_t pages, uint32_t cpu, ps_t now) {
+ps_t Iommu::queue_iova(DomainId id, Domain& d, uint64_t pfn, uint64_t pages, uint32_t cpu, ps_t now) {
   auto q = d.fq.find(cpu % cfg_.ncpus);
   FlushQueue& fq = q->second;
   const uint32_t n = cfg_.fq_size;
+  ps_t waited = 0;
   fq_ring_free(d, fq);  // entries already flushed by another CPU or the timer
   if ((fq.tail + 1) % n == fq.head) {
     ++fq_stats_.flushes_full;
-    fq_flush_iotlb(id, d);
+    waited = fq_flush_iotlb(id, d, now);  // the unmapping CPU waits, its ring locked
     fq_ring_free(d, fq);
   }
   const uint32_t idx = fq.tail;
@@ -541,29 +556,31 @@ void Iommu::queue_iova(DomainId id, Domain& d, uint64_t pfn, uint64_t pages, uin
     d.fq_timer_on = true;
     d.fq_timer_deadline = now + cfg_.fq_timeout_ps;
   }
+  return waited;
 }
 
 // models drivers/iommu/dma-iommu.c:iommu_dma_free_iova() as of v6.2
-void Iommu::dma_free_iova(DomainId domain, uint64_t iova, uint64_t size, bool queued, uint32_t cpu, ps_t now) {
+ps_t Iommu::dma_free_iova(DomainId domain, uint64_t iova, uint64_t size, bool queued, uint32_t cpu, ps_t now) {
   run_timers(now);
   Domain& d = dom(domain);
   IovaDomain& iovad_ = iovad(domain);
   const uint64_t pfn = iova >> iovad_.shift();
   const uint64_t pages = size >> iovad_.shift();
-  if (queued && d.type == DomainType::dma_fq)
-    queue_iova(domain, d, pfn, pages, cpu, now);
-  else
-    iovad_.free_iova_fast(pfn, pages);
+  if (queued && d.type == DomainType::dma_fq) return queue_iova(domain, d, pfn, pages, cpu, now);
+  iovad_.free_iova_fast(pfn, pages);
+  return 0;
 }
 
 // models drivers/iommu/dma-iommu.c:fq_flush_timeout() as of v6.2: one IOTLB
-// flush of the domain, then every CPU's ring is drained.
+// flush of the domain, then every CPU's ring is drained. It runs in the timer
+// softirq at its deadline: its round trip occupies the invalidation queue
+// then, and no caller's CPU time is charged for it.
 void Iommu::run_timers(ps_t now) {
   for (auto& [id, d] : domains_) {
     if (!d.fq_timer_on || d.fq_timer_deadline > now) continue;
     d.fq_timer_on = false;
     ++fq_stats_.flushes_timeout;
-    fq_flush_iotlb(id, d);
+    fq_flush_iotlb(id, d, d.fq_timer_deadline);
     for (auto& [cpu, fq] : d.fq) fq_ring_free(d, fq);
   }
 }

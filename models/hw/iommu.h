@@ -154,6 +154,12 @@ struct IommuFault {
  *                reads beyond the IOTLB's reach at about a third of the Gen3
  *                x8 link's 64 B read rate (7 x 64 B per 250 ns = 1.79 GB/s
  *                against 5.51; docs/anchors.md "IOMMU").
+ * @invalidation_ps: one queued-invalidation round trip (VT-d qi_submit_sync():
+ *                   an invalidation descriptor and a wait descriptor, the CPU
+ *                   spinning with IRQs off until the hardware writes the
+ *                   wait's status). Round trips complete in submission order,
+ *                   one at a time. An estimate (docs/reports.md "IOMMU
+ *                   invalidation"): no measurement of it is anchored.
  * @fq_size: IOVA_FQ_SIZE, ring slots per CPU (the ring holds fq_size - 1).
  * @fq_timeout_ps: IOVA_FQ_TIMEOUT (10 ms; the kernel rounds up to jiffies).
  * @ncpus: CPUs, each with its own flush queue.
@@ -165,6 +171,7 @@ struct IommuConfig {
   ps_t iotlb_miss_ps = 250ULL * 1000ULL;
   ps_t iotlb_hit_ps = 0;
   uint32_t page_walkers = 0;
+  ps_t invalidation_ps = 1000ULL * 1000ULL;
   uint32_t fq_size = 256;
   ps_t fq_timeout_ps = 10ULL * 1000ULL * 1000ULL * 1000ULL;
   uint32_t ncpus = 1;
@@ -180,6 +187,8 @@ struct IotlbStats {
   uint64_t invalidations = 0;  ///< entries dropped by invalidation
   ps_t walk_wait_ps = 0;       ///< misses' total wait for a free page walker
   uint64_t flushes_all = 0;    ///< flush_iotlb_all() calls
+  uint64_t round_trips = 0;    ///< queued-invalidation round trips (qi_submit_sync)
+  ps_t cpu_wait_ps = 0;        ///< CPU time spent spinning on them (the flush timer's softirq included)
 };
 
 /// Flush-queue counters.
@@ -233,6 +242,14 @@ class Iommu {
   void flush_iotlb_range(DomainId domain, uint64_t iova, uint64_t size);
   /// ops->flush_iotlb_all(): drops every IOTLB entry of the domain.
   void flush_iotlb_all(DomainId domain);
+  /**
+   * sync_invalidation() - the hardware side of a flush: one queued-
+   * invalidation round trip submitted at @now (intel qi_submit_sync()). It
+   * starts when the round trips submitted before it have completed and takes
+   * invalidation_ps. Returns the time the submitting CPU waited (its spin
+   * ends at @now plus that). No ATS is modelled, so no device-TLB round trip.
+   */
+  ps_t sync_invalidation(ps_t now);
 
   /**
    * translate() - a DMA of @size bytes at @iova by @dev. Identity domains
@@ -267,8 +284,9 @@ class Iommu {
   /**
    * dma_free_iova() - iommu_dma_free_iova(): on a dma_fq domain with
    * @queued, queue_iova() on @cpu's ring; else free_iova_fast() at once.
+   * Returns the time the caller waited: a full ring is flushed inline.
    */
-  void dma_free_iova(DomainId domain, uint64_t iova, uint64_t size, bool queued, uint32_t cpu, ps_t now);
+  ps_t dma_free_iova(DomainId domain, uint64_t iova, uint64_t size, bool queued, uint32_t cpu, ps_t now);
 
   /// Runs fq_flush_timeout() if its timer is due at @now.
   void run_timers(ps_t now);
@@ -322,9 +340,9 @@ class Iommu {
   const Domain& dom(DomainId id) const;
   void iotlb_drop(const TlbKey& key);
   void iotlb_fill(const TlbKey& key, const Pte& pte);
-  void fq_flush_iotlb(DomainId id, Domain& d);
+  ps_t fq_flush_iotlb(DomainId id, Domain& d, ps_t now);
   void fq_ring_free(Domain& d, FlushQueue& fq);
-  void queue_iova(DomainId id, Domain& d, uint64_t pfn, uint64_t pages, uint32_t cpu, ps_t now);
+  ps_t queue_iova(DomainId id, Domain& d, uint64_t pfn, uint64_t pages, uint32_t cpu, ps_t now);
   void fault(ps_t now, DeviceId dev, DomainId domain, uint64_t iova, bool write, FaultReason reason);
 
   IommuConfig cfg_;
@@ -333,6 +351,7 @@ class Iommu {
   std::map<TlbKey, TlbEntry> iotlb_;
   std::map<uint64_t, TlbKey> lru_;  ///< stamp -> key, oldest first
   std::vector<ps_t> walker_free_;   ///< per page walker (page_walkers of them): busy until
+  ps_t qi_busy_until_ = 0;          ///< the invalidation queue's last round trip completes
   uint64_t next_stamp_ = 0;
   IotlbStats iotlb_stats_;
   FlushQueueStats fq_stats_;

@@ -181,8 +181,9 @@ std::string links_text(const HardwareMetrics& h) {
                      l.config.gen, l.config.lanes, l.up.tlps, l.up.tlp_bytes, l.down.tlps, l.down.tlp_bytes);
   s += fmt::format("root complexes forwarded {} bytes peer to peer", h.rc_p2p_bytes);
   if (h.iommu)
-    s += fmt::format("; IOTLB {} hits, {} misses, {} invalidations", h.iotlb.hits, h.iotlb.misses,
-                     h.iotlb.invalidations);
+    s += fmt::format("; IOTLB {} hits, {} misses, {} invalidations; {} invalidation round trips, CPUs waited {}",
+                     h.iotlb.hits, h.iotlb.misses, h.iotlb.invalidations, h.iotlb.round_trips,
+                     format_time(h.iotlb.cpu_wait_ps));
   return s + "\n";
 }
 
@@ -192,8 +193,11 @@ std::string links_json(const HardwareMetrics& h) {
     ls += fmt::format(R"({}{{"name":{},"gen":{},"lanes":{},"up":{{"tlps":{},"tlp_bytes":{}}},"down":{{"tlps":{},"tlp_bytes":{}}}}})",
                       ls.empty() ? "" : ",", json_quote(l.name), l.config.gen, l.config.lanes, l.up.tlps,
                       l.up.tlp_bytes, l.down.tlps, l.down.tlp_bytes);
-  return fmt::format(R"({{"links":[{}],"rc_p2p_bytes":{},"iommu":{},"iotlb":{{"hits":{},"misses":{},"invalidations":{}}}}})",
-                     ls, h.rc_p2p_bytes, h.iommu ? "true" : "false", h.iotlb.hits, h.iotlb.misses, h.iotlb.invalidations);
+  return fmt::format(
+      R"({{"links":[{}],"rc_p2p_bytes":{},"iommu":{},"iotlb":{{"hits":{},"misses":{},"invalidations":{},)"
+      R"("round_trips":{},"cpu_wait_ps":{}}}}})",
+      ls, h.rc_p2p_bytes, h.iommu ? "true" : "false", h.iotlb.hits, h.iotlb.misses, h.iotlb.invalidations,
+      h.iotlb.round_trips, h.iotlb.cpu_wait_ps);
 }
 
 /// Print one execution's result as text or JSON (run and replay).

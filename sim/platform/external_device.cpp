@@ -51,7 +51,6 @@ long ExternalDevice::map_page(kern::Exec& ex, const kern::GupPage& gp, uint64_t*
 }
 
 void ExternalDevice::unmap_pages(kern::Exec& ex, const std::vector<kern::GupPage>& pages) {
-  const ps_t now = p_.abs(ex.now());
   const uint32_t cpu = static_cast<uint32_t>(std::max(0, ex.cpu()));
   auto held = [&](const Mapping& mp) {
     return mp.owner == ex.task_name() &&
@@ -59,10 +58,12 @@ void ExternalDevice::unmap_pages(kern::Exec& ex, const std::vector<kern::GupPage
   };
   for (const Mapping& mp : maps_) {
     if (!held(mp)) continue;
+    const ps_t now = p_.abs(ex.now());
+    // The CPU spins while the IOMMU invalidates (strict, or a full flush queue).
     if (mp.p2p)
-      p_.mapper().dma_unmap_p2p(ep_.device, mp.m, kern::PAGE_SIZE, hw::DmaDirection::bidirectional, now, cpu);
+      ex.cost(p_.mapper().dma_unmap_p2p(ep_.device, mp.m, kern::PAGE_SIZE, hw::DmaDirection::bidirectional, now, cpu));
     else
-      p_.mapper().dma_unmap_page(ep_.device, mp.dma, kern::PAGE_SIZE, hw::DmaDirection::bidirectional, now, cpu);
+      ex.cost(p_.mapper().dma_unmap_page(ep_.device, mp.dma, kern::PAGE_SIZE, hw::DmaDirection::bidirectional, now, cpu));
   }
   maps_.erase(std::remove_if(maps_.begin(), maps_.end(), held), maps_.end());
 }

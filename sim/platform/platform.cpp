@@ -97,7 +97,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
         // the host bridge, or -EREMOTEIO by the (cached) map type.
         const hw::P2pMapping m = p_.mapper().dma_map_p2p(ep_.device, phys, bytes, dir, now, cpu);
         if (m.err) {
-          for (const Unmap& u : unmaps) unmap(u, now, cpu);
+          for (const Unmap& u : unmaps) ex.cost(unmap(u, p_.abs(ex.now()), cpu));
           return m.err;
         }
         dma_base = m.dma_addr;
@@ -141,6 +141,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   // models drivers/nvme/host/pci.c:nvme_irq() -> nvme_poll_cq() as of v6.2.
   void irq(kern::Exec& ex) {
     KFUNC(ex, "nvme_irq");
+    const ps_t handler_start = ex.now();
     bool any = false;
     for (;;) {
       nv::Cqe c{};
@@ -158,9 +159,14 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       }
       kern::Bio& bio = *it->second.bio;
       bio.status = (c.status >> 1) ? -5 : 0;  // -EIO
-      // nvme_unmap_data() before blk_mq_end_request() ends the bio.
-      for (const Unmap& u : it->second.unmaps) unmap(u, p_.abs(ex.now()), static_cast<uint32_t>(std::max(0, ex.cpu())));
-      bio.done = true;
+      // nvme_unmap_data() before blk_mq_end_request() ends the bio: a strict
+      // IOMMU's invalidation wait delays the end, and every CQE after it.
+      for (const Unmap& u : it->second.unmaps)
+        ex.cost(unmap(u, p_.abs(ex.now()), static_cast<uint32_t>(std::max(0, ex.cpu()))));
+      if (ex.now() > handler_start)
+        p_.machine()->at(ex.now(), [&bio] { bio.done = true; });
+      else
+        bio.done = true;
       inflight_.erase(it);
     }
     if (any)
@@ -310,11 +316,11 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   static constexpr uint64_t kQueueMemory = 0x200000;  // queues + 64 PRP list pages
 
   uint64_t dma_of(uint64_t phys) const { return phys - base_ + queue_dma_; }
-  void unmap(const Unmap& u, ps_t now, uint32_t cpu) {
-    if (u.p2p)
-      p_.mapper().dma_unmap_p2p(ep_.device, u.m, u.bytes, u.dir, now, cpu);
-    else
-      p_.mapper().dma_unmap_page(ep_.device, u.dma, u.bytes, u.dir, now, cpu);
+  /// nvme_unmap_data() for one mapping; returns the time the CPU spun
+  /// waiting for the IOMMU's invalidation.
+  ps_t unmap(const Unmap& u, ps_t now, uint32_t cpu) {
+    if (u.p2p) return p_.mapper().dma_unmap_p2p(ep_.device, u.m, u.bytes, u.dir, now, cpu);
+    return p_.mapper().dma_unmap_page(ep_.device, u.dma, u.bytes, u.dir, now, cpu);
   }
 
   static hw::NvmeControllerConfig config_for(const EndpointSpec& ep) {
@@ -451,6 +457,7 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   hw::IommuConfig ic;
   ic.ncpus = static_cast<uint32_t>(k.cpus.size());
   ic.page_walkers = t.iommu_page_walkers;
+  ic.invalidation_ps = t.iommu_invalidation_wait;
   iommu_ = std::make_unique<hw::Iommu>(ic);
   mapper_ = std::make_unique<hw::DmaMapper>(*iommu_, distance_.get());
   iommu_enabled_ = t.iommu;

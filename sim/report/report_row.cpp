@@ -104,6 +104,8 @@ ReportRow make_report_row(size_t index, const SweepPoint& point,
   col("iotlb_invalidations", fmt::format("{}", m.iotlb.invalidations));
   col("iotlb_flushes_all", fmt::format("{}", m.iotlb.flushes_all));
   col("iotlb_walk_wait_us", num(static_cast<double>(m.iotlb.walk_wait_ps) / 1e6));
+  col("iommu_inval_round_trips", fmt::format("{}", m.iotlb.round_trips));
+  col("iommu_inval_wait_us", num(static_cast<double>(m.iotlb.cpu_wait_ps) / 1e6));
   col("sim_seconds", num(sim_secs));
   col("wall_seconds", num(wall_seconds));
   col("real_time_factor", wall_seconds > 0 ? num(sim_secs / wall_seconds) : "");

@@ -296,6 +296,8 @@ TopologySpec parse_topology_tree(const StrictNode& m) {
     if (io.has("mode")) t.iommu_mode = io.required("mode").as_enum("iommu mode", {"strict", "lazy"});
     if (io.has("page_walkers"))
       t.iommu_page_walkers = static_cast<uint32_t>(io.required("page_walkers").as_uint("iommu page_walkers", 0, 64));
+    if (io.has("invalidation_wait"))
+      t.iommu_invalidation_wait = io.required("invalidation_wait").as_duration_ps("iommu invalidation_wait");
     io.finish();
   }
   TreeParser p(t);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "hw/iommu.h"
 #include "hw/pci_topology.h"
 #include "hw/pcie_fabric.h"
 
@@ -72,6 +73,8 @@ struct TopologySpec {
   /// `iommu: {page_walkers}`: walks at once (0: unlimited); 7 reproduces
   /// pcie-bench's third for 64 B random reads beyond the IOTLB (hw/iommu.h).
   uint32_t iommu_page_walkers = 7;
+  /// One IOTLB invalidation round trip (hw::IommuConfig::invalidation_ps).
+  ps_t iommu_invalidation_wait = hw::IommuConfig{}.invalidation_ps;
   std::string file;  ///< where it was read (the included file, if any)
 };
 

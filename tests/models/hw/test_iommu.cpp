@@ -383,6 +383,49 @@ TEST_CASE("lazy flush queue flushes when the 256 slot ring is full", "[iommu]") 
   CHECK_FALSE(t.iommu.iovad(t.dom).find_iova(0xfff00));
 }
 
+TEST_CASE("strict unmaps wait one invalidation round trip each, lazy ones only when a ring is full", "[iommu][invalidation]") {
+  IommuConfig cfg;
+  cfg.invalidation_ps = 700_ns;
+  SECTION("strict: one round trip per unmap, however many pages, in submission order") {
+    OneDevice t(DomainType::dma, cfg);
+    const uint64_t a = t.dma.dma_map_page(kDev, 0x1000000, 64 * 4096, DmaDirection::bidirectional, 0);
+    const uint64_t b = t.dma.dma_map_page(kDev, 0x2000000, 4096, DmaDirection::bidirectional, 0);
+    const uint64_t c = t.dma.dma_map_page(kDev, 0x3000000, 4096, DmaDirection::bidirectional, 0);
+    CHECK(t.dma.dma_unmap_page(kDev, a, 64 * 4096, DmaDirection::bidirectional, 10_us) == 700_ns);
+    // Submitted 200 ns into the first one's round trip: it waits for the
+    // rest of that one, then its own.
+    CHECK(t.dma.dma_unmap_page(kDev, b, 4096, DmaDirection::bidirectional, 10_us + 200_ns) == 500_ns + 700_ns);
+    // Long after: the queue is idle again.
+    CHECK(t.dma.dma_unmap_page(kDev, c, 4096, DmaDirection::bidirectional, 20_us) == 700_ns);
+    CHECK(t.iommu.iotlb_stats().round_trips == 3);
+    CHECK(t.iommu.iotlb_stats().cpu_wait_ps == 700_ns + 1200_ns + 700_ns);
+  }
+  SECTION("lazy: the unmap that finds its ring full pays for the flush; the timer's is no caller's") {
+    OneDevice t(DomainType::dma_fq, cfg);
+    std::vector<uint64_t> iova;
+    for (uint64_t i = 0; i < 257; ++i)
+      iova.push_back(t.dma.dma_map_page(kDev, 0x10000000 + i * 4096, 4096, DmaDirection::bidirectional, 0));
+    for (uint64_t i = 0; i < 255; ++i)
+      CHECK(t.dma.dma_unmap_page(kDev, iova[i], 4096, DmaDirection::bidirectional, 1_us) == 0);
+    CHECK(t.iommu.iotlb_stats().round_trips == 0);
+    CHECK(t.dma.dma_unmap_page(kDev, iova[255], 4096, DmaDirection::bidirectional, 2_us) == 700_ns);
+    CHECK(t.iommu.iotlb_stats().round_trips == 1);
+    // The timer armed at 1 us flushes at 10.001 ms: a round trip that holds
+    // the queue until 10.0017 ms, so a strict-style wait right behind it
+    // would queue; an unmap after it pays nothing.
+    t.iommu.run_timers(10_ms + 1_us);
+    CHECK(t.iommu.iotlb_stats().round_trips == 2);
+    CHECK(t.iommu.sync_invalidation(10_ms + 1_us + 100_ns) == 600_ns + 700_ns);
+    CHECK(t.dma.dma_unmap_page(kDev, iova[256], 4096, DmaDirection::bidirectional, 11_ms) == 0);
+  }
+  SECTION("identity domains and dma-direct never wait") {
+    OneDevice t(DomainType::identity, cfg);
+    const uint64_t a = t.dma.dma_map_page(kDev, 0x1000000, 4096, DmaDirection::bidirectional, 0);
+    CHECK(t.dma.dma_unmap_page(kDev, a, 4096, DmaDirection::bidirectional, 1_us) == 0);
+    CHECK(t.iommu.iotlb_stats().round_trips == 0);
+  }
+}
+
 TEST_CASE("per cpu flush queues free other cpus entries only later", "[iommu]") {
   IommuConfig cfg;
   cfg.ncpus = 2;
