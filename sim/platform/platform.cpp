@@ -33,7 +33,16 @@ hw::DrivePreset drive_of(const std::string& name) {
   return hw::DrivePreset::kGen4x4;
 }
 
+// The model's I/O queue depth. v6.2 makes min(CAP.MQES + 1, io_queue_depth
+// = 1024) entries; the model keeps 64 (63 tags per queue), so that a CMB SQ
+// is one page of p2pmem (docs/fidelity.md).
 constexpr int kIoQueueDepth = 64;
+// Host memory of each controller's driver: admin queue, I/O CQs and the
+// fallback SQs below kPrpListBase, PRP list pages (one per request that needs
+// one, from a free list as the dma_pool would hand them out) above it.
+constexpr uint64_t kDeviceMemory = 0x1000000;
+constexpr uint64_t kIoCqBase = 0x20000, kIoSqBase = 0x60000, kPrpListBase = 0x100000;
+constexpr uint32_t kMaxIoQueues = 64;  // (kIoSqBase - kIoCqBase) / one page per CQ
 
 }  // namespace
 
@@ -41,11 +50,14 @@ constexpr int kIoQueueDepth = 64;
  * class NvmeDevice - one NVMe endpoint: the controller (hardware) and what
  * the Linux NVMe PCI driver keeps for it (queues, tags, in-flight bios).
  * The driver side models drivers/nvme/host/pci.c as of v6.2 in outline:
- * nvme_probe (nvme_map_cmb, admin queue, one I/O queue pair), nvme_queue_rq
- * (DMA-map the bio, PRPs, SQE, doorbell) and nvme_irq (reap the CQ, end the
- * bios, ring the CQ head doorbell).
+ * nvme_probe (nvme_map_cmb, admin queue, one I/O queue pair per CPU with
+ * its own MSI-X vector, CPUs spread over them), nvme_queue_rq on the
+ * submitting CPU's queue (DMA-map the bio, PRPs, SQE, doorbell) and nvme_irq
+ * per queue (reap the CQ, end the bios, ring the CQ head doorbell).
  */
 class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
+  struct Queue;
+
  public:
   NvmeDevice(Platform& p, const EndpointSpec& ep, int index, NvmeModule* module)
       : ctrl(config_for(ep), *this), p_(p), ep_(ep), index_(index), module_(module) {
@@ -80,8 +92,10 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     // submit_bio() -> bio_queue_enter(): a deleted disk fails the bio at once.
     if (removed_) return -5;  // -EIO
     KFUNC(ex, "nvme_queue_rq");
-    ex.wait_event([this] { return free_tag() >= 0; }, "blk_mq_get_tag");
-    const int tag = free_tag();
+    // blk_mq_map_queue(): the submitting CPU's hardware queue.
+    Queue& q = io_[cpu_queue_.at(static_cast<size_t>(std::max(0, ex.cpu())) % cpu_queue_.size())];
+    ex.wait_event([this, &q] { return free_tag(q) >= 0; }, "blk_mq_get_tag");
+    const int tag = free_tag(q);
     std::vector<uint64_t> dma_pages;  // bus address of each 4 KiB of data
     std::vector<Mapping> maps;
     std::vector<Unmap> unmaps;
@@ -112,6 +126,13 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
         maps.push_back({phys + off, bv.page->pfn + off / PAGE_SIZE, bv.shadow_alloc});
     }
     if (dma_pages.empty()) return -22;
+    if (dma_pages.size() - 1 > PAGE_SIZE / 8) {  // more than one PRP list page (MDTS bounds it)
+      for (const Unmap& u : unmaps) ex.cost(unmap(u, p_.abs(ex.now()), cpu));
+      return -22;
+    }
+    // The tag is the request's from here on, also while it waits below.
+    Inflight& inf = inflight_[key(q, tag)];
+    inf = {&bio, std::move(maps), std::move(unmaps), -1};
     nv::Sqe sqe{};
     sqe.opcode = bio.write ? nv::kNvmWrite : nv::kNvmRead;
     sqe.cid = static_cast<uint16_t>(tag);
@@ -125,34 +146,38 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     if (dma_pages.size() == 2) {
       sqe.prp2 = dma_pages[1];
     } else if (dma_pages.size() > 2) {
-      if (dma_pages.size() - 1 > PAGE_SIZE / 8) return -22;  // one PRP list page (MDTS bounds it)
-      const uint64_t list = base_ + 0x100000 + static_cast<uint64_t>(tag) * PAGE_SIZE;
+      // dma_pool_alloc(): the kernel's pool grows as needed; the model's
+      // 3,840 pages run out only with that many large requests in flight.
+      ex.wait_event([this] { return !prp_free_.empty(); }, "dma_pool_alloc: PRP list page");
+      inf.prp_page = static_cast<int>(prp_free_.back());
+      prp_free_.pop_back();
+      const uint64_t list = base_ + kPrpListBase + static_cast<uint64_t>(inf.prp_page) * PAGE_SIZE;
       std::vector<uint64_t> entries(dma_pages.begin() + 1, dma_pages.end());
       p_.move_bytes(ep_.name, list, reinterpret_cast<uint8_t*>(entries.data()), entries.size() * 8, true, 0);
       sqe.prp2 = dma_of(list);
     }
-    inflight_[tag] = {&bio, std::move(maps), std::move(unmaps)};
-    put_sqe(io_, sqe);
+    put_sqe(q, sqe);
     ex.cost(200_ns);  // nvme_queue_rq: request setup, excluding the doorbell
-    ring_sq(ex, io_);
+    ring_sq(ex, q);
     return 0;
   }
 
-  // models drivers/nvme/host/pci.c:nvme_irq() -> nvme_poll_cq() as of v6.2.
-  void irq(kern::Exec& ex) {
+  // models drivers/nvme/host/pci.c:nvme_irq() -> nvme_poll_cq() as of v6.2:
+  // the queue of the vector that fired.
+  void irq(kern::Exec& ex, Queue& q) {
     KFUNC(ex, "nvme_irq");
     const ps_t handler_start = ex.now();
     bool any = false;
     for (;;) {
       nv::Cqe c{};
-      p_.move_bytes(ep_.name, io_.cq + uint64_t{io_.cq_head} * sizeof(c), reinterpret_cast<uint8_t*>(&c), sizeof(c), false, 0);
-      if (((c.status & 1) != 0) != io_.phase) break;
+      p_.move_bytes(ep_.name, q.cq + uint64_t{q.cq_head} * sizeof(c), reinterpret_cast<uint8_t*>(&c), sizeof(c), false, 0);
+      if (((c.status & 1) != 0) != q.phase) break;
       any = true;
-      if (++io_.cq_head == io_.entries) {
-        io_.cq_head = 0;
-        io_.phase = !io_.phase;
+      if (++q.cq_head == q.entries) {
+        q.cq_head = 0;
+        q.phase = !q.phase;
       }
-      auto it = inflight_.find(c.cid);
+      auto it = inflight_.find(key(q, c.cid));
       if (it == inflight_.end()) {
         ex.report(FindingKind::kernel_bug, fmt::format("{}: completion for unknown command id {}", ep_.name, c.cid));
         continue;
@@ -167,10 +192,11 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
         p_.machine()->at(ex.now(), [&bio] { bio.done = true; });
       else
         bio.done = true;
+      if (it->second.prp_page >= 0) prp_free_.push_back(static_cast<uint32_t>(it->second.prp_page));
       inflight_.erase(it);
     }
     if (any)
-      ctrl.reg_write(p_.abs(ex.now()), static_cast<uint32_t>(nv::cq_head_doorbell(1, ctrl.config().dstrd)), io_.cq_head, 4);
+      ctrl.reg_write(p_.abs(ex.now()), static_cast<uint32_t>(nv::cq_head_doorbell(q.qid, ctrl.config().dstrd)), q.cq_head, 4);
     module_->kick();
   }
 
@@ -201,7 +227,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     };
     cmb_ = hw::nvme_map_cmb(regs, cap, bars, opts, add);
     // Queues and PRP lists: dma_alloc_coherent() memory, one mapping.
-    queue_dma_ = p_.mapper().dma_map_page(ep_.device, base_, kQueueMemory, hw::DmaDirection::bidirectional, host.now());
+    queue_dma_ = p_.mapper().dma_map_page(ep_.device, base_, kDeviceMemory, hw::DmaDirection::bidirectional, host.now());
+    for (uint32_t page = static_cast<uint32_t>((kDeviceMemory - kPrpListBase) / PAGE_SIZE); page-- > 0;)
+      prp_free_.push_back(page);
     // Admin queue, then enable: CSTS.RDY comes after the controller's delay.
     admin_ = {0, base_, base_ + 0x10000, 32};
     wr(host, nv::kRegAqa, ((admin_.entries - 1) << 16) | (admin_.entries - 1));
@@ -216,39 +244,95 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       if (i > 1000) throw ModelBug(ep_.name + ": controller never became ready");
       host.advance(100_us);
     }
-    io_ = {1, base_ + 0x20000, base_ + 0x30000, kIoQueueDepth};
-    io_.sq_dma = dma_of(io_.sq);
-    // models drivers/nvme/host/pci.c:nvme_alloc_sq_cmds() as of v6.2: with
-    // use_cmb_sqes the SQ comes from the controller's own p2pmem pool (the
-    // same pool user mmaps draw from), addressed by its bus address.
     auto prov = providers.find(ep_.name);
-    if (cmb_.use_sqes && prov != providers.end()) {
-      const uint64_t bytes = uint64_t{io_.entries} * sizeof(nv::Sqe);
-      const uint64_t kaddr = kern::pci_alloc_p2pmem(boot, p_.kernel(), *prov->second, bytes);
-      if (kaddr) {
-        io_.sq = kern::virt_to_pfn(kaddr) << kern::PAGE_SHIFT;
-        io_.sq_dma = io_.sq + prov->second->bus_offset;  // pci_p2pmem_virt_to_bus()
-        cmb_sq_kaddr_ = kaddr;
-        cmb_sq_bytes_ = bytes;
-      }
-    }
     if (prov != providers.end()) {
       kern::P2pdmaProvider* pv = prov->second;
       pv->driver_remove = [this, pv](kern::Exec& ex) { remove(ex, *pv); };
     }
-    nv::Sqe cq{};
-    cq.opcode = nv::kAdminCreateCq;
-    cq.prp1 = dma_of(io_.cq);
-    cq.cdw10 = ((io_.entries - 1) << 16) | 1;
-    cq.cdw11 = (1U << 16) | 0x3;  // IV 1, IEN, PC
-    admin_command(host, cq);
-    nv::Sqe sq{};
-    sq.opcode = nv::kAdminCreateSq;
-    sq.prp1 = io_.sq_dma;
-    sq.cdw10 = ((io_.entries - 1) << 16) | 1;
-    sq.cdw11 = (1U << 16) | 0x1;  // CQID 1, PC
-    admin_command(host, sq);
+    const uint32_t n = setup_io_queues(host, cap, bars[0].len, prov != providers.end() ? prov->second : nullptr, boot);
+    if (n == 0) return;  // an admin-only controller: no I/O, no disk
     p_.kernel().block_devices[ep_.name] = this;
+  }
+
+  // models drivers/nvme/host/pci.c:nvme_setup_io_queues() ->
+  // nvme_create_io_queues() as of v6.2, with write_queues = poll_queues = 0:
+  // one queue per possible CPU (nvme_max_io_queues()), as many as the
+  // controller grants (nvme_set_queue_count()), CMB SQs only if one page per
+  // queue fits the CMB (nvme_cmb_qdepth() with the model's 64-entry SQs),
+  // fewer queues while the doorbells overflow BAR0 (nvme_remap_bar()); then
+  // each queue's memory (nvme_alloc_sq_cmds(): its own p2pmem allocation),
+  // and per qid a CQ on MSI-X vector qid, then its SQ. CPUs are spread over
+  // the vectors as irq_build_affinity_masks() does on one node without SMT
+  // siblings, and blk_mq_pci_map_queues() sends every CPU of vector q's mask
+  // to queue q. Returns the number of I/O queues.
+  uint32_t setup_io_queues(CoroutineHost& host, uint64_t cap, uint64_t bar0_size, kern::P2pdmaProvider* pv,
+                           kern::Exec& boot) {
+    const uint32_t ncpus = static_cast<uint32_t>(p_.kernel().cpus.size());
+    uint32_t n = std::min<uint32_t>(ncpus, kMaxIoQueues);
+    nv::Sqe sf{};
+    sf.opcode = nv::kAdminSetFeatures;
+    sf.cdw10 = nv::kFeatNumberOfQueues;
+    sf.cdw11 = (n - 1) | ((n - 1) << 16);
+    const std::optional<nv::Cqe> granted = admin_command(host, sf, /*may_fail=*/true);
+    if (!granted) return 0;  // an NVMe error status: nvme_set_queue_count() leaves 0 I/O queues
+    n = std::min<uint32_t>(n, std::min(granted->dw0 & 0xffff, granted->dw0 >> 16) + 1);
+    bool cmb_sqes = cmb_.use_sqes && pv != nullptr;
+    if (cmb_sqes && uint64_t{n} * PAGE_SIZE > cmb_.size) cmb_sqes = false;  // nvme_cmb_qdepth() < 64
+    const uint64_t stride = 1ULL << nv::cap::kDstrd.get(cap);
+    while (n > 1 && 0x1000 + (uint64_t{n} + 1) * 8 * stride > bar0_size) --n;
+    io_.resize(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      Queue& q = io_[i];
+      q = {static_cast<uint16_t>(i + 1), base_ + kIoSqBase + i * PAGE_SIZE, base_ + kIoCqBase + i * PAGE_SIZE,
+           static_cast<uint32_t>(kIoQueueDepth)};
+      q.sq_dma = dma_of(q.sq);
+      // nvme_alloc_sq_cmds(): from the controller's own p2pmem pool (the
+      // same pool user mmaps draw from), addressed by its bus address; a
+      // queue whose allocation fails keeps host memory.
+      if (cmb_sqes) {
+        const uint64_t bytes = uint64_t{q.entries} * sizeof(nv::Sqe);
+        const uint64_t kaddr = kern::pci_alloc_p2pmem(boot, p_.kernel(), *pv, bytes);
+        if (kaddr) {
+          q.sq = kern::virt_to_pfn(kaddr) << kern::PAGE_SHIFT;
+          q.sq_dma = q.sq + pv->bus_offset;  // pci_p2pmem_virt_to_bus()
+          q.cmb_kaddr = kaddr;
+          q.cmb_bytes = bytes;
+        }
+      }
+    }
+    for (Queue& q : io_) {
+      nv::Sqe cq{};
+      cq.opcode = nv::kAdminCreateCq;
+      cq.prp1 = dma_of(q.cq);
+      cq.cdw10 = ((q.entries - 1) << 16) | q.qid;
+      cq.cdw11 = (uint32_t{q.qid} << 16) | 0x3;  // IV qid, IEN, PC
+      admin_command(host, cq);
+      nv::Sqe sq{};
+      sq.opcode = nv::kAdminCreateSq;
+      sq.prp1 = q.sq_dma;
+      sq.cdw10 = ((q.entries - 1) << 16) | q.qid;
+      sq.cdw11 = (uint32_t{q.qid} << 16) | 0x1;  // CQID qid, PC
+      admin_command(host, sq);
+    }
+    // irq_build_affinity_masks(): vector k gets ncpus / n CPUs in ascending
+    // order, the first ncpus % n vectors one more; the x86 vector matrix
+    // then puts each vector on the CPU of its mask with the fewest managed
+    // vectors, the highest-numbered on a tie.
+    cpu_queue_.assign(ncpus, 0);
+    std::vector<int>& load = p_.managed_irq_vectors();
+    load.resize(ncpus, 0);
+    uint32_t cpu = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t take = ncpus / n + (i < ncpus % n ? 1 : 0);
+      int best = -1;
+      for (uint32_t k = 0; k < take; ++k, ++cpu) {
+        cpu_queue_[cpu] = static_cast<int>(i);
+        if (best < 0 || load[cpu] <= load[static_cast<size_t>(best)]) best = static_cast<int>(cpu);
+      }
+      io_[i].irq_cpu = best;
+      ++load[static_cast<size_t>(best)];
+    }
+    return n;
   }
 
   void detach() { module_->detach(); }
@@ -271,10 +355,11 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     }
     ctrl.reg_write(p_.abs(ex.now()), nv::kRegCc, 0, 4);  // nvme_disable_ctrl
     module_->kick();
-    if (cmb_sq_kaddr_) {
-      kern::pci_free_p2pmem(ex, p_.kernel(), prov, cmb_sq_kaddr_, cmb_sq_bytes_);
-      cmb_sq_kaddr_ = 0;
-    }
+    for (Queue& q : io_)  // nvme_free_queues(): CMB SQs back to the pool
+      if (q.cmb_kaddr) {
+        kern::pci_free_p2pmem(ex, p_.kernel(), prov, q.cmb_kaddr, q.cmb_bytes);
+        q.cmb_kaddr = 0;
+      }
   }
   /// The CMB page at physical @pfn, if this controller's CMB covers it.
   uint8_t* cmb_memory(uint64_t pfn) {
@@ -295,6 +380,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     uint32_t sq_tail = 0, cq_head = 0;
     bool phase = true;
     uint64_t sq_dma = 0;      ///< the SQ as the controller addresses it
+    uint64_t cmb_kaddr = 0, cmb_bytes = 0;  ///< its p2pmem allocation, if in the CMB
+    int irq_cpu = 0;          ///< the CPU its MSI-X vector is routed to
   };
   struct Mapping {
     uint64_t dma;
@@ -312,8 +399,10 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     kern::Bio* bio;
     std::vector<Mapping> maps;  ///< physical pages the I/O may touch (oracle)
     std::vector<Unmap> unmaps;
+    int prp_page = -1;          ///< its PRP list page, if it needed one
   };
-  static constexpr uint64_t kQueueMemory = 0x200000;  // queues + 64 PRP list pages
+  /// Requests in flight, keyed by queue and tag (the tag is the command id).
+  static int key(const Queue& q, int tag) { return (int{q.qid} << 16) | tag; }
 
   uint64_t dma_of(uint64_t phys) const { return phys - base_ + queue_dma_; }
   /// nvme_unmap_data() for one mapping; returns the time the CPU spun
@@ -338,9 +427,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     return c;
   }
 
-  int free_tag() const {
+  int free_tag(const Queue& q) const {
     for (int t = 0; t < kIoQueueDepth - 1; ++t)
-      if (!inflight_.count(t)) return t;
+      if (!inflight_.count(key(q, t))) return t;
     return -1;
   }
 
@@ -360,8 +449,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     module_->kick();
   }
 
-  /// Boot-time admin command: submit, let the module run it, reap by polling.
-  void admin_command(CoroutineHost& host, nv::Sqe s) {
+  /// Boot-time admin command: submit, let the module run it, reap by
+  /// polling. An error status is a model bug unless @may_fail (then nullopt).
+  std::optional<nv::Cqe> admin_command(CoroutineHost& host, nv::Sqe s, bool may_fail = false) {
     s.cid = next_admin_cid_++;
     put_sqe(admin_, s);
     wr(host, static_cast<uint32_t>(nv::sq_tail_doorbell(0, ctrl.config().dstrd)), admin_.sq_tail);
@@ -374,8 +464,11 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
           admin_.phase = !admin_.phase;
         }
         wr(host, static_cast<uint32_t>(nv::cq_head_doorbell(0, ctrl.config().dstrd)), admin_.cq_head);
-        if (c.status >> 1) throw ModelBug(fmt::format("{}: admin command {:#x} failed: status {:#x}", ep_.name, s.opcode, c.status >> 1));
-        return;
+        if (c.status >> 1) {
+          if (may_fail) return std::nullopt;
+          throw ModelBug(fmt::format("{}: admin command {:#x} failed: status {:#x}", ep_.name, s.opcode, c.status >> 1));
+        }
+        return c;
       }
       host.advance(1_us);
     }
@@ -384,11 +477,12 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
 
   void on_irq(ps_t t, uint16_t vector) {
     Machine* m = p_.machine();
-    if (!m || vector == 0) return;  // boot polls the admin queue
-    const int cpu = (vector - 1) % m->nr_cpus();  // one vector per I/O queue, spread over CPUs
-    m->post_hardware_event({t, index_, irq_seq_++, [this, m, cpu] {
-                              m->raise_irq(cpu, fmt::format("nvme_irq {}q1", ep_.name),
-                                           [this](kern::Exec& ex) { irq(ex); });
+    if (!m || vector == 0 || vector > io_.size()) return;  // boot polls the admin queue
+    const size_t idx = vector - 1u;  // I/O queue qid's CQ uses vector qid
+    const int cpu = io_[idx].irq_cpu % m->nr_cpus();
+    m->post_hardware_event({t, index_, irq_seq_++, [this, m, cpu, idx] {
+                              m->raise_irq(cpu, fmt::format("nvme_irq {}q{}", ep_.name, io_[idx].qid),
+                                           [this, idx](kern::Exec& ex) { irq(ex, io_[idx]); });
                             }});
   }
 
@@ -414,8 +508,10 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   NvmeModule* module_;
   uint64_t base_ = 0;
   uint64_t queue_dma_ = 0;  ///< bus/IOVA address of base_
-  uint64_t cmb_sq_kaddr_ = 0, cmb_sq_bytes_ = 0;  ///< the I/O SQ's p2pmem allocation
-  Queue admin_, io_;
+  Queue admin_;
+  std::vector<Queue> io_;           ///< I/O queue qid at io_[qid - 1]
+  std::vector<int> cpu_queue_;      ///< CPU -> index in io_ (blk_mq_pci_map_queues)
+  std::vector<uint32_t> prp_free_;  ///< PRP list pages not in use
   uint16_t next_admin_cid_ = 1;
   std::map<int, Inflight> inflight_;
   bool removed_ = false;  ///< nvme_remove() deleted the disk: new bios fail

@@ -49,7 +49,7 @@ class Platform : public TlmBackend {
   ~Platform() override;
 
   /// nvme_probe() for every controller: map its CMB (pci_p2pdma_add_resource
-  /// through nvme_map_cmb), enable it, create one I/O queue pair. Runs before
+  /// through nvme_map_cmb), enable it, create an I/O queue pair per CPU. Runs before
   /// the machine starts; the controllers' enable delay passes in simulated
   /// time. Registers CMB providers in @providers by endpoint name.
   void boot(kern::Exec& boot, std::map<std::string, kern::P2pdmaProvider*>& providers);
@@ -57,6 +57,9 @@ class Platform : public TlmBackend {
   void start(Machine& m);
   bool has_nvme() const { return !devices_.empty(); }
   NvmeDevice* nvme(const std::string& name);
+  /// Managed MSI-X vectors routed to each CPU so far (the x86 vector
+  /// matrix's count, which picks a vector's CPU within its mask).
+  std::vector<int>& managed_irq_vectors() { return managed_irq_vectors_; }
   /// The tlm endpoint named @name, or nullptr.
   ExternalDevice* external(const std::string& name);
   /// A task releases pinned pages: the DMA mappings tlm endpoints hold of
@@ -117,6 +120,7 @@ class Platform : public TlmBackend {
   std::unique_ptr<hw::DmaMapper> mapper_;
   bool iommu_enabled_ = false;
   std::vector<std::unique_ptr<NvmeDevice>> devices_;
+  std::vector<int> managed_irq_vectors_;
   std::vector<std::unique_ptr<ExternalDevice>> externals_;
   HardwareModules modules_;
   std::vector<hw::DeviceId> ports_;  ///< fabric port -> endpoint function

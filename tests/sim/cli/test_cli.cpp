@@ -11,6 +11,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -727,8 +730,34 @@ TEST_CASE("S15 a map type cached before an ACS change sends peer DMA into the IO
     Cli r = run(src("scenarios/s15_stale_map_type_acs.yaml") + " --variant " + v);
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("verdict: iommu_fault\n") != std::string::npos);
-    CHECK(r.out.find("on nvme0\n  nvme0 DMA write at 0xe4001000 (4096 bytes) faulted in the IOMMU") != std::string::npos);
+    CHECK(r.out.find("on nvme0\n  nvme0 DMA write at 0xe4002000 (4096 bytes) faulted in the IOMMU") != std::string::npos);
   }
+}
+
+TEST_CASE("each CPU submits on its own NVMe queue and takes that queue's interrupt", "[cli][p2pmem][nvme]") {
+  // p2pmem_test_threads.yaml: 5 CPUs, so each drive gets 5 I/O queues, qid
+  // k on MSI-X vector k routed to CPU k-1; the 4 threads run on CPUs 1-4.
+  const std::string trace = scratch() + "/queues.json";
+  Cli r = run(src("scenarios/p2pmem_test_threads.yaml") + " --variant v6.2 --trace " + trace);
+  REQUIRE(r.exit_code == 0);
+  const std::string t = slurp(trace);
+  std::map<std::string, std::string> track;  // tid -> thread name
+  const std::regex meta(R"re(\{"ph":"M","pid":1,"tid":(\d+),"name":"thread_name","args":\{"name":"([^"]+)"\}\})re");
+  for (std::sregex_iterator i(t.begin(), t.end(), meta), e; i != e; ++i) track[(*i)[1]] = (*i)[2];
+  const std::regex irq(R"re("tid":(\d+),"ts":[0-9.]+,"name":"nvme_irq (nvme[01])q(\d+)")re");
+  std::map<std::string, int> per_queue;
+  for (std::sregex_iterator i(t.begin(), t.end(), irq), e; i != e; ++i) {
+    const int qid = std::stoi((*i)[3]);
+    INFO((*i)[2] << " q" << qid);
+    CHECK(track[(*i)[1]] == "cpu" + std::to_string(qid - 1) + " irq/softirq");
+    ++per_queue[std::string((*i)[2]) + "q" + std::to_string(qid)];
+  }
+  // 256 chunks over 4 threads: each thread's 64 reads (nvme0) and 64 writes
+  // (nvme1) complete one interrupt each on its CPU's queue of that drive;
+  // queue 1 (CPU 0, where no thread runs) stays idle.
+  const std::map<std::string, int> want = {{"nvme0q2", 64}, {"nvme0q3", 64}, {"nvme0q4", 64}, {"nvme0q5", 64},
+                                           {"nvme1q2", 64}, {"nvme1q3", 64}, {"nvme1q4", 64}, {"nvme1q5", 64}};
+  CHECK(per_queue == want);
 }
 
 TEST_CASE("p2pmem-test threads keep several I/Os in flight and still match", "[cli][p2pmem]") {
