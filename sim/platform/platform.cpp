@@ -91,6 +91,13 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   int submit(kern::Exec& ex, kern::Kernel& k, kern::Bio& bio) override {
     // submit_bio() -> bio_queue_enter(): a deleted disk fails the bio at once.
     if (removed_) return -5;  // -EIO
+    // bio_queue_enter(): the bio holds q_usage_counter until it is queued
+    // (or fails), so a freeze in nvme_remove() waits for it too.
+    ++entered_;
+    struct Leave {
+      int& n;
+      ~Leave() { --n; }
+    } leave{entered_};
     KFUNC(ex, "nvme_queue_rq");
     // blk_mq_map_queue(): the submitting CPU's hardware queue.
     Queue& q = io_[cpu_queue_.at(static_cast<size_t>(std::max(0, ex.cpu())) % cpu_queue_.size())];
@@ -162,11 +169,19 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     return 0;
   }
 
-  // models drivers/nvme/host/pci.c:nvme_irq() -> nvme_poll_cq() as of v6.2:
-  // the queue of the vector that fired.
+  // models drivers/nvme/host/pci.c:nvme_irq() -> nvme_poll_cq() ->
+  // nvme_handle_cqe(), then nvme_pci_complete_batch() as of v6.2: reap every
+  // CQE of the vector's queue (a failed one is completed at once,
+  // nvme_pci_complete_rq(); the rest join the io_comp_batch), ring the CQ
+  // head doorbell, then unmap each batched request and end them all
+  // together (blk_mq_end_request_batch()). A strict IOMMU's invalidation
+  // waits in the unmaps delay every end in the batch; the tag and the PRP
+  // page are freed with the end.
   void irq(kern::Exec& ex, Queue& q) {
     KFUNC(ex, "nvme_irq");
     const ps_t handler_start = ex.now();
+    const uint32_t cpu = static_cast<uint32_t>(std::max(0, ex.cpu()));
+    std::vector<int> batch;
     bool any = false;
     for (;;) {
       nv::Cqe c{};
@@ -182,27 +197,44 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
         ex.report(FindingKind::kernel_bug, fmt::format("{}: completion for unknown command id {}", ep_.name, c.cid));
         continue;
       }
-      kern::Bio& bio = *it->second.bio;
-      bio.status = (c.status >> 1) ? -5 : 0;  // -EIO
-      // nvme_unmap_data() before blk_mq_end_request() ends the bio: a strict
-      // IOMMU's invalidation wait delays the end, and every CQE after it.
-      for (const Unmap& u : it->second.unmaps)
-        ex.cost(unmap(u, p_.abs(ex.now()), static_cast<uint32_t>(std::max(0, ex.cpu()))));
-      if (ex.now() > handler_start)
-        p_.machine()->at(ex.now(), [&bio] { bio.done = true; });
-      else
-        bio.done = true;
-      if (it->second.prp_page >= 0) prp_free_.push_back(static_cast<uint32_t>(it->second.prp_page));
-      inflight_.erase(it);
+      if (c.status >> 1) {  // blk_mq_add_to_batch() refuses an error
+        it->second.bio->status = -5;  // -EIO
+        for (const Unmap& u : it->second.unmaps) ex.cost(unmap(u, p_.abs(ex.now()), cpu));
+        end_requests(ex, handler_start, {it->first});
+        continue;
+      }
+      it->second.bio->status = 0;
+      batch.push_back(it->first);
     }
     if (any)
       ctrl.reg_write(p_.abs(ex.now()), static_cast<uint32_t>(nv::cq_head_doorbell(q.qid, ctrl.config().dstrd)), q.cq_head, 4);
+    for (int k : batch)
+      for (const Unmap& u : inflight_.at(k).unmaps) ex.cost(unmap(u, p_.abs(ex.now()), cpu));
+    if (!batch.empty()) end_requests(ex, handler_start, std::move(batch));
     module_->kick();
+  }
+
+  /// blk_mq_end_request(_batch)(): the bios end, tags and PRP pages are
+  /// freed, at the handler's current time (later than its start only if it
+  /// spent time, e.g. waiting for IOTLB invalidations).
+  void end_requests(kern::Exec& ex, ps_t handler_start, std::vector<int> keys) {
+    auto end = [this, keys] {
+      for (int k : keys) {
+        auto it = inflight_.find(k);
+        it->second.bio->done = true;
+        if (it->second.prp_page >= 0) prp_free_.push_back(static_cast<uint32_t>(it->second.prp_page));
+        inflight_.erase(it);
+      }
+    };
+    if (ex.now() > handler_start)
+      p_.machine()->at(ex.now(), end);
+    else
+      end();
   }
 
   // ---- probe ----------------------------------------------------------------
   // models drivers/nvme/host/pci.c:nvme_probe() -> nvme_reset_work() in outline
-  // as of v6.2: nvme_map_cmb(), admin queue, enable, one I/O queue pair.
+  // as of v6.2: nvme_map_cmb(), admin queue, enable, I/O queues (setup_io_queues()).
   void probe(kern::Exec& boot, CoroutineHost& host, std::map<std::string, kern::P2pdmaProvider*>& providers) {
     module_->attach(&ctrl, &p_, ep_.bar_phys);
     const uint64_t cap = ctrl.reg_read(host.now(), nv::kRegCap, 8);
@@ -249,7 +281,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       kern::P2pdmaProvider* pv = prov->second;
       pv->driver_remove = [this, pv](kern::Exec& ex) { remove(ex, *pv); };
     }
-    const uint32_t n = setup_io_queues(host, cap, bars[0].len, prov != providers.end() ? prov->second : nullptr, boot);
+    const uint32_t n = setup_io_queues(host, cap, ctrl.bar0_size(), prov != providers.end() ? prov->second : nullptr, boot);
     if (n == 0) return;  // an admin-only controller: no I/O, no disk
     p_.kernel().block_devices[ep_.name] = this;
   }
@@ -351,14 +383,15 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     {
       KFUNC(ex, "del_gendisk");
       ex.might_sleep("blk_mq_freeze_queue");
-      ex.wait_event([this] { return inflight_.empty(); }, "blk_mq_freeze_queue_wait: requests in flight");
+      ex.wait_event([this] { return inflight_.empty() && entered_ == 0; },
+                    "blk_mq_freeze_queue_wait: requests in flight");
     }
     ctrl.reg_write(p_.abs(ex.now()), nv::kRegCc, 0, 4);  // nvme_disable_ctrl
     module_->kick();
-    for (Queue& q : io_)  // nvme_free_queues(): CMB SQs back to the pool
-      if (q.cmb_kaddr) {
-        kern::pci_free_p2pmem(ex, p_.kernel(), prov, q.cmb_kaddr, q.cmb_bytes);
-        q.cmb_kaddr = 0;
+    for (auto q = io_.rbegin(); q != io_.rend(); ++q)  // nvme_free_queues(): highest qid first
+      if (q->cmb_kaddr) {
+        kern::pci_free_p2pmem(ex, p_.kernel(), prov, q->cmb_kaddr, q->cmb_bytes);
+        q->cmb_kaddr = 0;
       }
   }
   /// The CMB page at physical @pfn, if this controller's CMB covers it.
@@ -493,7 +526,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
         p_, ep_.name, addr, len, at, what,
         [this](uint64_t page) -> std::optional<uint64_t> {
           std::optional<uint64_t> shadow;
-          for (const auto& [tag, inf] : inflight_)
+          for (const auto& [req, inf] : inflight_)
             for (const auto& mp : inf.maps)
               if (mp.dma == page) shadow = mp.shadow_alloc;
           return shadow;
@@ -515,6 +548,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   uint16_t next_admin_cid_ = 1;
   std::map<int, Inflight> inflight_;
   bool removed_ = false;  ///< nvme_remove() deleted the disk: new bios fail
+  int entered_ = 0;       ///< submitters between bio_queue_enter() and queueing
   uint64_t irq_seq_ = 0;
   hw::NvmeCmbMap cmb_;
 };
