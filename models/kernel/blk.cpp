@@ -1,6 +1,8 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #include "kernel/blk.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "kernel/gup.h"
@@ -34,6 +36,40 @@ void bio_add_page(Bio& bio, const GupPage& gp, uint32_t len, uint32_t off) {
   }
   bio.vecs.push_back({gp.page, off, len, gp.shadow_alloc});
   bio.size += len;
+}
+
+// models block/blk-merge.c:__bio_split_to_limits() -> bio_split_rw() ->
+// bio_split() + bio_chain() as of v6.2, for the limit that matters to a
+// contiguous buffer, max_sectors (get_max_io_size(): rounded down to the
+// block size, which the model's drives report as both logical and
+// physical). Each front piece is a clone over the same pages, submitted
+// before the remainder is split again.
+std::vector<Bio> bio_split_to_limits(Kernel& k, const Bio& bio, uint64_t max_bytes) {
+  if (bio.size <= max_bytes) return {bio};
+  std::vector<Bio> pieces;
+  size_t v = 0;
+  uint64_t in_vec = 0;  // bytes of bio.vecs[v] already in earlier pieces
+  for (uint64_t done = 0; done < bio.size;) {
+    Bio piece;
+    piece.write = bio.write;
+    piece.sector = bio.sector + done / 512;
+    piece.id = bio.id;
+    const uint64_t want = std::min<uint64_t>(max_bytes, bio.size - done);
+    while (piece.size < want) {
+      const BioVec& bv = bio.vecs[v];
+      const uint64_t take = std::min<uint64_t>(bv.len - in_vec, want - piece.size);
+      const uint64_t start = bv.offset + in_vec;  // from the bvec's first page
+      Page* page = start / PAGE_SIZE ? k.pfn_to_page(bv.page->pfn + start / PAGE_SIZE) : bv.page;
+      piece.vecs.push_back({page, static_cast<uint32_t>(start % PAGE_SIZE), static_cast<uint32_t>(take),
+                            bv.shadow_alloc});
+      piece.size += take;
+      in_vec += take;
+      if (in_vec == bv.len) ++v, in_vec = 0;
+    }
+    done += piece.size;
+    pieces.push_back(std::move(piece));
+  }
+  return pieces;
 }
 
 // models block/fops.c:__blkdev_direct_IO_simple() with
@@ -75,15 +111,28 @@ int64_t blkdev_direct_io(Exec& ex, Kernel& k, Process& proc, BlockDevice& dev, u
   }
   ex.pp("blkdev_direct_io:after_get_pages");
   int64_t ret = static_cast<int64_t>(bio.size);
-  int err = dev.submit(ex, k, bio);
-  if (err) {
-    ret = err;
-  } else {
+  // submit_bio(): a bio above the queue's max_sectors goes out as chained
+  // pieces, front first; one that fails to start ends with its error.
+  std::vector<Bio> pieces =
+      bio_split_to_limits(k, bio, static_cast<uint64_t>(dev.max_sectors()) * 512 / dev.logical_block_size() *
+                                      dev.logical_block_size());
+  for (Bio& piece : pieces)
+    if (const int err = dev.submit(ex, k, piece)) {
+      piece.status = err;
+      piece.done = true;
+    }
+  if (std::any_of(pieces.begin(), pieces.end(), [](const Bio& b) { return !b.done; })) {
     KFUNC(ex, "submit_bio_wait");
-    Bio* b = &bio;
-    ex.wait_event([b] { return b->done; }, "submit_bio_wait: wait_for_completion_io");
-    if (bio.status) ret = bio.status;
+    std::vector<Bio>* ps = &pieces;
+    ex.wait_event([ps] { return std::all_of(ps->begin(), ps->end(), [](const Bio& b) { return b.done; }); },
+                  "submit_bio_wait: wait_for_completion_io");
   }
+  // __bio_chain_endio(): a child's error reaches the parent unless it has
+  // one; the parent's own (the last piece's) error overwrites it.
+  int status = pieces.back().status;
+  for (const Bio& piece : pieces)
+    if (!status && piece.status) status = piece.status;
+  if (status) ret = status;
   ex.pp("blkdev_direct_io:before_release_pages");
   KFUNC(ex, "bio_release_pages");
   for (const GupPage& gp : pages) gup_release_page(ex, k, gp, base);

@@ -45,6 +45,9 @@ class BlockDevice {
   /// bdev_dma_alignment(): the mask a buffer address must clear (the block
   /// layer's default is 511; NVMe sets 3).
   virtual uint32_t dma_alignment() const { return 511; }
+  /// queue_max_sectors(): the largest request in 512-byte sectors; the block
+  /// layer splits a bio above it (BLK_DEF_MAX_SECTORS, 2560, by default).
+  virtual uint32_t max_sectors() const { return 2560; }
   /// Start @bio; returns 0, or -errno when mapping failed (bio not started).
   virtual int submit(Exec& ex, Kernel& k, Bio& bio) = 0;
 };
@@ -53,6 +56,14 @@ struct GupPage;
 /// bio_add_page() for a page GUP returned: merges into the last bvec only
 /// when physically contiguous and of the same pgmap (page_is_mergeable()).
 void bio_add_page(Bio& bio, const GupPage& gp, uint32_t len, uint32_t off);
+
+/**
+ * bio_split_to_limits() - what blk_mq_submit_bio() -> __bio_split_to_limits()
+ * makes of @bio: pieces of at most @max_bytes (a multiple of the logical
+ * block size), front first, each sharing @bio's pages; the last piece is
+ * @bio's own remainder. A bio within the limit is one piece.
+ */
+std::vector<Bio> bio_split_to_limits(Kernel& k, const Bio& bio, uint64_t max_bytes);
 
 /**
  * blkdev_direct_io() - an O_DIRECT read or write of @len bytes at byte

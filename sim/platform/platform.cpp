@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "hw/nvme_host.h"
@@ -84,6 +85,16 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   // nvme_update_disk_info() / nvme_set_queue_limits() as of v6.2.
   uint32_t logical_block_size() const override { return ctrl.config().lba_bytes; }
   uint32_t dma_alignment() const override { return 3; }
+  // nvme_init_identify(): max_hw_sectors from MDTS (at most NVME_MAX_KB_SZ,
+  // 4 MiB); blk_queue_max_hw_sectors(): max_sectors at most
+  // BLK_DEF_MAX_SECTORS, in whole logical blocks. MDTS 5 with 4 KiB pages:
+  // 256 sectors, 128 KiB.
+  uint32_t max_sectors() const override {
+    const hw::NvmeControllerConfig& c = ctrl.config();
+    const uint64_t mdts = c.mdts ? ((4096ULL << c.mpsmin) << c.mdts) / 512 : 8192;
+    const uint64_t lbs = c.lba_bytes / 512;
+    return static_cast<uint32_t>(std::min<uint64_t>({mdts, 8192, 2560}) / lbs * lbs);
+  }
 
   // models drivers/nvme/host/pci.c:nvme_queue_rq() -> nvme_map_data() ->
   // nvme_pci_setup_prps() and nvme_submit_cmd() as of v6.2; the DMA mapping

@@ -23,14 +23,27 @@ class FakeBlockDevice : public BlockDevice {
   bool queue_pci_p2pdma() const override { return p2p_; }
   uint32_t logical_block_size() const override { return lbs_; }
   uint32_t dma_alignment() const override { return dma_align_; }
+  uint32_t max_sectors() const override { return max_sectors_; }
   int submit(Exec&, Kernel&, Bio& bio) override {
     vecs = bio.vecs;
     for (const auto& v : bio.vecs) refs_during.push_back(v.page->refcount);
+    submitted.push_back({bio.sector, bio.size, bio.vecs.empty() ? 0 : bio.vecs[0].page->pfn,
+                         bio.vecs.empty() ? 0U : bio.vecs[0].offset});
+    const size_t n = submitted.size() - 1;
+    if (n < fail_submit.size() && fail_submit[n]) return fail_submit[n];
+    bio.status = n < fail_status.size() ? fail_status[n] : 0;
     bio.done = true;
     return 0;
   }
+  struct Seen {
+    uint64_t sector, size, first_pfn;
+    uint32_t first_offset;
+  };
   std::vector<BioVec> vecs;
   std::vector<int> refs_during;
+  std::vector<Seen> submitted;
+  uint32_t max_sectors_ = 2560;
+  std::vector<int> fail_submit, fail_status;  ///< per submission: errno at submit, or as completion status
 
  private:
   bool p2p_;
@@ -123,4 +136,53 @@ TEST_CASE("O_DIRECT alignment is the device's logical block size and DMA alignme
   CHECK(blkdev_direct_io(ex, f.k, f.proc(1), nvme, addr, 0, 0, false) == 0);
   FakeBlockDevice plain(true);  // the block layer's default alignment
   CHECK(blkdev_direct_io(ex, f.k, f.proc(1), plain, addr + 4, 512, 0, false) == -22);
+}
+
+TEST_CASE("a direct I/O above max_sectors goes out as pieces, front first, and fails as a whole", "[blk][split]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 1, "io");
+  const uint64_t addr = f.map(ex, 1, 16);  // 64 KiB of contiguous p2pmem: one bvec
+  SECTION("a 64 KiB read with max_sectors 32 (16 KiB): four pieces in LBA and page order") {
+    FakeBlockDevice dev(true);
+    dev.max_sectors_ = 32;
+    CHECK(blkdev_direct_io(ex, f.k, f.proc(1), dev, addr, 16 * PAGE_SIZE, 8192, false) == 16 * int64_t(PAGE_SIZE));
+    REQUIRE(dev.submitted.size() == 4);
+    for (size_t i = 0; i < 4; ++i) {
+      INFO("piece " << i);
+      CHECK(dev.submitted[i].sector == 16 + 32 * i);
+      CHECK(dev.submitted[i].size == 4 * PAGE_SIZE);
+      CHECK(dev.submitted[i].first_pfn == f.page(4 * static_cast<int>(i)).pfn);
+      CHECK(dev.submitted[i].first_offset == 0);
+    }
+    CHECK(f.page(0).refcount == 1);  // references dropped once, after every piece
+  }
+  SECTION("a cut inside a page: the next piece starts at that offset of the same page") {
+    FakeBlockDevice dev(true);
+    dev.max_sectors_ = 3;  // 1536 bytes
+    CHECK(blkdev_direct_io(ex, f.k, f.proc(1), dev, addr + 512, 4096, 0, true) == 4096);
+    REQUIRE(dev.submitted.size() == 3);
+    CHECK(dev.submitted[0].size == 1536);
+    CHECK(dev.submitted[0].first_offset == 512);
+    CHECK(dev.submitted[1].first_pfn == f.page(0).pfn);
+    CHECK(dev.submitted[1].first_offset == 2048);
+    CHECK(dev.submitted[2].first_pfn == f.page(0).pfn);  // 512 + 2 x 1536: still in page 0
+    CHECK(dev.submitted[2].first_offset == 3584);
+    CHECK(dev.submitted[2].size == 1024);
+  }
+  SECTION("a failed piece fails the whole I/O; the last piece's error wins over an earlier one's") {
+    FakeBlockDevice dev(true);
+    dev.max_sectors_ = 32;
+    dev.fail_status = {0, -5, 0, 0};
+    CHECK(blkdev_direct_io(ex, f.k, f.proc(1), dev, addr, 16 * PAGE_SIZE, 0, false) == -5);
+    CHECK(dev.submitted.size() == 4);  // the other pieces still went out
+    FakeBlockDevice tail(true);
+    tail.max_sectors_ = 32;
+    tail.fail_status = {0, -5, 0, -121};
+    CHECK(blkdev_direct_io(ex, f.k, f.proc(1), tail, addr, 16 * PAGE_SIZE, 0, false) == -121);
+    FakeBlockDevice refused(true);
+    refused.max_sectors_ = 32;
+    refused.fail_submit = {0, 0, -12};
+    CHECK(blkdev_direct_io(ex, f.k, f.proc(1), refused, addr, 16 * PAGE_SIZE, 0, false) == -12);
+    CHECK(f.page(0).refcount == 1);
+  }
 }
