@@ -8,6 +8,7 @@
 
 #include "hw/nvme_host.h"
 #include "hw/nvme_regs.h"
+#include "kernel/irq_affinity.h"
 #include "kernel/memremap.h"
 #include "platform/device_exec.h"
 #include "platform/dma_oracle.h"
@@ -305,9 +306,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   // fewer queues while the doorbells overflow BAR0 (nvme_remap_bar()); then
   // each queue's memory (nvme_alloc_sq_cmds(): its own p2pmem allocation),
   // and per qid a CQ on MSI-X vector qid, then its SQ. CPUs are spread over
-  // the vectors as irq_build_affinity_masks() does on one node without SMT
-  // siblings, and blk_mq_pci_map_queues() sends every CPU of vector q's mask
-  // to queue q. Returns the number of I/O queues.
+  // the vectors and each vector's interrupt routed as kern::spread_queues()
+  // says. Returns the number of I/O queues.
   uint32_t setup_io_queues(CoroutineHost& host, uint64_t cap, uint64_t bar0_size, kern::P2pdmaProvider* pv,
                            kern::Exec& boot) {
     const uint32_t ncpus = static_cast<uint32_t>(p_.kernel().cpus.size());
@@ -357,24 +357,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       sq.cdw11 = (uint32_t{q.qid} << 16) | 0x1;  // CQID qid, PC
       admin_command(host, sq);
     }
-    // irq_build_affinity_masks(): vector k gets ncpus / n CPUs in ascending
-    // order, the first ncpus % n vectors one more; the x86 vector matrix
-    // then puts each vector on the CPU of its mask with the fewest managed
-    // vectors, the highest-numbered on a tie.
-    cpu_queue_.assign(ncpus, 0);
-    std::vector<int>& load = p_.managed_irq_vectors();
-    load.resize(ncpus, 0);
-    uint32_t cpu = 0;
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t take = ncpus / n + (i < ncpus % n ? 1 : 0);
-      int best = -1;
-      for (uint32_t k = 0; k < take; ++k, ++cpu) {
-        cpu_queue_[cpu] = static_cast<int>(i);
-        if (best < 0 || load[cpu] <= load[static_cast<size_t>(best)]) best = static_cast<int>(cpu);
-      }
-      io_[i].irq_cpu = best;
-      ++load[static_cast<size_t>(best)];
-    }
+    const kern::QueueMap map = kern::spread_queues(ncpus, n, p_.managed_irq_vectors());
+    cpu_queue_ = map.cpu_queue;
+    for (uint32_t i = 0; i < n; ++i) io_[i].irq_cpu = map.irq_cpu[i];
     return n;
   }
 
