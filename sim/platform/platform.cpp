@@ -130,7 +130,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
         // the host bridge, or -EREMOTEIO by the (cached) map type.
         const hw::P2pMapping m = p_.mapper().dma_map_p2p(ep_.device, phys, bytes, dir, now, cpu);
         if (m.err) {
-          for (const Unmap& u : unmaps) ex.cost(unmap(u, p_.abs(ex.now()), cpu));
+          unmap_all(ex, unmaps);
           return m.err;
         }
         dma_base = m.dma_addr;
@@ -146,7 +146,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     }
     if (dma_pages.empty()) return -22;
     if (dma_pages.size() - 1 > PAGE_SIZE / 8) {  // more than one PRP list page (MDTS bounds it)
-      for (const Unmap& u : unmaps) ex.cost(unmap(u, p_.abs(ex.now()), cpu));
+      unmap_all(ex, unmaps);
       return -22;
     }
     // The tag is the request's from here on, also while it waits below.
@@ -192,7 +192,6 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   void irq(kern::Exec& ex, Queue& q) {
     KFUNC(ex, "nvme_irq");
     const ps_t handler_start = ex.now();
-    const uint32_t cpu = static_cast<uint32_t>(std::max(0, ex.cpu()));
     std::vector<int> batch;
     bool any = false;
     for (;;) {
@@ -211,7 +210,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       }
       if (c.status >> 1) {  // blk_mq_add_to_batch() refuses an error
         it->second.bio->status = -5;  // -EIO
-        for (const Unmap& u : it->second.unmaps) ex.cost(unmap(u, p_.abs(ex.now()), cpu));
+        unmap_all(ex, it->second.unmaps);
         end_requests(ex, handler_start, {it->first});
         continue;
       }
@@ -220,8 +219,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     }
     if (any)
       ctrl.reg_write(p_.abs(ex.now()), static_cast<uint32_t>(nv::cq_head_doorbell(q.qid, ctrl.config().dstrd)), q.cq_head, 4);
-    for (int k : batch)
-      for (const Unmap& u : inflight_.at(k).unmaps) ex.cost(unmap(u, p_.abs(ex.now()), cpu));
+    for (int k : batch) unmap_all(ex, inflight_.at(k).unmaps);
     if (!batch.empty()) end_requests(ex, handler_start, std::move(batch));
     module_->kick();
   }
@@ -439,6 +437,12 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   ps_t unmap(const Unmap& u, ps_t now, uint32_t cpu) {
     if (u.p2p) return p_.mapper().dma_unmap_p2p(ep_.device, u.m, u.bytes, u.dir, now, cpu);
     return p_.mapper().dma_unmap_page(ep_.device, u.dma, u.bytes, u.dir, now, cpu);
+  }
+  /// nvme_unmap_data(): every mapping of a request, on @ex's CPU, which
+  /// spends the IOMMU's invalidation waits.
+  void unmap_all(kern::Exec& ex, const std::vector<Unmap>& unmaps) {
+    const uint32_t cpu = static_cast<uint32_t>(std::max(0, ex.cpu()));
+    for (const Unmap& u : unmaps) ex.cost(unmap(u, p_.abs(ex.now()), cpu));
   }
 
   static hw::NvmeControllerConfig config_for(const EndpointSpec& ep) {
