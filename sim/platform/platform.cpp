@@ -219,6 +219,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     }
     if (any)
       ctrl.reg_write(p_.abs(ex.now()), static_cast<uint32_t>(nv::cq_head_doorbell(q.qid, ctrl.config().dstrd)), q.cq_head, 4);
+    // rq_list_add() pushes at the head: the batch runs newest CQE first.
+    std::reverse(batch.begin(), batch.end());
     for (int k : batch) unmap_all(ex, inflight_.at(k).unmaps);
     if (!batch.empty()) end_requests(ex, handler_start, std::move(batch));
     module_->kick();
