@@ -8,6 +8,7 @@ const char* const kKindNames[] = {
     "cross_context_leak", "premature_free", "use_after_free",
     "refcount_underflow", "kernel_bug",     "hang",
     "sleep_in_atomic",    "iommu_fault",    "data_mismatch",
+    "use_after_revoke",
 };
 }
 
@@ -16,7 +17,7 @@ const char* to_string(FindingKind k) { return kKindNames[static_cast<int>(k)]; }
 const std::vector<FindingKind>& all_finding_kinds() {
   static const std::vector<FindingKind> all = [] {
     std::vector<FindingKind> v;
-    for (int i = 0; i <= static_cast<int>(FindingKind::data_mismatch); ++i)
+    for (int i = 0; i <= static_cast<int>(FindingKind::use_after_revoke); ++i)
       v.push_back(static_cast<FindingKind>(i));
     return v;
   }();

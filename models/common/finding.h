@@ -20,6 +20,7 @@ enum class FindingKind {
   sleep_in_atomic,
   iommu_fault,
   data_mismatch,
+  use_after_revoke,
 };
 
 const char* to_string(FindingKind k);

@@ -23,6 +23,10 @@ const std::vector<CostSpec>& cost_specs() {
       {"mmio_read", &Costs::mmio_read, 800_ns,
        "estimate: an uncached load (readq) waits for a PCIe MRd and its CplD; pcie-bench's 64 B DMA read, the "
        "other way round, takes ~546 ns"},
+      {"umr_round_trip", &Costs::umr_round_trip, 2_us,
+       "estimate: a UMR work request posted to the HCA and its completion waited for (doorbell, WQE fetch, CQE, interrupt)"},
+      {"flr_wait", &Costs::flr_wait, 100_ms,
+       "pcie_flr(): msleep(100) after initiating the reset (PCIe r4.0 sec 6.6.2: an FLR completes within 100 ms)"},
   };
   return specs;
 }

@@ -29,6 +29,8 @@ struct Costs {
   ps_t percpu_ref_op;
   ps_t mmio_write;  ///< a CPU's writeq() to a device register
   ps_t mmio_read;   ///< a CPU's readq(), before what the device adds
+  ps_t umr_round_trip;  ///< an mlx5 UMR posted and its completion waited for
+  ps_t flr_wait;        ///< pcie_flr(): the wait after initiating a function level reset
 };
 
 struct CostSpec {

@@ -3,7 +3,9 @@
 
 #include <cstring>
 
+#include "kernel/dma_buf.h"
 #include "kernel/p2pdma.h"
+#include "kernel/vfio_pci.h"
 
 namespace p2psim::kern {
 
@@ -24,6 +26,21 @@ Process& Kernel::process(int pid, const std::string& name) {
   p.mm->id = next_mm_id++;
   p.mm->pid = pid;
   return p;
+}
+
+void Kernel::task_work_run(Exec& ex) {
+  // Work may queue more work (a release that drops the last reference of
+  // something else): run until none of this task's is left.
+  for (size_t i = 0; i < task_work_.size();) {
+    if (task_work_[i].first != ex.task_name()) {
+      ++i;
+      continue;
+    }
+    auto fn = std::move(task_work_[i].second);
+    task_work_.erase(task_work_.begin() + static_cast<long>(i));
+    fn(ex);
+    i = 0;
+  }
 }
 
 bool Kernel::should_fail(const std::string& site) {

@@ -17,6 +17,10 @@
 namespace p2psim::kern {
 
 struct P2pdmaProvider;
+struct DmaBuf;
+struct DmaBufAttachment;
+struct SgTable;
+struct VfioPciCoreDevice;
 
 /// Per-CPU kernel state the models own (IRQ/RCU state is the engine's).
 struct CpuState {
@@ -72,9 +76,23 @@ class Kernel {
   /// Block devices by name (the hardware layer registers them).
   std::map<std::string, class BlockDevice*> block_devices;
 
+  // dma-buf objects and vfio-pci functions: never freed during an
+  // execution, so a use after the kernel would free them is seen.
+  std::vector<std::unique_ptr<DmaBuf>> dmabufs;
+  std::vector<std::unique_ptr<DmaBufAttachment>> dmabuf_attachments;
+  std::vector<std::unique_ptr<SgTable>> sg_tables;
+  std::vector<std::unique_ptr<VfioPciCoreDevice>> vfio_devices;
+  uint64_t next_iova = 0x80000000ULL;  ///< dma_iova_try_alloc()'s next IOVA
+
+  /// task_work_add(): @fn runs when the task @ex runs returns to user space
+  /// (task_work_run() after its current op), as __fput() does.
+  void add_task_work(Exec& ex, std::function<void(Exec&)> fn) { task_work_.emplace_back(ex.task_name(), std::move(fn)); }
+  void task_work_run(Exec& ex);
+
  private:
   // Looked up by pfn only, never iterated: no ordering can leak into results.
   std::unordered_map<uint64_t, std::unique_ptr<std::array<uint8_t, 4096>>> phys_pages_;
+  std::vector<std::pair<std::string, std::function<void(Exec&)>>> task_work_;
   std::map<std::string, std::pair<int, int>> fail_sites_;  // site -> (nth, calls so far)  // (pfn, offset/8) -> word
 };
 

@@ -92,6 +92,59 @@ const std::vector<KnobSpec>& knob_specs() {
        "David Howells, 'block: convert bio_map_user_iov/__bio_iov_iter_get_pages to "
        "iov_iter_extract_pages' (v6.5)",
        KNOB_FIELD(dio_pins_pages, bool)},
+      {"vfio_dmabuf",
+       {"none", "no_pin_op", "pin_refused"},
+       "vfio-pci's dma-buf export of BAR ranges: absent (before v6.19: -ENOTTY); without a ->pin, "
+       "so a pinning importer's dma_buf_pin() succeeds and its move_notify only warns (v6.19-rc1 "
+       "to rc7); with a ->pin that refuses (-EOPNOTSUPP): a pinning importer attaches, but its dma_buf_pin() fails.",
+       "5d74781ebc86 'vfio/pci: Add dma-buf export support for MMIO regions' (v6.19-rc1); "
+       "61ceaf236115 'vfio: Prevent from pinned DMABUF importers to attach to VFIO DMABUF' (v6.19-rc8)",
+       KNOB_FIELD(vfio_dmabuf, VfioDmabuf)},
+      {"vfio_close_order",
+       {"disable_then_cleanup", "cleanup_then_disable"},
+       "vfio_pci_core_close_device(): vfio_pci_core_disable() (memory decoding off, reset) before "
+       "vfio_pci_dma_buf_cleanup() revokes the dma-bufs (v6.19), or the revoke first.",
+       "drivers/vfio/pci/vfio_pci_core.c (v6.19); Matt Evans, '[RFC PATCH 2/7] vfio/pci: Clean up "
+       "DMABUFs before disabling function' (Feb 2026)",
+       KNOB_FIELD(vfio_close_order, VfioCloseOrder)},
+      {"vfio_memory_disable_order",
+       {"zap_then_revoke", "revoke_then_zap"},
+       "A PCI_COMMAND write clearing MEMORY: under memory_lock, zap the BAR mmaps then revoke the "
+       "dma-bufs (v6.19's vfio_basic_config_write), or revoke first (the order its hot reset uses).",
+       "drivers/vfio/pci/vfio_pci_config.c vfio_basic_config_write, vfio_pci_core.c "
+       "vfio_pci_dev_set_hot_reset (v6.19)",
+       KNOB_FIELD(vfio_memory_disable_order, VfioMemoryDisableOrder)},
+      {"vfio_dmabuf_map_checks_revoked",
+       {"false", "true"},
+       "Protocol step (true in every kernel): vfio_pci_dma_buf_map() returns -ENODEV for a revoked "
+       "dma-buf. false removes the check, so an importer re-maps a revoked BAR.",
+       "drivers/vfio/pci/vfio_pci_dmabuf.c vfio_pci_dma_buf_map (v6.19)",
+       KNOB_FIELD(vfio_dmabuf_map_checks_revoked, bool)},
+      {"vfio_dmabuf_holds_registration",
+       {"false", "true"},
+       "Protocol step (true in every kernel): an exported dma-buf holds a vfio_device registration "
+       "until vfio_pci_dma_buf_cleanup() or its release drops it, so remove() (and the devm release "
+       "of the p2pdma_provider after it) waits for that. false lets remove() and the provider go first.",
+       "drivers/vfio/pci/vfio_pci_dmabuf.c vfio_device_try_get_registration (v6.19)",
+       KNOB_FIELD(vfio_dmabuf_holds_registration, bool)},
+      {"importer_move_notify_waits",
+       {"false", "true"},
+       "The RDMA importer's move_notify (mlx5 XLT_ZAP UMR, waited for): true = its completion comes "
+       "only after every DMA that translated through the old mkey landed (the model's assumption: "
+       "umr.c promises it for mlx5r_umr_revoke_mr, not in so many words for the zap); false = "
+       "move_notify returns with DMA still on the wire, as it does when the UMR post fails (device in "
+       "internal error: -EIO without waiting, and invalidate_cb ignores the result and unmaps).",
+       "drivers/infiniband/hw/mlx5/mr.c mlx5_ib_dmabuf_invalidate_cb, umr.c mlx5r_umr_post_send_wait, "
+       "mlx5r_umr_post_send, mlx5r_umr_revoke_mr",
+       KNOB_FIELD(importer_move_notify_waits, bool)},
+      {"config_dmabuf_move_notify",
+       {"false", "true"},
+       "CONFIG_DMABUF_MOVE_NOTIFY (EXPERIMENTAL, Kconfig default n; off in every preset): with it, "
+       "dynamic importers are not pinned at map. Without it dma_buf_map_attachment() calls the "
+       "exporter's ->pin for every importer, so from 61ceaf236115 on no importer can map a vfio-pci "
+       "dma-buf (-EOPNOTSUPP) except iommufd, which does not map through dma-buf.",
+       "drivers/dma-buf/Kconfig, dma-buf.c dma_buf_pin_on_map (7.0.0)",
+       KNOB_FIELD(config_dmabuf_move_notify, bool)},
   };
   return specs;
 }
@@ -164,9 +217,10 @@ const std::vector<Preset>& presets() {
     Knobs latest = v615;
     latest.alloc_mmap_error_puts_pgmap_ref = true;
     latest.alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_nonzero;
+    latest.vfio_dmabuf = VfioDmabuf::pin_refused;
     v.push_back({"latest",
                  "Linux 7.0: 0-based refcounts, the p2pmem_alloc_mmap() error-path fixes "
-                 "(6220694c52a5, 83014d82a110)",
+                 "(6220694c52a5, 83014d82a110), vfio-pci dma-buf export with pinning importers refused",
                  latest, PgtableFree::rcu});
     return v;
   }();

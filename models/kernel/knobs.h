@@ -45,6 +45,19 @@ enum class AllocMmapRefcountWarn { on_zero, on_nonzero };
 /// its CPU to another task of the same CPU.
 enum class PreemptModel { none, voluntary, full };
 
+/// vfio-pci's dma-buf export of BAR ranges (VFIO_DEVICE_FEATURE_DMA_BUF).
+enum class VfioDmabuf {
+  none,         ///< before v6.19: no such feature (-ENOTTY)
+  no_pin_op,    ///< v6.19-rc1..rc7: no ->pin, so dma_buf_pin() succeeds for a pinning importer
+  pin_refused,  ///< 61ceaf236115 (v6.19-rc8): ->pin returns -EOPNOTSUPP
+};
+/// vfio_pci_core_close_device(): disable the function, then revoke the
+/// dma-bufs (v6.19), or revoke first (Matt Evans' RFC, Feb 2026).
+enum class VfioCloseOrder { disable_then_cleanup, cleanup_then_disable };
+/// PCI_COMMAND.MEMORY cleared through vfio: zap the BAR mmaps then revoke
+/// the dma-bufs (v6.19's config write), or revoke first (as its hot reset does).
+enum class VfioMemoryDisableOrder { zap_then_revoke, revoke_then_zap };
+
 /**
  * struct Knobs - every kernel behaviour a scenario can observe, one knob each.
  * Presets set all of them; `--set knob=value` overrides one.
@@ -66,6 +79,16 @@ struct Knobs {
   AllocMmapRefcountWarn alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_nonzero;
   /// Where FOLL_LONGTERM together with FOLL_PCI_P2PDMA is refused.
   GupLongtermP2pdma gup_longterm_p2pdma = GupLongtermP2pdma::slow_path;
+  VfioDmabuf vfio_dmabuf = VfioDmabuf::none;
+  VfioCloseOrder vfio_close_order = VfioCloseOrder::disable_then_cleanup;
+  VfioMemoryDisableOrder vfio_memory_disable_order = VfioMemoryDisableOrder::zap_then_revoke;
+  // Protocol steps a scenario can remove, each true in every kernel.
+  bool vfio_dmabuf_map_checks_revoked = true;   ///< vfio_pci_dma_buf_map() refuses a revoked dma-buf
+  bool vfio_dmabuf_holds_registration = true;   ///< each exported dma-buf holds a vfio_device registration
+  bool importer_move_notify_waits = true;       ///< the importer's move_notify waits for DMA in flight
+  /// CONFIG_DMABUF_MOVE_NOTIFY (Kconfig default n): without it an exporter
+  /// with ->pin is pinned at every map, dynamic importers too.
+  bool config_dmabuf_move_notify = false;
 };
 
 /**

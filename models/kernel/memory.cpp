@@ -1,6 +1,8 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #include "kernel/memory.h"
 
+#include "kernel/vfio_pci.h"
+
 #include <fmt/format.h>
 
 #include "kernel/memremap.h"
@@ -167,6 +169,25 @@ int vmf_insert_mixed(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, uint
   return VM_FAULT_NOPAGE;
 }
 
+// models mm/memory.c:vmf_insert_pfn() -> vmf_insert_pfn_prot() -> insert_pfn()
+// for a VM_PFNMAP VMA: a special PTE, nothing refcounted; an existing PTE is
+// left alone (a concurrent fault inserted it).
+int vmf_insert_pfn(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, uint64_t pfn) {
+  KFUNC(ex, "vmf_insert_pfn");
+  MmStruct& mm = *vma.vm_mm;
+  PteTable& table = mm.pgtables.alloc_table(addr);
+  spin_lock(ex, mm.page_table_lock, "get_locked_pte");
+  const int idx = PageTables::pte_index(addr);
+  ex.cost(k.costs.pte_access);
+  if (!table.ptes[idx].present()) {
+    Pte pte = Pte::make(pfn, vma.vm_flags & VM_WRITE);
+    pte.val |= Pte::SPECIAL;  // pte_mkspecial()
+    set_pte(k, table, idx, pte, 0);
+  }
+  spin_unlock(ex, mm.page_table_lock);
+  return VM_FAULT_NOPAGE;
+}
+
 // models arch/x86/mm/fault.c:do_user_addr_fault() -> handle_mm_fault() ->
 // handle_pte_fault() -> do_fault() as of v6.2 for the file-backed VMAs the
 // scenarios create (no anonymous memory): ->fault only for a PTE still none.
@@ -229,7 +250,16 @@ UserAccess user_access(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool w
     const TlbEntry& e = hit->second;
     ex.cost(k.costs.user_access);
     Page* page = k.pfn_to_page(e.pte.pfn());
-    if (!page) {
+    if (!page && vfio_device_of_phys(k, e.pte.pfn() << PAGE_SHIFT)) {
+      // MMIO to a vfio-pci BAR through a PFNMAP PTE.
+      const VfioPciCoreDevice& v = *vfio_device_of_phys(k, e.pte.pfn() << PAGE_SHIFT);
+      if (const char* why = vfio_bar_unusable(v)) {
+        ex.report(FindingKind::use_after_revoke,
+                  fmt::format("user {} at {:#x} by pid {} reaches {}'s BAR (pfn {:#x}) {}", write ? "store" : "load",
+                              addr, proc.pid, v.name, e.pte.pfn(), why));
+        if (!v.hw_mem) return {0, write ? value : ~0ULL};  // an Unsupported Request: reads return all ones
+      }
+    } else if (!page) {
       bool stale_bar = false;
       for (const auto& pg : k.pgmaps) stale_bar |= pg->removed && pg->contains(e.pte.pfn());
       if (!stale_bar) return {-7, 0};  // nothing decodes this address: SIGBUS

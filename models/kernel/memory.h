@@ -31,6 +31,9 @@ int vm_insert_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, Page& 
 int vmf_insert_mixed(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, uint64_t pfn,
                      uint64_t shadow_alloc);
 
+/// vmf_insert_pfn(): a special PTE for a VM_PFNMAP VMA (no struct page).
+int vmf_insert_pfn(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, uint64_t pfn);
+
 /// Result of a user load/store from a simulated task.
 struct UserAccess {
   int error = 0;  ///< 0, or SIGSEGV/SIGBUS (as negative numbers: -11, -7)

@@ -88,6 +88,9 @@ struct File {
   AddressSpace own_mapping;
   AddressSpace* f_mapping = &own_mapping;  ///< may be an inode shared by all opens
   std::function<int(Exec&, File&, VmAreaStruct&)> mmap;  ///< f_op->mmap
+  /// remove_vma()'s fput(vma->vm_file), for files whose last reference
+  /// matters (vfio: the device closes only when its VMAs are gone).
+  std::function<void(Exec&)> vma_fput;
 };
 
 /// One TLB entry, with the oracle's note of the allocation it was filled for.

@@ -105,6 +105,7 @@ int do_munmap(Exec& ex, Kernel& k, Process& proc, uint64_t addr, uint64_t len) {
   {
     KFUNC(ex, "remove_vma");
     if (vma.vm_ops && vma.vm_ops->close) vma.vm_ops->close(ex, k, vma);
+    if (vma.vm_file && vma.vm_file->vma_fput) vma.vm_file->vma_fput(ex);
   }
   up_read(ex, mm.mmap_lock);
   return 0;

@@ -1,0 +1,388 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "kernel/vfio_pci.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/kernel_bug.h"
+#include "kernel/kernel.h"
+#include "kernel/memory.h"
+#include "kernel/page_table.h"
+
+namespace p2psim::kern {
+
+namespace {
+
+// vfio_device_try_get_registration() / vfio_device_put_registration():
+// refcount_inc_not_zero, and complete(&device->comp) at zero.
+bool try_get_registration(VfioPciCoreDevice& vdev) {
+  if (vdev.registrations == 0) return false;
+  ++vdev.registrations;
+  return true;
+}
+void put_registration(VfioPciCoreDevice& vdev) {
+  if (vdev.registrations <= 0) throw ModelBug("vfio_device_put_registration() below zero");
+  --vdev.registrations;
+}
+
+bool memory_enabled(const VfioPciCoreDevice& vdev) { return vdev.virt_mem; }
+
+// models vfio_pci_zap_bars(): unmap_mapping_range() over the BAR regions of
+// the device inode's mapping.
+void vfio_pci_zap_bars(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
+  KFUNC(ex, "vfio_pci_zap_bars");
+  unmap_mapping_range(ex, k, vdev.inode_mapping, 0, 0);
+}
+
+// models vfio_pci_dma_buf_move(vdev, revoked): memory_lock held for write;
+// every dma-buf whose file is still live and whose state changes is
+// flipped and its importers told, each under its reservation lock. It
+// waits for neither fences nor unmaps.
+void vfio_pci_dma_buf_move(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev, bool revoked) {
+  KFUNC(ex, "vfio_pci_dma_buf_move");
+  if (!vdev.memory_lock.writer) throw ModelBug("vfio_pci_dma_buf_move() without memory_lock held for write");
+  for (VfioPciDmaBuf* priv : std::vector<VfioPciDmaBuf*>(vdev.dmabufs)) {
+    if (!get_file_active(*priv->dmabuf)) continue;
+    if (priv->revoked != revoked) {
+      dma_resv_lock(ex, *priv->dmabuf);
+      priv->revoked = revoked;
+      dma_buf_move_notify(ex, k, *priv->dmabuf);
+      dma_resv_unlock(ex, *priv->dmabuf);
+    }
+    dma_buf_put(ex, k, *priv->dmabuf);
+  }
+}
+
+// models vfio_pci_dma_buf_cleanup(): under memory_lock, each live dma-buf
+// leaves the device, is revoked and its importers told, and gives back the
+// registration it held.
+void vfio_pci_dma_buf_cleanup(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
+  KFUNC(ex, "vfio_pci_dma_buf_cleanup");
+  down_write(ex, vdev.memory_lock, "memory_lock");
+  for (VfioPciDmaBuf* priv : std::vector<VfioPciDmaBuf*>(vdev.dmabufs)) {
+    if (!get_file_active(*priv->dmabuf)) continue;
+    dma_resv_lock(ex, *priv->dmabuf);
+    vdev.dmabufs.erase(std::find(vdev.dmabufs.begin(), vdev.dmabufs.end(), priv));
+    priv->on_list = false;
+    priv->vdev = nullptr;
+    priv->revoked = true;
+    dma_buf_move_notify(ex, k, *priv->dmabuf);
+    dma_resv_unlock(ex, *priv->dmabuf);
+    if (k.knobs.vfio_dmabuf_holds_registration) put_registration(vdev);
+    dma_buf_put(ex, k, *priv->dmabuf);
+    ex.pp("vfio_pci_dma_buf_cleanup:after_revoke");
+  }
+  up_write(ex, vdev.memory_lock);
+}
+
+// models vfio_pci_core_disable() for what the dma-buf protocol sees (the
+// device is in D0; runtime PM is not modelled): bus mastering off, the BAR
+// regions released, vconfig freed, then PCI_COMMAND written directly
+// (INTX_DISABLE: MEMORY cleared, the BAR stops decoding), a function level
+// reset (pcie_flr: 100 ms during which the device may drop requests),
+// pci_restore_state() (the COMMAND saved at enable: decoding on again) and
+// pci_disable_device(). From then on the function is nobody's: reset, its
+// regions free for another driver.
+void vfio_pci_core_disable(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
+  KFUNC(ex, "vfio_pci_core_disable");
+  vdev.barmap_held = false;  // pci_iounmap + pci_release_selected_regions
+  vdev.virt_mem = false;     // vfio_config_free()
+  ex.cost(k.costs.mmio_write);
+  vdev.hw_mem = false;
+  ex.notef("{}: PCI_COMMAND = INTX_DISABLE: memory decoding off", vdev.name);
+  ex.pp("vfio_pci_core_disable:after_command_write");
+  {
+    KFUNC(ex, "pcie_flr");
+    ex.schedule_timeout(k.costs.flr_wait);
+  }
+  ex.cost(k.costs.mmio_write);
+  vdev.hw_mem = true;  // pci_restore_state(): the saved COMMAND has MEMORY set
+  vdev.enabled = false;
+  ex.notef("{}: reset and restored (decoding on), disabled: no longer the user's", vdev.name);
+  ex.pp("vfio_pci_core_disable:after_restore");
+}
+
+// models vfio_pci_core_close_device() at the last close: the function is
+// disabled, then the dma-bufs are cleaned up (v6.19 order), or the other
+// way round (Matt Evans, "vfio/pci: Clean up DMABUFs before disabling
+// function", RFC Feb 2026).
+void vfio_pci_core_close_device(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
+  KFUNC(ex, "vfio_pci_core_close_device");
+  if (k.knobs.vfio_close_order == VfioCloseOrder::disable_then_cleanup) {
+    vfio_pci_core_disable(ex, k, vdev);
+    vfio_pci_dma_buf_cleanup(ex, k, vdev);
+  } else {
+    vfio_pci_dma_buf_cleanup(ex, k, vdev);
+    vfio_pci_core_disable(ex, k, vdev);
+  }
+}
+
+// The device file's f_op->release (vfio_device_fops_release): the last
+// close of the device, then its registration.
+void vfio_device_file_release(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
+  KFUNC(ex, "vfio_device_fops_release");
+  if (--vdev.open_count == 0) vfio_pci_core_close_device(ex, k, vdev);
+  vdev.file.reset();
+  put_registration(vdev);
+}
+
+void device_file_put(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
+  if (vdev.file_refs <= 0) throw ModelBug("fput() of a closed vfio device file");
+  if (--vdev.file_refs) return;
+  VfioPciCoreDevice* v = &vdev;
+  k.add_task_work(ex, [v, &k](Exec& e) { vfio_device_file_release(e, k, *v); });
+}
+
+// models vfio_pci_mmap_huge_fault() at order 0 -> vfio_pci_vmf_insert_pfn():
+// under memory_lock for read, SIGBUS unless memory is enabled, else a
+// special PFN PTE (vmf_insert_pfn).
+int vfio_pci_mmap_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
+  KFUNC(ex, "vfio_pci_mmap_huge_fault");
+  auto& vdev = *static_cast<VfioPciCoreDevice*>(vma.vm_private_data.get());
+  down_read(ex, vdev.memory_lock, "memory_lock");
+  int ret;
+  if (!memory_enabled(vdev)) {
+    ret = VM_FAULT_SIGBUS;
+  } else {
+    const uint64_t pfn = (vdev.bar_phys >> PAGE_SHIFT) + vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT);
+    if (const char* why = vfio_bar_unusable(vdev))
+      ex.report(FindingKind::use_after_revoke,
+                fmt::format("{}: fault at {:#x} inserts a PTE to pfn {:#x} {}", vdev.name, addr, pfn, why));
+    ret = vmf_insert_pfn(ex, k, vma, addr, pfn);
+  }
+  up_read(ex, vdev.memory_lock);
+  return ret;
+}
+
+const VmOps kVfioPciMmapOps{"vfio_pci_mmap_ops", vfio_pci_mmap_fault, nullptr, nullptr};
+
+// models vfio_pci_core_mmap() for BAR 0: shared only, within the BAR; a
+// PFNMAP|IO VMA whose faults insert PFNs. The VMA holds the device file.
+int vfio_pci_core_mmap(Exec& ex, Kernel&, VfioPciCoreDevice& vdev, VmAreaStruct& vma) {
+  KFUNC(ex, "vfio_pci_core_mmap");
+  if (!(vma.vm_flags & VM_SHARED)) return -22;
+  if ((vma.vm_pgoff << PAGE_SHIFT) + (vma.vm_end - vma.vm_start) > vdev.bar_size) return -22;
+  vdev.barmap_held = true;  // vfio_pci_core_setup_barmap(): pci_request_selected_regions
+  vma.vm_private_data = std::shared_ptr<void>(&vdev, [](void*) {});
+  vma.vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND;
+  vma.vm_ops = &kVfioPciMmapOps;
+  ++vdev.file_refs;  // get_file() for vma->vm_file
+  return 0;
+}
+
+// models vfio_unregister_group_dev(): drop the driver's registration, then
+// until every holder (open fds, exported dma-bufs) dropped theirs, ask
+// userspace to release the device (vfio_pci_core_request: the request
+// eventfd) and wait. The kernel re-asks every 10 s and never gives up;
+// the model asks once and waits.
+void vfio_unregister_group_dev(Exec& ex, Kernel&, VfioPciCoreDevice& vdev) {
+  KFUNC(ex, "vfio_unregister_group_dev");
+  put_registration(vdev);
+  if (vdev.registrations == 0) return;
+  ++vdev.requests;
+  ex.notef("{}: vfio_pci_core_request: asking userspace to release the device", vdev.name);
+  VfioPciCoreDevice* v = &vdev;
+  ex.might_sleep("wait_for_completion");
+  ex.wait_event([v] { return v->registrations == 0; }, "vfio_unregister_group_dev: wait for release");
+}
+
+// dma_buf_ops of the exporter.
+int vfio_pci_dma_buf_attach(Exec&, Kernel&, DmaBufAttachment& a) {
+  auto* priv = static_cast<VfioPciDmaBuf*>(a.dmabuf->priv);
+  if (!a.peer2peer) return -95;   // -EOPNOTSUPP
+  if (priv->revoked) return -19;  // -ENODEV
+  return 0;
+}
+
+long vfio_pci_dma_buf_map(Exec& ex, Kernel& k, DmaBufAttachment& a, SgTable*& out) {
+  KFUNC(ex, "vfio_pci_dma_buf_map");
+  auto* priv = static_cast<VfioPciDmaBuf*>(a.dmabuf->priv);
+  if (priv->revoked && k.knobs.vfio_dmabuf_map_checks_revoked) return -19;
+  return dma_buf_phys_vec_to_sgt(ex, k, a, *priv->provider, priv->phys, priv->size, out);
+}
+
+void vfio_pci_dma_buf_unmap(Exec& ex, Kernel& k, DmaBufAttachment& a, SgTable& sgt) {
+  KFUNC(ex, "vfio_pci_dma_buf_unmap");
+  dma_buf_free_sgt(ex, k, a, sgt);
+}
+
+void vfio_pci_dma_buf_release(Exec& ex, Kernel& k, DmaBuf& b) {
+  auto* priv = static_cast<VfioPciDmaBuf*>(b.priv);
+  if (VfioPciCoreDevice* vdev = priv->vdev) {
+    down_write(ex, vdev->memory_lock, "memory_lock");
+    if (priv->on_list) vdev->dmabufs.erase(std::find(vdev->dmabufs.begin(), vdev->dmabufs.end(), priv));
+    priv->on_list = false;
+    up_write(ex, vdev->memory_lock);
+    if (k.knobs.vfio_dmabuf_holds_registration) put_registration(*vdev);
+  }
+}
+
+}  // namespace
+
+// models vfio_pci_core_feature_dma_buf() for one range of BAR 0: the
+// provider (-EINVAL without one), a registration (-ENODEV once remove()
+// dropped the last), the export, then under memory_lock and the
+// reservation lock the initial revoked state and the device's list.
+DmaBuf* vfio_pci_core_feature_dma_buf(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev, uint64_t offset, uint64_t len,
+                                      long& err) {
+  KFUNC(ex, "vfio_pci_core_feature_dma_buf");
+  ex.cost(k.costs.syscall_entry);
+  if (k.knobs.vfio_dmabuf == VfioDmabuf::none) {
+    err = -25;  // -ENOTTY: VFIO_DEVICE_FEATURE_DMA_BUF does not exist before v6.19
+    return nullptr;
+  }
+  if (!len || offset % PAGE_SIZE || len % PAGE_SIZE) {
+    err = -22;
+    return nullptr;
+  }
+  P2pdmaMemProvider* provider = pcim_p2pdma_provider(vdev.p2p, 0);
+  if (!provider) {
+    err = -22;
+    return nullptr;
+  }
+  if (offset + len > vdev.bar_size) {  // vfio_pci_core_fill_phys_vec(): end beyond the BAR
+    err = -22;
+    return nullptr;
+  }
+  if (k.knobs.vfio_dmabuf_holds_registration && !try_get_registration(vdev)) {
+    err = -19;
+    return nullptr;
+  }
+  vdev.dmabuf_store.push_back(std::make_unique<VfioPciDmaBuf>());
+  VfioPciDmaBuf* priv = vdev.dmabuf_store.back().get();
+  priv->vdev = &vdev;
+  priv->size = len;
+  priv->phys = vdev.bar_phys + offset;
+  priv->provider = provider;
+  priv->dmabuf = &dma_buf_export(k, vdev.dmabuf_ops, len, priv);
+  down_write(ex, vdev.memory_lock, "memory_lock");
+  dma_resv_lock(ex, *priv->dmabuf);
+  priv->revoked = !memory_enabled(vdev);
+  vdev.dmabufs.push_back(priv);
+  priv->on_list = true;
+  dma_resv_unlock(ex, *priv->dmabuf);
+  up_write(ex, vdev.memory_lock);
+  err = 0;
+  return priv->dmabuf;
+}
+
+void vfio_pci_probe(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
+  KFUNC(ex, "vfio_pci_probe");
+  pcim_p2pdma_init(ex, k, vdev.p2p, vdev.name, 1, vdev.bus_offset, vdev.devm);
+  vdev.registrations = 1;
+  vdev.dmabuf_ops.exporter = "vfio_pci";
+  vdev.dmabuf_ops.attach = vfio_pci_dma_buf_attach;
+  vdev.dmabuf_ops.map = vfio_pci_dma_buf_map;
+  vdev.dmabuf_ops.unmap = vfio_pci_dma_buf_unmap;
+  vdev.dmabuf_ops.release = vfio_pci_dma_buf_release;
+  // 61ceaf236115 (v6.19-rc8): a ->pin that refuses, so pinning importers fail.
+  if (k.knobs.vfio_dmabuf == VfioDmabuf::pin_refused)
+    vdev.dmabuf_ops.pin = [](Exec&, Kernel&, DmaBufAttachment&) { return -95; };
+}
+
+// Open of the device: a registration for the fd; the first open enables
+// the function (pci_enable_device sets MEMORY; vconfig starts from it).
+long vfio_device_open(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev, Process& proc) {
+  KFUNC(ex, "vfio_device_open");
+  ex.cost(k.costs.syscall_entry);
+  if (vdev.file) return -16;  // the model has one open file per device: -EBUSY
+  if (!vdev.bound || !try_get_registration(vdev)) return -19;
+  if (vdev.open_count++ == 0) {
+    // vfio_pci_core_enable(): pci_enable_device() (MEMORY on), a reset
+    // (pci_try_reset_function: an FLR), the state saved; vfio_config_init()
+    // copies COMMAND into vconfig.
+    ex.schedule_timeout(k.costs.flr_wait);
+    vdev.hw_mem = true;
+    vdev.enabled = true;
+    vdev.virt_mem = true;
+  }
+  auto f = std::make_shared<File>();
+  f->id = k.next_file_id++;
+  f->path = "/dev/vfio/devices/" + vdev.name;
+  f->f_mapping = &vdev.inode_mapping;
+  VfioPciCoreDevice* v = &vdev;
+  f->mmap = [v, &k](Exec& e, File&, VmAreaStruct& vma) { return vfio_pci_core_mmap(e, k, *v, vma); };
+  f->vma_fput = [v, &k](Exec& e) { device_file_put(e, k, *v); };
+  vdev.file = f;
+  vdev.file_refs = 1;
+  const int fd = proc.next_fd++;
+  proc.fds[fd] = f;
+  return fd;
+}
+
+void vfio_device_close(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
+  KFUNC(ex, "vfio_device_close");
+  ex.cost(k.costs.syscall_entry);
+  device_file_put(ex, k, vdev);
+}
+
+// models vfio_basic_config_write() for PCI_COMMAND's MEMORY bit: turning it
+// off zaps the BAR mappings and revokes the dma-bufs under memory_lock
+// before the write reaches the function; turning it on revokes nothing and
+// un-revokes after the write.
+int vfio_pci_write_command_memory(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev, bool enable) {
+  KFUNC(ex, "vfio_basic_config_write");
+  ex.cost(k.costs.syscall_entry);
+  if (!enable) {
+    // vfio_pci_zap_and_down_write_memory_lock(), then the revoke.
+    down_write(ex, vdev.memory_lock, "memory_lock");
+    if (k.knobs.vfio_memory_disable_order == VfioMemoryDisableOrder::zap_then_revoke) {
+      vfio_pci_zap_bars(ex, k, vdev);
+      vfio_pci_dma_buf_move(ex, k, vdev, true);
+    } else {
+      vfio_pci_dma_buf_move(ex, k, vdev, true);
+      vfio_pci_zap_bars(ex, k, vdev);
+    }
+  } else {
+    down_write(ex, vdev.memory_lock, "memory_lock");
+  }
+  ex.cost(k.costs.mmio_write);
+  vdev.hw_mem = enable;  // vfio_default_config_write(): MEMORY is not virtualized
+  vdev.virt_mem = enable;
+  ex.notef("{}: PCI_COMMAND.MEMORY = {}", vdev.name, enable ? 1 : 0);
+  if (memory_enabled(vdev)) vfio_pci_dma_buf_move(ex, k, vdev, false);
+  up_write(ex, vdev.memory_lock);
+  return 0;
+}
+
+// models device_release_driver() for a vfio-pci function: under the device
+// lock, vfio_pci_remove() -> vfio_pci_core_unregister_device() ->
+// vfio_unregister_group_dev(), then devres: the p2pdma providers go.
+void vfio_device_release_driver(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
+  KFUNC(ex, "device_release_driver");
+  ex.might_sleep("device_lock");
+  VfioPciCoreDevice* v = &vdev;
+  ex.wait_event([v] { return !v->device_locked; }, "device_lock");
+  if (!vdev.bound) return;
+  vdev.device_locked = true;
+  vdev.bound = false;
+  {
+    KFUNC(ex, "vfio_pci_remove");
+    vfio_unregister_group_dev(ex, k, vdev);
+  }
+  vdev.removed = true;
+  ex.notef("{}: vfio_pci_remove() returned", vdev.name);
+  ex.pp("device_release_driver:after_remove");
+  for (auto it = vdev.devm.rbegin(); it != vdev.devm.rend(); ++it) {
+    ex.notef("devm action {}", it->first);
+    it->second(ex);
+  }
+  vdev.devm.clear();
+  vdev.device_locked = false;
+}
+
+const char* vfio_bar_unusable(const VfioPciCoreDevice& v) {
+  if (v.removed) return "after vfio_pci_remove() returned (the BAR is no longer the driver's)";
+  if (!v.hw_mem) return "while its memory decoding is off (PCI_COMMAND.MEMORY clear)";
+  if (!v.enabled) return "after vfio_pci_core_disable() reset the function and released its BAR (it is nobody's now)";
+  return nullptr;
+}
+
+VfioPciCoreDevice* vfio_device_of_phys(Kernel& k, uint64_t phys) {
+  for (auto& v : k.vfio_devices)
+    if (v->bar_contains(phys)) return v.get();
+  return nullptr;
+}
+
+}  // namespace p2psim::kern
