@@ -741,10 +741,16 @@ int cmd_list(const std::vector<std::string>& args) {
     fmt::print("\nScenarios ({}):\n", dir.string());
     for (const auto& f : files) {
       try {
+        // The catalogue: each variant with what it must give.
         Scenario sc = load_scenario(f);
-        std::string vs;
-        for (const auto& v : sc.variants) vs += (vs.empty() ? "" : ", ") + v.name;
-        fmt::print("  {}\n      variants: {}\n", f, vs);
+        std::string about = sc.description;
+        while (!about.empty() && std::isspace(static_cast<unsigned char>(about.back()))) about.pop_back();
+        fmt::print("  {}\n", f);
+        if (!about.empty()) fmt::print("      {}\n", about);
+        for (const auto& v : sc.variants) {
+          fmt::print("      {:<24} expect {}\n", v.name, v.expect.str());
+          if (!v.description.empty()) fmt::print("      {:<24} {}\n", "", v.description);
+        }
       } catch (const InputError& e) {
         fmt::print("  {}\n      (does not load: {})\n", f, e.what());
       }

@@ -135,6 +135,21 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
     world.providers[ps.name] = prov.get();
     k.providers.push_back(std::move(prov));
   }
+  // vfio-pci functions: probed at boot; the map types stand for what
+  // calc_map_type_and_dist() would find in the PCI tree.
+  for (const auto& vs : sc.vfio) {
+    auto v = std::make_unique<kern::VfioPciCoreDevice>();
+    v->name = vs.name;
+    v->bar_phys = vs.bar_phys;
+    v->bar_size = vs.bar_size;
+    v->bus_offset = vs.bus_offset;
+    kern::vfio_pci_probe(boot, k, *v);
+    for (const auto& [client, type] : vs.map_types)
+      v->p2p.map_types[client] =
+          type == "bus_addr" ? kern::P2pdmaMapType::bus_addr : kern::P2pdmaMapType::thru_host_bridge;
+    world.vfio[vs.name] = v.get();
+    k.vfio_devices.push_back(std::move(v));
+  }
   if (platform) {
     platform->boot(boot, world.providers);
     world.platform = platform.get();

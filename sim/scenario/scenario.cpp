@@ -22,7 +22,10 @@ const char* to_string(OpSpec::Kind k) {
   static const char* const names[] = {"mmap",  "munmap",  "store", "load", "pin",      "unpin",
                                       "unbind", "signal",  "wait",  "sleep", "compute", "alloc",
                                       "free",   "o_direct", "p2pmem_test", "set_acs", "fio",
-                                      "mmio_write", "mmio_poll", "wait_irq", "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
+                                      "mmio_write", "mmio_poll", "wait_irq",
+                                      "vfio_open", "vfio_mmap", "vfio_close", "vfio_wait_request", "pci_command",
+                                      "dmabuf_export", "dmabuf_close", "rdma_reg_mr", "rdma_write", "rdma_dereg_mr",
+                                      "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
   return names[static_cast<int>(k)];
 }
 
@@ -41,6 +44,7 @@ const char* errno_name(long e) {
     case 2: return "ENOENT";
     case 5: return "EIO";
     case 7: return "SIGBUS";
+    case 9: return "EBADF";
     case 11: return "SIGSEGV";
     case 12: return "ENOMEM";
     case 14: return "EFAULT";
@@ -52,6 +56,7 @@ const char* errno_name(long e) {
     case 13: return "EACCES";
     case 17: return "EEXIST";
     case 95: return "EOPNOTSUPP";
+    case 25: return "ENOTTY";
     case 110: return "ETIMEDOUT";
     default: return "error";
   }
@@ -68,8 +73,11 @@ std::vector<std::string> failures_of(const std::vector<OpOutcome>& ops) {
 
 bool Expectation::failures_match(const std::vector<OpOutcome>& ops) const {
   if (!failures) return true;
+  // A set: the same op of a task failing the same way twice (a loop of
+  // writes) is one entry, as a list may name it only once.
   std::vector<std::string> got = failures_of(ops);
   std::sort(got.begin(), got.end());
+  got.erase(std::unique(got.begin(), got.end()), got.end());
   return got == *failures;
 }
 
@@ -110,7 +118,7 @@ InputError error_at(const SourcePos& p, const std::string& msg) {
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
   static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
     std::vector<std::pair<std::string, OpSpec::Kind>> v;
-    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::wait_irq); ++i)  // internal kinds follow
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::rdma_dereg_mr); ++i)  // internal kinds follow
       v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
     return v;
   }();
@@ -309,6 +317,52 @@ OpSpec parse_op(const StrictNode& item) {
     case K::wait_irq: {
       auto m = v.as_map("wait_irq");
       op.dev = m.required("dev").as_string("dev");
+      m.finish();
+      break;
+    }
+    case K::vfio_open:
+    case K::vfio_close:
+    case K::vfio_wait_request:
+    case K::rdma_dereg_mr:
+      op.dev = v.as_string(to_string(op.kind));
+      break;
+    case K::dmabuf_close:
+      op.dmabuf = v.as_string("dmabuf_close");
+      break;
+    case K::vfio_mmap:
+    case K::dmabuf_export: {
+      auto m = v.as_map(to_string(op.kind));
+      op.dev = m.required("dev").as_string("dev");
+      if (m.has("offset")) {
+        auto o = m.required("offset");
+        op.offset = o.as_bytes("offset");
+        if (op.offset % kern::PAGE_SIZE) o.fail("offset must be a multiple of 4 KiB");
+      }
+      if (m.has("pages")) op.pages = m.required("pages").as_uint("pages", 1, 1 << 20);
+      (op.kind == K::vfio_mmap ? op.buf : op.dmabuf) = m.required("as").as_string("as");
+      m.finish();
+      break;
+    }
+    case K::pci_command: {
+      auto m = v.as_map("pci_command");
+      op.dev = m.required("dev").as_string("dev");
+      op.memory = m.required("memory").as_bool("memory");
+      m.finish();
+      break;
+    }
+    case K::rdma_reg_mr: {
+      auto m = v.as_map("rdma_reg_mr");
+      op.dev = m.required("dev").as_string("dev");
+      op.dmabuf = m.required("dmabuf").as_string("dmabuf");
+      if (m.has("pinned")) op.pinned = m.required("pinned").as_bool("pinned");
+      m.finish();
+      break;
+    }
+    case K::rdma_write: {
+      auto m = v.as_map("rdma_write");
+      op.dev = m.required("dev").as_string("dev");
+      op.value = m.required("value").as_uint("value");
+      op.duration = m.has("duration") ? m.required("duration").as_duration_ps("duration") : 1'000'000ULL;
       m.finish();
       break;
     }
@@ -512,8 +566,9 @@ std::vector<KnownBug> parse_known(const StrictNode& n) {
 
 void check_references(const Scenario& sc, const StrictNode& root) {
   std::set<std::string> nic_users;  // fio ops driving an rdma_nic: one each
-  std::set<std::string> providers, task_names, signaled;
+  std::set<std::string> providers, task_names, signaled, vfio, dmabufs;
   for (const auto& p : sc.providers) providers.insert(p.name);
+  for (const auto& v : sc.vfio) vfio.insert(v.name);
   std::map<std::string, std::set<std::string>> bufs;  // process -> buffers it maps
   std::set<std::string> allocs;
   for (const auto& t : sc.tasks) {
@@ -527,13 +582,25 @@ void check_references(const Scenario& sc, const StrictNode& root) {
       if (op.kind == OpSpec::Kind::mmap) bufs[t.process].insert(op.buf);
       if (op.kind == OpSpec::Kind::alloc) allocs.insert(op.buf);
       if (op.kind == OpSpec::Kind::signal) signaled.insert(op.event);
+      if (op.kind == OpSpec::Kind::dmabuf_export) dmabufs.insert(op.dmabuf);
+      if (op.kind == OpSpec::Kind::vfio_mmap) bufs[t.process].insert(op.buf);
     }
   }
   for (const auto& t : sc.tasks)
     for (const auto& op : t.ops) {
       using K = OpSpec::Kind;
-      if ((op.kind == K::mmap || op.kind == K::unbind || op.kind == K::alloc) && !providers.count(op.provider))
+      if ((op.kind == K::mmap || op.kind == K::alloc) && !providers.count(op.provider))
         throw error_at(op.pos, fmt::format("unknown provider '{}' (topology.providers)", op.provider));
+      if (op.kind == K::unbind && !providers.count(op.provider) && !vfio.count(op.provider))
+        throw error_at(op.pos, fmt::format("unknown device '{}' (topology.providers or topology.vfio)", op.provider));
+      const bool vfio_op = op.kind == K::vfio_open || op.kind == K::vfio_mmap || op.kind == K::vfio_close ||
+                           op.kind == K::vfio_wait_request || op.kind == K::pci_command || op.kind == K::dmabuf_export;
+      if (vfio_op && !vfio.count(op.dev))
+        throw error_at(op.pos, fmt::format("'{}' is not a vfio device of this scenario (topology.vfio)", op.dev));
+      if ((vfio_op && op.kind != K::vfio_wait_request) && t.process.empty())
+        throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'", to_string(op.kind), t.name));
+      if ((op.kind == K::dmabuf_close || op.kind == K::rdma_reg_mr) && !dmabufs.count(op.dmabuf))
+        throw error_at(op.pos, fmt::format("no task exports a dma-buf named '{}' (dmabuf_export)", op.dmabuf));
       if (op.kind == K::set_acs) {
         bool found = false;
         if (sc.topo)
@@ -840,7 +907,7 @@ Scenario parse_scenario(const std::string& path, const std::string& text, const 
         p.pos = pos_of(topo);
         sc.providers.push_back(p);
       }
-  if (topo.has("providers") || !sc.topo)
+  if (topo.has("providers") || (!sc.topo && !topo.has("vfio")))
   for (const auto& pn : topo.required("providers").items("providers")) {
     auto m = pn.as_map("provider");
     ProviderSpec p;
@@ -856,6 +923,27 @@ Scenario parse_scenario(const std::string& path, const std::string& text, const 
     m.finish();
     sc.providers.push_back(p);
   }
+  if (topo.has("vfio"))
+    for (const auto& vn : topo.required("vfio").items("vfio")) {
+      auto m = vn.as_map("vfio device");
+      VfioSpec vs;
+      vs.pos = pos_of(vn);
+      vs.name = m.required("name").as_string("name");
+      vs.bar_phys = m.required("bar_phys").as_uint("bar_phys");
+      vs.bar_size = m.required("bar_size").as_bytes("bar_size", kern::PAGE_SIZE);
+      if (m.has("bus_offset")) vs.bus_offset = m.required("bus_offset").as_uint("bus_offset");
+      if (vs.bar_phys % kern::PAGE_SIZE || vs.bar_size % kern::PAGE_SIZE)
+        throw error_at(vs.pos, "bar_phys and bar_size must be multiples of 4 KiB");
+      if (m.has("map_types"))
+        for (const auto& e : m.required("map_types").entries("map_types"))
+          vs.map_types.emplace_back(e.key, e.value.as_enum("map type", {"bus_addr", "host_bridge"}));
+      m.finish();
+      for (const auto& p : sc.providers)
+        if (p.name == vs.name) throw error_at(vs.pos, fmt::format("'{}' is already a p2pmem provider", vs.name));
+      for (const auto& o : sc.vfio)
+        if (o.name == vs.name) throw error_at(vs.pos, fmt::format("duplicate vfio device '{}'", vs.name));
+      sc.vfio.push_back(vs);
+    }
   topo.finish();
 
   sc.kernel = parse_kernel(root.required("kernel"), true, &sc.cpus);

@@ -26,6 +26,8 @@ struct SourcePos {
 struct OpSpec {
   enum class Kind { mmap, munmap, store, load, pin, unpin, unbind, signal, wait, sleep, compute,
                     alloc, free, o_direct, p2pmem_test, set_acs, fio, mmio_write, mmio_poll, wait_irq,
+                    vfio_open, vfio_mmap, vfio_close, vfio_wait_request, pci_command, dmabuf_export,
+                    dmabuf_close, rdma_reg_mr, rdma_write, rdma_dereg_mr,
                     // Internal: what the loader expands p2pmem_test and fio into.
                     p2pmem_setup, p2pmem_thread, p2pmem_report };
   Kind kind;
@@ -64,6 +66,9 @@ struct OpSpec {
   ps_t interval = 0;
   int msi_cpu = -1;  ///< mmio_write value {msi_address: CPU}: that CPU's MSI address
   std::string nic;   ///< fio writes: the rdma_nic endpoint the data arrives through (NVMe-oF target)
+  std::string dmabuf;  ///< dmabuf_export (as), dmabuf_close, rdma_reg_mr: the dma-buf's name
+  bool pinned = false; ///< rdma_reg_mr: a pinned (data-direct) MR instead of a dynamic one
+  bool memory = true;  ///< pci_command: the MEMORY bit written
   SourcePos pos;
 };
 const char* to_string(OpSpec::Kind k);
@@ -84,6 +89,15 @@ struct ProviderSpec {
   std::string name;
   uint64_t bar_phys = 0, bar_size = 0, bus_offset = 0;
   uint64_t p2pmem_offset = 0, p2pmem_size = 0;  ///< size 0: the rest of the BAR
+  SourcePos pos;
+};
+
+/// A function bound to vfio-pci (topology.vfio): BAR 0 and, per importing
+/// device, what pci_p2pdma_map_type() says of the pair.
+struct VfioSpec {
+  std::string name;
+  uint64_t bar_phys = 0, bar_size = 0, bus_offset = 0;
+  std::vector<std::pair<std::string, std::string>> map_types;  ///< client -> bus_addr | host_bridge
   SourcePos pos;
 };
 
@@ -164,6 +178,7 @@ struct Scenario {
   std::string name, description, file;
   uint64_t content_hash = 0;  ///< FNV-1a of the file's bytes
   std::vector<ProviderSpec> providers;
+  std::vector<VfioSpec> vfio;
   std::optional<TopologySpec> topo;  ///< the PCI tree, when the scenario has one
   KernelSpec kernel;
   int cpus = 1;

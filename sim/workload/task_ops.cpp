@@ -37,6 +37,14 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
     if (w.record_outcomes) w.outcomes.push_back({task.name, to_string(op.kind), ex.now(), error, std::string(text())});
   };
   auto error_text = [](long e) { return fmt::format("{} ({})", e, errno_name(e)); };
+  // The file of this process's open fd of vfio device @dev, or null.
+  auto vfio_fd_of = [&](const std::string& dev) -> std::shared_ptr<kern::File> {
+    const kern::VfioPciCoreDevice* v = w.vfio.at(dev);
+    if (proc && v->file)
+      for (const auto& [fd, f] : proc->fds)
+        if (f == v->file) return f;
+    return nullptr;
+  };
   for (const OpSpec& op : task.ops) {
     ex.pp(op_point(op.kind));
     switch (op.kind) {
@@ -165,9 +173,101 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         break;
       }
       case K::unbind:
-        kern::device_release_driver(ex, k, *w.providers.at(op.provider));
+        if (w.vfio.count(op.provider))
+          kern::vfio_device_release_driver(ex, k, *w.vfio.at(op.provider));
+        else
+          kern::device_release_driver(ex, k, *w.providers.at(op.provider));
         outcome(op, 0, [&] { return "driver unbound"; });
         break;
+      case K::vfio_open: {
+        const long fd = kern::vfio_device_open(ex, k, *w.vfio.at(op.dev), *proc);
+        outcome(op, fd < 0 ? fd : 0, [&] { return fd < 0 ? error_text(fd) : fmt::format("fd {}", fd); });
+        break;
+      }
+      case K::vfio_close: {
+        kern::VfioPciCoreDevice& v = *w.vfio.at(op.dev);
+        long err = -9;  // -EBADF: this process has no open fd of the device
+        for (auto it = proc->fds.begin(); it != proc->fds.end(); ++it)
+          if (v.file && it->second == v.file) {
+            proc->fds.erase(it);
+            kern::vfio_device_close(ex, k, v);
+            err = 0;
+            break;
+          }
+        outcome(op, err, [&] { return err ? error_text(err) : "closed"; });
+        break;
+      }
+      case K::vfio_mmap: {
+        std::shared_ptr<kern::File> file = vfio_fd_of(op.dev);
+        const int64_t addr = file ? kern::do_mmap(ex, k, *proc, file, op.pages * kern::PAGE_SIZE, true, true,
+                                                  op.offset >> kern::PAGE_SHIFT)
+                                  : -9;
+        if (addr < 0) {
+          outcome(op, addr, [&] { return error_text(addr); });
+          break;
+        }
+        outcome(op, 0, [&] { return fmt::format("{:#x}", addr); });
+        w.bufs[{pid, op.buf}] = {static_cast<uint64_t>(addr), op.pages * kern::PAGE_SIZE};
+        break;
+      }
+      case K::vfio_wait_request: {
+        const kern::VfioPciCoreDevice* v = w.vfio.at(op.dev);
+        ex.wait_event([v] { return v->requests > 0; }, "vfio request eventfd");
+        outcome(op, 0, [&] { return "device release requested"; });
+        break;
+      }
+      case K::pci_command: {
+        if (!vfio_fd_of(op.dev)) {
+          outcome(op, -9, [&] { return "EBADF: the process has no open fd of the device"; });
+          break;
+        }
+        const int err = kern::vfio_pci_write_command_memory(ex, k, *w.vfio.at(op.dev), op.memory);
+        outcome(op, err, [&] { return err ? error_text(err) : fmt::format("MEMORY={}", op.memory ? 1 : 0); });
+        break;
+      }
+      case K::dmabuf_export: {
+        if (!vfio_fd_of(op.dev)) {  // the feature is an ioctl on the device fd
+          outcome(op, -9, [&] { return "EBADF: the process has no open fd of the device"; });
+          break;
+        }
+        long err = 0;
+        kern::DmaBuf* b = kern::vfio_pci_core_feature_dma_buf(ex, k, *w.vfio.at(op.dev), op.offset,
+                                                              op.pages * kern::PAGE_SIZE, err);
+        if (b) w.dmabufs[op.dmabuf] = b;
+        outcome(op, err, [&] { return err ? error_text(err) : fmt::format("dma-buf {}", b->id); });
+        break;
+      }
+      case K::dmabuf_close: {
+        auto it = w.dmabufs.find(op.dmabuf);
+        if (it == w.dmabufs.end()) {
+          outcome(op, -9, [&] { return "EBADF: not exported (or already closed)"; });
+          break;
+        }
+        kern::dma_buf_put(ex, k, *it->second);
+        w.dmabufs.erase(it);
+        outcome(op, 0, [&] { return "closed"; });
+        break;
+      }
+      case K::rdma_reg_mr: {
+        auto it = w.dmabufs.find(op.dmabuf);
+        kern::RdmaDmabufMr& mr = w.mrs[op.dev];
+        mr.dev = op.dev;
+        const long err = it == w.dmabufs.end() ? -9 : kern::mlx5_ib_reg_user_mr_dmabuf(ex, k, mr, *it->second, op.pinned);
+        outcome(op, err, [&] { return err ? error_text(err) : "registered"; });
+        break;
+      }
+      case K::rdma_write: {
+        auto it = w.mrs.find(op.dev);
+        const long err = it == w.mrs.end() ? -22 : kern::mlx5_hca_dma_write(ex, k, it->second, op.value, op.duration);
+        outcome(op, err, [&] { return err ? error_text(err) : "landed"; });
+        break;
+      }
+      case K::rdma_dereg_mr: {
+        auto it = w.mrs.find(op.dev);
+        if (it != w.mrs.end()) kern::mlx5_ib_dereg_mr(ex, k, it->second);
+        outcome(op, 0, [&] { return "deregistered"; });
+        break;
+      }
       case K::signal:
         w.events.at(static_cast<size_t>(op.event_id)) = 1;
         break;
@@ -248,9 +348,11 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         break;
       }
     }
+    k.task_work_run(ex);  // return to user space: deferred fput()s
   }
   // A thread that exits drops what it still pins (as the fd release would).
   release_pinned();
+  k.task_work_run(ex);
 }
 
 }  // namespace p2psim

@@ -8,6 +8,8 @@
 #include "kernel/gup.h"
 #include "kernel/kernel.h"
 #include "kernel/p2pdma.h"
+#include "kernel/rdma_dmabuf_mr.h"
+#include "kernel/vfio_pci.h"
 #include "workload/p2pmem_test.h"
 #include "scenario/scenario.h"
 
@@ -38,6 +40,9 @@ struct ScenarioWorld {
   };
   std::map<std::string, KAlloc> allocs;
   std::map<std::string, P2pmemTestRun> p2pmem_runs;  ///< by run name
+  std::map<std::string, kern::VfioPciCoreDevice*> vfio;  ///< vfio-pci functions by name
+  std::map<std::string, kern::DmaBuf*> dmabufs;          ///< exported dma-bufs by name (their fds)
+  std::map<std::string, kern::RdmaDmabufMr> mrs;         ///< dma-buf MRs by importing device
   std::vector<OpOutcome> outcomes;  ///< what each op did, in the order they returned
   bool record_outcomes = true;      ///< false: leave @outcomes empty (campaigns)
 };
