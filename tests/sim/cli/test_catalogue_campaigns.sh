@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The race catalogue as regression campaigns: every variant of every race
-# scenario in scenarios/ gets a bounded fuzz campaign without pins. A
-# variant expected clean must find nothing; one expected to find something
-# must find it. (Data-path scenarios, p2pmem_test_* and tlm_copy_engine,
+# scenario in scenarios/ must give its expectation under its pinned schedule
+# (`run`), then gets a bounded fuzz campaign without pins: a variant
+# expected clean must find nothing; one expected to find something must
+# find it. (Data-path scenarios, p2pmem_test_* and tlm_copy_engine,
 # run one execution in their own tests.)
 #   test_catalogue_campaigns.sh P2PDMA_SIM SOURCE_DIR [RUNS]
 set -euo pipefail
@@ -15,6 +16,12 @@ for f in "$src"/scenarios/s*.yaml "$src"/scenarios/x*.yaml; do
   n=$runs
   grep -Eq 'kind: *(nvme|tlm)|include:' "$f" && n=$((runs / 20))
   while read -r variant expect; do
+    if ! "$bin" run "$f" --variant "$variant" > "$tmp/run" 2>&1; then
+      fail=$((fail + 1))
+      echo "FAIL: $(basename "$f") --variant $variant: run not as expected ($expect):"
+      sed 's/^/    /' "$tmp/run" | grep -E 'verdict|expected|failures' | head -4
+      continue
+    fi
     rm -rf "$tmp/c"
     rc=0
     "$bin" fuzz "$f" --variant "$variant" --runs "$n" --jobs 2 --no-shrink --out "$tmp/c" > "$tmp/out" 2>&1 || rc=$?
