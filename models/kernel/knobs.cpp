@@ -120,13 +120,15 @@ const std::vector<KnobSpec>& knob_specs() {
        "dma-buf. false removes the check, so an importer re-maps a revoked BAR.",
        "drivers/vfio/pci/vfio_pci_dmabuf.c vfio_pci_dma_buf_map (v6.19)",
        KNOB_FIELD(vfio_dmabuf_map_checks_revoked, bool)},
-      {"vfio_dmabuf_holds_registration",
+      {"vfio_remove_waits",
        {"false", "true"},
-       "Protocol step (true in every kernel): an exported dma-buf holds a vfio_device registration "
-       "until vfio_pci_dma_buf_cleanup() or its release drops it, so remove() (and the devm release "
-       "of the p2pdma_provider after it) waits for that. false lets remove() and the provider go first.",
-       "drivers/vfio/pci/vfio_pci_dmabuf.c vfio_device_try_get_registration (v6.19)",
-       KNOB_FIELD(vfio_dmabuf_holds_registration, bool)},
+       "Protocol step (true in every kernel): vfio_unregister_group_dev() waits until every "
+       "registration (each open device fd, each exported dma-buf) is back, so the p2pdma_provider "
+       "is freed only after the last close revoked the dma-bufs. false asks userspace once and "
+       "returns: devm frees the provider before anything is revoked.",
+       "drivers/vfio/vfio_main.c vfio_unregister_group_dev; vfio_pci_dmabuf.c "
+       "vfio_device_try_get_registration (7.0.0)",
+       KNOB_FIELD(vfio_remove_waits, bool)},
       {"importer_move_notify_waits",
        {"false", "true"},
        "The RDMA importer's move_notify (mlx5 XLT_ZAP UMR, waited for): true = its completion comes "

@@ -84,7 +84,7 @@ struct Knobs {
   VfioMemoryDisableOrder vfio_memory_disable_order = VfioMemoryDisableOrder::zap_then_revoke;
   // Protocol steps a scenario can remove, each true in every kernel.
   bool vfio_dmabuf_map_checks_revoked = true;   ///< vfio_pci_dma_buf_map() refuses a revoked dma-buf
-  bool vfio_dmabuf_holds_registration = true;   ///< each exported dma-buf holds a vfio_device registration
+  bool vfio_remove_waits = true;                ///< remove() waits until every registration is back
   bool importer_move_notify_waits = true;       ///< the importer's move_notify waits for DMA in flight
   /// CONFIG_DMABUF_MOVE_NOTIFY (Kconfig default n): without it an exporter
   /// with ->pin is pinned at every map, dynamic importers too.

@@ -69,7 +69,7 @@ void vfio_pci_dma_buf_cleanup(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
     priv->revoked = true;
     dma_buf_move_notify(ex, k, *priv->dmabuf);
     dma_resv_unlock(ex, *priv->dmabuf);
-    if (k.knobs.vfio_dmabuf_holds_registration) put_registration(vdev);
+    put_registration(vdev);
     dma_buf_put(ex, k, *priv->dmabuf);
     ex.pp("vfio_pci_dma_buf_cleanup:after_revoke");
   }
@@ -86,7 +86,7 @@ void vfio_pci_dma_buf_cleanup(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
 // regions free for another driver.
 void vfio_pci_core_disable(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
   KFUNC(ex, "vfio_pci_core_disable");
-  vdev.barmap_held = false;  // pci_iounmap + pci_release_selected_regions
+  // pci_iounmap() and pci_release_selected_regions() of the BAR come first.
   vdev.virt_mem = false;     // vfio_config_free()
   ex.cost(k.costs.mmio_write);
   vdev.hw_mem = false;
@@ -163,7 +163,6 @@ int vfio_pci_core_mmap(Exec& ex, Kernel&, VfioPciCoreDevice& vdev, VmAreaStruct&
   KFUNC(ex, "vfio_pci_core_mmap");
   if (!(vma.vm_flags & VM_SHARED)) return -22;
   if ((vma.vm_pgoff << PAGE_SHIFT) + (vma.vm_end - vma.vm_start) > vdev.bar_size) return -22;
-  vdev.barmap_held = true;  // vfio_pci_core_setup_barmap(): pci_request_selected_regions
   vma.vm_private_data = std::shared_ptr<void>(&vdev, [](void*) {});
   vma.vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND;
   vma.vm_ops = &kVfioPciMmapOps;
@@ -176,12 +175,13 @@ int vfio_pci_core_mmap(Exec& ex, Kernel&, VfioPciCoreDevice& vdev, VmAreaStruct&
 // userspace to release the device (vfio_pci_core_request: the request
 // eventfd) and wait. The kernel re-asks every 10 s and never gives up;
 // the model asks once and waits.
-void vfio_unregister_group_dev(Exec& ex, Kernel&, VfioPciCoreDevice& vdev) {
+void vfio_unregister_group_dev(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
   KFUNC(ex, "vfio_unregister_group_dev");
   put_registration(vdev);
   if (vdev.registrations == 0) return;
   ++vdev.requests;
   ex.notef("{}: vfio_pci_core_request: asking userspace to release the device", vdev.name);
+  if (!k.knobs.vfio_remove_waits) return;  // the protocol step removed: no wait
   VfioPciCoreDevice* v = &vdev;
   ex.might_sleep("wait_for_completion");
   ex.wait_event([v] { return v->registrations == 0; }, "vfio_unregister_group_dev: wait for release");
@@ -207,14 +207,14 @@ void vfio_pci_dma_buf_unmap(Exec& ex, Kernel& k, DmaBufAttachment& a, SgTable& s
   dma_buf_free_sgt(ex, k, a, sgt);
 }
 
-void vfio_pci_dma_buf_release(Exec& ex, Kernel& k, DmaBuf& b) {
+void vfio_pci_dma_buf_release(Exec& ex, Kernel&, DmaBuf& b) {
   auto* priv = static_cast<VfioPciDmaBuf*>(b.priv);
   if (VfioPciCoreDevice* vdev = priv->vdev) {
     down_write(ex, vdev->memory_lock, "memory_lock");
     if (priv->on_list) vdev->dmabufs.erase(std::find(vdev->dmabufs.begin(), vdev->dmabufs.end(), priv));
     priv->on_list = false;
     up_write(ex, vdev->memory_lock);
-    if (k.knobs.vfio_dmabuf_holds_registration) put_registration(*vdev);
+    put_registration(*vdev);
   }
 }
 
@@ -245,7 +245,7 @@ DmaBuf* vfio_pci_core_feature_dma_buf(Exec& ex, Kernel& k, VfioPciCoreDevice& vd
     err = -22;
     return nullptr;
   }
-  if (k.knobs.vfio_dmabuf_holds_registration && !try_get_registration(vdev)) {
+  if (!try_get_registration(vdev)) {
     err = -19;
     return nullptr;
   }

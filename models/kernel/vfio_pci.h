@@ -47,7 +47,6 @@ struct VfioPciCoreDevice {
   uint64_t bar_phys = 0, bar_size = 0, bus_offset = 0;
   bool virt_mem = false, hw_mem = false;
   bool enabled = false;      ///< between vfio_pci_core_enable() and its disable: the user's function
-  bool barmap_held = false;  ///< vfio requested the BAR's regions (a BAR mmap did)
   RwSem memory_lock;
   std::vector<VfioPciDmaBuf*> dmabufs;
   std::vector<std::unique_ptr<VfioPciDmaBuf>> dmabuf_store;  // never freed during an execution

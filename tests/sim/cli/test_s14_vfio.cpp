@@ -52,7 +52,8 @@ TEST_CASE("S14 each protocol step removed from the revoke-first order is found, 
   // Without the revoked check the NIC's page fault re-maps the BAR while the
   // close resets the function.
   for (const Case& c : {Case{"importer-returns-early", "while its memory decoding is off"},
-                        Case{"no-revoked-check", "while its memory decoding is off"}}) {
+                        Case{"no-revoked-check", "while its memory decoding is off"},
+                        Case{"remove-does-not-wait", "after vfio_pci_remove() returned"}}) {
     INFO(c.variant);
     Cli r = run_raw("run " + kS14 + " --variant " + c.variant);
     CHECK(r.exit_code == 0);
