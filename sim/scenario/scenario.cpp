@@ -566,7 +566,7 @@ std::vector<KnownBug> parse_known(const StrictNode& n) {
 
 void check_references(const Scenario& sc, const StrictNode& root) {
   std::set<std::string> nic_users;  // fio ops driving an rdma_nic: one each
-  std::set<std::string> providers, task_names, signaled, vfio, dmabufs;
+  std::set<std::string> providers, task_names, signaled, vfio, dmabufs, nics;
   for (const auto& p : sc.providers) providers.insert(p.name);
   for (const auto& v : sc.vfio) vfio.insert(v.name);
   std::map<std::string, std::set<std::string>> bufs;  // process -> buffers it maps
@@ -583,6 +583,7 @@ void check_references(const Scenario& sc, const StrictNode& root) {
       if (op.kind == OpSpec::Kind::alloc) allocs.insert(op.buf);
       if (op.kind == OpSpec::Kind::signal) signaled.insert(op.event);
       if (op.kind == OpSpec::Kind::dmabuf_export) dmabufs.insert(op.dmabuf);
+      if (op.kind == OpSpec::Kind::rdma_reg_mr) nics.insert(op.dev);
       if (op.kind == OpSpec::Kind::vfio_mmap) bufs[t.process].insert(op.buf);
     }
   }
@@ -599,6 +600,8 @@ void check_references(const Scenario& sc, const StrictNode& root) {
         throw error_at(op.pos, fmt::format("'{}' is not a vfio device of this scenario (topology.vfio)", op.dev));
       if ((vfio_op && op.kind != K::vfio_wait_request) && t.process.empty())
         throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'", to_string(op.kind), t.name));
+      if ((op.kind == K::rdma_write || op.kind == K::rdma_dereg_mr) && !nics.count(op.dev))
+        throw error_at(op.pos, fmt::format("no task registers a memory region on NIC '{}' (rdma_reg_mr)", op.dev));
       if ((op.kind == K::dmabuf_close || op.kind == K::rdma_reg_mr) && !dmabufs.count(op.dmabuf))
         throw error_at(op.pos, fmt::format("no task exports a dma-buf named '{}' (dmabuf_export)", op.dmabuf));
       if (op.kind == K::set_acs) {

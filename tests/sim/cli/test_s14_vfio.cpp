@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "support/cli_runner.h"
@@ -106,4 +107,37 @@ TEST_CASE("S14c a pinned importer keeps writing after the revoke until ->pin ref
   CHECK(fixed.out.find("vmm rdma_reg_mr EOPNOTSUPP") != std::string::npos);
   Cli f = fuzz(kS14c, "v6.19-rc1", 2000);
   CHECK(f.exit_code == 1);
+}
+
+TEST_CASE("S14 ops: a vfio device, dma-buf or NIC nobody declares is bad input at its line", "[cli][s14][input]") {
+  const std::string dir = scratch() + "/s14-input";
+  std::system(("mkdir -p " + dir).c_str());
+  struct Case {
+    const char* op;
+    const char* message;
+  };
+  for (const Case& c : {Case{"vfio_open: nosuch", "'nosuch' is not a vfio device of this scenario (topology.vfio)"},
+                        Case{"rdma_reg_mr: { dev: mlx5_0, dmabuf: nosuch }",
+                             "no task exports a dma-buf named 'nosuch' (dmabuf_export)"},
+                        Case{"rdma_write: { dev: mlx9, value: 1 }",
+                             "no task registers a memory region on NIC 'mlx9' (rdma_reg_mr)"},
+                        Case{"pci_command: { dev: \"0000:05:00.0\", memory: maybe }", "memory"}}) {
+    INFO(c.op);
+    const std::string f = dir + "/bad.yaml";
+    std::ofstream(f) << "name: bad\n"
+                        "topology:\n"
+                        "  vfio: [ { name: \"0000:05:00.0\", bar_phys: 0xd0000000, bar_size: 64KiB } ]\n"
+                        "kernel: { preset: latest, cpus: 1 }\n"
+                        "tasks:\n"
+                        "  - name: vmm\n"
+                        "    cpu: 0\n"
+                        "    process: vmm\n"
+                        "    ops:\n"
+                        "      - "
+                     << c.op << "\nvariants: { latest: { expect: clean } }\n";
+    Cli r = run_raw("check " + f);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.rfind(f + ":10:", 0) == 0);
+    CHECK(r.err.find(c.message) != std::string::npos);
+  }
 }
