@@ -379,6 +379,19 @@ const char* vfio_bar_unusable(const VfioPciCoreDevice& v) {
   return nullptr;
 }
 
+// models vfio_pci_dma_buf_iommufd_map(): the "private interconnect" with
+// iommufd; one range per dma-buf in the model, so never the nr_ranges check.
+long vfio_pci_dma_buf_iommufd_map(Exec& ex, Kernel&, DmaBufAttachment& attach, uint64_t& phys, uint64_t& len) {
+  KFUNC(ex, "vfio_pci_dma_buf_iommufd_map");
+  if (!attach.dmabuf->resv.writer) throw ModelBug("vfio_pci_dma_buf_iommufd_map() without the resv lock");
+  if (attach.dmabuf->ops->exporter != std::string("vfio_pci")) return -95;
+  const auto* priv = static_cast<const VfioPciDmaBuf*>(attach.dmabuf->priv);
+  if (priv->revoked) return -19;
+  phys = priv->phys;
+  len = priv->size;
+  return 0;
+}
+
 VfioPciCoreDevice* vfio_device_of_phys(Kernel& k, uint64_t phys) {
   for (auto& v : k.vfio_devices)
     if (v->bar_contains(phys)) return v.get();

@@ -78,6 +78,10 @@ int vfio_pci_write_command_memory(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev, 
 /// dma-buf (its fd's reference) or -errno in @err.
 DmaBuf* vfio_pci_core_feature_dma_buf(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev, uint64_t offset,
                                       uint64_t len, long& err);
+/// vfio_pci_dma_buf_iommufd_map(): the physical range of a vfio dma-buf for
+/// iommufd (resv held): -EOPNOTSUPP for another exporter, -ENODEV while
+/// revoked; else 0 and @phys, @len.
+long vfio_pci_dma_buf_iommufd_map(Exec& ex, Kernel& k, DmaBufAttachment& attach, uint64_t& phys, uint64_t& len);
 /// Unbind: device lock, vfio_pci_remove(), then the devm actions.
 void vfio_device_release_driver(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev);
 /// Why an access to @v's BAR now harms (the oracles' rule), or null: after

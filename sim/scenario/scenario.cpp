@@ -25,6 +25,7 @@ const char* to_string(OpSpec::Kind k) {
                                       "mmio_write", "mmio_poll", "wait_irq",
                                       "vfio_open", "vfio_mmap", "vfio_close", "vfio_wait_request", "pci_command",
                                       "dmabuf_export", "dmabuf_close", "rdma_reg_mr", "rdma_write", "rdma_dereg_mr",
+                                      "iommufd_map", "iommufd_dma_write", "iommufd_unmap",
                                       "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
   return names[static_cast<int>(k)];
 }
@@ -118,7 +119,7 @@ InputError error_at(const SourcePos& p, const std::string& msg) {
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
   static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
     std::vector<std::pair<std::string, OpSpec::Kind>> v;
-    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::rdma_dereg_mr); ++i)  // internal kinds follow
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::iommufd_unmap); ++i)  // internal kinds follow
       v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
     return v;
   }();
@@ -324,6 +325,7 @@ OpSpec parse_op(const StrictNode& item) {
     case K::vfio_close:
     case K::vfio_wait_request:
     case K::rdma_dereg_mr:
+    case K::iommufd_unmap:
       op.dev = v.as_string(to_string(op.kind));
       break;
     case K::dmabuf_close:
@@ -350,16 +352,18 @@ OpSpec parse_op(const StrictNode& item) {
       m.finish();
       break;
     }
-    case K::rdma_reg_mr: {
-      auto m = v.as_map("rdma_reg_mr");
+    case K::rdma_reg_mr:
+    case K::iommufd_map: {
+      auto m = v.as_map(to_string(op.kind));
       op.dev = m.required("dev").as_string("dev");
       op.dmabuf = m.required("dmabuf").as_string("dmabuf");
-      if (m.has("pinned")) op.pinned = m.required("pinned").as_bool("pinned");
+      if (op.kind == K::rdma_reg_mr && m.has("pinned")) op.pinned = m.required("pinned").as_bool("pinned");
       m.finish();
       break;
     }
-    case K::rdma_write: {
-      auto m = v.as_map("rdma_write");
+    case K::rdma_write:
+    case K::iommufd_dma_write: {
+      auto m = v.as_map(to_string(op.kind));
       op.dev = m.required("dev").as_string("dev");
       op.value = m.required("value").as_uint("value");
       op.duration = m.has("duration") ? m.required("duration").as_duration_ps("duration") : 1'000'000ULL;
@@ -566,7 +570,7 @@ std::vector<KnownBug> parse_known(const StrictNode& n) {
 
 void check_references(const Scenario& sc, const StrictNode& root) {
   std::set<std::string> nic_users;  // fio ops driving an rdma_nic: one each
-  std::set<std::string> providers, task_names, signaled, vfio, dmabufs, nics;
+  std::set<std::string> providers, task_names, signaled, vfio, dmabufs, nics, ioas_devs;
   for (const auto& p : sc.providers) providers.insert(p.name);
   for (const auto& v : sc.vfio) vfio.insert(v.name);
   std::map<std::string, std::set<std::string>> bufs;  // process -> buffers it maps
@@ -584,6 +588,7 @@ void check_references(const Scenario& sc, const StrictNode& root) {
       if (op.kind == OpSpec::Kind::signal) signaled.insert(op.event);
       if (op.kind == OpSpec::Kind::dmabuf_export) dmabufs.insert(op.dmabuf);
       if (op.kind == OpSpec::Kind::rdma_reg_mr) nics.insert(op.dev);
+      if (op.kind == OpSpec::Kind::iommufd_map) ioas_devs.insert(op.dev);
       if (op.kind == OpSpec::Kind::vfio_mmap) bufs[t.process].insert(op.buf);
     }
   }
@@ -602,7 +607,10 @@ void check_references(const Scenario& sc, const StrictNode& root) {
         throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'", to_string(op.kind), t.name));
       if ((op.kind == K::rdma_write || op.kind == K::rdma_dereg_mr) && !nics.count(op.dev))
         throw error_at(op.pos, fmt::format("no task registers a memory region on NIC '{}' (rdma_reg_mr)", op.dev));
-      if ((op.kind == K::dmabuf_close || op.kind == K::rdma_reg_mr) && !dmabufs.count(op.dmabuf))
+      if ((op.kind == K::iommufd_dma_write || op.kind == K::iommufd_unmap) && !ioas_devs.count(op.dev))
+        throw error_at(op.pos, fmt::format("no task maps a dma-buf into an IOAS for device '{}' (iommufd_map)", op.dev));
+      if ((op.kind == K::dmabuf_close || op.kind == K::rdma_reg_mr || op.kind == K::iommufd_map) &&
+          !dmabufs.count(op.dmabuf))
         throw error_at(op.pos, fmt::format("no task exports a dma-buf named '{}' (dmabuf_export)", op.dmabuf));
       if (op.kind == K::set_acs) {
         bool found = false;

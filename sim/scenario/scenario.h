@@ -27,7 +27,8 @@ struct OpSpec {
   enum class Kind { mmap, munmap, store, load, pin, unpin, unbind, signal, wait, sleep, compute,
                     alloc, free, o_direct, p2pmem_test, set_acs, fio, mmio_write, mmio_poll, wait_irq,
                     vfio_open, vfio_mmap, vfio_close, vfio_wait_request, pci_command, dmabuf_export,
-                    dmabuf_close, rdma_reg_mr, rdma_write, rdma_dereg_mr,
+                    dmabuf_close, rdma_reg_mr, rdma_write, rdma_dereg_mr, iommufd_map, iommufd_dma_write,
+                    iommufd_unmap,
                     // Internal: what the loader expands p2pmem_test and fio into.
                     p2pmem_setup, p2pmem_thread, p2pmem_report };
   Kind kind;

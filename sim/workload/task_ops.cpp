@@ -262,6 +262,23 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         outcome(op, err, [&] { return err ? error_text(err) : "landed"; });
         break;
       }
+      case K::iommufd_map: {
+        auto it = w.dmabufs.find(op.dmabuf);
+        kern::IommufdDmabufPages& pages = w.ioas[op.dev];
+        pages.dev = op.dev;
+        const long err = it == w.dmabufs.end() ? -9 : kern::iommufd_ioas_map_dmabuf(ex, k, pages, *it->second);
+        outcome(op, err, [&] { return err ? error_text(err) : fmt::format("IOVA {:#x}", pages.iova); });
+        break;
+      }
+      case K::iommufd_dma_write: {
+        const long err = kern::iommufd_device_dma_write(ex, k, w.ioas.at(op.dev), op.value, op.duration);
+        outcome(op, err, [&] { return err ? error_text(err) : "landed"; });
+        break;
+      }
+      case K::iommufd_unmap:
+        kern::iommufd_ioas_unmap(ex, k, w.ioas.at(op.dev));
+        outcome(op, 0, [&] { return "unmapped"; });
+        break;
       case K::rdma_dereg_mr: {
         auto it = w.mrs.find(op.dev);
         if (it != w.mrs.end()) kern::mlx5_ib_dereg_mr(ex, k, it->second);

@@ -8,6 +8,7 @@
 #include "kernel/gup.h"
 #include "kernel/kernel.h"
 #include "kernel/p2pdma.h"
+#include "kernel/iommufd_dmabuf.h"
 #include "kernel/rdma_dmabuf_mr.h"
 #include "kernel/vfio_pci.h"
 #include "workload/p2pmem_test.h"
@@ -43,6 +44,7 @@ struct ScenarioWorld {
   std::map<std::string, kern::VfioPciCoreDevice*> vfio;  ///< vfio-pci functions by name
   std::map<std::string, kern::DmaBuf*> dmabufs;          ///< exported dma-bufs by name (their fds)
   std::map<std::string, kern::RdmaDmabufMr> mrs;         ///< dma-buf MRs by importing device
+  std::map<std::string, kern::IommufdDmabufPages> ioas;  ///< dma-bufs mapped into an IOAS, by the device using it
   std::vector<OpOutcome> outcomes;  ///< what each op did, in the order they returned
   bool record_outcomes = true;      ///< false: leave @outcomes empty (campaigns)
 };

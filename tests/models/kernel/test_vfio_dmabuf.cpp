@@ -5,6 +5,7 @@
 // and the devm release of the p2pdma_provider.
 #include <catch2/catch.hpp>
 
+#include "kernel/iommufd_dmabuf.h"
 #include "kernel/kernel.h"
 #include "kernel/memory.h"
 #include "kernel/mmap.h"
@@ -212,4 +213,33 @@ TEST_CASE("without CONFIG_DMABUF_MOVE_NOTIFY every map pins, so a dynamic import
   long err = 0;
   DmaBuf* b = vfio_pci_core_feature_dma_buf(ex, f.k, *f.v, 0, PAGE_SIZE, err);
   CHECK(mlx5_ib_reg_user_mr_dmabuf(ex, f.k, f.mr, *b, false) == 0);
+}
+
+TEST_CASE("iommufd maps a vfio dma-buf without pinning, and its revoke unmaps the IOVA for good", "[vfio][dmabuf][iommufd]") {
+  VfioFixture f(find_preset("latest")->knobs);  // CONFIG_DMABUF_MOVE_NOTIFY off: iommufd does not map through dma-buf
+  SerialExec ex(0, 1, "vmm");
+  REQUIRE(vfio_device_open(ex, f.k, *f.v, f.vmm()) >= 3);
+  long err = 0;
+  DmaBuf* b = vfio_pci_core_feature_dma_buf(ex, f.k, *f.v, 0, PAGE_SIZE, err);
+  IommufdDmabufPages pages;
+  pages.dev = "gpu0";
+  REQUIRE(iommufd_ioas_map_dmabuf(ex, f.k, pages, *b) == 0);
+  CHECK(pages.mapped);
+  CHECK(pages.phys == 0xd0000000);
+  CHECK(iommufd_device_dma_write(ex, f.k, pages, 0xaaaa, 1000) == 0);
+  CHECK(f.k.phys_read(0xd0000, 0) == 0xaaaa);
+  REQUIRE(vfio_pci_write_command_memory(ex, f.k, *f.v, false) == 0);
+  CHECK_FALSE(pages.mapped);
+  CHECK(pages.len == 0);
+  CHECK(iommufd_device_dma_write(ex, f.k, pages, 0xbbbb, 1000) == -14);  // blocked at the IOMMU
+  REQUIRE(vfio_pci_write_command_memory(ex, f.k, *f.v, true) == 0);
+  CHECK_FALSE(pages.mapped);  // the un-revoke does not reach iommufd: the range stays gone
+  CHECK(f.k.phys_read(0xd0000, 0) == 0xaaaa);
+  iommufd_ioas_unmap(ex, f.k, pages);
+  CHECK(b->attachments.empty());
+  // A revoked dma-buf cannot be mapped again.
+  REQUIRE(vfio_pci_write_command_memory(ex, f.k, *f.v, false) == 0);
+  IommufdDmabufPages again;
+  CHECK(iommufd_ioas_map_dmabuf(ex, f.k, again, *b) == -19);
+  CHECK(ex.findings.empty());
 }

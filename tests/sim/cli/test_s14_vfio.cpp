@@ -141,3 +141,15 @@ TEST_CASE("S14 ops: a vfio device, dma-buf or NIC nobody declares is bad input a
     CHECK(r.err.find(c.message) != std::string::npos);
   }
 }
+
+TEST_CASE("S14d iommufd: the same close-order window, and revoking first blocks the GPU's writes at the IOMMU",
+          "[cli][s14]") {
+  const std::string s14d = src("scenarios/s14d_vfio_iommufd.yaml");
+  Cli v = run_raw("run " + s14d + " --variant latest");
+  CHECK(v.exit_code == 0);
+  CHECK(v.out.find("gpu0: DMA write through IOVA 0x80000000 to 0000:05:00.0 BAR at 0xd0000000") != std::string::npos);
+  Cli fixed = run_raw("run " + s14d + " --variant revoke-first");
+  CHECK(fixed.exit_code == 0);
+  CHECK(fixed.out.find("verdict: clean\n") != std::string::npos);
+  CHECK(fixed.out.find("failures: gpu iommufd_dma_write EFAULT") != std::string::npos);
+}
