@@ -23,7 +23,7 @@ PY
 }
 table="| scenario | variant | expect | executions | wall s | executions/s | findings | kinds | first finding s |
 |---|---|---|---:|---:|---:|---:|---|---:|"
-for scen in s14_vfio_dmabuf_revoke s14b_vfio_memory_disable s14c_vfio_pinned_importer; do
+for scen in s14_vfio_dmabuf_revoke s14b_vfio_memory_disable s14c_vfio_pinned_importer s14d_vfio_iommufd; do
   f=scenarios/$scen.yaml
   while read -r variant expect; do
     rm -rf "$tmp/c"
