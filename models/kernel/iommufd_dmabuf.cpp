@@ -84,13 +84,7 @@ long iommufd_device_dma_write(Exec& ex, Kernel& k, IommufdDmabufPages& pages, ui
     ex.notef("{}: IOMMU fault on IOVA {:#x}: the range was revoked", pages.dev, pages.iova);
     return -14;
   }
-  VfioPciCoreDevice* v = vfio_device_of_phys(k, phys);
-  if (const char* why = v ? vfio_bar_unusable(*v) : nullptr) {
-    ex.report(FindingKind::use_after_revoke,
-              fmt::format("{}: DMA write through IOVA {:#x} to {} BAR at {:#x} {}", pages.dev, pages.iova, v->name, phys, why));
-    if (!v->hw_mem) return 0;  // an Unsupported Request: the write is dropped
-  }
-  k.phys_write(phys >> PAGE_SHIFT, phys & (PAGE_SIZE - 1), value);
+  device_write_lands(ex, k, pages.dev, pages.iova, phys, value);
   return 0;
 }
 

@@ -250,9 +250,10 @@ UserAccess user_access(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool w
     const TlbEntry& e = hit->second;
     ex.cost(k.costs.user_access);
     Page* page = k.pfn_to_page(e.pte.pfn());
-    if (!page && vfio_device_of_phys(k, e.pte.pfn() << PAGE_SHIFT)) {
+    const VfioPciCoreDevice* vfio = page ? nullptr : vfio_device_of_phys(k, e.pte.pfn() << PAGE_SHIFT);
+    if (vfio) {
       // MMIO to a vfio-pci BAR through a PFNMAP PTE.
-      const VfioPciCoreDevice& v = *vfio_device_of_phys(k, e.pte.pfn() << PAGE_SHIFT);
+      const VfioPciCoreDevice& v = *vfio;
       if (const char* why = vfio_bar_unusable(v)) {
         ex.report(FindingKind::use_after_revoke,
                   fmt::format("user {} at {:#x} by pid {} reaches {}'s BAR (pfn {:#x}) {}", write ? "store" : "load",

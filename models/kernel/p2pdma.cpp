@@ -415,29 +415,15 @@ std::shared_ptr<File> p2pmem_open(Exec& ex, Kernel& k, P2pdmaProvider& prov, int
   return f;
 }
 
-// models drivers/base/dd.c:device_release_driver() ->
-// device_release_driver_internal() -> __device_release_driver() as of v6.2:
-// under the device lock (a second unbind waits for the first, then finds no
-// driver), the driver's ->remove(), then devres_release_all(): devm actions
-// in reverse order of registration.
-void device_release_driver(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
-  KFUNC(ex, "device_release_driver");
-  ex.might_sleep("device_lock");
+void device_release_driver(Exec& ex, Kernel&, P2pdmaProvider& prov) {
   P2pdmaProvider* pv = &prov;
-  ex.wait_event([pv] { return !pv->device_locked; }, "device_lock");
-  if (!prov.bound) return;
-  prov.device_locked = true;
-  prov.bound = false;
-  if (prov.driver_remove) {
-    KFUNC(ex, "drv->remove");
-    prov.driver_remove(ex);
-  }
-  for (auto it = prov.devm_actions.rbegin(); it != prov.devm_actions.rend(); ++it) {
-    ex.notef("devm action {}", it->first);
-    it->second(ex);
-  }
-  prov.devm_actions.clear();
-  prov.device_locked = false;
+  release_driver(ex, prov.device_locked, prov.bound,
+                 [pv](Exec& e) {
+                   if (!pv->driver_remove) return;
+                   KFUNC(e, "drv->remove");
+                   pv->driver_remove(e);
+                 },
+                 prov.devm_actions);
 }
 
 }  // namespace p2psim::kern

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel/device_driver.h"
 #include "kernel/exec.h"
 #include "kernel/genalloc.h"
 #include "kernel/kernel.h"
@@ -49,7 +50,7 @@ struct P2pdmaProvider {
   P2pdmaState* p2pdma = nullptr;  ///< rcu pointer; null after release
   std::unique_ptr<P2pdmaState> storage;
   std::vector<DevPagemap*> pgmaps;
-  std::vector<std::pair<std::string, std::function<void(Exec&)>>> devm_actions;
+  DevmActions devm_actions;
   /// The driver's ->remove() (e.g. nvme_remove), run before the devm actions.
   std::function<void(Exec&)> driver_remove;
   bool bound = true;
@@ -64,7 +65,8 @@ uint64_t pci_alloc_p2pmem(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t si
 void pci_free_p2pmem(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t addr, uint64_t size);
 /// open() of the provider's p2pmem file: the RFC device node or sysfs `allocate`.
 std::shared_ptr<File> p2pmem_open(Exec& ex, Kernel& k, P2pdmaProvider& prov, int& err);
-/// device_release_driver(): run the devm actions in reverse order.
+/// device_release_driver(): the driver's remove, then the devm actions in
+/// reverse order (release_driver()).
 void device_release_driver(Exec& ex, Kernel& k, P2pdmaProvider& prov);
 
 uint64_t virt_to_pfn(uint64_t kaddr);

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernel/device_driver.h"
 #include "kernel/exec.h"
 
 namespace p2psim::kern {
@@ -45,8 +46,6 @@ struct PciP2pdmaMem {
   std::vector<std::unique_ptr<P2pdmaMemProvider>> mem;
   std::map<std::string, P2pdmaMapType> map_types;
 };
-
-using DevmActions = std::vector<std::pair<std::string, std::function<void(Exec&)>>>;
 
 /// pcim_p2pdma_init(): providers for the device's BARs, freed by a devm
 /// action at unbind. 0 (also when already initialised).

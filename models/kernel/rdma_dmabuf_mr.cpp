@@ -136,12 +136,7 @@ void hca_dma_lands(Exec& ex, Kernel& k, RdmaDmabufMr& mr, const SgTable& t, uint
                           mr.dev, t.dma_addr));
     return;
   }
-  VfioPciCoreDevice* v = vfio_device_of_phys(k, t.phys);
-  if (const char* why = v ? vfio_bar_unusable(*v) : nullptr) {
-    ex.report(FindingKind::use_after_revoke, fmt::format("{}: DMA write to {} BAR at {:#x} {}", mr.dev, v->name, t.phys, why));
-    if (!v->hw_mem) return;  // an Unsupported Request: the write is dropped
-  }
-  k.phys_write(t.phys >> PAGE_SHIFT, t.phys & (PAGE_SIZE - 1), value);
+  device_write_lands(ex, k, mr.dev, std::nullopt, t.phys, value);
 }
 
 }  // namespace

@@ -64,7 +64,6 @@ void vfio_pci_dma_buf_cleanup(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
     if (!get_file_active(*priv->dmabuf)) continue;
     dma_resv_lock(ex, *priv->dmabuf);
     vdev.dmabufs.erase(std::find(vdev.dmabufs.begin(), vdev.dmabufs.end(), priv));
-    priv->on_list = false;
     priv->vdev = nullptr;
     priv->revoked = true;
     dma_buf_move_notify(ex, k, *priv->dmabuf);
@@ -211,8 +210,8 @@ void vfio_pci_dma_buf_release(Exec& ex, Kernel&, DmaBuf& b) {
   auto* priv = static_cast<VfioPciDmaBuf*>(b.priv);
   if (VfioPciCoreDevice* vdev = priv->vdev) {
     down_write(ex, vdev->memory_lock, "memory_lock");
-    if (priv->on_list) vdev->dmabufs.erase(std::find(vdev->dmabufs.begin(), vdev->dmabufs.end(), priv));
-    priv->on_list = false;
+    // list_del_init(): a no-op once cleanup took it off.
+    vdev->dmabufs.erase(std::remove(vdev->dmabufs.begin(), vdev->dmabufs.end(), priv), vdev->dmabufs.end());
     up_write(ex, vdev->memory_lock);
     put_registration(*vdev);
   }
@@ -260,7 +259,6 @@ DmaBuf* vfio_pci_core_feature_dma_buf(Exec& ex, Kernel& k, VfioPciCoreDevice& vd
   dma_resv_lock(ex, *priv->dmabuf);
   priv->revoked = !memory_enabled(vdev);
   vdev.dmabufs.push_back(priv);
-  priv->on_list = true;
   dma_resv_unlock(ex, *priv->dmabuf);
   up_write(ex, vdev.memory_lock);
   err = 0;
@@ -346,30 +344,22 @@ int vfio_pci_write_command_memory(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev, 
   return 0;
 }
 
-// models device_release_driver() for a vfio-pci function: under the device
-// lock, vfio_pci_remove() -> vfio_pci_core_unregister_device() ->
-// vfio_unregister_group_dev(), then devres: the p2pdma providers go.
+// Unbind of a vfio-pci function: release_driver() with vfio_pci_remove() ->
+// vfio_pci_core_unregister_device() -> vfio_unregister_group_dev() as its
+// remove; devres then frees the p2pdma providers.
 void vfio_device_release_driver(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
-  KFUNC(ex, "device_release_driver");
-  ex.might_sleep("device_lock");
   VfioPciCoreDevice* v = &vdev;
-  ex.wait_event([v] { return !v->device_locked; }, "device_lock");
-  if (!vdev.bound) return;
-  vdev.device_locked = true;
-  vdev.bound = false;
-  {
-    KFUNC(ex, "vfio_pci_remove");
-    vfio_unregister_group_dev(ex, k, vdev);
-  }
-  vdev.removed = true;
-  ex.notef("{}: vfio_pci_remove() returned", vdev.name);
-  ex.pp("device_release_driver:after_remove");
-  for (auto it = vdev.devm.rbegin(); it != vdev.devm.rend(); ++it) {
-    ex.notef("devm action {}", it->first);
-    it->second(ex);
-  }
-  vdev.devm.clear();
-  vdev.device_locked = false;
+  release_driver(ex, vdev.device_locked, vdev.bound,
+                 [v, &k](Exec& e) {
+                   {
+                     KFUNC(e, "vfio_pci_remove");
+                     vfio_unregister_group_dev(e, k, *v);
+                   }
+                   v->removed = true;
+                   e.notef("{}: vfio_pci_remove() returned", v->name);
+                   e.pp("device_release_driver:after_remove");
+                 },
+                 vdev.devm);
 }
 
 const char* vfio_bar_unusable(const VfioPciCoreDevice& v) {
@@ -390,6 +380,18 @@ long vfio_pci_dma_buf_iommufd_map(Exec& ex, Kernel&, DmaBufAttachment& attach, u
   phys = priv->phys;
   len = priv->size;
   return 0;
+}
+
+void device_write_lands(Exec& ex, Kernel& k, const std::string& dev, std::optional<uint64_t> iova, uint64_t phys,
+                        uint64_t value) {
+  VfioPciCoreDevice* v = vfio_device_of_phys(k, phys);
+  if (const char* why = v ? vfio_bar_unusable(*v) : nullptr) {
+    ex.report(FindingKind::use_after_revoke,
+              fmt::format("{}: DMA write{} to {} BAR at {:#x} {}", dev,
+                          iova ? fmt::format(" through IOVA {:#x}", *iova) : std::string(), v->name, phys, why));
+    if (!v->hw_mem) return;  // an Unsupported Request: the write is dropped
+  }
+  k.phys_write(phys >> PAGE_SHIFT, phys & (PAGE_SIZE - 1), value);
 }
 
 VfioPciCoreDevice* vfio_device_of_phys(Kernel& k, uint64_t phys) {

@@ -5,6 +5,7 @@
 // series "vfio/pci: Allow MMIO regions to be exported through dma-buf",
 // v6.19; docs/fidelity.md). One BAR (BAR 0) per device.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,6 @@ struct VfioPciDmaBuf {
   uint64_t phys = 0;  ///< phys_vec[0]
   P2pdmaMemProvider* provider = nullptr;
   bool revoked = false;
-  bool on_list = false;  ///< on vdev->dmabufs
 };
 
 /**
@@ -88,6 +88,11 @@ void vfio_device_release_driver(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev);
 /// remove() returned, while decoding is off, or once the last close reset
 /// and released the function.
 const char* vfio_bar_unusable(const VfioPciCoreDevice& v);
+/// A device's DMA write of @value reaching physical address @phys (through
+/// @iova, if an IOMMU translated it): on a vfio BAR the oracles judge it
+/// (vfio_bar_unusable()); the data is stored unless the BAR does not decode.
+void device_write_lands(Exec& ex, Kernel& k, const std::string& dev, std::optional<uint64_t> iova, uint64_t phys,
+                        uint64_t value);
 /// The device whose BAR holds physical address @phys, or null.
 VfioPciCoreDevice* vfio_device_of_phys(Kernel& k, uint64_t phys);
 
