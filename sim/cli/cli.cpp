@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -702,8 +703,10 @@ int cmd_list(const std::vector<std::string>& args) {
     throw BadArgs{fmt::format("unexpected argument '{}' for list", a)};
   }
   fmt::print("Presets:\n");
+  size_t name_width = 0;
+  for (const auto& p : kern::presets()) name_width = std::max(name_width, std::string(p.name).size());
   for (const auto& p : kern::presets())
-    fmt::print("  {:<8} {}\n           {}\n", p.name, p.doc, knobs_line(p.knobs));
+    fmt::print("  {:<{}} {}\n  {:<{}} {}\n", p.name, name_width, p.doc, "", name_width, knobs_line(p.knobs));
   fmt::print("\nPlatforms (--platform NAME, or kernel.platform in a scenario; default {}):\n",
              kern::kDefaultPlatform);
   for (const auto& p : kern::platforms()) {
