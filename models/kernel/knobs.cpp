@@ -26,11 +26,15 @@ const std::vector<KnobSpec>& knob_specs() {
        "RFC v3 (Sept 2021) vs v4 (Nov 2021) / v5 (Jan 2022)",
        KNOB_FIELD(rfc_free_deferral, RfcFreeDeferral)},
       {"refcount_era",
-       {"one_based", "free_at_zero_reset_to_one", "zero_based"},
+       {"one_based", "free_at_zero_reset_to_one", "zero_based", "per_folio_pgmap_ref"},
        "Idle ZONE_DEVICE page refcount: 1 with page_free on 2->1 (<=5.17), freed at 0 and reset "
-       "to 1 (5.18-6.14), idle at 0 and freed at 0 (>=6.15; also RFC v5's base).",
+       "to 1 (5.18-6.14), idle at 0 and freed at 0 (>=6.15; also RFC v5's base), or the "
+       "never-merged DAX-gup rework: idle at 0, pages activated by pgmap_request_folio() (which "
+       "takes a pgmap ref on 0->1), the pgmap ref dropped when the page is freed, no per-page base refs.",
        "v5.18 'mm: remove the extra ZONE_DEVICE struct page refcount' (Christoph Hellwig's "
-       "series); v6.15 Alistair Popple's 0-based ZONE_DEVICE refcount series",
+       "series); v6.15 Alistair Popple's 0-based ZONE_DEVICE refcount series; Dan Williams, "
+       "'Fix the DAX-gup mistake' v3 23/25 and 24/25 (14 Oct 2022) and 'mm/memremap: Introduce "
+       "pgmap_request_folio() using pgmap offsets' (20 Oct 2022), in mm-unstable until 1 Dec 2022",
        KNOB_FIELD(refcount_era, RefcountEra)},
       {"tlb_flush",
        {"ipi_wait", "no_wait"},
@@ -209,6 +213,16 @@ const std::vector<Preset>& presets() {
     v62.refcount_era = RefcountEra::free_at_zero_reset_to_one;
     v62.alloc_mmap_error_puts_pgmap_ref = false;
     v.push_back({"v6.2", "Linux v6.2: first upstream p2pmem mmap", v62, PgtableFree::page_batch});
+    // Linux as mm-unstable had it in Nov 2022 (v6.1-rc1 + Dan Williams'
+    // DAX-gup v3 and pgmap_request_folio()), with v6.2's p2pmem_alloc_mmap()
+    // converted to request its pages: that conversion is an analogy, no
+    // patch did it (docs/scenarios/pgmap_request_folio.md).
+    Knobs dax_gup = v62;
+    dax_gup.refcount_era = RefcountEra::per_folio_pgmap_ref;
+    v.push_back({"pgmap-request-folio",
+                 "mm-unstable Nov 2022: DAX-gup v3 + pgmap_request_folio() (never merged), with "
+                 "p2pmem_alloc_mmap() converted to request its pages (an analogy: no patch did)",
+                 dax_gup, PgtableFree::page_batch});
     Knobs v615 = v62;
     v615.dio_pins_pages = true;
     v615.gup_longterm_p2pdma = GupLongtermP2pdma::up_front;

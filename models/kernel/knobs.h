@@ -18,6 +18,10 @@ enum class RefcountEra {
   one_based,                  ///< <= v5.17: idle count 1, devmap-managed page_free on 2 -> 1
   free_at_zero_reset_to_one,  ///< v5.18 - v6.14: freed at 0, then reset to 1
   zero_based,                 ///< >= v6.15: idle count 0
+  /// Dan Williams' DAX-gup rework (mm-unstable, Oct-Dec 2022, never merged):
+  /// idle at 0, one pgmap ref per active folio, taken by
+  /// pgmap_request_folio() on 0 -> 1 and dropped when the folio is freed.
+  per_folio_pgmap_ref,
 };
 /// How a TLB flush reaches other CPUs: a platform property.
 enum class TlbFlush {

@@ -10,7 +10,8 @@
 namespace p2psim::kern {
 
 int idle_refcount(const Kernel& k) {
-  return k.knobs.refcount_era == RefcountEra::zero_based ? 0 : 1;
+  const RefcountEra era = k.knobs.refcount_era;
+  return era == RefcountEra::zero_based || era == RefcountEra::per_folio_pgmap_ref ? 0 : 1;
 }
 
 void pgmap_ref_put(Exec& ex, DevPagemap& pgmap, long n, const char* why) {
@@ -46,9 +47,19 @@ bool page_ref_add_unless_zero(Exec& ex, Kernel& k, Page& page, int nr) {
 
 // models mm/memremap.c:free_zone_device_page() as of v6.2 and
 // free_zone_device_folio() as of v6.15: page_free, then (v6.2 only) reset
-// the count to 1 for handing the page out again.
+// the count to 1 for handing the page out again; under DAX-gup v3 23/25
+// page_free, then put_dev_pagemap().
 static void free_zone_device_page(Exec& ex, Kernel& k, Page& page) {
   KFUNC(ex, "free_zone_device_page");
+  if (k.knobs.refcount_era == RefcountEra::per_folio_pgmap_ref) {
+    // DAX-gup v3 23/25: page_free only if the pgmap has one (its WARN is
+    // gone), then put_dev_pagemap() for every type: the ref the 0 -> 1
+    // request took. No reset: the page stays idle at 0.
+    DevPagemap* pgmap = page.pgmap;
+    if (pgmap && pgmap->page_free) pgmap->page_free(ex, page);
+    put_dev_pagemap(ex, k, pgmap);
+    return;
+  }
   if (!page.pgmap || !page.pgmap->page_free) {
     ex.report(FindingKind::kernel_bug,
               fmt::format("WARN_ON_ONCE(!pgmap->ops->page_free) for pfn {:#x}", page.pfn));
@@ -79,6 +90,10 @@ static void free_zone_device_page(Exec& ex, Kernel& k, Page& page) {
 void put_page(Exec& ex, Kernel& k, Page& page, const char* why) {
   ex.cost(k.costs.page_ref_atomic);
   const bool zone_device = page.pgmap != nullptr;
+  if (zone_device && page.pgmap->removed)
+    ex.report_page(FindingKind::use_after_free, page.pfn, page.shadow.alloc_id,
+                   fmt::format("put_page ({}) on pfn {:#x}, whose struct page memunmap_pages() already "
+                               "removed: the pgmap wait did not cover this reference", why, page.pfn));
   if (k.knobs.refcount_era == RefcountEra::one_based && zone_device) {
     // put_devmap_managed_page(): one atomic dec, then look at the result.
     int count = --page.refcount;
@@ -167,7 +182,8 @@ void percpu_ref_kill(Exec& ex, Kernel& k, PercpuRef& ref) {
 
 // models mm/memremap.c:memremap_pages() as of v6.2 (pagemap_range +
 // memmap_init_zone_device): pages start at the era's idle count, and the
-// pgmap ref gets one base ref per page on top of its initial ref.
+// pgmap ref gets one base ref per page on top of its initial ref (none
+// under DAX-gup v3 24/25).
 void memremap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap) {
   KFUNC(ex, "memremap_pages");
   pgmap.pages.resize(pgmap.nr_pages);
@@ -178,10 +194,13 @@ void memremap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap) {
   }
   DevPagemap* pg = &pgmap;
   pgmap.ref.init(1, [pg] { pg->done = true; });  // flags 0: percpu mode; dev_pagemap_percpu_release
-  pgmap.ref.get(static_cast<long>(pgmap.nr_pages));
+  // DAX-gup v3 24/25 deleted the bulk get: refs come from requests.
+  if (k.knobs.refcount_era != RefcountEra::per_folio_pgmap_ref)
+    pgmap.ref.get(static_cast<long>(pgmap.nr_pages));
 }
 
-// models mm/memremap.c:memunmap_pages() as of v6.2; in the one_based era
+// models mm/memremap.c:memunmap_pages() as of v6.2 (DAX-gup v3 24/25: no
+// base refs to drop); in the one_based era
 // (v5.15) the base refs are dropped by a put_page() of every page instead,
 // which for a devmap-managed page still in use runs page_free on 2 -> 1.
 void memunmap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap) {
@@ -190,15 +209,54 @@ void memunmap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap) {
   ex.pp("memunmap_pages:after_kill");
   if (k.knobs.refcount_era == RefcountEra::one_based) {
     for (auto& page : pgmap.pages) put_page(ex, k, page, "memunmap_pages");
-  } else {
+  } else if (k.knobs.refcount_era != RefcountEra::per_folio_pgmap_ref) {
     pgmap_ref_put(ex, pgmap, static_cast<long>(pgmap.nr_pages), "memunmap_pages base refs");
   }
   ex.pp("memunmap_pages:before_wait");
   ex.might_sleep("memunmap_pages");
   DevPagemap* pg = &pgmap;
   ex.wait_event([pg] { return pg->done; }, "memunmap_pages: wait_for_completion(&pgmap->done)");
-  pgmap.removed = true;  // pageunmap_range()
+  pgmap.removed = true;  // pageunmap_range(): the struct pages are freed
   ex.pp("memunmap_pages:after_remove");
+}
+
+// models pgmap_request_folio() of Dan Williams' "mm/memremap: Introduce
+// pgmap_request_folio() using pgmap offsets" (20 Oct 2022, on DAX-gup v3 in
+// mm-unstable). The model's pgmaps have one range and order-0 folios, so
+// pgmap_offset_to_pfn() is an index, the page->pgmap != pgmap WARN cannot
+// fire (the page is taken from @pgmap itself) and the order WARN passes.
+Page* pgmap_request_folio(Exec& ex, Kernel& k, DevPagemap& pgmap, uint64_t pgmap_offset) {
+  KFUNC(ex, "pgmap_request_folio");
+  if (pgmap_offset >= pgmap.nr_pages) {
+    // pgmap_offset_to_pfn() returns -1 and nothing checks it before
+    // pfn_to_page(); the kernel goes on with a wild page, the model stops.
+    ex.report(FindingKind::kernel_bug,
+              fmt::format("pgmap_request_folio: offset {} is outside the pgmap of pfn {:#x} ({} pages): "
+                          "pfn_to_page(-1)", pgmap_offset, pgmap.base_pfn, pgmap.nr_pages));
+    return nullptr;
+  }
+  Page& page = pgmap.pages[pgmap_offset];
+  ex.cost(k.costs.percpu_ref_op);
+  if (pgmap.ref.dead) {
+    ex.report(FindingKind::kernel_bug,
+              fmt::format("WARN_ON_ONCE(percpu_ref_is_dying(&pgmap->ref)) in pgmap_request_folio, pfn {:#x}",
+                          page.pfn));
+    return nullptr;
+  }
+  ex.pp("pgmap_request_folio:after_dying_check");
+  ex.cost(k.costs.page_ref_atomic);
+  const int v = ++page.refcount;  // folio_ref_inc_return()
+  ex.pp("pgmap_request_folio:after_ref_inc");
+  if (v > 1) return &page;  // only the 0 -> 1 request takes a pgmap ref
+  ex.cost(k.costs.percpu_ref_op);
+  if (!pgmap.ref.tryget()) {
+    ex.report(FindingKind::kernel_bug,
+              fmt::format("WARN_ON_ONCE(!percpu_ref_tryget(&pgmap->ref)) in pgmap_request_folio, pfn {:#x}",
+                          page.pfn));
+    put_page(ex, k, page, "pgmap_request_folio tryget failed");
+    return nullptr;
+  }
+  return &page;
 }
 
 }  // namespace p2psim::kern

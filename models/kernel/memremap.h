@@ -29,8 +29,16 @@ void put_dev_pagemap(Exec& ex, Kernel& k, DevPagemap* pgmap);
 
 /// memremap_pages(): create the struct pages of @pgmap and its percpu_ref.
 void memremap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap);
-/// memunmap_pages(): kill, drop base refs, wait for zero, remove.
+/// memunmap_pages(): kill, drop base refs (if the era has them), wait for zero, remove.
 void memunmap_pages(Exec& ex, Kernel& k, DevPagemap& pgmap);
+
+/**
+ * pgmap_request_folio() - activate page @pgmap_offset of @pgmap (the
+ * per_folio_pgmap_ref era): one page reference for the caller, plus a pgmap
+ * reference when the count went 0 -> 1. Null (and a WARN) if the pgmap is
+ * dying or its tryget fails.
+ */
+Page* pgmap_request_folio(Exec& ex, Kernel& k, DevPagemap& pgmap, uint64_t pgmap_offset);
 
 /**
  * percpu_ref_kill() - lib/percpu-refcount.c percpu_ref_kill_and_confirm()

@@ -49,6 +49,9 @@ void p2pdma_page_free(Exec& ex, Kernel& k, P2pdmaProvider& prov, Page& page) {
   }
   void* owner = nullptr;
   pool_free_page(ex, k, *p2p, page, &owner, "p2pdma_page_free");
+  // Under the DAX-gup rework free_zone_device_page() drops the page's pgmap
+  // ref after page_free; a p2pdma converted to it must not drop it again.
+  if (k.knobs.refcount_era == RefcountEra::per_folio_pgmap_ref) return;
   ex.cost(k.costs.percpu_ref_op);
   pgmap_ref_put(ex, *static_cast<DevPagemap*>(owner), 1, "p2pdma_page_free");
 }
@@ -189,6 +192,17 @@ void rfc_unmap_mappings(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
 
 // ---- upstream since v6.2: p2pmem_alloc_mmap() ------------------------------
 
+// The error path's return of the pages not yet mapped: straight to the pool.
+static void alloc_mmap_release_range(Exec& ex, Kernel& k, P2pdmaState& p2p, uint64_t kaddr, uint64_t len) {
+  if (!len) return;
+  for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+    Page& rest = *k.pfn_to_page(virt_to_pfn(kaddr + off));
+    rest.shadow.held = false;
+    k.oracle.on_pool_free(ex, k, rest, "p2pmem_alloc_mmap error path");
+  }
+  p2p.pool.free_owner(kaddr, len, nullptr);
+}
+
 // models drivers/pci/p2pdma.c:p2pmem_alloc_mmap() as of v6.2, with the
 // v6.15 0-based refcount steps and the 2025 error-path fix as knobs.
 int p2pmem_alloc_mmap(Exec& ex, Kernel& k, P2pdmaProvider& prov, VmAreaStruct& vma) {
@@ -221,9 +235,27 @@ int p2pmem_alloc_mmap(Exec& ex, Kernel& k, P2pdmaProvider& prov, VmAreaStruct& v
     k.pfn_to_page(virt_to_pfn(kaddr + off))->shadow.held = true;
   ex.rcu_read_unlock();
   ex.pp("p2pmem_alloc_mmap:after_gen_pool_alloc");
+  const bool request = k.knobs.refcount_era == RefcountEra::per_folio_pgmap_ref;
   for (uint64_t vaddr = vma.vm_start; vaddr < vma.vm_end; vaddr += PAGE_SIZE) {
     Page& page = *k.pfn_to_page(virt_to_pfn(kaddr));
-    if (k.knobs.refcount_era == RefcountEra::zero_based) {
+    if (request) {
+      // The conversion this project assumes (no patch was posted): the page
+      // is activated through the pgmap by its offset, which takes the
+      // per-page pgmap ref on 0 -> 1 instead of set_page_count() + get.
+      // Null only from its dying check (the temporary ref above keeps its
+      // tryget from failing), which leaves the page untouched.
+      if (!pgmap_request_folio(ex, k, pgmap, page.pfn - pgmap.base_pfn)) {
+        // A failed tryget would have freed the page already (folio_put);
+        // it cannot fail while the temporary ref holds the count up.
+        if (pgmap.ref.count <= 0)
+          throw ModelBug(fmt::format("p2pmem_alloc_mmap: request of pfn {:#x} failed without the temporary "
+                                     "pgmap ref (count {})", page.pfn, pgmap.ref.count));
+        alloc_mmap_release_range(ex, k, *p2p, kaddr, len);
+        if (k.knobs.alloc_mmap_error_puts_pgmap_ref)
+          pgmap_ref_put(ex, pgmap, 1, "p2pmem_alloc_mmap error path");
+        return -12;  // -ENOMEM
+      }
+    } else if (k.knobs.refcount_era == RefcountEra::zero_based) {
       const bool released = k.knobs.alloc_mmap_refcount_warn == AllocMmapRefcountWarn::on_zero;
       if (k.knobs.config_debug_vm && (released ? page.refcount == 0 : page.refcount != 0))
         ex.report(FindingKind::kernel_bug,
@@ -233,21 +265,29 @@ int p2pmem_alloc_mmap(Exec& ex, Kernel& k, P2pdmaProvider& prov, VmAreaStruct& v
     }
     int ret = k.should_fail("vm_insert_page") ? -12 : vm_insert_page(ex, k, vma, vaddr, page, alloc);
     ex.pp("p2pmem_alloc_mmap:after_vm_insert_page");
+    if (ret && request) {
+      // The requested page goes back through its own final put (page_free
+      // returns it to the pool and drops its pgmap ref); the rest directly.
+      page.shadow.held = false;
+      put_page(ex, k, page, "p2pmem_alloc_mmap error path");
+      alloc_mmap_release_range(ex, k, *p2p, kaddr + PAGE_SIZE, len - PAGE_SIZE);
+      // The temporary ref as in the base (v11/v6.2 leaks it, 6220694c52a5 puts it).
+      if (k.knobs.alloc_mmap_error_puts_pgmap_ref)
+        pgmap_ref_put(ex, pgmap, 1, "p2pmem_alloc_mmap error path");
+      return ret;
+    }
     if (ret) {
-      for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
-        Page& rest = *k.pfn_to_page(virt_to_pfn(kaddr + off));
-        rest.shadow.held = false;
-        k.oracle.on_pool_free(ex, k, rest, "p2pmem_alloc_mmap error path");
-      }
-      p2p->pool.free_owner(kaddr, len, nullptr);
+      alloc_mmap_release_range(ex, k, *p2p, kaddr, len);
       if (k.knobs.alloc_mmap_error_puts_pgmap_ref) {
         if (k.knobs.refcount_era == RefcountEra::zero_based) set_page_count(ex, k, page, 0);
         pgmap_ref_put(ex, pgmap, 1, "p2pmem_alloc_mmap error path");
       }
       return ret;
     }
-    ex.cost(k.costs.percpu_ref_op);
-    pgmap.ref.get();
+    if (!request) {
+      ex.cost(k.costs.percpu_ref_op);
+      pgmap.ref.get();
+    }
     page.shadow.held = false;  // the PTE owns the page from here on
     put_page(ex, k, page, "p2pmem_alloc_mmap");
     kaddr += PAGE_SIZE;

@@ -78,6 +78,14 @@ struct PercpuRef {
     ++count;
     return true;
   }
+  /// percpu_ref_tryget(): percpu mode always succeeds; atomic mode (after a
+  /// kill) is inc-not-zero, so it succeeds on a dead ref until the count,
+  /// with the kill's RCU-held extra ref, reaches zero.
+  bool tryget() {
+    if (!percpu && count == 0) return false;  // add-unless-zero: a negative count passes
+    ++count;
+    return true;
+  }
   /// Returns false on underflow (a model-visible kernel bug).
   bool put(long n = 1);
 };

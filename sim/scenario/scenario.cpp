@@ -1060,8 +1060,11 @@ std::optional<std::string> check_combination(const kern::Knobs& k) {
     return "tlb_flush=no_wait needs pgtable_free=rcu: a platform whose flush waits for no CPU "
            "must free page tables by RCU, or GUP-fast would walk freed tables (no kernel does that)";
   if (k.mmap_design == MmapDesign::upstream_alloc_mmap && k.refcount_era == RefcountEra::one_based)
-    return "mmap_design=upstream_alloc_mmap needs refcount_era free_at_zero_reset_to_one or "
-           "zero_based (it arrived in v6.2, after the one-based era ended in v5.18)";
+    return "mmap_design=upstream_alloc_mmap needs refcount_era free_at_zero_reset_to_one, zero_based or "
+           "per_folio_pgmap_ref (it arrived in v6.2, after the one-based era ended in v5.18)";
+  if (k.mmap_design == MmapDesign::rfc_fault_alloc && k.refcount_era == RefcountEra::per_folio_pgmap_ref)
+    return "refcount_era=per_folio_pgmap_ref is modelled with mmap_design=upstream_alloc_mmap only: the "
+           "DAX-gup rework (Oct 2022) came after the RFC, and the conversion modelled is of p2pmem_alloc_mmap()";
   if (k.mmap_design == MmapDesign::rfc_fault_alloc && k.refcount_era == RefcountEra::free_at_zero_reset_to_one)
     return "mmap_design=rfc_fault_alloc is modelled on the bases the RFC was posted on: it needs "
            "refcount_era one_based (v3, v4 on v5.15/v5.16) or zero_based (v5 on v5.17-rc1 with "
