@@ -139,7 +139,9 @@ class TaskExec : public kern::Exec {
   }
   void rcu_read_lock() override { ++t_.rcu; }
   void rcu_read_unlock() override {
-    if (--t_.rcu == 0) m_.note_quiescent(cpu());
+    if (--t_.rcu) return;
+    if (t_.blocked_reader) m_.unblock_reader(t_);
+    m_.note_quiescent(cpu());
   }
   bool in_irq_context() const override { return t_.softirq; }
   bool in_atomic() const override { return t_.in_reader(); }
@@ -400,6 +402,7 @@ void Machine::task_main(Task& t) {
     for (size_t i = 0; i < t.fn_stack.size(); ++i) trace_->end(track_of(t), t.exec->now());
   t.fn_stack.clear();
   t.irq_off = t.preempt_off = t.rcu = 0;
+  if (t.blocked_reader) unblock_reader(t);
   t.ready_at = t.exec->now();
   stats_.task_end[t.spec.name] = t.ready_at;
   release_cpu(t);
@@ -417,6 +420,8 @@ void Machine::yield_from(Task& t, State next) {
   t.ready_at = now() + t.pending;
   t.pending = 0;
   set_state(t, next);
+  if (next == State::sleeping && t.rcu > 0 && !t.softirq && k_.knobs.preempt_model == kern::PreemptModel::full)
+    block_reader(t);
   if (next == State::sleeping) release_cpu(t);
   host_.yield(t.idx);
   if (t.killed) throw TaskKilled{};
@@ -809,6 +814,8 @@ uint64_t Machine::start_grace_period() {
   gp.start = now();
   for (int c = 0; c < nr_cpus(); ++c)
     if (cpu_in_reader(c)) gp.waiting.set(c);
+  for (const auto& t : tasks_)
+    if (t->blocked_reader) gp.blocked.push_back(t->idx);
   gps_.push_back(gp);
   const uint64_t id = gp.id;
   add_timer(now() + k_.costs.rcu_grace_period, [this, id] {
@@ -846,8 +853,30 @@ void Machine::note_quiescent(int c) {
     }
 }
 
+// models kernel/rcu/tree_plugin.h:rcu_note_context_switch() (PREEMPT_RCU,
+// v6.2): a voluntary switch inside a read section WARNs, and the task is
+// queued as blocked: a grace period still waiting for its CPU waits for it.
+// Without PREEMPT_RCU the switch is a quiescent state (release_cpu()).
+void Machine::block_reader(Task& t) {
+  t.blocked_reader = true;
+  t.exec->report(FindingKind::kernel_bug,
+                 "WARN: Voluntary context switch within RCU read-side critical section!");
+  for (auto& g : gps_)
+    if (!g.done && g.waiting.test(t.spec.cpu)) g.blocked.push_back(t.idx);
+}
+
+void Machine::unblock_reader(Task& t) {
+  t.blocked_reader = false;
+  for (auto& g : gps_) {
+    auto it = std::find(g.blocked.begin(), g.blocked.end(), t.idx);
+    if (it == g.blocked.end()) continue;
+    g.blocked.erase(it);
+    check_gp_done(g);
+  }
+}
+
 void Machine::check_gp_done(GracePeriod& gp) {
-  if (gp.done || !gp.min_elapsed || gp.waiting.any()) return;
+  if (gp.done || !gp.min_elapsed || gp.waiting.any() || !gp.blocked.empty()) return;
   gp.done = true;
   // Callbacks waiting for this grace period run in softirq on their CPU.
   for (int c = 0; c < nr_cpus(); ++c) {

@@ -192,6 +192,7 @@ class Machine {
     const char* wait_what = "";  ///< a literal or text the scenario owns (Exec::wait_event)
     ps_t wait_since = 0;
     int irq_off = 0, preempt_off = 0, rcu = 0;
+    bool blocked_reader = false;  ///< PREEMPT_RCU: slept inside an RCU read section (rcu_preempt_ctxt_queue)
     std::vector<const char*> fn_stack;
     std::vector<int> hits;  ///< arrivals per preemption point id (PointIds)
     int held_by_pin = -1;
@@ -240,6 +241,7 @@ class Machine {
     uint64_t id = 0;
     ps_t start = 0;
     kern::CpuMask waiting;
+    std::vector<int> blocked;  ///< PREEMPT_RCU readers (task idx) that slept in a read section it must wait for
     bool min_elapsed = false;
     bool done = false;
   };
@@ -293,6 +295,11 @@ class Machine {
   ps_t run_irqs(int cpu, ps_t base);
   ps_t run_irqs_inline(int cpu, ps_t at);
   void note_quiescent(int cpu);
+  /// PREEMPT_RCU: @t sleeps inside an RCU read section: grace periods that
+  /// wait for its CPU, and those that start now, wait for @t instead.
+  void block_reader(Task& t);
+  /// @t left the read section it slept in.
+  void unblock_reader(Task& t);
   uint64_t start_grace_period();
   /// call_rcu(): @fn runs in softirq on @cpu after a new grace period.
   void queue_rcu_callback(int cpu, std::function<void(kern::Exec&)> fn, const char* what);
