@@ -31,6 +31,7 @@ struct Costs {
   ps_t mmio_read;   ///< a CPU's readq(), before what the device adds
   ps_t umr_round_trip;  ///< an mlx5 UMR posted and its completion waited for
   ps_t flr_wait;        ///< pcie_flr(): the wait after initiating a function level reset
+  ps_t direct_reclaim;  ///< a blocking allocation that found no free memory: its time in reclaim
 };
 
 struct CostSpec {
