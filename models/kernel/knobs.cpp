@@ -96,6 +96,14 @@ const std::vector<KnobSpec>& knob_specs() {
        "David Howells, 'block: convert bio_map_user_iov/__bio_iov_iter_get_pages to "
        "iov_iter_extract_pages' (v6.5)",
        KNOB_FIELD(dio_pins_pages, bool)},
+      {"map_types_gfp",
+       {"kernel", "atomic"},
+       "calc_map_type_and_dist() caches the map type with xa_store() inside rcu_read_lock(): with "
+       "GFP_KERNEL a node allocation that finds no memory sleeps in reclaim inside the RCU read "
+       "section (v5.14-v6.8); GFP_ATOMIC never sleeps (v6.9 on).",
+       "ae21f835a5bd 'PCI/P2PDMA: Finish RCU conversion of pdev->p2pdma' (v5.14); 1e5c66afd4a4 "
+       "'PCI/P2PDMA: Fix a sleeping issue in a RCU read section' (v6.9, in 6.8.y stable)",
+       KNOB_FIELD(map_types_gfp, MapTypesGfp)},
       {"vfio_dmabuf",
        {"none", "no_pin_op", "pin_refused"},
        "vfio-pci's dma-buf export of BAR ranges: absent (before v6.19: -ENOTTY); without a ->pin, "
@@ -228,6 +236,7 @@ const std::vector<Preset>& presets() {
     v615.gup_longterm_p2pdma = GupLongtermP2pdma::up_front;
     v615.alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_zero;
     v615.refcount_era = RefcountEra::zero_based;
+    v615.map_types_gfp = MapTypesGfp::atomic;  // 1e5c66afd4a4, v6.9
     v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount; x86 frees page tables by RCU", v615,
                  PgtableFree::rcu});
     Knobs latest = v615;

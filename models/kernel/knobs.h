@@ -49,6 +49,13 @@ enum class AllocMmapRefcountWarn { on_zero, on_nonzero };
 /// its CPU to another task of the same CPU.
 enum class PreemptModel { none, voluntary, full };
 
+/// The gfp flags of calc_map_type_and_dist()'s xa_store() into map_types,
+/// inside its rcu_read_lock() section.
+enum class MapTypesGfp {
+  kernel,  ///< v5.14 (ae21f835a5bd) to v6.8: GFP_KERNEL, which may sleep
+  atomic,  ///< v6.9 on (1e5c66afd4a4): GFP_ATOMIC
+};
+
 /// vfio-pci's dma-buf export of BAR ranges (VFIO_DEVICE_FEATURE_DMA_BUF).
 enum class VfioDmabuf {
   none,         ///< before v6.19: no such feature (-ENOTTY)
@@ -83,6 +90,7 @@ struct Knobs {
   AllocMmapRefcountWarn alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_nonzero;
   /// Where FOLL_LONGTERM together with FOLL_PCI_P2PDMA is refused.
   GupLongtermP2pdma gup_longterm_p2pdma = GupLongtermP2pdma::slow_path;
+  MapTypesGfp map_types_gfp = MapTypesGfp::kernel;
   VfioDmabuf vfio_dmabuf = VfioDmabuf::none;
   VfioCloseOrder vfio_close_order = VfioCloseOrder::disable_then_cleanup;
   VfioMemoryDisableOrder vfio_memory_disable_order = VfioMemoryDisableOrder::zap_then_revoke;

@@ -327,9 +327,44 @@ void pci_p2pdma_release(Exec& ex, Kernel& k, P2pdmaProvider& prov) {
   ex.synchronize_rcu();
   ex.pp("pci_p2pdma_release:after_synchronize_rcu");
   prov.storage->pool.destroy();  // BUG if any allocation is still out
+  xa_destroy(ex, prov.storage->map_types);
+  // devres frees struct pci_p2pdma (devm_kzalloc'ed before this action was
+  // added) right after this action returns, the xarray and its lock with it.
+  prov.storage->map_types.freed = true;
 }
 
 }  // namespace
+
+// ---- the map-type cache and pci_p2pmem_find_many()'s reads ----------------
+
+// models drivers/pci/p2pdma.c:pci_p2pmem_publish() as of v6.2
+void pci_p2pmem_publish(P2pdmaProvider& prov, bool publish) {
+  if (prov.p2pdma) prov.p2pdma->p2pmem_published = publish;
+}
+
+// models drivers/pci/p2pdma.c:pci_has_p2pmem() as of v6.2 (731-742)
+bool pci_has_p2pmem(Exec& ex, P2pdmaProvider& prov) {
+  ex.rcu_read_lock();
+  P2pdmaState* p2p = prov.p2pdma;  // rcu_dereference(pdev->p2pdma)
+  const bool res = p2p && p2p->p2pmem_published;
+  ex.rcu_read_unlock();
+  return res;
+}
+
+// models the done: block of drivers/pci/p2pdma.c:calc_map_type_and_dist() as
+// of v6.2 (658-665; the same at 7.0's 765-772 but for the gfp flags): the
+// one RCU read section of the function; xa_store()'s result is ignored.
+void calc_map_type_and_dist_store(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t client_idx, int map_type) {
+  KFUNC(ex, "calc_map_type_and_dist");
+  ex.rcu_read_lock();
+  P2pdmaState* p2p = prov.p2pdma;  // rcu_dereference(provider->p2pdma)
+  ex.pp("calc_map_type_and_dist:after_rcu_dereference");
+  if (p2p) {
+    const Gfp gfp = k.knobs.map_types_gfp == MapTypesGfp::kernel ? Gfp::kernel : Gfp::atomic;
+    xa_store(ex, k, p2p->map_types, client_idx, map_type, gfp);
+  }
+  ex.rcu_read_unlock();
+}
 
 // models drivers/pci/p2pdma.c:pci_p2pdma_add_resource() (and
 // pci_p2pdma_setup()) as of v6.2; the RFC's order is the same.
@@ -342,6 +377,7 @@ int pci_p2pdma_add_resource(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t 
   if (!prov.p2pdma) {
     KFUNC(ex, "pci_p2pdma_setup");
     prov.storage = std::make_unique<P2pdmaState>();
+    prov.storage->map_types.name = "struct pci_p2pdma's map_types";
     prov.devm_actions.emplace_back("pci_p2pdma_release",
                                    [&k, &prov](Exec& e) { pci_p2pdma_release(e, k, prov); });
     prov.storage->allocate_published = k.knobs.mmap_design == MmapDesign::upstream_alloc_mmap;

@@ -9,6 +9,7 @@
 #include "kernel/exec.h"
 #include "kernel/genalloc.h"
 #include "kernel/kernel.h"
+#include "kernel/xarray.h"
 
 namespace p2psim::kern {
 
@@ -24,6 +25,10 @@ struct P2pdmaState {
   bool active = false;             ///< RFC: faults refused once false
   AddressSpace rfc_inode_mapping;  ///< RFC: one anon inode for all opens
   bool allocate_published = false; ///< upstream: sysfs p2pmem/allocate exists
+  bool p2pmem_published = false;   ///< pci_p2pmem_publish(): pci_p2pmem_find*() may pick it
+  /// map_types: client index -> map type, written by calc_map_type_and_dist();
+  /// the kernel side keeps its nodes and lifetime (the values are the hw model's).
+  XArray map_types;
   int kernfs_active = 0;           ///< upstream: ->mmap calls holding a kernfs active ref
   std::vector<std::shared_ptr<File>> open_files;  ///< kernfs open files (upstream)
 };
@@ -68,6 +73,18 @@ std::shared_ptr<File> p2pmem_open(Exec& ex, Kernel& k, P2pdmaProvider& prov, int
 /// device_release_driver(): the driver's remove, then the devm actions in
 /// reverse order (release_driver()).
 void device_release_driver(Exec& ex, Kernel& k, P2pdmaProvider& prov);
+
+/// pci_p2pmem_publish(): let pci_p2pmem_find*() pick the provider (a no-op without pdev->p2pdma).
+void pci_p2pmem_publish(P2pdmaProvider& prov, bool publish);
+/// pci_has_p2pmem(): pdev->p2pdma && published, read under RCU.
+bool pci_has_p2pmem(Exec& ex, P2pdmaProvider& prov);
+/**
+ * calc_map_type_and_dist_store() - the end of calc_map_type_and_dist(): the
+ * computed @map_type of client @client_idx (map_types_idx()) is cached in the
+ * provider's map_types under rcu_read_lock(), with the gfp the knob
+ * map_types_gfp says. The type itself is the hw model's to compute.
+ */
+void calc_map_type_and_dist_store(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t client_idx, int map_type);
 
 uint64_t virt_to_pfn(uint64_t kaddr);
 

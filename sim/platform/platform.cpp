@@ -270,6 +270,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       return err;
     };
     cmb_ = hw::nvme_map_cmb(regs, cap, bars, opts, add);
+    if (cmb_.publish)
+      if (auto it = providers.find(ep_.name); it != providers.end()) kern::pci_p2pmem_publish(*it->second, true);
     // Queues and PRP lists: dma_alloc_coherent() memory, one mapping.
     queue_dma_ = p_.mapper().dma_map_page(ep_.device, base_, kDeviceMemory, hw::DmaDirection::bidirectional, host.now());
     for (uint32_t page = static_cast<uint32_t>((kDeviceMemory - kPrpListBase) / PAGE_SIZE); page-- > 0;)
@@ -667,6 +669,26 @@ NvmeDevice* Platform::nvme(const std::string& name) {
 hw::NvmeController* Platform::controller(const std::string& name) {
   NvmeDevice* d = nvme(name);
   return d ? &d->ctrl : nullptr;
+}
+
+std::optional<Platform::P2pDistance> Platform::p2pdma_distance(const std::string& provider,
+                                                               const std::string& client) {
+  hw::DeviceId prov = hw::kNoDevice, cli = hw::kNoDevice;
+  for (const auto& [dev, name] : sc_.topo->names) {
+    if (name == provider) prov = dev;
+    if (name == client) cli = dev;
+  }
+  if (prov == hw::kNoDevice || cli == hw::kNoDevice) return std::nullopt;
+  P2pDistance d;
+  d.map_type = distance_->calc_map_type_and_dist(prov, cli, &d.distance, false);
+  d.client_idx = hw::map_types_idx(pci_.device(cli));
+  return d;
+}
+
+std::vector<std::string> Platform::pci_device_names() const {
+  std::vector<std::string> v;
+  for (const auto& [dev, name] : sc_.topo->names) v.push_back(name);
+  return v;
 }
 
 bool Platform::peer_reaches_root_complex(hw::DeviceId target, hw::DeviceId requester) {

@@ -2,6 +2,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,16 @@ class Platform : public TlmBackend {
   /// Does a peer DMA from @requester to @target's BAR reach the root complex
   /// now (with today's ACS bits, not the kernel's cached map type)?
   bool peer_reaches_root_complex(hw::DeviceId target, hw::DeviceId requester);
+  /// calc_map_type_and_dist(@provider, @client) over the PCI tree (the
+  /// kernel's cache store is the caller's: kern::calc_map_type_and_dist_store()).
+  struct P2pDistance {
+    hw::MapType map_type = hw::MapType::unknown;
+    int distance = 0;
+    uint64_t client_idx = 0;  ///< map_types_idx(client)
+  };
+  std::optional<P2pDistance> p2pdma_distance(const std::string& provider, const std::string& client);
+  /// Named PCI devices in device order (for_each_pci_dev()).
+  std::vector<std::string> pci_device_names() const;
   /// The endpoint whose p2p BAR holds bus address @addr, or kNoDevice.
   hw::DeviceId bar_owner(uint64_t addr) const;
   Machine* machine() { return machine_; }

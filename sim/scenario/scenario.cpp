@@ -25,7 +25,7 @@ const char* to_string(OpSpec::Kind k) {
                                       "mmio_write", "mmio_poll", "wait_irq",
                                       "vfio_open", "vfio_mmap", "vfio_close", "vfio_wait_request", "pci_command",
                                       "dmabuf_export", "dmabuf_close", "rdma_reg_mr", "rdma_write", "rdma_dereg_mr",
-                                      "iommufd_map", "iommufd_dma_write", "iommufd_unmap",
+                                      "iommufd_map", "iommufd_dma_write", "iommufd_unmap", "p2pmem_find",
                                       "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
   return names[static_cast<int>(k)];
 }
@@ -119,7 +119,7 @@ InputError error_at(const SourcePos& p, const std::string& msg) {
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
   static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
     std::vector<std::pair<std::string, OpSpec::Kind>> v;
-    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::iommufd_unmap); ++i)  // internal kinds follow
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::p2pmem_find); ++i)  // internal kinds follow
       v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
     return v;
   }();
@@ -276,6 +276,13 @@ OpSpec parse_op(const StrictNode& item) {
     case K::p2pmem_thread:
     case K::p2pmem_report:
       break;  // never written in a file: the loader makes them
+    case K::p2pmem_find: {
+      auto m = v.as_map("p2pmem_find");
+      for (const auto& c : m.required("clients").items("clients")) op.clients.push_back(c.as_string("client"));
+      if (op.clients.empty()) m.required("clients").fail("p2pmem_find needs at least one client device");
+      m.finish();
+      break;
+    }
     case K::set_acs: {
       auto m = v.as_map("set_acs");
       op.dev = m.required("port").as_string();
@@ -612,6 +619,14 @@ void check_references(const Scenario& sc, const StrictNode& root) {
       if ((op.kind == K::dmabuf_close || op.kind == K::rdma_reg_mr || op.kind == K::iommufd_map) &&
           !dmabufs.count(op.dmabuf))
         throw error_at(op.pos, fmt::format("no task exports a dma-buf named '{}' (dmabuf_export)", op.dmabuf));
+      if (op.kind == K::p2pmem_find) {
+        std::set<std::string> devs;
+        if (sc.topo)
+          for (const auto& [dev, name] : sc.topo->names) devs.insert(name);
+        if (!sc.topo) throw error_at(op.pos, "p2pmem_find needs a PCI tree (topology with root ports)");
+        for (const auto& c : op.clients)
+          if (!devs.count(c)) throw error_at(op.pos, fmt::format("no device named '{}' in the topology", c));
+      }
       if (op.kind == K::set_acs) {
         bool found = false;
         if (sc.topo)
@@ -978,7 +993,7 @@ Scenario parse_scenario(const std::string& path, const std::string& text, const 
       auto m = fn.as_map("fault");
       FaultSpec f;
       f.pos = pos_of(fn);
-      f.site = m.required("site").as_enum("fault site", {"vm_insert_page"});
+      f.site = m.required("site").as_enum("fault site", {"vm_insert_page", "xa_node_alloc"});
       if (m.has("nth")) f.nth = static_cast<int>(m.required("nth").as_int("nth", 1, 1000000));
       m.finish();
       sc.faults.push_back(f);

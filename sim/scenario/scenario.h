@@ -28,7 +28,7 @@ struct OpSpec {
                     alloc, free, o_direct, p2pmem_test, set_acs, fio, mmio_write, mmio_poll, wait_irq,
                     vfio_open, vfio_mmap, vfio_close, vfio_wait_request, pci_command, dmabuf_export,
                     dmabuf_close, rdma_reg_mr, rdma_write, rdma_dereg_mr, iommufd_map, iommufd_dma_write,
-                    iommufd_unmap,
+                    iommufd_unmap, p2pmem_find,
                     // Internal: what the loader expands p2pmem_test and fio into.
                     p2pmem_setup, p2pmem_thread, p2pmem_report };
   Kind kind;
@@ -61,6 +61,7 @@ struct OpSpec {
   bool random = false;              ///< fio randread/randwrite: offsets drawn in [0, span)
   uint64_t span = 0;                ///< fio: the device range random offsets fall in
   std::vector<std::string> acs;    ///< set_acs: the new ACS control bits of port @dev
+  std::vector<std::string> clients;  ///< p2pmem_find: the client devices
   // mmio_write/mmio_poll: @dev, register @offset, @value (or, with @buf set,
   // the DMA address of page @page of @buf); poll: every @interval until
   // @duration passed.

@@ -346,6 +346,39 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
           w.outcomes.push_back({task.name, op.fio ? "fio" : "p2pmem_test", ex.now(), err, err ? error_text(err) : "ok"});
         break;
       }
+      case K::p2pmem_find: {
+        // pci_p2pmem_find_many() as of v6.2 (762-807), as nvmet calls it
+        // when a namespace or a controller looks for p2pmem: each PCI device
+        // in for_each_pci_dev() order (the topology's device order), held
+        // only by a device reference; published providers get
+        // pci_p2pdma_distance_many() over the clients. The kernel picks at
+        // random among the closest; the model takes the first of them.
+        ex.might_sleep("kmalloc(PAGE_SIZE, GFP_KERNEL) in pci_p2pmem_find_many");
+        std::string best;
+        int best_dist = 0;
+        for (const std::string& name : w.platform ? w.platform->pci_device_names() : std::vector<std::string>{}) {
+          auto it = w.providers.find(name);
+          if (it == w.providers.end() || !kern::pci_has_p2pmem(ex, *it->second)) continue;
+          ex.pp("pci_p2pmem_find_many:after_has_p2pmem");
+          int total = 0;
+          bool unsupported = false;
+          for (const std::string& client : op.clients) {
+            const auto d = w.platform->p2pdma_distance(name, client);
+            if (!d) throw ModelBug("p2pmem_find: client '" + client + "' not in the topology");
+            kern::calc_map_type_and_dist_store(ex, k, *it->second, d->client_idx, static_cast<int>(d->map_type));
+            if (d->map_type == hw::MapType::not_supported) {
+              unsupported = true;
+              break;
+            }
+            total += d->distance;
+          }
+          if (unsupported || (!best.empty() && total >= best_dist)) continue;
+          best = name;
+          best_dist = total;
+        }
+        outcome(op, 0, [&] { return best.empty() ? std::string("none") : fmt::format("{} (distance {})", best, best_dist); });
+        break;
+      }
       case K::set_acs: {
         const uint16_t ctrl = acs_bits(op.acs);
         if (w.platform) w.platform->set_acs(op.dev, ctrl);
