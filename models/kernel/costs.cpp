@@ -28,8 +28,8 @@ const std::vector<CostSpec>& cost_specs() {
       {"flr_wait", &Costs::flr_wait, 100_ms,
        "pcie_flr(): msleep(100) after initiating the reset (PCIe r4.0 sec 6.6.2: an FLR completes within 100 ms)"},
       {"direct_reclaim", &Costs::direct_reclaim, 1_ms,
-       "estimate: a GFP_KERNEL allocation under memory pressure sleeps in direct reclaim (reclaim throttling "
-       "waits are 100 ms and more; 1 ms is a short one)"},
+       "estimate: a GFP_KERNEL allocation under memory pressure sleeps in direct reclaim (one "
+       "reclaim_throttle() wait is up to 100 ms; 1 ms is a short reclaim)"},
   };
   return specs;
 }

@@ -96,6 +96,16 @@ const std::vector<KnobSpec>& knob_specs() {
        "David Howells, 'block: convert bio_map_user_iov/__bio_iov_iter_get_pages to "
        "iov_iter_extract_pages' (v6.5)",
        KNOB_FIELD(dio_pins_pages, bool)},
+      {"config_preempt_rcu",
+       {"false", "true"},
+       "CONFIG_PREEMPT_RCU: on in a preemptible build, which PREEMPT_DYNAMIC (default y on x86) makes "
+       "of every build whatever preempt_model it boots with; off only in a build with PREEMPT_NONE or "
+       "PREEMPT_VOLUNTARY and no PREEMPT_DYNAMIC. A reader that sleeps (a bug) then WARNs and keeps "
+       "grace periods waiting; without it the sleep is a quiescent state. preempt_model full needs it. "
+       "The presets say on; the RFC presets' bases (5.15, 5.17) were not read.",
+       "kernel/Kconfig.preempt PREEMPT_DYNAMIC 'default y if HAVE_PREEMPT_DYNAMIC_CALL' and "
+       "kernel/rcu/Kconfig PREEMPT_RCU (v6.2, 7.0); kernel/rcu/tree_plugin.h rcu_note_context_switch() (v6.2)",
+       KNOB_FIELD(config_preempt_rcu, bool)},
       {"map_types_gfp",
        {"kernel", "atomic"},
        "calc_map_type_and_dist() caches the map type with xa_store() inside rcu_read_lock(): with "

@@ -85,6 +85,9 @@ struct Knobs {
   /// Direct I/O pins user pages (FOLL_PIN, >= v6.5) instead of taking refs (FOLL_GET).
   bool dio_pins_pages = false;
   PreemptModel preempt_model = PreemptModel::voluntary;
+  /// CONFIG_PREEMPT_RCU: a preemptible build (PREEMPT, or PREEMPT_DYNAMIC
+  /// whatever the boot-time model); a reader that sleeps blocks grace periods.
+  bool config_preempt_rcu = true;
   /// p2pmem_alloc_mmap()'s CONFIG_DEBUG_VM check before set_page_count(page, 1)
   /// (0-based era): as released, it warns on a free page (refcount 0).
   AllocMmapRefcountWarn alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_nonzero;

@@ -18,13 +18,24 @@ unsigned levels_for(uint64_t index) {
   return levels;
 }
 
-/// The first node @index's path lacks, given the tree's height (from its
-/// largest index): the top grows first (xas_expand), then the descent
-/// (xas_create). False when the path is complete.
+/// The first node a store at @index lacks. A non-empty tree too short for
+/// @index first grows on top (xas_expand()): each new level is a node on
+/// index 0's path, holding the old head in slot 0. Then the descent
+/// (xas_create()) adds the missing nodes of @index's own path. False when
+/// nothing is missing.
 bool missing_node(const XArray& xa, uint64_t index, std::pair<unsigned, uint64_t>* node) {
-  unsigned height = levels_for(index);
+  unsigned height = 0;  // of the tree as it is: index 0 alone lives in the head
   for (const auto& [i, v] : xa.values) height = std::max(height, levels_for(i));
-  for (unsigned level = height; level-- > 0;) {
+  const unsigned target = std::max(height, levels_for(index));
+  if (!xa.values.empty())
+    for (unsigned level = height; level < target; ++level) {
+      const std::pair<unsigned, uint64_t> key{level * kChunkShift, 0};
+      if (!xa.nodes.count(key)) {
+        *node = key;
+        return true;
+      }
+    }
+  for (unsigned level = target; level-- > 0;) {
     const unsigned shift = level * kChunkShift;
     const std::pair<unsigned, uint64_t> key{shift, index >> (shift + kChunkShift)};
     if (!xa.nodes.count(key)) {
@@ -92,8 +103,10 @@ void xa_store(Exec& ex, Kernel& k, XArray& xa, uint64_t index, int value, Gfp gf
 // xarray itself is its container's to free.
 void xa_destroy(Exec& ex, XArray& xa) {
   check_alive(ex, xa, "xa_destroy");
+  spin_lock(ex, xa.xa_lock, "xa_lock");  // xas_lock_irqsave()
   xa.values.clear();
   xa.nodes.clear();
+  spin_unlock(ex, xa.xa_lock);
 }
 
 }  // namespace p2psim::kern

@@ -420,8 +420,7 @@ void Machine::yield_from(Task& t, State next) {
   t.ready_at = now() + t.pending;
   t.pending = 0;
   set_state(t, next);
-  if (next == State::sleeping && t.rcu > 0 && !t.softirq && k_.knobs.preempt_model == kern::PreemptModel::full)
-    block_reader(t);
+  if (next == State::sleeping && t.rcu > 0 && !t.softirq && k_.knobs.config_preempt_rcu) block_reader(t);
   if (next == State::sleeping) release_cpu(t);
   host_.yield(t.idx);
   if (t.killed) throw TaskKilled{};
@@ -854,10 +853,11 @@ void Machine::note_quiescent(int c) {
 }
 
 // models kernel/rcu/tree_plugin.h:rcu_note_context_switch() (PREEMPT_RCU,
-// v6.2): a voluntary switch inside a read section WARNs, and the task is
+// v6.2, 310-359): a voluntary switch inside a read section WARNs, and the task is
 // queued as blocked: a grace period still waiting for its CPU waits for it.
 // Without PREEMPT_RCU the switch is a quiescent state (release_cpu()).
 void Machine::block_reader(Task& t) {
+  if (t.blocked_reader) return;  // already queued (rcu_read_unlock_special.b.blocked); WARN_ONCE said it
   t.blocked_reader = true;
   t.exec->report(FindingKind::kernel_bug,
                  "WARN: Voluntary context switch within RCU read-side critical section!");

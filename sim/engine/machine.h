@@ -295,7 +295,7 @@ class Machine {
   ps_t run_irqs(int cpu, ps_t base);
   ps_t run_irqs_inline(int cpu, ps_t at);
   void note_quiescent(int cpu);
-  /// PREEMPT_RCU: @t sleeps inside an RCU read section: grace periods that
+  /// CONFIG_PREEMPT_RCU: @t sleeps inside an RCU read section: grace periods that
   /// wait for its CPU, and those that start now, wait for @t instead.
   void block_reader(Task& t);
   /// @t left the read section it slept in.

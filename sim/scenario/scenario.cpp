@@ -1074,6 +1074,9 @@ std::optional<std::string> check_combination(const kern::Knobs& k) {
   if (k.tlb_flush == TlbFlush::no_wait && k.pgtable_free == PgtableFree::page_batch)
     return "tlb_flush=no_wait needs pgtable_free=rcu: a platform whose flush waits for no CPU "
            "must free page tables by RCU, or GUP-fast would walk freed tables (no kernel does that)";
+  if (k.preempt_model == PreemptModel::full && !k.config_preempt_rcu)
+    return "preempt_model=full needs config_preempt_rcu=true: a preemptible kernel always has PREEMPT_RCU "
+           "(kernel/rcu/Kconfig: PREEMPT_RCU is not a choice there)";
   if (k.mmap_design == MmapDesign::upstream_alloc_mmap && k.refcount_era == RefcountEra::one_based)
     return "mmap_design=upstream_alloc_mmap needs refcount_era free_at_zero_reset_to_one, zero_based or "
            "per_folio_pgmap_ref (it arrived in v6.2, after the one-based era ended in v5.18)";

@@ -18,15 +18,28 @@ TEST_CASE("xa_store: index 0 lives in the head, others need one node per 6 bits 
   Kernel k = make_kernel();
   SerialExec ex;
   XArray xa;
-  xa_store(ex, k, xa, 0, 2, Gfp::kernel);
-  CHECK(xa.nodes.empty());
-  xa_store(ex, k, xa, 0x200, 2, Gfp::kernel);  // bus 2, devfn 0: two levels
+  xa_store(ex, k, xa, 0x200, 2, Gfp::kernel);  // bus 2, devfn 0 into an empty array: two levels
   CHECK(xa.nodes.size() == 2);
   xa_store(ex, k, xa, 0x201, 3, Gfp::kernel);  // same leaf node
   CHECK(xa.nodes.size() == 2);
-  xa_store(ex, k, xa, 0x1000, 2, Gfp::kernel);  // a third level on top, and its own leaf path
-  CHECK(xa.nodes.size() == 5);
   CHECK(xa.values.at(0x201) == 3);
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("xa_store: a tree that grows puts its new top levels on index 0's path", "[xarray]") {
+  Kernel k = make_kernel();
+  SerialExec ex;
+  XArray xa;
+  xa_store(ex, k, xa, 0, 2, Gfp::kernel);
+  CHECK(xa.nodes.empty());
+  // xas_expand() pushes the head down two levels (nodes (0,0), (6,0)), then
+  // the descent adds 0x200's leaf (0, 8).
+  xa_store(ex, k, xa, 0x200, 2, Gfp::kernel);
+  CHECK(xa.nodes.size() == 3);
+  // One more level on top (12, 0), then 0x1000's path: (6, 1) and (0, 0x40).
+  xa_store(ex, k, xa, 0x1000, 2, Gfp::kernel);
+  CHECK(xa.nodes.size() == 6);
+  CHECK(xa.nodes.count({12, 0}) == 1);
   CHECK(ex.findings.empty());
 }
 
