@@ -51,6 +51,25 @@ const std::vector<KnobSpec>& knob_specs() {
        "mm/mmu_gather.c tlb_remove_table (v6.2); arch/x86/kernel/paravirt.c native tlb_remove_page "
        "(v6.2); a37259732a7d 'x86/mm: Make MMU_GATHER_RCU_TABLE_FREE unconditional' (v6.15)",
        KNOB_FIELD(pgtable_free, PgtableFree)},
+      {"mmu_gather_merge_vmas",
+       {"false", "true"},
+       "Platform axis: CONFIG_MMU_GATHER_MERGE_VMAS (x86; before v5.19 x86's empty tlb_end_vma()): "
+       "a gather over several VMAs flushes once at the end, not at each VMA's end as arm64 does. "
+       "Set by the platform.",
+       "arch/x86/include/asm/tlb.h and include/asm-generic/tlb.h tlb_end_vma() (v5.15); "
+       "arch/x86/Kconfig select MMU_GATHER_MERGE_VMAS (v6.2, 7.0-rc6)",
+       KNOB_FIELD(mmu_gather_merge_vmas, bool)},
+      {"pfnmap_unlink_flush",
+       {"none", "tlb_end_vma", "free_pgtables"},
+       "Where munmap() flushes the TLB for a VM_PFNMAP/VM_MIXEDMAP VMA before unlink_file_vma() "
+       "takes it out of the file's rmap, on a platform that merges VMAs (x86): nowhere, the flush "
+       "waits for tlb_finish_mmu() (before v5.19: an unmap_mapping_range() in between finds no VMA "
+       "and returns with the entries still cached); in tlb_end_vma() (v5.19-v6.15); in "
+       "free_pgtables()'s tlb_free_vmas() (v6.16 on).",
+       "b67fbebd4cf9 'mmu_gather: Force tlb-flush VM_PFNMAP vmas' (Peter Zijlstra, reported by "
+       "Jann Horn; v5.19, in 5.10.y/5.15.y as a rewrite in unmap_region()); Roman Gushchin, "
+       "'mmu_gather: move tlb flush for VM_PFNMAP/VM_MIXEDMAP vmas into free_pgtables()' (v6.16)",
+       KNOB_FIELD(pfnmap_unlink_flush, PfnmapUnlinkFlush)},
       {"alloc_mmap_error_puts_pgmap_ref",
        {"false", "true"},
        "p2pmem_alloc_mmap() error path drops its temporary pgmap ref when vm_insert_page() "
@@ -215,6 +234,7 @@ const std::vector<Preset>& presets() {
     rfc_v3.rfc_free_deferral = RfcFreeDeferral::immediate;
     rfc_v3.refcount_era = RefcountEra::one_based;
     rfc_v3.gup_longterm_p2pdma = GupLongtermP2pdma::never;
+    rfc_v3.pfnmap_unlink_flush = PfnmapUnlinkFlush::none;  // mainline before b67fbebd4cf9
     v.push_back({"rfc-v3", "RFC v3 (Sept 2021) on v5.15-rc1", rfc_v3, PgtableFree::page_batch});
     Knobs rfc_v5 = rfc_v3;
     rfc_v5.rfc_free_deferral = RfcFreeDeferral::rcu;
@@ -230,6 +250,7 @@ const std::vector<Preset>& presets() {
     v62.mmap_design = MmapDesign::upstream_alloc_mmap;
     v62.refcount_era = RefcountEra::free_at_zero_reset_to_one;
     v62.alloc_mmap_error_puts_pgmap_ref = false;
+    v62.pfnmap_unlink_flush = PfnmapUnlinkFlush::tlb_end_vma;
     v.push_back({"v6.2", "Linux v6.2: first upstream p2pmem mmap", v62, PgtableFree::page_batch});
     // Linux as mm-unstable had it in Nov 2022 (v6.1-rc1 + Dan Williams'
     // DAX-gup v3 and pgmap_request_folio()), with v6.2's p2pmem_alloc_mmap()
@@ -253,6 +274,7 @@ const std::vector<Preset>& presets() {
     latest.alloc_mmap_error_puts_pgmap_ref = true;
     latest.alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_nonzero;
     latest.vfio_dmabuf = VfioDmabuf::pin_refused;
+    latest.pfnmap_unlink_flush = PfnmapUnlinkFlush::free_pgtables;  // v6.16
     v.push_back({"latest",
                  "Linux 7.0: 0-based refcounts, the p2pmem_alloc_mmap() error-path fixes "
                  "(6220694c52a5, 83014d82a110), vfio-pci dma-buf export with pinning importers refused",
@@ -269,9 +291,11 @@ const Preset* find_preset(const std::string& name) {
 }
 
 namespace {
-std::optional<std::string> set_platform_knobs(Knobs& k, TlbFlush flush, PgtableFree tables) {
+std::optional<std::string> set_platform_knobs(Knobs& k, TlbFlush flush, PgtableFree tables,
+                                              bool merge_vmas = true) {
   k.tlb_flush = flush;
   k.pgtable_free = tables;
+  k.mmu_gather_merge_vmas = merge_vmas;
   return std::nullopt;
 }
 }  // namespace
@@ -290,9 +314,13 @@ const std::vector<Platform>& platforms() {
        "arch/x86/kernel/kvm.c kvm_flush_tlb_multi, arch/x86/xen/mmu_pv.c (v6.2)",
        [](Knobs& k, const Preset&) { return set_platform_knobs(k, TlbFlush::no_wait, PgtableFree::rcu); }},
       {"arm64",
-       "arm64: broadcast TLBI + DSB ISH, no IPI; MMU_GATHER_RCU_TABLE_FREE",
-       "arch/arm64/include/asm/tlbflush.h __flush_tlb_range, arch/arm64/Kconfig (v6.2)",
-       [](Knobs& k, const Preset&) { return set_platform_knobs(k, TlbFlush::no_wait, PgtableFree::rcu); }},
+       "arm64: broadcast TLBI + DSB ISH, no IPI; MMU_GATHER_RCU_TABLE_FREE; a gather flushes at "
+       "every VMA's end (no MMU_GATHER_MERGE_VMAS)",
+       "arch/arm64/include/asm/tlbflush.h __flush_tlb_range, arch/arm64/Kconfig (v6.2); "
+       "arch/arm64/include/asm/tlb.h (v5.15: no tlb_end_vma of its own)",
+       [](Knobs& k, const Preset&) {
+         return set_platform_knobs(k, TlbFlush::no_wait, PgtableFree::rcu, /*merge_vmas=*/false);
+       }},
       {"x86-invlpgb",
        "x86-64 AMD with INVLPGB broadcast flush for the mm (from v6.15, for some processes): no IPI "
        "to wait for; page tables by RCU",

@@ -34,6 +34,17 @@ enum class PgtableFree {
   rcu,         ///< MMU_GATHER_RCU_TABLE_FREE: after an RCU grace period
 };
 
+/// Where munmap() flushes a VM_PFNMAP/VM_MIXEDMAP VMA's TLB entries before it
+/// unlinks the VMA from the file's i_mmap (unlink_file_vma()), on an
+/// architecture that merges VMAs in one gather (x86). After the unlink,
+/// unmap_mapping_range() no longer sees the VMA, so a driver revoking the
+/// range gets no nested-gather flush either.
+enum class PfnmapUnlinkFlush {
+  none,          ///< before b67fbebd4cf9 (v5.19): x86's tlb_end_vma() is empty; the flush is at tlb_finish_mmu()
+  tlb_end_vma,   ///< v5.19 to v6.14: tlb_end_vma() flushes for such a VMA
+  free_pgtables, ///< from v6.15: free_pgtables() flushes before the unlink (tlb_free_vmas())
+};
+
 /// RFC v3: never refused (GUP-fast only bails on a devmap PTE with
 /// FOLL_LONGTERM); RFC v4/v5 and v6.2: only the slow path's
 /// check_vma_flags() refuses (-EOPNOTSUPP), so GUP-fast can long-term pin a
@@ -79,6 +90,10 @@ struct Knobs {
   RefcountEra refcount_era = RefcountEra::free_at_zero_reset_to_one;
   TlbFlush tlb_flush = TlbFlush::ipi_wait;
   PgtableFree pgtable_free = PgtableFree::page_batch;
+  /// Platform axis: CONFIG_MMU_GATHER_MERGE_VMAS (x86): tlb_end_vma() does
+  /// not flush between VMAs of one gather (arm64 flushes at every VMA end).
+  bool mmu_gather_merge_vmas = true;
+  PfnmapUnlinkFlush pfnmap_unlink_flush = PfnmapUnlinkFlush::tlb_end_vma;
   bool alloc_mmap_error_puts_pgmap_ref = false;
   /// CONFIG_DEBUG_VM: VM_BUG_ON/VM_WARN_ON checks are compiled in.
   bool config_debug_vm = false;

@@ -6,10 +6,24 @@
 
 namespace p2psim::kern {
 
-// models mm/memory.c:free_pgtables() -> free_pgd_range() at the PTE-table
-// level: a table no other VMA of the mm uses goes to the gather.
+// models mm/memory.c:free_pgtables() (v5.15, v6.2, 7.0-rc6) for one VMA:
+// from v6.16 tlb_free_vmas() first; then the VMA leaves the rmap
+// (unlink_file_vma() under i_mmap_rwsem for write), and only then are the
+// page tables freed (free_pgd_range(), at the PTE-table level here: a table
+// no other VMA of the mm uses goes to the gather). Once unlinked, no
+// unmap_mapping_range() visits this VMA, so it cannot flush what is still
+// cached: on x86 before v5.19 the flush waits for tlb_finish_mmu().
 static void free_pgtables(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma) {
+  KFUNC(ex, "free_pgtables");
   MmStruct& mm = *vma.vm_mm;
+  tlb_free_vmas(ex, k, tlb, vma);
+  if (vma.i_mmap_hook.is_linked()) {  // unlink_file_vma
+    RwSem& sem = vma.vm_file->f_mapping->i_mmap_rwsem;
+    down_write(ex, sem, "i_mmap_lock_write");
+    vma.i_mmap_hook.unlink();
+    up_write(ex, sem);
+    ex.pp("free_pgtables:after_unlink_file_vma");
+  }
   for (uint64_t a = vma.vm_start & ~((1ULL << PMD_SHIFT) - 1); a < vma.vm_end;
        a += 1ULL << PMD_SHIFT) {
     bool shared = false;
@@ -92,12 +106,6 @@ int do_munmap(Exec& ex, Kernel& k, Process& proc, uint64_t addr, uint64_t len) {
     tlb_gather_mmu(ex, k, tlb, mm);
     unmap_single_vma(ex, k, tlb, vma, vma.vm_start, vma.vm_end);
     ex.pp("unmap_region:after_unmap_vmas");
-    if (vma.i_mmap_hook.is_linked()) {  // unlink_file_vma
-      RwSem& sem = vma.vm_file->f_mapping->i_mmap_rwsem;
-      down_write(ex, sem, "i_mmap_lock_write");
-      vma.i_mmap_hook.unlink();
-      up_write(ex, sem);
-    }
     free_pgtables(ex, k, tlb, vma);
     tlb_finish_mmu(ex, k, tlb);
   }

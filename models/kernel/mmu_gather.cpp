@@ -83,11 +83,25 @@ void tlb_flush_mmu_tlbonly(Exec& ex, Kernel& k, MmuGather& tlb) {
   tlb_reset_range(tlb);
 }
 
-// models include/asm-generic/tlb.h:tlb_end_vma() as of v6.2 with
-// MMU_GATHER_MERGE_VMAS (x86): only PFNMAP/MIXEDMAP VMAs flush per VMA.
+// models tlb_end_vma() (include/asm-generic/tlb.h; arch/x86/include/asm/tlb.h
+// before v5.19). An architecture that does not merge VMAs (arm64) flushes at
+// every VMA end. x86 merges them: before b67fbebd4cf9 (v5.19) its
+// tlb_end_vma() was empty; v5.19-v6.15 flush a PFNMAP/MIXEDMAP VMA here
+// (vma_pfn); from v6.16 that flush moved to tlb_free_vmas().
 void tlb_end_vma(Exec& ex, Kernel& k, MmuGather& tlb, const VmAreaStruct& vma) {
-  if (tlb.fullmm || !(vma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP))) return;
-  tlb_flush_mmu_tlbonly(ex, k, tlb);
+  if (tlb.fullmm) return;
+  const bool vma_pfn = vma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP);
+  if (!k.knobs.mmu_gather_merge_vmas ||
+      (vma_pfn && k.knobs.pfnmap_unlink_flush == PfnmapUnlinkFlush::tlb_end_vma))
+    tlb_flush_mmu_tlbonly(ex, k, tlb);
+}
+
+// models include/asm-generic/tlb.h:tlb_free_vmas() (v6.16 on, 7.0-rc6), the
+// first step of free_pgtables(): a gather that zapped a PFNMAP/MIXEDMAP VMA
+// flushes before any VMA leaves the rmap.
+void tlb_free_vmas(Exec& ex, Kernel& k, MmuGather& tlb, const VmAreaStruct& vma) {
+  if (tlb.fullmm || k.knobs.pfnmap_unlink_flush != PfnmapUnlinkFlush::free_pgtables) return;
+  if (vma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) tlb_flush_mmu_tlbonly(ex, k, tlb);
 }
 
 // models mm/mmu_gather.c:tlb_table_flush(): with MMU_GATHER_RCU_TABLE_FREE

@@ -49,8 +49,12 @@ void pte_free_tlb(Exec& ex, Kernel& k, MmuGather& tlb, PteTable* table, uint64_t
 void tlb_flush_mmu_tlbonly(Exec& ex, Kernel& k, MmuGather& tlb);
 /// tlb_remove_tlb_entry()/tlb_flush_pte_range(): widen the range by @addr's page.
 void tlb_flush_pte_range(MmuGather& tlb, uint64_t addr);
-/// tlb_end_vma(): flush now for a VM_PFNMAP/VM_MIXEDMAP VMA (x86 merges others).
+/// tlb_end_vma(): flush at the VMA's end unless the platform merges VMAs
+/// (x86), where only v5.19-v6.15 flush a VM_PFNMAP/VM_MIXEDMAP VMA here.
 void tlb_end_vma(Exec& ex, Kernel& k, MmuGather& tlb, const VmAreaStruct& vma);
+/// tlb_free_vmas(): from v6.16, free_pgtables() flushes a PFNMAP/MIXEDMAP
+/// VMA before unlinking it from the rmap.
+void tlb_free_vmas(Exec& ex, Kernel& k, MmuGather& tlb, const VmAreaStruct& vma);
 void tlb_flush_mmu(Exec& ex, Kernel& k, MmuGather& tlb);
 void tlb_finish_mmu(Exec& ex, Kernel& k, MmuGather& tlb);
 

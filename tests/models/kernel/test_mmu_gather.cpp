@@ -141,3 +141,45 @@ TEST_CASE("a gather destroyed while it still holds batches unlinks them first", 
   }
   SUCCEED("no use of a freed batch");
 }
+
+// S3 (b67fbebd4cf9, v6.16's tlb_free_vmas()): whether a VM_MIXEDMAP VMA's
+// translations are still cached when munmap() has zapped it, and when it
+// has taken it out of the file's rmap, for each place the flush has had.
+TEST_CASE("where munmap flushes a PFNMAP/MIXEDMAP VMA relative to its rmap unlink", "[mmu_gather][s3]") {
+  struct Case {
+    const char* flush;
+    bool merge_vmas;
+    bool cached_after_zap, cached_after_unlink;
+  };
+  for (const Case c : {Case{"none", true, true, true}, Case{"tlb_end_vma", true, false, false},
+                       Case{"free_pgtables", true, true, false}, Case{"none", false, false, false}}) {
+    INFO("pfnmap_unlink_flush " << c.flush << ", mmu_gather_merge_vmas " << c.merge_vmas);
+    KernelFixture f("v6.2");
+    REQUIRE_FALSE(set_knob(f.k.knobs, "pfnmap_unlink_flush", c.flush));
+    f.k.knobs.mmu_gather_merge_vmas = c.merge_vmas;
+    SerialExec ex(0, 1, "p1");
+    const uint64_t addr = f.map(ex, 1, 1);
+    MmStruct& mm = *f.proc(1).mm;
+    switch_mm(f.k, 0, &mm);
+    REQUIRE(user_access(ex, f.k, f.proc(1), addr, false, 0).error == 0);  // a load: no dirty-PTE flush
+    REQUIRE(f.k.cpus[0].tlb.maps_pfn(f.page(0).pfn));
+    AddressSpace& mapping = *mm.find_vma(addr)->vm_file->f_mapping;
+    int seen = 0;
+    ex.on_pp = [&](const std::string& p) {
+      if (p == "unmap_region:after_unmap_vmas") {
+        ++seen;
+        CHECK(f.k.cpus[0].tlb.maps_pfn(f.page(0).pfn) == c.cached_after_zap);
+        CHECK_FALSE(mapping.i_mmap.empty());  // unmap_mapping_range() still sees the VMA
+      } else if (p == "free_pgtables:after_unlink_file_vma") {
+        ++seen;
+        CHECK(mapping.i_mmap.empty());
+        CHECK(f.k.cpus[0].tlb.maps_pfn(f.page(0).pfn) == c.cached_after_unlink);
+        CHECK(f.page(0).refcount >= 1);  // the gather still holds the page: refcounting covers it
+      }
+    };
+    REQUIRE(do_munmap(ex, f.k, f.proc(1), addr, PAGE_SIZE) == 0);
+    CHECK(seen == 2);
+    CHECK_FALSE(f.k.cpus[0].tlb.maps_pfn(f.page(0).pfn));  // tlb_finish_mmu() flushed in every case
+    CHECK(ex.findings.empty());
+  }
+}

@@ -465,11 +465,19 @@ TEST_CASE("fuzz counts executions a known bug explains apart from findings", "[c
   Cli r = run("fuzz " + scen + " --variant v6.2 --runs 100000 --jobs 2 --out " + out);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("100000 executions") != std::string::npos);
-  CHECK(r.out.find(" 0 findings, 0 unique, 1597 execution(s) explained by known bugs") != std::string::npos);
-  CHECK(r.out.find("known bug unfixed_alloc_mmap_error_path explained 1597 execution(s) (1597 findings)") !=
-        std::string::npos);
+  // How many executions hit the bug depends on the schedule space; what
+  // must hold is that they are all counted as known, the same in the
+  // summary, and as findings once the known list is off.
+  const std::string tag = " 0 findings, 0 unique, ";
+  const size_t at = r.out.find(tag);
+  REQUIRE(at != std::string::npos);
+  const std::string known = r.out.substr(at + tag.size(), r.out.find(' ', at + tag.size()) - at - tag.size());
+  REQUIRE(std::stoul(known) > 0);
+  CHECK(r.out.find(known + " execution(s) explained by known bugs") != std::string::npos);
+  CHECK(r.out.find("known bug unfixed_alloc_mmap_error_path explained " + known + " execution(s) (" + known +
+                   " findings)") != std::string::npos);
   const std::string summary = slurp(out + "/summary.json");
-  CHECK(summary.find("\"unique_findings\":0,\"known_bug_executions\":1597") != std::string::npos);
+  CHECK(summary.find("\"unique_findings\":0,\"known_bug_executions\":" + known + ",") != std::string::npos);
   // The example execution replays to the hang and is named as known.
   Cli rep = run("replay " + out + "/known/unfixed_alloc_mmap_error_path.token --quiet");
   CHECK(rep.exit_code == 0);
@@ -478,7 +486,7 @@ TEST_CASE("fuzz counts executions a known bug explains apart from findings", "[c
   // Without the known list the same executions are findings.
   Cli s = run("fuzz " + scen + " --variant v6.2 --runs 100000 --jobs 2 --no-known --no-shrink --out " + strict);
   CHECK(s.exit_code == 1);
-  CHECK(s.out.find(" 1597 findings, 1 unique\n") != std::string::npos);
+  CHECK(s.out.find(" " + known + " findings, 1 unique\n") != std::string::npos);
   Cli mixed = run("fuzz " + scen + " --variant v6.2 --runs 100000 --out " + strict + " --resume");
   CHECK(mixed.exit_code == 2);
   CHECK(mixed.err.find("--resume with a different --no-known") != std::string::npos);
