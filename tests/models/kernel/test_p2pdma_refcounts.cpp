@@ -3,6 +3,7 @@
 // provider, the allocator and the upstream mmap design, in each refcount era.
 #include <catch2/catch.hpp>
 
+#include "kernel/gup.h"
 #include "kernel/memory.h"
 #include "kernel/memremap.h"
 #include "kernel/tlbflush.h"
@@ -133,5 +134,46 @@ TEST_CASE("CONFIG_DEBUG_VM: v6.15's mmap check warns on every free page as relea
     if (released)
       CHECK(ex.findings[0].message.find("VM_WARN_ON_ONCE_PAGE(!page_ref_count(page)) in p2pmem_alloc_mmap: pfn "
                                         "0xe0000 has refcount 0") == 0);
+  }
+}
+
+// S2 (Jason Gunthorpe on RFC v3 19/20): vmf_insert_mixed() makes a special
+// PTE, so vm_normal_page() finds no page at zap and the gather queues
+// nothing; what keeps the page from genalloc is the mapping's own reference,
+// dropped by ->close right after the flush, and any GUP reference. v6.2's
+// vm_insert_page() PTE holds a reference the gather keeps until the flush.
+TEST_CASE("S2: an RFC v3 zap holds no page; a GUP pin keeps the page past VMA close", "[p2pdma][rfc][s2]") {
+  for (const char* preset : {"rfc-v3", "v6.2"}) {
+    INFO(preset);
+    const bool rfc = std::string(preset) == "rfc-v3";
+    KernelFixture f(preset);
+    SerialExec ex(0, 1, "p1");
+    const uint64_t addr = f.map(ex, 1, 1);
+    switch_mm(f.k, 0, f.proc(1).mm.get());
+    REQUIRE(user_access(ex, f.k, f.proc(1), addr, false, 0).error == 0);  // fault in; a clean PTE
+    std::vector<GupPage> pinned;
+    const unsigned flags = FOLL_WRITE | FOLL_PCI_P2PDMA | FOLL_PIN;
+    REQUIRE(get_user_pages_fast(ex, f.k, f.proc(1), addr, 1, flags, pinned) == 1);
+    const int with_pin = f.page(0).refcount;
+    int at_zap = -1, gather_puts = 0;
+    bool freed_before_unpin = false;
+    ex.on_pp = [&](const std::string& p) {
+      if (p == "unmap_region:after_unmap_vmas") at_zap = f.page(0).refcount;
+      if (p == "tlb_batch_pages_flush:before_put") ++gather_puts;
+      if (p == "p2pdma_page_free:after_gen_pool_free") freed_before_unpin = true;
+    };
+    REQUIRE(do_munmap(ex, f.k, f.proc(1), addr, PAGE_SIZE) == 0);  // zap, flush, then ->close
+    // The zap moves the PTE's reference into the gather (v6.2) or finds none to move (RFC v3).
+    CHECK(at_zap == with_pin);
+    CHECK(gather_puts == (rfc ? 0 : 1));
+    // After close only the pin is left: the map's ref (RFC) or the PTE's (v6.2) is gone.
+    CHECK(f.page(0).refcount == with_pin - 1);
+    CHECK_FALSE(freed_before_unpin);
+    CHECK(f.prov->storage->pool.bit_is_set(f.pool_virt(0)));  // still allocated
+    ex.on_pp = nullptr;
+    gup_release_page(ex, f.k, pinned[0], flags);
+    CHECK(f.page(0).refcount == 1);  // idle: one-based 1; v6.2 freed at 0 and reset to 1
+    CHECK_FALSE(f.prov->storage->pool.bit_is_set(f.pool_virt(0)));
+    CHECK(ex.findings.empty());
   }
 }
