@@ -3,7 +3,9 @@
 
 #include <cstring>
 
+#include "common/kernel_bug.h"
 #include "kernel/dma_buf.h"
+#include "kernel/fault_sites.h"
 #include "kernel/p2pdma.h"
 #include "kernel/vfio_pci.h"
 
@@ -44,6 +46,7 @@ void Kernel::task_work_run(Exec& ex) {
 }
 
 bool Kernel::should_fail(const std::string& site) {
+  if (!find_fault_site(site)) throw ModelBug("should_fail(\"" + site + "\"): not in fault_sites()");
   auto it = fail_sites_.find(site);
   if (it == fail_sites_.end()) return false;
   return ++it->second.second == it->second.first;

@@ -95,7 +95,7 @@ int rfc_vma_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
       return VM_FAULT_SIGBUS;
     }
     ex.cost(k.costs.genalloc_op);
-    pmap->kaddr = p2p->pool.alloc_owner(pmap->len, nullptr);
+    pmap->kaddr = k.should_fail("gen_pool_alloc") ? 0 : p2p->pool.alloc_owner(pmap->len, nullptr);
     if (!pmap->kaddr) {
       ex.rcu_read_unlock();
       return VM_FAULT_SIGBUS;
@@ -217,7 +217,7 @@ int p2pmem_alloc_mmap(Exec& ex, Kernel& k, P2pdmaProvider& prov, VmAreaStruct& v
   }
   void* owner = nullptr;
   ex.cost(k.costs.genalloc_op);
-  uint64_t kaddr = p2p->pool.alloc_owner(len, &owner);
+  uint64_t kaddr = k.should_fail("gen_pool_alloc") ? 0 : p2p->pool.alloc_owner(len, &owner);
   if (!kaddr) {
     ex.rcu_read_unlock();
     return -12;  // -ENOMEM
@@ -420,7 +420,7 @@ uint64_t pci_alloc_p2pmem(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t si
   if (p2p) {
     void* owner = nullptr;
     ex.cost(k.costs.genalloc_op);
-    ret = p2p->pool.alloc_owner(size, &owner);
+    ret = k.should_fail("gen_pool_alloc") ? 0 : p2p->pool.alloc_owner(size, &owner);
     if (ret) {
       ex.pp("pci_alloc_p2pmem:after_gen_pool_alloc");
       if (!static_cast<DevPagemap*>(owner)->ref.tryget_live()) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernel/costs.h"
+#include "kernel/fault_sites.h"
 #include "kernel/knobs.h"
 #include "common/kernel_bug.h"
 #include "explore/bounded_search.h"
@@ -725,6 +726,8 @@ int cmd_list(const std::vector<std::string>& args) {
     for (const char* v : k.values) vals += (vals.empty() ? "" : " | ") + std::string(v);
     fmt::print("  {}: {}\n      {}\n      models: {}\n", k.name, vals, k.doc, k.source);
   }
+  fmt::print("\nFault sites (faults: [{{site: NAME, nth: N}}] in a scenario):\n");
+  for (const auto& f : kern::fault_sites()) fmt::print("  {}: {}\n      fails with {}\n", f.name, f.call, f.failure);
   fmt::print("\nCosts (--set cost.NAME=30ns, or kernel.costs):\n");
   for (const auto& c : kern::cost_specs())
     fmt::print("  {:<18} {:>8}  {}\n", c.name, format_time(c.default_value), c.source);

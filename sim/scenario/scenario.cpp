@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "kernel/fault_sites.h"
 #include "kernel/gup.h"
 #include "common/hash.h"
 #include "scenario/parameters.h"
@@ -57,6 +58,7 @@ const char* errno_name(long e) {
     case 13: return "EACCES";
     case 17: return "EEXIST";
     case 95: return "EOPNOTSUPP";
+    case 24: return "EMFILE";
     case 25: return "ENOTTY";
     case 110: return "ETIMEDOUT";
     default: return "error";
@@ -993,7 +995,9 @@ Scenario parse_scenario(const std::string& path, const std::string& text, const 
       auto m = fn.as_map("fault");
       FaultSpec f;
       f.pos = pos_of(fn);
-      f.site = m.required("site").as_enum("fault site", {"vm_insert_page", "xa_node_alloc"});
+      std::vector<std::string> sites;
+      for (const auto& site : kern::fault_sites()) sites.emplace_back(site.name);
+      f.site = m.required("site").as_enum("fault site", sites);
       if (m.has("nth")) f.nth = static_cast<int>(m.required("nth").as_int("nth", 1, 1000000));
       m.finish();
       sc.faults.push_back(f);

@@ -142,7 +142,7 @@ TEST_CASE("CONFIG_DEBUG_VM: v6.15's mmap check warns on every free page as relea
 // nothing; what keeps the page from genalloc is the mapping's own reference,
 // dropped by ->close right after the flush, and any GUP reference. v6.2's
 // vm_insert_page() PTE holds a reference the gather keeps until the flush.
-TEST_CASE("S2: an RFC v3 zap holds no page; a GUP pin keeps the page past VMA close", "[p2pdma][rfc][s2]") {
+TEST_CASE("S2: an RFC v3 zap holds no page, and a GUP pin keeps the page past VMA close", "[p2pdma][rfc][s2]") {
   for (const char* preset : {"rfc-v3", "v6.2"}) {
     INFO(preset);
     const bool rfc = std::string(preset) == "rfc-v3";
@@ -174,6 +174,30 @@ TEST_CASE("S2: an RFC v3 zap holds no page; a GUP pin keeps the page past VMA cl
     gup_release_page(ex, f.k, pinned[0], flags);
     CHECK(f.page(0).refcount == 1);  // idle: one-based 1; v6.2 freed at 0 and reset to 1
     CHECK_FALSE(f.prov->storage->pool.bit_is_set(f.pool_virt(0)));
+    CHECK(ex.findings.empty());
+  }
+}
+
+TEST_CASE("fault site gen_pool_alloc: an exhausted pool fails the mmap or the RFC fault, nothing held",
+          "[p2pdma][faults]") {
+  {
+    KernelFixture f("v6.2");
+    f.k.inject_failure("gen_pool_alloc", 1);
+    SerialExec ex(0, 1, "p1");
+    CHECK(f.try_map(ex, 1, 1) == -12);  // p2pmem_alloc_mmap(): -ENOMEM
+    CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);
+    CHECK(f.pgmap().ref.count == 17);  // no pgmap ref left behind
+    CHECK(f.try_map(ex, 1, 1) > 0);   // the second call is not the nth
+    CHECK(ex.findings.empty());
+  }
+  {
+    KernelFixture f("rfc-v3");
+    f.k.inject_failure("gen_pool_alloc", 1);
+    SerialExec ex(0, 1, "p1");
+    const uint64_t addr = f.map(ex, 1, 1);  // the RFC allocates at the first fault
+    switch_mm(f.k, 0, f.proc(1).mm.get());
+    CHECK(user_access(ex, f.k, f.proc(1), addr, true, 1).error == -7);  // VM_FAULT_SIGBUS
+    CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);
     CHECK(ex.findings.empty());
   }
 }

@@ -1,0 +1,29 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#include "kernel/fault_sites.h"
+
+namespace p2psim::kern {
+
+const std::vector<FaultSite>& fault_sites() {
+  static const std::vector<FaultSite> all = {
+      {"vm_insert_page", "vm_insert_page() in p2pmem_alloc_mmap()",
+       "-ENOMEM (the PTE table allocation failed): the error path returns the pages not yet mapped"},
+      {"xa_node_alloc", "xas_alloc()'s GFP_NOWAIT node allocation under the xa_lock (xa_store())",
+       "no node: __xas_nomem() retries with the caller's gfp, and GFP_KERNEL sleeps in reclaim "
+       "(cost.direct_reclaim)"},
+      {"gen_pool_alloc", "gen_pool_alloc_owner() in p2pmem_alloc_mmap(), the RFC's first fault, pci_alloc_p2pmem()",
+       "no address (the pool is exhausted by allocations the scenario does not show): -ENOMEM, "
+       "VM_FAULT_SIGBUS, or NULL"},
+      {"dma_buf_fd", "dma_buf_fd() in vfio_pci_core_feature_dma_buf()",
+       "-EMFILE (the file table is full), after the dma-buf was exported and listed: v6.19 to "
+       "6.19.10 fall through the whole unwind chain (knob vfio_dmabuf_fd_error_path)"},
+  };
+  return all;
+}
+
+const FaultSite* find_fault_site(const std::string& name) {
+  for (const auto& s : fault_sites())
+    if (name == s.name) return &s;
+  return nullptr;
+}
+
+}  // namespace p2psim::kern

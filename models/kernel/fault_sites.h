@@ -1,0 +1,22 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <string>
+#include <vector>
+
+namespace p2psim::kern {
+
+/**
+ * struct FaultSite - a kernel call a scenario may make fail (`faults:`).
+ * Each is a call whose failure the kernel handles, with the error path
+ * modelled from the source (docs/fidelity.md); the nth call to reach the
+ * site fails, counting every caller.
+ */
+struct FaultSite {
+  const char* name;
+  const char* call;     ///< the kernel call and its callers that reach the site
+  const char* failure;  ///< what it returns, and why that can happen
+};
+const std::vector<FaultSite>& fault_sites();
+const FaultSite* find_fault_site(const std::string& name);
+
+}  // namespace p2psim::kern
