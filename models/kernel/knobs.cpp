@@ -141,6 +141,15 @@ const std::vector<KnobSpec>& knob_specs() {
        "5d74781ebc86 'vfio/pci: Add dma-buf export support for MMIO regions' (v6.19-rc1); "
        "61ceaf236115 'vfio: Prevent from pinned DMABUF importers to attach to VFIO DMABUF' (v6.19-rc8)",
        KNOB_FIELD(vfio_dmabuf, VfioDmabuf)},
+      {"vfio_dmabuf_fd_error_path",
+       {"unwind_chain", "put_only"},
+       "vfio_pci_core_feature_dma_buf() when dma_buf_fd() fails (no free fd; fault site dma_buf_fd): "
+       "v6.19.0-6.19.10 put the dma-buf and then fall through the whole unwind chain, putting the "
+       "device registration that the dma-buf's release puts again and freeing priv while it is still "
+       "on the device's list and its release is pending; the fix only puts the dma-buf.",
+       "e98137f0a874 'vfio/pci: Fix double free in dma-buf feature' (Alex Williamson, Mar 2026, 7.0; "
+       "6.19.11 as 83ad334afc9a; CVE-2026-31468)",
+       KNOB_FIELD(vfio_dmabuf_fd_error_path, VfioDmabufFdErrorPath)},
       {"vfio_close_order",
        {"disable_then_cleanup", "cleanup_then_disable"},
        "vfio_pci_core_close_device(): vfio_pci_core_disable() (memory decoding off, reset) before "

@@ -73,6 +73,11 @@ enum class VfioDmabuf {
   no_pin_op,    ///< v6.19-rc1..rc7: no ->pin, so dma_buf_pin() succeeds for a pinning importer
   pin_refused,  ///< 61ceaf236115 (v6.19-rc8): ->pin returns -EOPNOTSUPP
 };
+/// vfio_pci_core_feature_dma_buf() when dma_buf_fd() finds no free fd.
+enum class VfioDmabufFdErrorPath {
+  unwind_chain,  ///< v6.19.0-6.19.10: dma_buf_put(), then the whole unwind (registration put, kfree(priv))
+  put_only,      ///< e98137f0a874 (7.0, 6.19.11): dma_buf_put() and return; its release undoes the rest
+};
 /// vfio_pci_core_close_device(): disable the function, then revoke the
 /// dma-bufs (v6.19), or revoke first (Matt Evans' RFC, Feb 2026).
 enum class VfioCloseOrder { disable_then_cleanup, cleanup_then_disable };
@@ -110,6 +115,7 @@ struct Knobs {
   GupLongtermP2pdma gup_longterm_p2pdma = GupLongtermP2pdma::slow_path;
   MapTypesGfp map_types_gfp = MapTypesGfp::kernel;
   VfioDmabuf vfio_dmabuf = VfioDmabuf::none;
+  VfioDmabufFdErrorPath vfio_dmabuf_fd_error_path = VfioDmabufFdErrorPath::put_only;
   VfioCloseOrder vfio_close_order = VfioCloseOrder::disable_then_cleanup;
   VfioMemoryDisableOrder vfio_memory_disable_order = VfioMemoryDisableOrder::zap_then_revoke;
   // Protocol steps a scenario can remove, each true in every kernel.

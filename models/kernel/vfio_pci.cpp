@@ -21,9 +21,27 @@ bool try_get_registration(VfioPciCoreDevice& vdev) {
   ++vdev.registrations;
   return true;
 }
-void put_registration(VfioPciCoreDevice& vdev) {
-  if (vdev.registrations <= 0) throw ModelBug("vfio_device_put_registration() below zero");
+// A put at zero is refcount_t's underflow: it WARNs and saturates, and
+// the completion remove() waits for has already fired.
+void put_registration(Exec& ex, VfioPciCoreDevice& vdev) {
+  if (vdev.registrations <= 0) {
+    ex.report(FindingKind::refcount_underflow,
+              fmt::format("refcount_t: underflow; use-after-free: vfio_device_put_registration() of {} at 0 "
+                          "(a put without its get)",
+                          vdev.name));
+    return;
+  }
   --vdev.registrations;
+}
+
+// The error path of 6.19.0-6.19.10 freed priv while it was still on the
+// device's list and while its dma-buf's release was pending.
+static void check_priv_live(Exec& ex, const VfioPciDmaBuf& priv, const char* who) {
+  if (priv.freed)
+    ex.report(FindingKind::use_after_free,
+              fmt::format("{} reads a vfio_pci_dma_buf that vfio_pci_core_feature_dma_buf()'s error path "
+                          "already freed (kfree(priv) after dma_buf_put())",
+                          who));
 }
 
 bool memory_enabled(const VfioPciCoreDevice& vdev) { return vdev.virt_mem; }
@@ -43,6 +61,7 @@ void vfio_pci_dma_buf_move(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev, bool re
   KFUNC(ex, "vfio_pci_dma_buf_move");
   if (!vdev.memory_lock.writer) throw ModelBug("vfio_pci_dma_buf_move() without memory_lock held for write");
   for (VfioPciDmaBuf* priv : std::vector<VfioPciDmaBuf*>(vdev.dmabufs)) {
+    check_priv_live(ex, *priv, "vfio_pci_dma_buf_move()");
     if (!get_file_active(*priv->dmabuf)) continue;
     if (priv->revoked != revoked) {
       dma_resv_lock(ex, *priv->dmabuf);
@@ -61,6 +80,7 @@ void vfio_pci_dma_buf_cleanup(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
   KFUNC(ex, "vfio_pci_dma_buf_cleanup");
   down_write(ex, vdev.memory_lock, "memory_lock");
   for (VfioPciDmaBuf* priv : std::vector<VfioPciDmaBuf*>(vdev.dmabufs)) {
+    check_priv_live(ex, *priv, "vfio_pci_dma_buf_cleanup()");
     if (!get_file_active(*priv->dmabuf)) continue;
     dma_resv_lock(ex, *priv->dmabuf);
     vdev.dmabufs.erase(std::find(vdev.dmabufs.begin(), vdev.dmabufs.end(), priv));
@@ -68,7 +88,7 @@ void vfio_pci_dma_buf_cleanup(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
     priv->revoked = true;
     dma_buf_move_notify(ex, k, *priv->dmabuf);
     dma_resv_unlock(ex, *priv->dmabuf);
-    put_registration(vdev);
+    put_registration(ex, vdev);
     dma_buf_put(ex, k, *priv->dmabuf);
     ex.pp("vfio_pci_dma_buf_cleanup:after_revoke");
   }
@@ -123,7 +143,7 @@ void vfio_device_file_release(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
   KFUNC(ex, "vfio_device_fops_release");
   if (--vdev.open_count == 0) vfio_pci_core_close_device(ex, k, vdev);
   vdev.file.reset();
-  put_registration(vdev);
+  put_registration(ex, vdev);
 }
 
 void device_file_put(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
@@ -176,7 +196,7 @@ int vfio_pci_core_mmap(Exec& ex, Kernel&, VfioPciCoreDevice& vdev, VmAreaStruct&
 // the model asks once and waits.
 void vfio_unregister_group_dev(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
   KFUNC(ex, "vfio_unregister_group_dev");
-  put_registration(vdev);
+  put_registration(ex, vdev);
   if (vdev.registrations == 0) return;
   ++vdev.requests;
   ex.notef("{}: vfio_pci_core_request: asking userspace to release the device", vdev.name);
@@ -208,13 +228,18 @@ void vfio_pci_dma_buf_unmap(Exec& ex, Kernel& k, DmaBufAttachment& a, SgTable& s
 
 void vfio_pci_dma_buf_release(Exec& ex, Kernel&, DmaBuf& b) {
   auto* priv = static_cast<VfioPciDmaBuf*>(b.priv);
+  check_priv_live(ex, *priv, "vfio_pci_dma_buf_release()");
   if (VfioPciCoreDevice* vdev = priv->vdev) {
     down_write(ex, vdev->memory_lock, "memory_lock");
     // list_del_init(): a no-op once cleanup took it off.
     vdev->dmabufs.erase(std::remove(vdev->dmabufs.begin(), vdev->dmabufs.end(), priv), vdev->dmabufs.end());
     up_write(ex, vdev->memory_lock);
-    put_registration(*vdev);
+    put_registration(ex, *vdev);
   }
+  if (priv->freed)
+    ex.report(FindingKind::use_after_free, "vfio_pci_dma_buf_release(): kfree(priv->phys_vec) and kfree(priv) "
+                                           "a second time (double free)");
+  priv->freed = true;  // kfree(priv->phys_vec); kfree(priv)
 }
 
 }  // namespace
@@ -261,6 +286,20 @@ DmaBuf* vfio_pci_core_feature_dma_buf(Exec& ex, Kernel& k, VfioPciCoreDevice& vd
   vdev.dmabufs.push_back(priv);
   dma_resv_unlock(ex, *priv->dmabuf);
   up_write(ex, vdev.memory_lock);
+  ex.pp("vfio_pci_core_feature_dma_buf:before_dma_buf_fd");
+  // dma_buf_fd(): its reference becomes the fd's. Without a free fd only
+  // dma_buf_put() may undo the export: its release (at the return to user
+  // space, task_work) takes priv off the list and puts the registration.
+  if (k.should_fail("dma_buf_fd")) {
+    err = -24;  // -EMFILE
+    dma_buf_put(ex, k, *priv->dmabuf);  // err_dma_buf (v6.19), or the whole fix (e98137f0a874)
+    if (k.knobs.vfio_dmabuf_fd_error_path == VfioDmabufFdErrorPath::unwind_chain) {
+      put_registration(ex, vdev);  // err_dev_put: the release will put it again
+      priv->freed = true;          // err_free_phys, err_free_priv: priv is still listed
+      ex.pp("vfio_pci_core_feature_dma_buf:after_unwind");
+    }
+    return nullptr;
+  }
   err = 0;
   return priv->dmabuf;
 }

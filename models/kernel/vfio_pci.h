@@ -28,6 +28,7 @@ struct VfioPciDmaBuf {
   uint64_t phys = 0;  ///< phys_vec[0]
   P2pdmaMemProvider* provider = nullptr;
   bool revoked = false;
+  bool freed = false;  ///< kfree(priv): the model keeps the object to see later reads
 };
 
 /**

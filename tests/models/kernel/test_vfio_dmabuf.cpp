@@ -243,3 +243,41 @@ TEST_CASE("iommufd maps a vfio dma-buf without pinning, and its revoke unmaps th
   CHECK(iommufd_ioas_map_dmabuf(ex, f.k, again, *b) == -19);
   CHECK(ex.findings.empty());
 }
+
+// S14e (e98137f0a874): dma_buf_fd() failing after the export. Only
+// dma_buf_put() may undo it; its release runs at the return to user space.
+TEST_CASE("dma_buf_fd failure: the fix undoes the export once, v6.19's unwind chain twice", "[vfio][dmabuf][s14e]") {
+  for (const char* path : {"put_only", "unwind_chain"}) {
+    INFO(path);
+    const bool fixed = std::string(path) == "put_only";
+    Knobs kn = move_notify_kernel();
+    REQUIRE_FALSE(set_knob(kn, "vfio_dmabuf_fd_error_path", path));
+    VfioFixture f(kn);
+    f.k.inject_failure("dma_buf_fd", 1);
+    SerialExec ex(0, 1, "vmm");
+    REQUIRE(vfio_device_open(ex, f.k, *f.v, f.vmm()) >= 3);
+    REQUIRE(f.v->registrations == 2);  // the driver, the fd
+    long err = 0;
+    CHECK(vfio_pci_core_feature_dma_buf(ex, f.k, *f.v, 0, PAGE_SIZE, err) == nullptr);
+    CHECK(err == -24);  // -EMFILE
+    REQUIRE(f.v->dmabuf_store.size() == 1);
+    const VfioPciDmaBuf& priv = *f.v->dmabuf_store.back();
+    // Before the return to user space the release has not run: the fix
+    // leaves priv listed and its registration held for it.
+    CHECK(f.v->dmabufs.size() == 1);
+    CHECK(priv.freed == !fixed);
+    CHECK(f.v->registrations == (fixed ? 3 : 2));
+    CHECK(ex.findings.empty());
+    f.k.task_work_run(ex);  // __fput() -> dma_buf_release() -> vfio_pci_dma_buf_release()
+    CHECK(f.v->dmabufs.empty());
+    CHECK(priv.freed);
+    CHECK(f.v->registrations == (fixed ? 2 : 1));  // v6.19: one short
+    if (fixed) {
+      CHECK(ex.findings.empty());
+    } else {
+      REQUIRE(ex.findings.size() == 2);
+      CHECK(ex.findings[0].kind == FindingKind::use_after_free);  // release reads the freed priv
+      CHECK(ex.findings[1].message.find("double free") != std::string::npos);
+    }
+  }
+}
