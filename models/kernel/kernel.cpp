@@ -45,6 +45,11 @@ void Kernel::task_work_run(Exec& ex) {
   }
 }
 
+void Kernel::inject_failure(const std::string& site, int nth) {
+  if (!find_fault_site(site)) throw ModelBug("inject_failure(\"" + site + "\"): not in fault_sites()");
+  fail_sites_[site] = {nth, 0};
+}
+
 bool Kernel::should_fail(const std::string& site) {
   if (!find_fault_site(site)) throw ModelBug("should_fail(\"" + site + "\"): not in fault_sites()");
   auto it = fail_sites_.find(site);

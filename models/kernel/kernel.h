@@ -60,7 +60,7 @@ class Kernel {
 
   Process& process(int pid, const std::string& name);
   /// Fault injection: make the @nth call (1-based) of @site fail.
-  void inject_failure(const std::string& site, int nth) { fail_sites_[site] = {nth, 0}; }
+  void inject_failure(const std::string& site, int nth);
   bool should_fail(const std::string& site);
   /// pfn_to_page() for device pages; null where no struct page exists.
   Page* pfn_to_page(uint64_t pfn);

@@ -41,8 +41,8 @@ enum class PgtableFree {
 /// range gets no nested-gather flush either.
 enum class PfnmapUnlinkFlush {
   none,          ///< before b67fbebd4cf9 (v5.19): x86's tlb_end_vma() is empty; the flush is at tlb_finish_mmu()
-  tlb_end_vma,   ///< v5.19 to v6.14: tlb_end_vma() flushes for such a VMA
-  free_pgtables, ///< from v6.15: free_pgtables() flushes before the unlink (tlb_free_vmas())
+  tlb_end_vma,   ///< v5.19 to v6.15: tlb_end_vma() flushes for such a VMA
+  free_pgtables, ///< from v6.16: free_pgtables() flushes before the unlink (tlb_free_vmas())
 };
 
 /// RFC v3: never refused (GUP-fast only bails on a devmap PTE with

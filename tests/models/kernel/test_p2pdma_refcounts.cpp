@@ -3,6 +3,7 @@
 // provider, the allocator and the upstream mmap design, in each refcount era.
 #include <catch2/catch.hpp>
 
+#include "common/kernel_bug.h"
 #include "kernel/gup.h"
 #include "kernel/memory.h"
 #include "kernel/memremap.h"
@@ -200,4 +201,11 @@ TEST_CASE("fault site gen_pool_alloc: an exhausted pool fails the mmap or the RF
     CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);
     CHECK(ex.findings.empty());
   }
+}
+
+TEST_CASE("a fault site the registry does not know is a model bug, injected or reached", "[faults]") {
+  KernelFixture f("v6.2");
+  CHECK_THROWS_AS(f.k.inject_failure("vm_insert_pages", 1), ModelBug);
+  CHECK_THROWS_AS(f.k.should_fail("gen_pool_allocate"), ModelBug);
+  CHECK_FALSE(f.k.should_fail("gen_pool_alloc"));  // known, not injected
 }
