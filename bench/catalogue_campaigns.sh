@@ -4,7 +4,7 @@
 # stay clean; the others must be found, and how soon is measured.
 #   bench/catalogue_campaigns.sh GROUP [RUNS] [--update]
 # GROUP names the scenarios and the section of docs/benchmarks.md:
-#   s14  the vfio-pci dma-buf revoke protocol (S14, S14b-e)
+#   s14  the vfio-pci dma-buf revoke protocol (S14, S14b-f)
 #   s3   munmap() vs unmap_mapping_range() (S3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ runs=${2:-1000000}
 case "$group" in
   s14)
     scenarios=(s14_vfio_dmabuf_revoke s14b_vfio_memory_disable s14c_vfio_pinned_importer s14d_vfio_iommufd
-               s14e_vfio_dmabuf_fd_exhaustion)
+               s14e_vfio_dmabuf_fd_exhaustion s14f_vfio_revoke_drain_twice)
     section=s14_vfio_campaigns title="S14: the vfio dma-buf revoke protocol under fuzz (issue #9)"
     about="the S14 scenarios (docs/scenarios/s14_vfio_dmabuf_revoke.md)" ;;
   s3)

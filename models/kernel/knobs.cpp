@@ -150,6 +150,16 @@ const std::vector<KnobSpec>& knob_specs() {
        "e98137f0a874 'vfio/pci: Fix double free in dma-buf feature' (Alex Williamson, Mar 2026, 7.0; "
        "6.19.11 as 83ad334afc9a; CVE-2026-31468)",
        KNOB_FIELD(vfio_dmabuf_fd_error_path, VfioDmabufFdErrorPath)},
+      {"vfio_dmabuf_revoke_drain",
+       {"none", "wait_unmap", "wait_unmap_once"},
+       "Whether revoking a vfio dma-buf waits for its importers: not at all (v6.19, 7.0); until every "
+       "mapping is unmapped, with a kref per mapping and a completion, drained both by the revoke of a "
+       "PCI_COMMAND write and again by the last close's cleanup, so a close after memory was turned "
+       "off puts the kref below zero and waits forever (7.1-rc1); or with the cleanup draining "
+       "through the revoke path, which re-arms the kref (the fix).",
+       "1a8a5227f229 'vfio: Wait for dma-buf invalidation to complete' (7.1-rc1); c64a647c84f3 "
+       "'vfio/pci: fix dma-buf kref underflow after revoke' (Alex Williamson, May 2026, 7.1-rc3)",
+       KNOB_FIELD(vfio_dmabuf_revoke_drain, VfioDmabufRevokeDrain)},
       {"vfio_close_order",
        {"disable_then_cleanup", "cleanup_then_disable"},
        "vfio_pci_core_close_device(): vfio_pci_core_disable() (memory decoding off, reset) before "

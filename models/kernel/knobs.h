@@ -78,6 +78,12 @@ enum class VfioDmabufFdErrorPath {
   unwind_chain,  ///< v6.19.0-6.19.10: dma_buf_put(), then the whole unwind (registration put, kfree(priv))
   put_only,      ///< e98137f0a874 (7.0, 6.19.11): dma_buf_put() and return; its release undoes the rest
 };
+/// Whether a vfio dma-buf revoke waits until every importer unmapped.
+enum class VfioDmabufRevokeDrain {
+  none,             ///< v6.19, 7.0: the revoke tells the importers and waits for nothing
+  wait_unmap,       ///< 1a8a5227f229 (7.1-rc1): a kref per mapping and a completion; move() and cleanup() each drain
+  wait_unmap_once,  ///< c64a647c84f3 (7.1-rc3): cleanup() drains through move(), which re-arms the kref
+};
 /// vfio_pci_core_close_device(): disable the function, then revoke the
 /// dma-bufs (v6.19), or revoke first (Matt Evans' RFC, Feb 2026).
 enum class VfioCloseOrder { disable_then_cleanup, cleanup_then_disable };
@@ -116,6 +122,7 @@ struct Knobs {
   MapTypesGfp map_types_gfp = MapTypesGfp::kernel;
   VfioDmabuf vfio_dmabuf = VfioDmabuf::none;
   VfioDmabufFdErrorPath vfio_dmabuf_fd_error_path = VfioDmabufFdErrorPath::put_only;
+  VfioDmabufRevokeDrain vfio_dmabuf_revoke_drain = VfioDmabufRevokeDrain::none;
   VfioCloseOrder vfio_close_order = VfioCloseOrder::disable_then_cleanup;
   VfioMemoryDisableOrder vfio_memory_disable_order = VfioMemoryDisableOrder::zap_then_revoke;
   // Protocol steps a scenario can remove, each true in every kernel.

@@ -53,6 +53,37 @@ void vfio_pci_zap_bars(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
   unmap_mapping_range(ex, k, vdev.inode_mapping, 0, 0);
 }
 
+// kref_put(&priv->kref, vfio_pci_dma_buf_done): refcount_t's underflow
+// WARNs and returns without the release, so nothing completes.
+static void dma_buf_kref_put(Exec& ex, VfioPciDmaBuf& priv) {
+  if (priv.kref <= 0) {
+    ex.report(FindingKind::refcount_underflow,
+              "refcount_t: underflow; use-after-free: kref_put() of a vfio_pci_dma_buf kref already at 0 "
+              "(its completion was already consumed)");
+    return;
+  }
+  if (--priv.kref == 0) ++priv.comp_done;  // vfio_pci_dma_buf_done(): complete()
+}
+
+// wait_for_completion(&priv->comp): sleeps until completed, consuming it.
+static void dma_buf_wait_done(Exec& ex, VfioPciDmaBuf& priv) {
+  VfioPciDmaBuf* p = &priv;
+  ex.might_sleep("wait_for_completion");
+  ex.wait_event([p] { return p->comp_done > 0; }, "vfio_pci_dma_buf: wait_for_completion(&priv->comp)");
+  --priv.comp_done;
+}
+
+// The drain of 1a8a5227f229 once the importers were told: the dma-buf's own
+// ref goes, and the revoke waits until every mapping's ref went too.
+static void dma_buf_drain(Exec& ex, Kernel& k, VfioPciDmaBuf& priv) {
+  dma_buf_kref_put(ex, priv);
+  dma_buf_wait_done(ex, priv);
+  if (k.knobs.vfio_dmabuf_revoke_drain == VfioDmabufRevokeDrain::wait_unmap_once) {
+    priv.kref = 1;  // c64a647c84f3: re-armed as at creation (kref_init, reinit_completion)
+    priv.comp_done = 0;
+  }
+}
+
 // models vfio_pci_dma_buf_move(vdev, revoked): memory_lock held for write;
 // every dma-buf whose file is still live and whose state changes is
 // flipped and its importers told, each under its reservation lock. It
@@ -63,11 +94,30 @@ void vfio_pci_dma_buf_move(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev, bool re
   for (VfioPciDmaBuf* priv : std::vector<VfioPciDmaBuf*>(vdev.dmabufs)) {
     check_priv_live(ex, *priv, "vfio_pci_dma_buf_move()");
     if (!get_file_active(*priv->dmabuf)) continue;
-    if (priv->revoked != revoked) {
+    if (priv->revoked != revoked && k.knobs.vfio_dmabuf_revoke_drain == VfioDmabufRevokeDrain::none) {
       dma_resv_lock(ex, *priv->dmabuf);
       priv->revoked = revoked;
       dma_buf_move_notify(ex, k, *priv->dmabuf);
       dma_resv_unlock(ex, *priv->dmabuf);
+    } else if (priv->revoked != revoked) {
+      // 1a8a5227f229: the revoke is set first, the importers are told and
+      // their fences waited for (none here: no modelled importer adds one),
+      // then the drain; an un-revoke clears the flag last.
+      dma_resv_lock(ex, *priv->dmabuf);
+      if (revoked) priv->revoked = true;
+      dma_buf_move_notify(ex, k, *priv->dmabuf);
+      dma_resv_unlock(ex, *priv->dmabuf);
+      if (revoked) {
+        dma_buf_drain(ex, k, *priv);
+      } else {
+        if (k.knobs.vfio_dmabuf_revoke_drain == VfioDmabufRevokeDrain::wait_unmap) {
+          priv->kref = 1;  // re-armed here, on the un-revoke, before c64a647c84f3
+          priv->comp_done = 0;
+        }
+        dma_resv_lock(ex, *priv->dmabuf);
+        priv->revoked = false;
+        dma_resv_unlock(ex, *priv->dmabuf);
+      }
     }
     dma_buf_put(ex, k, *priv->dmabuf);
   }
@@ -79,15 +129,26 @@ void vfio_pci_dma_buf_move(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev, bool re
 void vfio_pci_dma_buf_cleanup(Exec& ex, Kernel& k, VfioPciCoreDevice& vdev) {
   KFUNC(ex, "vfio_pci_dma_buf_cleanup");
   down_write(ex, vdev.memory_lock, "memory_lock");
+  const VfioDmabufRevokeDrain drain = k.knobs.vfio_dmabuf_revoke_drain;
+  // c64a647c84f3: the drain goes through the revoke path, a no-op for a
+  // dma-buf a PCI_COMMAND write already revoked.
+  if (drain == VfioDmabufRevokeDrain::wait_unmap_once) vfio_pci_dma_buf_move(ex, k, vdev, true);
   for (VfioPciDmaBuf* priv : std::vector<VfioPciDmaBuf*>(vdev.dmabufs)) {
     check_priv_live(ex, *priv, "vfio_pci_dma_buf_cleanup()");
     if (!get_file_active(*priv->dmabuf)) continue;
-    dma_resv_lock(ex, *priv->dmabuf);
-    vdev.dmabufs.erase(std::find(vdev.dmabufs.begin(), vdev.dmabufs.end(), priv));
-    priv->vdev = nullptr;
-    priv->revoked = true;
-    dma_buf_move_notify(ex, k, *priv->dmabuf);
-    dma_resv_unlock(ex, *priv->dmabuf);
+    if (drain == VfioDmabufRevokeDrain::wait_unmap_once) {
+      vdev.dmabufs.erase(std::find(vdev.dmabufs.begin(), vdev.dmabufs.end(), priv));
+      priv->vdev = nullptr;
+    } else {
+      dma_resv_lock(ex, *priv->dmabuf);
+      vdev.dmabufs.erase(std::find(vdev.dmabufs.begin(), vdev.dmabufs.end(), priv));
+      priv->vdev = nullptr;
+      priv->revoked = true;
+      dma_buf_move_notify(ex, k, *priv->dmabuf);
+      dma_resv_unlock(ex, *priv->dmabuf);
+      // 1a8a5227f229 drains again here, whether or not a revoke already did.
+      if (drain == VfioDmabufRevokeDrain::wait_unmap) dma_buf_drain(ex, k, *priv);
+    }
     put_registration(ex, vdev);
     dma_buf_put(ex, k, *priv->dmabuf);
     ex.pp("vfio_pci_dma_buf_cleanup:after_revoke");
@@ -218,12 +279,21 @@ long vfio_pci_dma_buf_map(Exec& ex, Kernel& k, DmaBufAttachment& a, SgTable*& ou
   KFUNC(ex, "vfio_pci_dma_buf_map");
   auto* priv = static_cast<VfioPciDmaBuf*>(a.dmabuf->priv);
   if (priv->revoked && k.knobs.vfio_dmabuf_map_checks_revoked) return -19;
-  return dma_buf_phys_vec_to_sgt(ex, k, a, *priv->provider, priv->phys, priv->size, out);
+  const long ret = dma_buf_phys_vec_to_sgt(ex, k, a, *priv->provider, priv->phys, priv->size, out);
+  if (ret == 0 && k.knobs.vfio_dmabuf_revoke_drain != VfioDmabufRevokeDrain::none) {
+    if (priv->kref <= 0)  // kref_get(): refcount_t's "addition on 0" WARN
+      ex.report(FindingKind::refcount_underflow,
+                "refcount_t: addition on 0; use-after-free: kref_get() of a drained vfio_pci_dma_buf");
+    ++priv->kref;
+  }
+  return ret;
 }
 
 void vfio_pci_dma_buf_unmap(Exec& ex, Kernel& k, DmaBufAttachment& a, SgTable& sgt) {
   KFUNC(ex, "vfio_pci_dma_buf_unmap");
   dma_buf_free_sgt(ex, k, a, sgt);
+  if (k.knobs.vfio_dmabuf_revoke_drain != VfioDmabufRevokeDrain::none)
+    dma_buf_kref_put(ex, *static_cast<VfioPciDmaBuf*>(a.dmabuf->priv));
 }
 
 void vfio_pci_dma_buf_release(Exec& ex, Kernel&, DmaBuf& b) {

@@ -29,6 +29,10 @@ struct VfioPciDmaBuf {
   P2pdmaMemProvider* provider = nullptr;
   bool revoked = false;
   bool freed = false;  ///< kfree(priv): the model keeps the object to see later reads
+  /// 1a8a5227f229: one ref for the dma-buf plus one per mapping; the last
+  /// put completes @comp_done, which the revoke's wait consumes.
+  int kref = 1;
+  int comp_done = 0;
 };
 
 /**

@@ -281,3 +281,34 @@ TEST_CASE("dma_buf_fd failure: the fix undoes the export once, v6.19's unwind ch
     }
   }
 }
+
+// S14f: 1a8a5227f229's kref (one for the dma-buf, one per mapping) and its
+// re-arming, before and after c64a647c84f3.
+TEST_CASE("a revoke that waits for unmaps: kref per mapping, re-armed by the revoke or the un-revoke",
+          "[vfio][dmabuf][s14f]") {
+  for (const char* drain : {"wait_unmap", "wait_unmap_once"}) {
+    INFO(drain);
+    const bool once = std::string(drain) == "wait_unmap_once";
+    Knobs kn = move_notify_kernel();
+    REQUIRE_FALSE(set_knob(kn, "vfio_dmabuf_revoke_drain", drain));
+    VfioFixture f(kn);
+    SerialExec ex(0, 1, "vmm");
+    REQUIRE(vfio_device_open(ex, f.k, *f.v, f.vmm()) >= 3);
+    long err = 0;
+    DmaBuf* b = vfio_pci_core_feature_dma_buf(ex, f.k, *f.v, 0, PAGE_SIZE, err);
+    REQUIRE(b);
+    auto* priv = static_cast<VfioPciDmaBuf*>(b->priv);
+    CHECK(priv->kref == 1);
+    REQUIRE(mlx5_ib_reg_user_mr_dmabuf(ex, f.k, f.mr, *b, false) == 0);
+    CHECK(priv->kref == 2);  // the NIC's mapping
+    REQUIRE(vfio_pci_write_command_memory(ex, f.k, *f.v, false) == 0);  // revoke: the NIC unmaps, the drain ends
+    CHECK(f.mr.sgt == nullptr);
+    CHECK(priv->kref == (once ? 1 : 0));  // re-armed at once by the fix, else only at the un-revoke
+    CHECK(priv->comp_done == 0);          // the drain's wait consumed the completion
+    REQUIRE(vfio_pci_write_command_memory(ex, f.k, *f.v, true) == 0);  // un-revoke
+    CHECK(priv->kref == 1);
+    CHECK(mlx5_hca_dma_write(ex, f.k, f.mr, 0xbbbb, 1000) == 0);  // re-mapped on its page fault
+    CHECK(priv->kref == 2);
+    CHECK(ex.findings.empty());
+  }
+}
