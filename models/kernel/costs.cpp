@@ -9,6 +9,8 @@ const std::vector<CostSpec>& cost_specs() {
   static const std::vector<CostSpec> specs = {
       {"syscall_entry", &Costs::syscall_entry, 100_ns, "estimate: x86-64 syscall round trip with mitigations"},
       {"page_fault_entry", &Costs::page_fault_entry, 1000_ns, "estimate: exception entry + handle_mm_fault walk"},
+      {"anon_page_alloc", &Costs::anon_page_alloc, 500_ns,
+       "estimate: alloc_pages() plus clear_page() of 4 KiB for an anonymous fault"},
       {"pte_access", &Costs::pte_access, 5_ns, "estimate: cached page-table read or write"},
       {"page_ref_atomic", &Costs::page_ref_atomic, 20_ns, "estimate: atomic RMW on a shared cache line"},
       {"genalloc_op", &Costs::genalloc_op, 200_ns, "estimate: genalloc bitmap search and set"},

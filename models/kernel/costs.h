@@ -17,6 +17,7 @@ namespace p2psim::kern {
 struct Costs {
   ps_t syscall_entry;
   ps_t page_fault_entry;
+  ps_t anon_page_alloc;
   ps_t pte_access;
   ps_t page_ref_atomic;
   ps_t genalloc_op;

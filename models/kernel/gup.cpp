@@ -132,7 +132,7 @@ int gup_slow_one(Exec& ex, Kernel& k, Process& proc, uint64_t addr, unsigned fla
       spin_unlock(ex, mm.page_table_lock);
       // faultin_page() -> handle_mm_fault(); mmap_lock is already held.
       ex.cost(k.costs.page_fault_entry);
-      int f = vma->vm_ops && vma->vm_ops->fault ? vma->vm_ops->fault(ex, k, *vma, addr) : VM_FAULT_SIGBUS;
+      int f = handle_pte_none_fault(ex, k, *vma, addr);
       if (f & ~VM_FAULT_NOPAGE) return -14;
       continue;
     }

@@ -60,7 +60,7 @@ bool Kernel::should_fail(const std::string& site) {
 Page* Kernel::pfn_to_page(uint64_t pfn) {
   for (auto& pg : pgmaps)
     if (pg->contains(pfn) && !pg->removed) return &pg->page(pfn);
-  return nullptr;
+  return ram.page(pfn);
 }
 
 uint8_t* Kernel::phys_page(uint64_t pfn) {

@@ -13,6 +13,7 @@
 #include "kernel/mm.h"
 #include "kernel/oracle.h"
 #include "kernel/page.h"
+#include "kernel/page_alloc.h"
 
 namespace p2psim::kern {
 
@@ -62,8 +63,10 @@ class Kernel {
   /// Fault injection: make the @nth call (1-based) of @site fail.
   void inject_failure(const std::string& site, int nth);
   bool should_fail(const std::string& site);
-  /// pfn_to_page() for device pages; null where no struct page exists.
+  /// pfn_to_page() for device pages and user RAM; null where no struct page exists.
   Page* pfn_to_page(uint64_t pfn);
+  /// The DRAM anonymous user memory is allocated from.
+  RamPages ram{kUserRamBasePfn, kUserRamPages};
   /// Bytes of physical memory (sparse; zero until written).
   void phys_write(uint64_t pfn, uint64_t offset, uint64_t value);
   uint64_t phys_read(uint64_t pfn, uint64_t offset) const;

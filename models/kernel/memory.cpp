@@ -3,6 +3,8 @@
 
 #include "kernel/vfio_pci.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "kernel/memremap.h"
@@ -204,13 +206,48 @@ static int do_user_addr_fault(Exec& ex, Kernel& k, Process& proc, uint64_t addr,
              t && t->ptes[PageTables::pte_index(addr)].present() &&
              (!write || t->ptes[PageTables::pte_index(addr)].write())) {
     ret = 0;  // handle_pte_fault(): the PTE is there by now, no ->fault (a spurious fault)
-  } else if (!vma->vm_ops || !vma->vm_ops->fault) {
-    ret = VM_FAULT_SIGBUS;
   } else {
-    ret = vma->vm_ops->fault(ex, k, *vma, addr & ~(PAGE_SIZE - 1));
+    ret = handle_pte_none_fault(ex, k, *vma, addr & ~(PAGE_SIZE - 1));
   }
   up_read(ex, mm.mmap_lock);
   return ret & ~VM_FAULT_NOPAGE;
+}
+
+// models mm/memory.c:do_anonymous_page() as of v6.2: a zeroed page, mapped
+// (dirty and writable in a writable VMA) under the PTE lock, unless a racing
+// fault mapped one first. **Difference:** a read fault allocates too, where
+// the kernel maps the zero page until a write fault copies it (a GUP with
+// FOLL_WRITE makes that write fault): a later pin sees a fresh page either way.
+int do_anonymous_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
+  KFUNC(ex, "do_anonymous_page");
+  if (vma.vm_flags & VM_SHARED) return VM_FAULT_SIGBUS;  // a shared VMA without vm_ops
+  MmStruct& mm = *vma.vm_mm;
+  PteTable& table = mm.pgtables.alloc_table(addr);  // pte_alloc()
+  ex.cost(k.costs.anon_page_alloc);                 // vma_alloc_zeroed_movable_folio(): allocate and clear
+  Page* page = k.ram.alloc();
+  if (!page) return VM_FAULT_OOM;
+  std::memset(k.phys_page(page->pfn), 0, PAGE_SIZE);
+  const int idx = PageTables::pte_index(addr);
+  spin_lock(ex, mm.page_table_lock, "pte_offset_map_lock");
+  if (table.ptes[idx].present()) {  // another thread's fault won: release ours
+    put_page(ex, k, *page, "do_anonymous_page");
+    spin_unlock(ex, mm.page_table_lock);
+    return 0;
+  }
+  ++page->mapcount;  // page_add_new_anon_rmap()
+  Pte pte = Pte::make(page->pfn, vma.vm_flags & VM_WRITE);
+  if (vma.vm_flags & VM_WRITE) pte.val |= Pte::DIRTY;  // pte_mkwrite(pte_mkdirty())
+  set_pte(k, table, idx, pte, 0);
+  spin_unlock(ex, mm.page_table_lock);
+  return 0;
+}
+
+// handle_mm_fault() for a PTE that is none: an anonymous VMA (no vm_ops)
+// gets do_anonymous_page(), a file VMA its ->fault, anything else SIGBUS.
+int handle_pte_none_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
+  if (!vma.vm_file && !vma.vm_ops) return do_anonymous_page(ex, k, vma, addr);
+  if (!vma.vm_ops || !vma.vm_ops->fault) return VM_FAULT_SIGBUS;
+  return vma.vm_ops->fault(ex, k, vma, addr);
 }
 
 UserAccess user_access(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool write,

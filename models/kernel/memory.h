@@ -45,6 +45,8 @@ struct UserAccess {
  * handle_mm_fault -> vm_ops->fault). The oracle checks the page against the
  * allocation the mapping was made for.
  */
+/// The fault of a PTE that is none: do_anonymous_page() or the VMA's ->fault.
+int handle_pte_none_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr);
 UserAccess user_access(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool write,
                        uint64_t value);
 

@@ -121,7 +121,12 @@ void put_page(Exec& ex, Kernel& k, Page& page, const char* why) {
                           page.refcount));
     return;
   }
-  if (--page.refcount == 0 && zone_device) free_zone_device_page(ex, k, page);
+  if (--page.refcount == 0) {
+    if (zone_device)
+      free_zone_device_page(ex, k, page);
+    else
+      k.ram.free(page);  // __folio_put() -> free_unref_page(): an anonymous page's last user
+  }
 }
 
 void put_page_refs(Exec& ex, Kernel& k, Page& page, int refs, const char* why) {

@@ -81,6 +81,30 @@ int64_t do_mmap(Exec& ex, Kernel& k, Process& proc, const std::shared_ptr<File>&
   return static_cast<int64_t>(addr);
 }
 
+// models mm/mmap.c:do_mmap() -> mmap_region() as of v6.2 for
+// mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS): a VMA
+// with no file and no vm_ops, whose pages come at the first touch
+// (do_anonymous_page()). Nothing links it into an rmap the model walks.
+int64_t do_mmap_anonymous(Exec& ex, Kernel& k, Process& proc, uint64_t len) {
+  KFUNC(ex, "do_mmap");
+  ex.cost(k.costs.syscall_entry);
+  if (len == 0) return -22;  // -EINVAL
+  len = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+  MmStruct& mm = *proc.mm;
+  down_write(ex, mm.mmap_lock, "mmap_write_lock");
+  auto vma = std::make_unique<VmAreaStruct>();
+  vma->vm_start = mm.next_unmapped;
+  vma->vm_end = vma->vm_start + len;
+  mm.next_unmapped = ((vma->vm_end >> PMD_SHIFT) + 2) << PMD_SHIFT;
+  vma->vm_flags = VM_READ | VM_WRITE;
+  vma->vm_pgoff = vma->vm_start >> PAGE_SHIFT;  // an anonymous VMA's pgoff is its address
+  vma->vm_mm = &mm;
+  const uint64_t addr = vma->vm_start;
+  mm.vmas.emplace(addr, std::move(vma));
+  up_write(ex, mm.mmap_lock);
+  return static_cast<int64_t>(addr);
+}
+
 // models mm/mmap.c:__vm_munmap() -> do_mas_munmap() -> do_mas_align_munmap()
 // -> unmap_region() -> remove_vma() as of v6.2 (the same order as v5.15's
 // __do_munmap()): detach the VMA, and since the munmap syscall passes

@@ -572,6 +572,10 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   }
   for (const auto& [id, name] : t.host_names) {
     hw::HostBridgeParams hp;
+    // The kernel model's user memory must be memory this host bridge claims.
+    static_assert(kern::kUserRamBasePfn << kern::PAGE_SHIFT >= kDramBase + 0x100000000ULL &&
+                      (kern::kUserRamBasePfn + kern::kUserRamPages) << kern::PAGE_SHIFT <= kDramBase + kDramSize,
+                  "user RAM (kernel/page_alloc.h) outside the platform's DRAM, or over the drivers' memory");
     if (id == 0) hp.dram = {kDramBase, kDramSize};
     hp.msi = {kMsiBase, kMsiSize};
     if (auto rf = t.rc_forwarding.find(id); rf != t.rc_forwarding.end()) {

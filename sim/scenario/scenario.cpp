@@ -644,8 +644,9 @@ void check_references(const Scenario& sc, const StrictNode& root) {
         for (const std::string* d : {&op.dev, p2pmem_step ? &op.dst : &op.dev})
           if (!nvmes.count(*d))
             throw error_at(op.pos, fmt::format("'{}' is not an NVMe device of this topology", *d));
-        if (p2pmem_step && !providers.count(op.provider))
-          throw error_at(op.pos, fmt::format("unknown p2pmem provider '{}'", op.provider));
+        if (p2pmem_step && op.provider != kHostBuffer && !providers.count(op.provider))
+          throw error_at(op.pos, fmt::format("unknown p2pmem provider '{}' (a provider, or '{}' for a buffer "
+                                             "in host memory)", op.provider, kHostBuffer));
         if (t.process.empty())
           throw error_at(op.pos, fmt::format("'{}' needs a user process: task '{}' has no 'process'", to_string(op.kind), t.name));
       }

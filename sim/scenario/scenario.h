@@ -15,6 +15,11 @@
 
 namespace p2psim {
 
+/// p2pmem_test's and fio's `p2pmem:` value for a buffer in anonymous host
+/// memory instead of p2pmem: the bounce through DRAM.
+constexpr const char* kHostBuffer = "host";
+
+
 /// Where something was written: "file:line:col".
 struct SourcePos {
   std::string file;
@@ -33,7 +38,7 @@ struct OpSpec {
                     p2pmem_setup, p2pmem_thread, p2pmem_report };
   Kind kind;
   std::string buf;       ///< mmap/munmap/store/load/pin, alloc/free name
-  std::string provider;  ///< mmap, unbind, alloc
+  std::string provider;  ///< mmap, unbind, alloc; p2pmem_test/fio buffer (kHostBuffer: host memory)
   uint64_t pages = 1;    ///< mmap, pin
   uint64_t page = 0;     ///< store/load: page index in the buffer
   uint64_t value = 0;    ///< store

@@ -67,19 +67,26 @@ void p2pmem_test_setup(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const 
     r.error = err;
     r.ready = true;
   };
+  // The buffer: p2pmem of a provider (sysfs `allocate`), or anonymous host
+  // memory when the op names `host` (the bounce through DRAM).
+  const bool host = op.provider == kHostBuffer;
+  auto map_buffer = [&](uint64_t len, uint64_t pgoff) -> int64_t {
+    if (host) return kern::do_mmap_anonymous(ex, k, proc, len);
+    int err = 0;
+    auto file = kern::p2pmem_open(ex, k, *w.providers.at(op.provider), err);
+    return file ? kern::do_mmap(ex, k, proc, file, len, true, true, pgoff) : err;
+  };
+  const std::string where = host ? std::string("host memory") : fmt::format("{}'s p2pmem", op.provider);
   if (op.fio) {
     // fio-like: one buffer slot of bs per thread; offsets on the device
     // within `span` (sequential per thread, or random).
     if (op.span > rsize) return fail(fmt::format("fio: size {} is beyond {} ({} bytes)", op.span, op.dev, rsize), -22);
-    int err = 0;
-    auto file = kern::p2pmem_open(ex, k, *w.providers.at(op.provider), err);
-    const uint64_t len = op.threads * op.chunk_size;
-    const int64_t buf = file ? kern::do_mmap(ex, k, proc, file, len, true, true, 0) : err;
+    const int64_t buf = map_buffer(op.threads * op.chunk_size, 0);
     if (buf < 0) return fail(fmt::format("fio: mmap: error {}", buf), buf);
     r.buffer = static_cast<uint64_t>(buf);
-    w.output.push_back(fmt::format("fio: rw={}{} bs={} iodepth={} ios={} on {} ({}B span), buffer in {}'s p2pmem",
+    w.output.push_back(fmt::format("fio: rw={}{} bs={} iodepth={} ios={} on {} ({}B span), buffer in {}",
                                    op.random ? "rand" : "", op.skip_write ? "read" : "write", op.chunk_size,
-                                   op.threads, op.chunks, op.dev, si(static_cast<double>(op.span)), op.provider));
+                                   op.threads, op.chunks, op.dev, si(static_cast<double>(op.span)), where));
     r.start = ex.now();
     r.ready = true;
     return;
@@ -88,20 +95,20 @@ void p2pmem_test_setup(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const 
     return fail(fmt::format("do not set --overlap when its not needed ({}, {}, {}).", rsize, wsize, size), -22);
   if (!op.overlap && std::min(rsize, wsize) < size)
     return fail("read and write files must be at least as big as --chunks*--chunks_size (or use --overlap).", -22);
-  int err = 0;
-  auto file = kern::p2pmem_open(ex, k, *w.providers.at(op.provider), err);
-  const int64_t buf = file ? kern::do_mmap(ex, k, proc, file, size, true, true, op.offset / kern::PAGE_SIZE) : err;
+  const int64_t buf = map_buffer(size, op.offset / kern::PAGE_SIZE);
   if (buf < 0) return fail(fmt::format("mmap: error {}", buf), buf);
   r.buffer = static_cast<uint64_t>(buf);
-  w.output.push_back(fmt::format("Running p2pmem-test: reading {} ({}B): writing {} ({}B): p2pmem buffer {}.", op.dev,
-                                 si(static_cast<double>(rsize)), op.dst, si(static_cast<double>(wsize)), op.provider));
+  w.output.push_back(fmt::format("Running p2pmem-test: reading {} ({}B): writing {} ({}B): {}.", op.dev,
+                                 si(static_cast<double>(rsize)), op.dst, si(static_cast<double>(wsize)),
+                                 host ? std::string("host memory buffer (a bounce through DRAM)")
+                                      : fmt::format("p2pmem buffer {}", op.provider)));
   w.output.push_back(fmt::format("\tchunk size = {} : number of chunks =  {}: total = {}B : thread(s) = {} : overlap = {}.",
                                  op.chunk_size, op.chunks, si(static_cast<double>(size)), op.threads,
                                  op.overlap ? "ON" : "OFF"));
   w.output.push_back(fmt::format("\tskip-read = {} : skip-write =  {} : duration = {} sec.", op.skip_read ? "ON" : "OFF",
                                  op.skip_write ? "ON" : "OFF",
                                  op.duration ? fmt::format("{}", op.duration / 1000000000000ULL) : std::string("INF")));
-  w.output.push_back(fmt::format("\tbuffer = {:#x} (p2pmem)", r.buffer));
+  w.output.push_back(fmt::format("\tbuffer = {:#x} ({})", r.buffer, host ? "host memory" : "p2pmem"));
   w.output.push_back("\tPAGE_SIZE = 4096B");
   if (op.init_total) {
     w.output.push_back(fmt::format("\tinitializing {}B of buffer with zeros: alignmentand size = {}B", op.init_total, op.init_size));

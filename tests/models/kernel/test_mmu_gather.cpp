@@ -3,6 +3,7 @@
 // flushed, then page tables freed, then page refs dropped.
 #include <catch2/catch.hpp>
 
+#include "kernel/gup.h"
 #include "kernel/memory.h"
 #include "kernel/mmap.h"
 #include "kernel/tlbflush.h"
@@ -184,4 +185,39 @@ TEST_CASE("where munmap flushes a PFNMAP/MIXEDMAP VMA relative to its rmap unlin
     CHECK_FALSE(f.prov->storage->pool.bit_is_set(f.pool_virt(0)));  // and then freed the page
     CHECK(ex.findings.empty());
   }
+}
+
+// Anonymous user memory (the bounce buffer): pages at the first touch,
+// back to the allocator when the last reference goes.
+TEST_CASE("anonymous memory: a zeroed page at the first touch, freed at munmap unless pinned", "[mm][anon]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 1, "p1");
+  Process& p = f.proc(1);
+  switch_mm(f.k, 0, p.mm.get());
+  const int64_t addr = do_mmap_anonymous(ex, f.k, p, 2 * PAGE_SIZE);
+  REQUIRE(addr > 0);
+  CHECK(f.k.ram.allocated() == 0);  // nothing until touched
+  CHECK(user_access(ex, f.k, p, addr, false, 0).value == 0);  // zero-filled
+  REQUIRE(user_access(ex, f.k, p, addr, true, 0x1234).error == 0);
+  CHECK(f.k.ram.allocated() == 1);
+  MmStruct& mm = *p.mm;
+  const Pte pte = mm.pgtables.table(mm.pgtables.pmd(addr))->ptes[PageTables::pte_index(addr)];
+  CHECK_FALSE(pte.special());
+  Page* page = f.k.pfn_to_page(pte.pfn());
+  REQUIRE(page);
+  CHECK(page->pgmap == nullptr);
+  CHECK(page->refcount == 1);
+  CHECK(page->mapcount == 1);
+  // GUP faults the second page in and pins both.
+  std::vector<GupPage> pinned;
+  REQUIRE(get_user_pages_fast(ex, f.k, p, addr, 2, FOLL_WRITE | FOLL_PIN, pinned) == 2);
+  CHECK(f.k.ram.allocated() == 2);
+  REQUIRE(do_munmap(ex, f.k, p, addr, 2 * PAGE_SIZE) == 0);
+  CHECK(f.k.ram.allocated() == 2);  // the pins hold them
+  for (const GupPage& gp : pinned) gup_release_page(ex, f.k, gp, FOLL_PIN);
+  CHECK(f.k.ram.allocated() == 0);
+  // A freed page comes back zeroed to the next user.
+  const int64_t again = do_mmap_anonymous(ex, f.k, p, PAGE_SIZE);
+  CHECK(user_access(ex, f.k, p, again, false, 0).value == 0);
+  CHECK(ex.findings.empty());
 }

@@ -278,3 +278,24 @@ TEST_CASE("fio: two ops with several threads in one task each run, under names o
   for (size_t at = 0; (at = c.out.find("fio: 32.77kB in", at)) != std::string::npos; ++at) ++n;
   CHECK(n == 2);
 }
+
+TEST_CASE("report: a bounce through host memory against P2P, behind a switch and on the root complex",
+          "[report][cli][bounce]") {
+  const auto rows = report("switch_vs_rc.yaml", "--sweep path=switch,rc --sweep buffer=nvme1,host "
+                                                "--sweep chunk_size=128KiB --jobs 2", "bounce");
+  REQUIRE(rows.size() == 4);
+  const Row &sw_p2p = rows[0], &sw_host = rows[1], &rc_p2p = rows[2], &rc_host = rows[3];
+  REQUIRE(sw_host.at("buffer") == "host");
+  REQUIRE(rc_host.at("path") == "rc");
+  // The bounce moves every byte into DRAM and out again: no peer traffic,
+  // and each request waits longer.
+  CHECK(num(sw_host, "rc_p2p_bytes") == 0);
+  CHECK(num(rc_host, "rc_p2p_bytes") == 0);
+  CHECK(num(rc_p2p, "rc_p2p_bytes") == num(rc_p2p, "bytes"));
+  CHECK(num(sw_host, "latency_p99_us") > num(sw_p2p, "latency_p99_us"));
+  CHECK(num(rc_host, "latency_p99_us") > num(rc_p2p, "latency_p99_us"));
+  // Behind the switch P2P never leaves it and beats the bounce; on the root
+  // complex (forwarding faster than a drive's link) both cross it alike.
+  CHECK(num(sw_p2p, "throughput_GBps") > 1.1 * num(sw_host, "throughput_GBps"));
+  CHECK(num(rc_host, "throughput_GBps") > 0.95 * num(rc_p2p, "throughput_GBps"));
+}
