@@ -580,7 +580,12 @@ std::vector<KnownBug> parse_known(const StrictNode& n) {
 void check_references(const Scenario& sc, const StrictNode& root) {
   std::set<std::string> nic_users;  // fio ops driving an rdma_nic: one each
   std::set<std::string> providers, task_names, signaled, vfio, dmabufs, nics, ioas_devs;
-  for (const auto& p : sc.providers) providers.insert(p.name);
+  for (const auto& p : sc.providers) {
+    if (p.name == kHostBuffer)
+      throw error_at(p.pos, fmt::format("a provider cannot be named '{}': p2pmem_test and fio use that name for a "
+                                        "buffer in host memory", kHostBuffer));
+    providers.insert(p.name);
+  }
   for (const auto& v : sc.vfio) vfio.insert(v.name);
   std::map<std::string, std::set<std::string>> bufs;  // process -> buffers it maps
   std::set<std::string> allocs;
