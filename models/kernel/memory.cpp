@@ -59,7 +59,9 @@ static uint64_t zap_pte_range(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct&
     tlb_flush_pte_range(tlb, addr);  // tlb_remove_tlb_entry
     ex.pp("zap_pte_range:after_clear_pte");
     if (!page) continue;
-    if (pte.dirty()) {  // set_page_dirty(); tlb_delay_rmap()
+    // !PageAnon(page): the model's RAM pages are all anonymous, its
+    // ZONE_DEVICE pages never are.
+    if (pte.dirty() && page->pgmap) {  // set_page_dirty(); tlb_delay_rmap()
       delayed_rmap.push_back(page);
       force_flush = true;
     } else {
@@ -191,8 +193,8 @@ int vmf_insert_pfn(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, uint64
 }
 
 // models arch/x86/mm/fault.c:do_user_addr_fault() -> handle_mm_fault() ->
-// handle_pte_fault() -> do_fault() as of v6.2 for the file-backed VMAs the
-// scenarios create (no anonymous memory): ->fault only for a PTE still none.
+// handle_pte_fault() as of v6.2: a PTE still none goes to
+// do_anonymous_page() or the file VMA's ->fault (handle_pte_none_fault()).
 static int do_user_addr_fault(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool write) {
   KFUNC(ex, "do_user_addr_fault");
   ex.cost(k.costs.page_fault_entry);
@@ -216,8 +218,8 @@ static int do_user_addr_fault(Exec& ex, Kernel& k, Process& proc, uint64_t addr,
 // models mm/memory.c:do_anonymous_page() as of v6.2: a zeroed page, mapped
 // (dirty and writable in a writable VMA) under the PTE lock, unless a racing
 // fault mapped one first. **Difference:** a read fault allocates too, where
-// the kernel maps the zero page until a write fault copies it (a GUP with
-// FOLL_WRITE makes that write fault): a later pin sees a fresh page either way.
+// the kernel maps the shared zero page until a write fault copies it: a
+// buffer only ever read (by a device, say) is separate zeroed pages here.
 int do_anonymous_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
   KFUNC(ex, "do_anonymous_page");
   if (vma.vm_flags & VM_SHARED) return VM_FAULT_SIGBUS;  // a shared VMA without vm_ops
@@ -227,6 +229,9 @@ int do_anonymous_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
   Page* page = k.ram.alloc();
   if (!page) return VM_FAULT_OOM;
   std::memset(k.phys_page(page->pfn), 0, PAGE_SIZE);
+  // The oracle's view: a one-page allocation of the faulting process, so a
+  // use through a stale PTE, TLB entry or GUP result after its free shows.
+  const uint64_t id = k.oracle.on_alloc(ex, k, ex.pid(), "do_anonymous_page", page->pfn, 1);
   const int idx = PageTables::pte_index(addr);
   spin_lock(ex, mm.page_table_lock, "pte_offset_map_lock");
   if (table.ptes[idx].present()) {  // another thread's fault won: release ours
@@ -237,7 +242,7 @@ int do_anonymous_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
   ++page->mapcount;  // page_add_new_anon_rmap()
   Pte pte = Pte::make(page->pfn, vma.vm_flags & VM_WRITE);
   if (vma.vm_flags & VM_WRITE) pte.val |= Pte::DIRTY;  // pte_mkwrite(pte_mkdirty())
-  set_pte(k, table, idx, pte, 0);
+  set_pte(k, table, idx, pte, id);
   spin_unlock(ex, mm.page_table_lock);
   return 0;
 }

@@ -124,8 +124,10 @@ void put_page(Exec& ex, Kernel& k, Page& page, const char* why) {
   if (--page.refcount == 0) {
     if (zone_device)
       free_zone_device_page(ex, k, page);
-    else
-      k.ram.free(page);  // __folio_put() -> free_unref_page(): an anonymous page's last user
+    else {
+      k.oracle.on_pool_free(ex, k, page, why);  // __folio_put() -> free_unref_page(): its last user
+      k.ram.free(page);
+    }
   }
 }
 

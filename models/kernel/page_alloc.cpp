@@ -25,8 +25,7 @@ Page* RamPages::alloc() {
   if (page.refcount != 0) throw ModelBug("RamPages::alloc: a free page with a nonzero count");
   page.refcount = 1;  // post_alloc_hook(): set_page_refcounted()
   page.mapcount = 0;
-  page.shadow = PageShadow{};
-  ++allocated_;
+  ++allocated_;  // the oracle tags the page when its user maps it (Oracle::on_alloc)
   return &page;
 }
 

@@ -582,8 +582,8 @@ void check_references(const Scenario& sc, const StrictNode& root) {
   std::set<std::string> providers, task_names, signaled, vfio, dmabufs, nics, ioas_devs;
   for (const auto& p : sc.providers) {
     if (p.name == kHostBuffer)
-      throw error_at(p.pos, fmt::format("a provider cannot be named '{}': p2pmem_test and fio use that name for a "
-                                        "buffer in host memory", kHostBuffer));
+      throw error_at(p.pos, fmt::format("the name '{}' is reserved (p2pmem_test and fio use it for a buffer in "
+                                        "host memory): rename this p2pmem provider or device", kHostBuffer));
     providers.insert(p.name);
   }
   for (const auto& v : sc.vfio) vfio.insert(v.name);

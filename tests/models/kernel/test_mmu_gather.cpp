@@ -197,6 +197,7 @@ TEST_CASE("anonymous memory: a zeroed page at the first touch, freed at munmap u
   const int64_t addr = do_mmap_anonymous(ex, f.k, p, 2 * PAGE_SIZE);
   REQUIRE(addr > 0);
   CHECK(f.k.ram.allocated() == 0);  // nothing until touched
+  f.k.phys_write(kUserRamBasePfn, 0, 0xdead);  // garbage where the first page will come from
   CHECK(user_access(ex, f.k, p, addr, false, 0).value == 0);  // zero-filled
   REQUIRE(user_access(ex, f.k, p, addr, true, 0x1234).error == 0);
   CHECK(f.k.ram.allocated() == 1);
@@ -219,5 +220,39 @@ TEST_CASE("anonymous memory: a zeroed page at the first touch, freed at munmap u
   // A freed page comes back zeroed to the next user.
   const int64_t again = do_mmap_anonymous(ex, f.k, p, PAGE_SIZE);
   CHECK(user_access(ex, f.k, p, again, false, 0).value == 0);
+  CHECK(ex.findings.empty());
+  // The oracle sees anonymous pages: a use through a GUP result kept past
+  // the page's free is a use-after-free.
+  std::vector<GupPage> kept;
+  REQUIRE(get_user_pages_fast(ex, f.k, p, again, 1, FOLL_WRITE | FOLL_GET, kept) == 1);
+  const GupPage stale = kept[0];
+  gup_release_page(ex, f.k, stale, FOLL_GET);
+  REQUIRE(do_munmap(ex, f.k, p, again, PAGE_SIZE) == 0);  // the page is free now
+  f.k.oracle.check_use(ex, f.k, *stale.page, stale.shadow_alloc, 1, "a stale GUP result");
+  CHECK(ex.has_finding(FindingKind::use_after_free));
+}
+
+TEST_CASE("anonymous memory: munmap frees dirty anonymous pages after the flush, rmap at once", "[mm][anon]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 1, "p1");
+  Process& p = f.proc(1);
+  switch_mm(f.k, 0, p.mm.get());
+  const int64_t addr = do_mmap_anonymous(ex, f.k, p, PAGE_SIZE);
+  REQUIRE(user_access(ex, f.k, p, addr, true, 1).error == 0);  // dirty
+  MmStruct& mm = *p.mm;
+  Page* page = f.k.pfn_to_page(mm.pgtables.table(mm.pgtables.pmd(addr))->ptes[PageTables::pte_index(addr)].pfn());
+  REQUIRE(page);
+  int flushes_in_zap = 0;
+  bool zap_done = false;
+  ex.on_pp = [&](const std::string& pp) {
+    if (pp == "tlb_flush_mmu:after_tlb_flush" && !zap_done) ++flushes_in_zap;
+    if (pp == "unmap_region:after_unmap_vmas") zap_done = true;
+  };
+  REQUIRE(do_munmap(ex, f.k, p, addr, PAGE_SIZE) == 0);
+  // PageAnon: no delayed rmap and no forced flush inside the zap, unlike a
+  // dirty p2pmem page (the test above on v6.2 p2pmem).
+  CHECK(flushes_in_zap == 0);
+  CHECK(page->mapcount == 0);
+  CHECK(f.k.ram.allocated() == 0);
   CHECK(ex.findings.empty());
 }

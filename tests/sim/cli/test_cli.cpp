@@ -233,7 +233,7 @@ TEST_CASE("bad scenarios exit 2 with one file:line:column message", "[cli][input
       {"bad_failures_empty.yaml", ":13:36: error: ", "an empty list expects nothing: write 'failures: none'"},
       {"bad_p2pmem_find_client.yaml", ":13:9: error: ", "no device named 'nvme9' in the topology"},
       {"bad_fault_site.yaml", ":7:13: error: ", "got 'dma_buf_fdd'; did you mean 'dma_buf_fd'?"},
-      {"bad_provider_named_host.yaml", ":4:7: error: ", "a provider cannot be named 'host'"},
+      {"bad_provider_named_host.yaml", ":4:7: error: ", "the name 'host' is reserved"},
       {"bad_pin_point.yaml", ":13:20: error: ",
        "unknown preemption point 'gup_fast_pte_range:after_ptep_gte'; did you mean "
        "'gup_fast_pte_range:after_ptep_get'? (`p2pdma-sim list --points` prints them)"},
