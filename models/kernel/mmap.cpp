@@ -36,6 +36,19 @@ static void free_pgtables(Exec& ex, Kernel& k, MmuGather& tlb, VmAreaStruct& vma
   }
 }
 
+// get_unmapped_area() + vm_area_alloc() for @len (page-aligned) bytes: the
+// next free range of @mm, with a 2 MiB gap so every mapping has PTE tables
+// of its own. mmap_lock is held for write.
+static std::unique_ptr<VmAreaStruct> vma_alloc_unmapped(MmStruct& mm, uint64_t len, uint64_t flags) {
+  auto vma = std::make_unique<VmAreaStruct>();
+  vma->vm_start = mm.next_unmapped;
+  vma->vm_end = vma->vm_start + len;
+  mm.next_unmapped = ((vma->vm_end >> PMD_SHIFT) + 2) << PMD_SHIFT;
+  vma->vm_flags = flags;
+  vma->vm_mm = &mm;
+  return vma;
+}
+
 // models mm/mmap.c:do_mmap() -> mmap_region() as of v6.2 for a shared file
 // mapping: the VMA is set up, ->mmap runs, then it is linked into the mm
 // and the file's i_mmap.
@@ -47,14 +60,8 @@ int64_t do_mmap(Exec& ex, Kernel& k, Process& proc, const std::shared_ptr<File>&
   len = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
   MmStruct& mm = *proc.mm;
   down_write(ex, mm.mmap_lock, "mmap_write_lock");
-  auto vma = std::make_unique<VmAreaStruct>();
-  vma->vm_start = mm.next_unmapped;
-  vma->vm_end = vma->vm_start + len;
-  // Leave a 2 MiB gap so every mapping has PTE tables of its own.
-  mm.next_unmapped = ((vma->vm_end >> PMD_SHIFT) + 2) << PMD_SHIFT;
-  vma->vm_flags = VM_READ | (writable ? VM_WRITE : 0) | (shared ? VM_SHARED | VM_MAYSHARE : 0);
+  auto vma = vma_alloc_unmapped(mm, len, VM_READ | (writable ? VM_WRITE : 0) | (shared ? VM_SHARED | VM_MAYSHARE : 0));
   vma->vm_pgoff = pgoff;
-  vma->vm_mm = &mm;
   vma->vm_file = file;
   int err = file->mmap ? file->mmap(ex, *file, *vma) : -19;  // -ENODEV
   if (err) {
@@ -92,13 +99,8 @@ int64_t do_mmap_anonymous(Exec& ex, Kernel& k, Process& proc, uint64_t len) {
   len = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
   MmStruct& mm = *proc.mm;
   down_write(ex, mm.mmap_lock, "mmap_write_lock");
-  auto vma = std::make_unique<VmAreaStruct>();
-  vma->vm_start = mm.next_unmapped;
-  vma->vm_end = vma->vm_start + len;
-  mm.next_unmapped = ((vma->vm_end >> PMD_SHIFT) + 2) << PMD_SHIFT;
-  vma->vm_flags = VM_READ | VM_WRITE;
+  auto vma = vma_alloc_unmapped(mm, len, VM_READ | VM_WRITE);
   vma->vm_pgoff = vma->vm_start >> PAGE_SHIFT;  // an anonymous VMA's pgoff is its address
-  vma->vm_mm = &mm;
   const uint64_t addr = vma->vm_start;
   mm.vmas.emplace(addr, std::move(vma));
   up_write(ex, mm.mmap_lock);
