@@ -20,7 +20,7 @@ const std::vector<FaultSite>& fault_sites() {
   return all;
 }
 
-const FaultSite* find_fault_site(const std::string& name) {
+const FaultSite* find_fault_site(std::string_view name) {
   for (const auto& s : fault_sites())
     if (name == s.name) return &s;
   return nullptr;

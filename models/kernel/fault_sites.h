@@ -1,6 +1,7 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace p2psim::kern {
@@ -17,6 +18,6 @@ struct FaultSite {
   const char* failure;  ///< what it returns, and why that can happen
 };
 const std::vector<FaultSite>& fault_sites();
-const FaultSite* find_fault_site(const std::string& name);
+const FaultSite* find_fault_site(std::string_view name);
 
 }  // namespace p2psim::kern

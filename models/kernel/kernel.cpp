@@ -50,8 +50,9 @@ void Kernel::inject_failure(const std::string& site, int nth) {
   fail_sites_[site] = {nth, 0};
 }
 
-bool Kernel::should_fail(const std::string& site) {
-  if (!find_fault_site(site)) throw ModelBug("should_fail(\"" + site + "\"): not in fault_sites()");
+bool Kernel::should_fail(std::string_view site) {
+  if (!find_fault_site(site)) throw ModelBug("should_fail(\"" + std::string(site) + "\"): not in fault_sites()");
+  if (fail_sites_.empty()) return false;  // the usual case: no `faults:` in the scenario
   auto it = fail_sites_.find(site);
   if (it == fail_sites_.end()) return false;
   return ++it->second.second == it->second.first;

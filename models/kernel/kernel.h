@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -62,7 +63,7 @@ class Kernel {
   Process& process(int pid, const std::string& name);
   /// Fault injection: make the @nth call (1-based) of @site fail.
   void inject_failure(const std::string& site, int nth);
-  bool should_fail(const std::string& site);
+  bool should_fail(std::string_view site);
   /// pfn_to_page() for device pages and user RAM; null where no struct page exists.
   Page* pfn_to_page(uint64_t pfn);
   /// The DRAM anonymous user memory is allocated from.
@@ -96,7 +97,7 @@ class Kernel {
   // Looked up by pfn only, never iterated: no ordering can leak into results.
   std::unordered_map<uint64_t, std::unique_ptr<std::array<uint8_t, 4096>>> phys_pages_;
   std::vector<std::pair<std::string, std::function<void(Exec&)>>> task_work_;
-  std::map<std::string, std::pair<int, int>> fail_sites_;  // site -> (nth, calls so far)  // (pfn, offset/8) -> word
+  std::map<std::string, std::pair<int, int>, std::less<>> fail_sites_;  // site -> (nth, calls so far)  // (pfn, offset/8) -> word
 };
 
 }  // namespace p2psim::kern

@@ -39,6 +39,14 @@ void Oracle::on_insert_refused_at_zero(Exec& ex, Page& page) {
                             page.pfn, page.shadow.alloc_id, a ? a->what() : "?", page.shadow.window_by));
 }
 
+namespace {
+std::string last_free_of(const Page& page) {
+  const auto& f = page.shadow.last_free;
+  if (!f.via) return "nobody";
+  return fmt::format("{} on cpu{} via {}", f.task, f.cpu, f.via);
+}
+}  // namespace
+
 const Allocation* Oracle::allocation(uint64_t id) const {
   auto it = allocs_.find(id);
   return it == allocs_.end() ? nullptr : &it->second;
@@ -64,7 +72,9 @@ void Oracle::on_pool_free(Exec& ex, Kernel& k, Page& page, const char* via) {
                    fmt::format("pfn {:#x} returned to its pool by {} while {}", page.pfn, via, why));
   }
   page.shadow.alloc_id = 0;
-  page.shadow.last_free = fmt::format("{} on cpu{} via {}", ex.task_name(), ex.cpu(), via);
+  page.shadow.last_free.task.assign(ex.task_name());  // reuses the string's buffer
+  page.shadow.last_free.cpu = ex.cpu();
+  page.shadow.last_free.via = via;
 }
 
 void Oracle::check_use(Exec& ex, Kernel& k, Page& page, uint64_t expected, int user_pid,
@@ -77,7 +87,7 @@ void Oracle::check_use(Exec& ex, Kernel& k, Page& page, uint64_t expected, int u
     ex.report_page(FindingKind::use_after_free, page.pfn, expected,
                    fmt::format("{} by pid {} of pfn {:#x} made for {}: the page is free in its pool "
                           "(freed by {})",
-                          via, user_pid, page.pfn, mine_s, page.shadow.last_free));
+                          via, user_pid, page.pfn, mine_s, last_free_of(page)));
     return;
   }
   const Allocation* now = allocation(page.shadow.alloc_id);

@@ -466,7 +466,7 @@ std::shared_ptr<File> p2pmem_open(Exec& ex, Kernel& k, P2pdmaProvider& prov, int
       err = -19;
       return nullptr;
     }
-    f->path = fmt::format("/dev/{}-p2pmem", prov.name);
+    f->path = "/dev/" + prov.name + "-p2pmem";
     f->f_mapping = &p2p->rfc_inode_mapping;
     f->mmap = [&k, pv](Exec& e, File&, VmAreaStruct& vma) { return rfc_mmap(e, k, *pv, vma); };
   } else {
@@ -474,7 +474,7 @@ std::shared_ptr<File> p2pmem_open(Exec& ex, Kernel& k, P2pdmaProvider& prov, int
       err = -2;  // -ENOENT: the sysfs file is gone
       return nullptr;
     }
-    f->path = fmt::format("/sys/bus/pci/devices/{}/p2pmem/allocate", prov.name);
+    f->path = "/sys/bus/pci/devices/" + prov.name + "/p2pmem/allocate";
     f->mmap = [&k, pv](Exec& e, File&, VmAreaStruct& vma) {
       // kernfs_fop_mmap: kernfs_get_active() fails once the node is
       // deactivated (-ENODEV); the active reference it holds across

@@ -27,7 +27,12 @@ struct PageShadow {
   int pins = 0;          ///< GUP results not yet released by their users
   int ptes = 0;          ///< present PTEs mapping it, refcounted or not
   bool held = false;     ///< its allocator's user holds it outside any PTE
-  std::string last_free; ///< "cpu1 a_io gup_fast_undo ..." for reports
+  /// Who returned it to its pool last, formatted only if a report needs it.
+  struct LastFree {
+    std::string task;
+    int cpu = -1;
+    const char* via = nullptr;  ///< a string literal naming the path
+  } last_free;
   /// Who is inside free_zone_device_page() between page_free and the
   /// refcount reset ("a_io on cpu1"), innermost last; frees can nest.
   std::vector<std::string> resetting;

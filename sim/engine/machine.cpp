@@ -106,53 +106,55 @@ class PointIds {
 // ---------------------------------------------------------------------------
 class TaskExec : public kern::Exec {
  public:
-  TaskExec(Machine& m, Machine::Task& t) : m_(m), t_(t) {}
+  TaskExec(Machine& m, Machine::Task& t) : m_(&m), t_(t) {}
+  /// A task reused by the next execution runs on that execution's Machine.
+  void rebind(Machine& m) { m_ = &m; }
   int cpu() const override { return t_.spec.cpu; }
   int pid() const override { return t_.spec.pid; }
   const std::string& task_name() const override { return t_.spec.name; }
-  ps_t now() const override { return m_.now() + t_.pending; }
+  ps_t now() const override { return m_->now() + t_.pending; }
   void cost(ps_t d) override { t_.pending += d; }
   void pp(const char* point) override {
-    m_.record_pp(t_, point);
-    m_.yield_from(t_, Machine::State::runnable);
+    m_->record_pp(t_, point);
+    m_->yield_from(t_, Machine::State::runnable);
   }
   void enter(const char* fn) override {
     t_.fn_stack.push_back(fn);
-    if (m_.trace_) m_.trace_->begin(m_.track_of(t_), now(), fn, "kernel");
+    if (m_->trace_) m_->trace_->begin(m_->track_of(t_), now(), fn, "kernel");
   }
   void leave(const char*) override {
     if (!t_.fn_stack.empty()) t_.fn_stack.pop_back();
-    if (m_.trace_) m_.trace_->end(m_.track_of(t_), now());
+    if (m_->trace_) m_->trace_->end(m_->track_of(t_), now());
   }
   void local_irq_disable() override { ++t_.irq_off; }
   void local_irq_enable() override {
     if (--t_.irq_off == 0) {
       // A pending IPI is taken the moment IRQs come back on.
-      t_.pending += m_.run_irqs_inline(cpu(), now());
-      m_.note_quiescent(cpu());
+      t_.pending += m_->run_irqs_inline(cpu(), now());
+      m_->note_quiescent(cpu());
     }
   }
   bool irqs_disabled() const override { return t_.irq_off > 0; }
   void preempt_disable() override { ++t_.preempt_off; }
   void preempt_enable() override {
-    if (--t_.preempt_off == 0) m_.note_quiescent(cpu());
+    if (--t_.preempt_off == 0) m_->note_quiescent(cpu());
   }
   void rcu_read_lock() override { ++t_.rcu; }
   void rcu_read_unlock() override {
     if (--t_.rcu) return;
-    if (t_.blocked_reader) m_.unblock_reader(t_);
-    m_.note_quiescent(cpu());
+    if (t_.blocked_reader) m_->unblock_reader(t_);
+    m_->note_quiescent(cpu());
   }
   bool in_irq_context() const override { return t_.softirq; }
   bool in_atomic() const override { return t_.in_reader(); }
   void synchronize_rcu() override {
     kern::FuncScope f(*this, "synchronize_rcu");
     might_sleep("synchronize_rcu");
-    const uint64_t gp = m_.start_grace_period();
-    wait_event([this, gp] { return m_.gp_done(gp); }, "synchronize_rcu: wait for grace period");
+    const uint64_t gp = m_->start_grace_period();
+    wait_event([this, gp] { return m_->gp_done(gp); }, "synchronize_rcu: wait for grace period");
   }
   void call_rcu(std::function<void(Exec&)> cb, const char* what) override {
-    m_.queue_rcu_callback(cpu(), std::move(cb), what);
+    m_->queue_rcu_callback(cpu(), std::move(cb), what);
     notef("call_rcu({})", what);
   }
   void wait_event(std::function<bool()> cond, const char* what) override {
@@ -160,13 +162,13 @@ class TaskExec : public kern::Exec {
     t_.wait_cond = std::move(cond);
     t_.wait_what = what;
     t_.wait_since = now();
-    m_.yield_from(t_, Machine::State::sleeping);
+    m_->yield_from(t_, Machine::State::sleeping);
   }
   void schedule_timeout(ps_t d) override {
     might_sleep("schedule_timeout");
     const ps_t deadline = now() + d;
-    m_.add_timer(deadline, [] {});
-    Machine* m = &m_;
+    m_->add_timer(deadline, [] {});
+    Machine* m = m_;
     wait_event([m, deadline] { return m->now() >= deadline; }, "schedule_timeout");
   }
   void spin_until(std::function<bool()> cond, const char* what) override {
@@ -174,31 +176,31 @@ class TaskExec : public kern::Exec {
     t_.wait_cond = std::move(cond);
     t_.wait_what = what;
     t_.wait_since = now();
-    m_.yield_from(t_, Machine::State::spinning);
+    m_->yield_from(t_, Machine::State::spinning);
   }
   void smp_call_function_many(const kern::CpuMask& mask, std::function<void(int)> fn, bool wait,
                               const char* what) override {
     kern::FuncScope f(*this, "smp_call_function_many_cond");
     auto remaining = std::make_shared<int>(static_cast<int>(mask.count()));
-    m_.send_ipis(mask, fn, remaining, what, now(), m_.track_of(t_));
+    m_->send_ipis(mask, fn, remaining, what, now(), m_->track_of(t_));
     if (!wait) return;
     kern::FuncScope w(*this, "csd_lock_wait");
     spin_until([remaining] { return *remaining == 0; }, "smp_call_function_many: wait for IPI handlers");
   }
   void report_finding(FindingKind kind, const std::string& message, uint64_t pfn, uint64_t alloc) override {
-    m_.report(cpu(), t_.spec.name, &t_.fn_stack, kind, message, now(), m_.track_of(t_), pfn, alloc);
+    m_->report(cpu(), t_.spec.name, &t_.fn_stack, kind, message, now(), m_->track_of(t_), pfn, alloc);
   }
   void root_cause(const char* id, uint64_t pfn, uint64_t alloc, const std::string& message) override {
-    m_.root_cause(cpu(), t_.spec.name, id, pfn, alloc, message, now(), m_.track_of(t_));
+    m_->root_cause(cpu(), t_.spec.name, id, pfn, alloc, message, now(), m_->track_of(t_));
   }
   void note(const std::string& what) override {
-    m_.note(m_.track_of(t_), now(), what);
-    if (m_.obs_.events) m_.obs_.events->push_back({now(), t_.spec.cpu, t_.idx, "", PpEvent::Kind::note, what});
+    m_->note(m_->track_of(t_), now(), what);
+    if (m_->obs_.events) m_->obs_.events->push_back({now(), t_.spec.cpu, t_.idx, "", PpEvent::Kind::note, what});
   }
-  bool noting() const override { return m_.noting(); }
+  bool noting() const override { return m_->noting(); }
 
  private:
-  Machine& m_;
+  Machine* m_;
   Machine::Task& t_;
 };
 
@@ -292,15 +294,43 @@ Machine::Machine(CoroutineHost& host, kern::Kernel& kernel, Strategy& strategy, 
 
 Machine::~Machine() {
   for (auto& l : rcu_cblist_) l.clear();
+  // Hand the tasks to the next execution: a campaign runs millions of
+  // executions, and each would otherwise allocate every task afresh.
+  auto& spare = spare_tasks();
+  for (auto& t : tasks_)
+    if (spare.size() < kMaxSpareTasks) spare.push_back(std::move(t));
+}
+
+std::vector<std::unique_ptr<Machine::Task>>& Machine::spare_tasks() {
+  thread_local std::vector<std::unique_ptr<Task>> spare;
+  return spare;
 }
 
 void Machine::add_task(TaskSpecRt spec) {
-  auto t = std::make_unique<Task>();
+  std::unique_ptr<Task> t;
+  auto& spare = spare_tasks();
+  if (spare.empty()) {
+    t = std::make_unique<Task>();
+    t->exec = std::make_unique<TaskExec>(*this, *t);
+    t->fn_stack.reserve(16);  // deeper than any kernel path modelled: no regrowth
+  } else {
+    // Back to a new task's state, keeping only the buffers.
+    t = std::move(spare.back());
+    spare.pop_back();
+    auto exec = std::move(t->exec);
+    auto fn_stack = std::move(t->fn_stack);
+    auto hits = std::move(t->hits);
+    *t = Task{};
+    exec->rebind(*this);
+    t->exec = std::move(exec);
+    fn_stack.clear();
+    t->fn_stack = std::move(fn_stack);
+    std::fill(hits.begin(), hits.end(), 0);
+    t->hits = std::move(hits);
+  }
   t->idx = static_cast<int>(tasks_.size());
   t->spec = std::move(spec);
   t->ready_at = t->spec.start;
-  t->exec = std::make_unique<TaskExec>(*this, *t);
-  t->fn_stack.reserve(16);  // deeper than any kernel path modelled: no regrowth
   if (trace_)
     trace_->track(track_of(*t), fmt::format("cpu{} {}", t->spec.cpu, t->spec.name),
                   t->spec.cpu * 1000 + t->idx);
@@ -524,11 +554,12 @@ void Machine::schedule_loop() {
       hung_ = true;
       return;
     }
-    drain_hardware_events();
-    fire_due_timers();
-    deliver_irqs_when_possible();
+    // Each step only pays for the work that is there (the checks inline).
+    if (!hw_events_.empty()) drain_hardware_events();
+    if (!timers_.empty() && timers_.begin()->first.first <= now()) fire_due_timers();
+    if (irq_cpus_) deliver_irqs_when_possible();
     wake_waiters();
-    check_pins();
+    if (!pins_.empty()) check_pins();
 
     cands.clear();
     for_each_bit(ready_bits_, [&](int i) {  // runnable or not started, in task order

@@ -263,6 +263,10 @@ class Machine {
     const char* point = "";
   };
 
+  /// Tasks of finished executions on this thread, reused by add_task().
+  static std::vector<std::unique_ptr<Task>>& spare_tasks();
+  static constexpr size_t kMaxSpareTasks = 1024;
+
   // Scheduling.
   void schedule_loop();
   bool wake_waiters();
