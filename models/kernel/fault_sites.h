@@ -13,7 +13,7 @@ namespace p2psim::kern {
  * site fails, counting every caller.
  */
 struct FaultSite {
-  const char* name;
+  std::string_view name;  ///< compared at every should_fail(): no strlen
   const char* call;     ///< the kernel call and its callers that reach the site
   const char* failure;  ///< what it returns, and why that can happen
 };

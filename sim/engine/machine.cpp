@@ -465,17 +465,25 @@ void Machine::resume(Task& t) {
 
 void Machine::set_state(Task& t, State s) {
   t.state = s;
-  const size_t w = static_cast<size_t>(t.idx) / 64;
-  const uint64_t bit = 1ULL << (t.idx % 64);
+  const size_t w = static_cast<size_t>(t.idx) >> 6;
   if (w >= ready_bits_.size()) return;  // before run(): it sets every task's bits
-  ready_bits_[w] &= ~bit;
-  waiting_bits_[w] &= ~bit;
-  if (s == State::runnable || s == State::not_started) {
-    ready_bits_[w] |= bit;
-  } else if (s == State::sleeping || s == State::spinning) {
-    // An idle softirq context joins the waiters when work is queued for it.
-    if (!(t.idle_softirq && cpus_[t.spec.cpu].softirq_work.empty())) waiting_bits_[w] |= bit;
+  const uint64_t bit = 1ULL << (t.idx & 63);
+  uint64_t ready = ready_bits_[w] & ~bit, waiting = waiting_bits_[w] & ~bit;
+  switch (s) {
+    case State::runnable:
+    case State::not_started:
+      ready |= bit;
+      break;
+    case State::sleeping:
+    case State::spinning:
+      // An idle softirq context joins the waiters when work is queued for it.
+      if (!(t.idle_softirq && cpus_[t.spec.cpu].softirq_work.empty())) waiting |= bit;
+      break;
+    default:
+      break;
   }
+  ready_bits_[w] = ready;
+  waiting_bits_[w] = waiting;
 }
 
 namespace {
@@ -558,7 +566,7 @@ void Machine::schedule_loop() {
     if (!hw_events_.empty()) drain_hardware_events();
     if (!timers_.empty() && timers_.begin()->first.first <= now()) fire_due_timers();
     if (irq_cpus_) deliver_irqs_when_possible();
-    wake_waiters();
+    if (any_waiting()) wake_waiters();
     if (!pins_.empty()) check_pins();
 
     cands.clear();
@@ -567,7 +575,11 @@ void Machine::schedule_loop() {
       if (t.held_by_pin >= 0) return;
       const int holder = cpus_[t.spec.cpu].holder;
       if (holder >= 0 && holder != t.idx && !can_take_cpu(t, *tasks_[holder])) return;
-      cands.push_back({t.idx, t.ready_at});
+      // Field by field: a braced temporary is stored as two scalars and
+      // reloaded as one vector, a store-forwarding stall on every step.
+      Candidate& c = cands.emplace_back();
+      c.task = t.idx;
+      c.ready_at = t.ready_at;
     });
     const ps_t nt = next_timer();
     if (cands.empty()) {
@@ -939,7 +951,7 @@ void Machine::record_pp(Task& t, const char* point) {
   t.point_id = id;
   if (t.hits.size() <= static_cast<size_t>(id)) t.hits.resize(PointIds::get().size(), 0);
   const int n = ++t.hits[static_cast<size_t>(id)];
-  const ps_t at = t.exec->now();
+  const ps_t at = (obs_.events || trace_ || !pins_.empty()) ? t.exec->now() : 0;  // only they read it
   if (obs_.coverage || obs_.events) {
     const uint64_t h = point_hash(point);
     t.at_point = h;

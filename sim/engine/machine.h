@@ -270,6 +270,11 @@ class Machine {
   // Scheduling.
   void schedule_loop();
   bool wake_waiters();
+  bool any_waiting() const {
+    for (uint64_t w : waiting_bits_)
+      if (w) return true;
+    return false;
+  }
   void check_pins();
   bool release_one_pin(const char* why);
   bool deliver_irqs_when_possible();

@@ -162,6 +162,8 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
       pids[t.process] = pid;
       k.process(pid, t.process);
     }
+  world.nr_bufs = sc.nr_bufs;
+  world.bufs.assign((pids.size() + 1) * sc.nr_bufs, UserBuf{});  // pid 0 and every process
 
   std::unique_ptr<Strategy> owned;
   Strategy* strategy = opt.strategy_object;

@@ -58,30 +58,30 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
           break;
         }
         outcome(op, 0, [&] { return fmt::format("{:#x}", addr); });
-        w.bufs[{pid, op.buf}] = {static_cast<uint64_t>(addr), op.pages * kern::PAGE_SIZE};
+        w.buf(pid, op.buf_id) = {static_cast<uint64_t>(addr), op.pages * kern::PAGE_SIZE, true};
         break;
       }
       case K::munmap: {
-        auto it = w.bufs.find({pid, op.buf});
-        if (it == w.bufs.end()) {
+        UserBuf& b = w.buf(pid, op.buf_id);
+        if (!b.mapped) {
           ex.notef("munmap {}: not mapped", op.buf);
           outcome(op, 0, [&] { return "not mapped: nothing to do"; });
           break;
         }
-        const int rc = kern::do_munmap(ex, k, *proc, it->second.addr, it->second.len);
+        const int rc = kern::do_munmap(ex, k, *proc, b.addr, b.len);
         outcome(op, rc, [&] { return rc ? error_text(rc) : "0"; });
-        w.bufs.erase(it);
+        b = UserBuf{};
         break;
       }
       case K::store:
       case K::load: {
-        auto it = w.bufs.find({pid, op.buf});
-        if (it == w.bufs.end() || op.page * kern::PAGE_SIZE >= it->second.len) {
+        const UserBuf& b = w.buf(pid, op.buf_id);
+        if (!b.mapped || op.page * kern::PAGE_SIZE >= b.len) {
           ex.notef("{} {}: no such mapping", to_string(op.kind), op.buf);
           outcome(op, -14, [&] { return "EFAULT: no such mapping (a real thread would get SIGSEGV; the model goes on)"; });
           break;
         }
-        const uint64_t addr = it->second.addr + op.page * kern::PAGE_SIZE;
+        const uint64_t addr = b.addr + op.page * kern::PAGE_SIZE;
         auto r = kern::user_access(ex, k, *proc, addr, op.kind == K::store, op.value);
         if (r.error) {
           ex.notef("{} at {:#x}: {}; the thread is killed", to_string(op.kind), addr, errno_name(r.error));
@@ -96,14 +96,14 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         break;
       }
       case K::pin: {
-        auto it = w.bufs.find({pid, op.buf});
-        if (it == w.bufs.end()) {
+        const UserBuf& b = w.buf(pid, op.buf_id);
+        if (!b.mapped) {
           ex.notef("pin {}: not mapped", op.buf);
           outcome(op, -14, [&] { return "EFAULT: not mapped"; });
           break;
         }
         const size_t first = pinned.size();
-        long n = kern::get_user_pages_fast(ex, k, *proc, it->second.addr, static_cast<int>(op.pages),
+        long n = kern::get_user_pages_fast(ex, k, *proc, b.addr, static_cast<int>(op.pages),
                                            op.gup_flags, pinned);
         pinned_flags = op.gup_flags;
         if (n > 0) pinned_of[op.buf] = {first, static_cast<size_t>(n)};
@@ -207,7 +207,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
           break;
         }
         outcome(op, 0, [&] { return fmt::format("{:#x}", addr); });
-        w.bufs[{pid, op.buf}] = {static_cast<uint64_t>(addr), op.pages * kern::PAGE_SIZE};
+        w.buf(pid, op.buf_id) = {static_cast<uint64_t>(addr), op.pages * kern::PAGE_SIZE, true};
         break;
       }
       case K::vfio_wait_request: {
@@ -312,14 +312,14 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         break;
       }
       case K::o_direct: {
-        auto it = w.bufs.find({pid, op.buf});
+        const UserBuf& b = w.buf(pid, op.buf_id);
         kern::BlockDevice* dev = k.block_devices.count(op.dev) ? k.block_devices.at(op.dev) : nullptr;
-        if (it == w.bufs.end() || !dev) {
+        if (!b.mapped || !dev) {
           ex.notef("o_direct {}: {}", op.buf, dev ? "not mapped" : "no such block device");
           outcome(op, dev ? -14 : -19, [&] { return dev ? "EFAULT: not mapped" : "ENODEV: no such block device"; });
           break;
         }
-        const int64_t n = kern::blkdev_direct_io(ex, k, *proc, *dev, it->second.addr + op.page * kern::PAGE_SIZE,
+        const int64_t n = kern::blkdev_direct_io(ex, k, *proc, *dev, b.addr + op.page * kern::PAGE_SIZE,
                                                  op.pages * kern::PAGE_SIZE, op.offset, op.write);
         if (ex.noting()) ex.note(n < 0 ? fmt::format("o_direct {} {}: {} ({})", op.write ? "write" : "read", op.dev, n, errno_name(n))
                       : fmt::format("o_direct {} {}: {} bytes", op.write ? "write" : "read", op.dev, n));

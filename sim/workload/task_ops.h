@@ -20,6 +20,7 @@ namespace p2psim {
 struct UserBuf {
   uint64_t addr = 0;
   uint64_t len = 0;
+  bool mapped = false;
 };
 
 /**
@@ -34,7 +35,10 @@ struct ScenarioWorld {
   std::vector<std::string> output;  ///< what workloads print
   std::map<std::string, kern::P2pdmaProvider*> providers;
   std::vector<char> events;  ///< by OpSpec::event_id; sized once (waits point into it)
-  std::map<std::pair<int, std::string>, UserBuf> bufs;  // (pid, name)
+  /// A process's mapped buffers: slot pid * nr_bufs + OpSpec::buf_id.
+  std::vector<UserBuf> bufs;
+  size_t nr_bufs = 0;
+  UserBuf& buf(int pid, int buf_id) { return bufs.at(static_cast<size_t>(pid) * nr_bufs + static_cast<size_t>(buf_id)); }
   struct KAlloc {
     kern::P2pdmaProvider* prov;
     uint64_t addr, size;
