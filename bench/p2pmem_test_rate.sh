@@ -6,13 +6,16 @@
 # flow-control credits in place, so it runs twice: unbounded buffers, and
 # every root and switch port advertising credits (32 posted and 32
 # non-posted headers, 512 posted data credits).
-#   bench/p2pmem_test_rate.sh [CHUNKS]            print the table
+#   bench/p2pmem_test_rate.sh [CHUNKS]            print the table (BUILD=DIR: another build)
 #   bench/p2pmem_test_rate.sh [CHUNKS] --update   also rewrite its section of docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 chunks=${1:-262144}
-bin=build/p2pdma-sim
+dir=${BUILD:-build}  # BUILD=build-pgo: the profile-guided build (tools/pgo_build.sh)
+bin=$dir/p2pdma-sim
 [ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
+type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$dir/CMakeCache.txt")
+[ "$(sed -n 's/^P2PSIM_PGO:[A-Z]*=//p' "$dir/CMakeCache.txt")" = use ] && type+="+PGO"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # The tool maps chunks * chunk_size of p2pmem: 1 GiB of 4 KiB chunks needs a
@@ -79,7 +82,7 @@ echo "$header$rows"
 if [ "${2:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   section="Measured $(date -u +%Y-%m-%d) with \`bench/p2pmem_test_rate.sh $chunks --update\` on one core of: $cpu
-(\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build). One process, wall time includes start-up,
+(\`$(git rev-parse --short HEAD)\`, $type build in $dir/). One process, wall time includes start-up,
 and the kernel's mmap of the 1 GiB buffer (262,144 vm_insert_page calls).
 
 $header$rows"

@@ -3,19 +3,33 @@
 # (taskset), median of REPEATS runs of RUNS executions, on both coroutine
 # hosts. All executions of a run share one process (the kernel model is
 # rebuilt per execution), which is how `run --runs` and campaigns run.
+# Runs the plain build (build/) and, when tools/pgo_build.sh made it, the
+# profile-guided one (build-pgo/).
 #   bench/s1_exec_rate.sh [RUNS] [--update]   REPEATS (default 5) from the environment
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-20000}
 repeats=${REPEATS:-5}
-bin=build/p2pdma-sim
-[ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
+[ -x build/p2pdma-sim ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
+builds=(build)
+[ -x build-pgo/p2pdma-sim ] && builds+=(build-pgo)
+# "Release", "RelWithDebInfo+PGO": what a build directory was configured as.
+build_label() {
+  local type pgo
+  type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$1/CMakeCache.txt")
+  pgo=$(sed -n 's/^P2PSIM_PGO:[A-Z]*=//p' "$1/CMakeCache.txt")
+  [ "$pgo" = use ] && type+="+PGO"
+  echo "$type"
+}
 scenario=scenarios/s1_premature_genalloc_return.yaml
 pin="taskset -c 0"; command -v taskset >/dev/null || pin=""
 
-table="| variant | host | executions | median wall s | executions/s (median of $repeats) | min-max executions/s |
-|---|---|---:|---:|---:|---:|"
-for variant in v6.2 rfc-v5 rfc-v3; do
+table="| build | variant | host | executions | median wall s | executions/s (median of $repeats) | min-max executions/s |
+|---|---|---|---:|---:|---:|---:|"
+for dir in "${builds[@]}"; do
+ bin=$dir/p2pdma-sim
+ label=$(build_label "$dir")
+ for variant in v6.2 rfc-v5 rfc-v3; do
   for host in direct systemc; do
     secs=()
     for _ in $(seq 1 "$repeats"); do
@@ -31,15 +45,16 @@ print(f"{runs} | {med:.3f} | {runs / med:.0f} | {runs / secs[-1]:.0f}-{runs / se
 PY
 )
     table+="
-| $variant | $host | $row |"
+| $label | $variant | $host | $row |"
   done
+ done
 done
 echo "$table"
 
 if [ "${2:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   section="Measured $(date -u +%Y-%m-%d) with \`bench/s1_exec_rate.sh $runs --update\` on one core of: $cpu
-(\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build).
+(\`$(git rev-parse --short HEAD)\`; builds: $(for d in "${builds[@]}"; do echo -n "$d/ $(build_label "$d"); "; done | sed 's/; $//')).
 
 $table"
   printf "%s\n" "$section" | bench/update_section.py s1_exec_rate "S1 executions per second (issues #2, #13)"
