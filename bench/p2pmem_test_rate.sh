@@ -6,16 +6,21 @@
 # flow-control credits in place, so it runs twice: unbounded buffers, and
 # every root and switch port advertising credits (32 posted and 32
 # non-posted headers, 512 posted data credits).
-#   bench/p2pmem_test_rate.sh [CHUNKS]            print the table (BUILD=DIR: another build)
+#   bench/p2pmem_test_rate.sh [CHUNKS]            print the table
 #   bench/p2pmem_test_rate.sh [CHUNKS] --update   also rewrite its section of docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 chunks=${1:-262144}
-dir=${BUILD:-build}  # BUILD=build-pgo: the profile-guided build (tools/pgo_build.sh)
-bin=$dir/p2pdma-sim
-[ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
-type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$dir/CMakeCache.txt")
-[ "$(sed -n 's/^P2PSIM_PGO:[A-Z]*=//p' "$dir/CMakeCache.txt")" = use ] && type+="+PGO"
+[ -x build/p2pdma-sim ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
+# The plain build, and the profile-guided one when tools/pgo_build.sh made it.
+builds=(build)
+[ -x build-pgo/p2pdma-sim ] && builds+=(build-pgo)
+build_label() {
+  local type
+  type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$1/CMakeCache.txt")
+  [ "$(sed -n 's/^P2PSIM_PGO:[A-Z]*=//p' "$1/CMakeCache.txt")" = use ] && type+="+PGO"
+  echo "$type"
+}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # The tool maps chunks * chunk_size of p2pmem: 1 GiB of 4 KiB chunks needs a
@@ -58,7 +63,7 @@ YAML
 start=$(date +%s.%N)
 /usr/bin/time -f "%M" -o "$tmp/rss" "$bin" run "$tmp/bench.yaml" --variant v6.2 --json > "$tmp/out.json"
 end=$(date +%s.%N)
-read -r table row < <(python3 - "$tmp/out.json" "$start" "$end" "$chunks" "$(tail -1 "$tmp/rss")" "$label" <<'PY'
+read -r table row < <(python3 - "$tmp/out.json" "$start" "$end" "$chunks" "$(tail -1 "$tmp/rss")" "$label" "$(build_label "$dir")" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 rss_mib = int(sys.argv[5]) / 1024
@@ -67,22 +72,25 @@ sim = r["simulated_ps"] / 1e12
 moved = int(sys.argv[4]) * 4096
 rate = [l for l in r["output"] if "/s" in l][0].strip()
 check = "(no --check: 1 GiB more to compare)"
-print("x", f"| {sys.argv[6]} | {moved / 2**30:.2f} GiB | {sim:.3f} | {wall:.2f} | {sim / wall:.2f} | {rate.split('    ')[-1]} | {rss_mib:.0f} | {check} | {r['verdict']} |")
+print("x", f"| {sys.argv[7]} | {sys.argv[6]} | {moved / 2**30:.2f} GiB | {sim:.3f} | {wall:.2f} | {sim / wall:.2f} | {rate.split('    ')[-1]} | {rss_mib:.0f} | {check} | {r['verdict']} |")
 PY
 )
 rows+="
 $row"
 }
 rows=""
-measure "" "unbounded buffers"
-measure ", credits: { posted: [32, 512], non_posted: [32, 0] }" "credits at every port"
-header="| buffers | moved | simulated s | wall s | simulated/wall | p2pmem-test rate | peak RSS MiB | check | verdict |
-|---|---|---:|---:|---:|---:|---:|---|---|"
+for dir in "${builds[@]}"; do
+  bin=$dir/p2pdma-sim
+  measure "" "unbounded buffers"
+  measure ", credits: { posted: [32, 512], non_posted: [32, 0] }" "credits at every port"
+done
+header="| build | buffers | moved | simulated s | wall s | simulated/wall | p2pmem-test rate | peak RSS MiB | check | verdict |
+|---|---|---|---:|---:|---:|---:|---:|---|---|"
 echo "$header$rows"
 if [ "${2:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   section="Measured $(date -u +%Y-%m-%d) with \`bench/p2pmem_test_rate.sh $chunks --update\` on one core of: $cpu
-(\`$(git rev-parse --short HEAD)\`, $type build in $dir/). One process, wall time includes start-up,
+(\`$(git rev-parse --short HEAD)\`; builds: $(for d in "${builds[@]}"; do echo -n "$d/ $(build_label "$d"); "; done | sed 's/; $//')). One process, wall time includes start-up,
 and the kernel's mmap of the 1 GiB buffer (262,144 vm_insert_page calls).
 
 $header$rows"
