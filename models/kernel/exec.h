@@ -18,7 +18,7 @@ using CpuMask = std::bitset<kMaxCpus>;
  * class Exec - what ported kernel code sees of "the CPU it runs on".
  *
  * Ported functions take an Exec& the way kernel code uses `current` and
- * smp_processor_id(). The engine implements it on SystemC threads with a
+ * smp_processor_id(). The engine implements it on coroutines with a
  * controlled scheduler; tests implement it serially (SerialExec). Kernel
  * code never blocks or switches any other way, so every point where another
  * CPU can interleave is a named call to pp().

@@ -21,7 +21,8 @@ namespace p2psim {
 /**
  * class CoroutineHost - what the machine needs from the engine underneath:
  * task bodies as coroutines, and simulated time. SystemcHost implements it
- * with SystemC threads and wait().
+ * with fibers in its scheduler thread and SystemC time (systemc_host.cpp),
+ * DirectHost with the same fibers and a counter (direct_host.cpp).
  */
 class CoroutineHost {
  public:

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/kernel_bug.h"
+#include "engine/fiber_set.h"
 
 // libsystemc's main() wants sc_main; our executables have their own main().
 int sc_main(int, char**) { return 0; }
@@ -27,29 +28,15 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
     SC_THREAD(scheduler_thread);
   }
 
-  void start(int slot, std::function<void()> body) override {
-    bool spawned = false;
-    while (static_cast<int>(workers_.size()) <= slot) {
-      auto w = std::make_unique<Worker>();
-      Worker* wp = w.get();
-      workers_.push_back(std::move(w));
-      sc_core::sc_spawn_options opts;
-      opts.set_stack_size(1 << 20);  // kernel paths + fmt need more than 64 KiB
-      sc_core::sc_spawn([this, wp] { worker_loop(wp); },
-                        sc_core::sc_gen_unique_name("cpu_task"), &opts);
-      spawned = true;
-    }
-    if (spawned) sc_core::wait(sc_core::SC_ZERO_TIME);  // let new workers reach their wait
-    workers_[slot]->body = std::move(body);
-  }
-  void resume(int slot) override {
-    workers_[slot]->go.notify();
-    sc_core::wait(back_);
-  }
-  void yield(int slot) override {
-    back_.notify();
-    sc_core::wait(workers_[slot]->go);
-  }
+  // Task handoffs are fiber switches inside the scheduler thread: SystemC
+  // sees the scheduler wait for time and hardware (advance(),
+  // wait_hardware()), never a handoff. Hardware processes wake only on
+  // timed or delta notifications, so they ran only at those waits when the
+  // tasks were SystemC threads too: executions are unchanged, without two
+  // SystemC context switches and an evaluation pass per handoff.
+  void start(int slot, std::function<void()> body) override { fibers_.start(slot, std::move(body)); }
+  void resume(int slot) override { fibers_.resume(slot); }
+  void yield(int slot) override { fibers_.yield(slot); }
   bool advance(ps_t dt) override {
     if (!dt) return false;
     const ps_t start = now();
@@ -73,23 +60,6 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
   std::exception_ptr error;
 
  private:
-  struct Worker {
-    sc_core::sc_event go;
-    std::function<void()> body;
-  };
-
-  void worker_loop(Worker* w) {
-    for (;;) {
-      sc_core::wait(w->go);
-      auto body = std::move(w->body);
-      try {
-        body();
-      } catch (...) {
-        if (!error) error = std::current_exception();
-      }
-      back_.notify();
-    }
-  }
   void scheduler_thread() {
     try {
       main_(*this);
@@ -106,8 +76,7 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
  private:
 
   std::function<void(CoroutineHost&)> main_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  sc_core::sc_event back_;
+  FiberSet fibers_;
   sc_core::sc_event kick_;  ///< hardware posted an event
 };
 

@@ -16,7 +16,7 @@ namespace p2psim {
 /// Which engine runs the task coroutines (docs/architecture.md).
 enum class HostKind {
   automatic,  ///< direct when the scenario has no SystemC device, else systemc
-  systemc,    ///< SystemC threads; elaborates once per process
+  systemc,    ///< SystemC time and device models; elaborates once per process
   direct,     ///< plain coroutines and a time counter; no devices
 };
 /// "auto", "systemc" or "direct"; nullopt for anything else.
