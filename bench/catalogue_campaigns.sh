@@ -8,6 +8,7 @@
 #   s3   munmap() vs unmap_mapping_range() (S3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/build_label.sh
 group=${1:?usage: bench/catalogue_campaigns.sh s14|s3 [RUNS] [--update]}
 runs=${2:-1000000}
 case "$group" in
@@ -54,7 +55,7 @@ done
 echo "$table"
 if [ "${3:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
-  build=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' build/CMakeCache.txt)
+  build=$(build_label build)
   body="Measured $(date -u +%Y-%m-%d) with \`bench/catalogue_campaigns.sh $group $runs --update\` on
 2 cores of: $cpu (\`$(git rev-parse --short HEAD)\`, $build build).
 

@@ -6,6 +6,7 @@
 #   bench/exec_rate_all.sh [SECONDS] [--update]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/build_label.sh
 seconds=${1:-10}
 bin=build/p2pdma-sim
 [ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
@@ -15,7 +16,8 @@ table="| scenario | variant | host | jobs | executions | wall s | executions/s |
 |---|---|---|---:|---:|---:|---:|---:|"
 for s in scenarios/*.yaml; do
   name=$(basename "$s" .yaml)
-  variant=$("$bin" check "$s" | awk '$1 == "variant" {print $2; exit}')
+  # awk reads to the end: exiting early would kill `check` with SIGPIPE (pipefail).
+  variant=$("$bin" check "$s" | awk '$1 == "variant" && v == "" {v = $2} END {print v}')
   # The direct host refuses a scenario with devices before running it (exit 2).
   code=0
   "$bin" run "$s" --variant "$variant" --host direct --quiet > /dev/null 2>&1 || code=$?
@@ -39,7 +41,7 @@ echo "$table"
 if [ "${2:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   section="Measured $(date -u +%Y-%m-%d) with \`bench/exec_rate_all.sh $seconds --update\` on 2 cores of: $cpu
-(\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build). Wall time includes each worker's
+(\`$(git rev-parse --short HEAD)\`, $(build_label build) build). Wall time includes each worker's
 start-up and PCT calibration (64 executions).
 
 $table"

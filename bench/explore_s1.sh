@@ -5,6 +5,7 @@
 #   bench/explore_s1.sh [MAX_BOUND] [--update]   REPEATS (default 3) from the environment
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/build_label.sh
 max=${1:-3}
 repeats=${REPEATS:-3}
 bin=build/p2pdma-sim
@@ -42,7 +43,7 @@ echo "$table"
 if [ "${2:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   section="Measured $(date -u +%Y-%m-%d) with \`bench/explore_s1.sh $max --update\` on one core of: $cpu
-(\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build). \"found with k\": the first
+(\`$(git rev-parse --short HEAD)\`, $(build_label build) build). \"found with k\": the first
 finding needs k forced decisions (docs/campaigns.md says what one is).
 
 $table"

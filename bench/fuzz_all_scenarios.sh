@@ -23,7 +23,8 @@ rss_kib() {  # total RSS of a process and its children, in KiB
 printf '%-36s %-22s %10s %5s %9s %5s %10s %10s\n' scenario variant executions bugs int_err exit rss_first rss_last
 for s in scenarios/*.yaml; do
   name=$(basename "$s" .yaml)
-  variant=$("$bin" check "$s" | awk '$1 == "variant" {print $2; exit}')
+  # awk reads to the end: exiting early would kill `check` with SIGPIPE (pipefail).
+  variant=$("$bin" check "$s" | awk '$1 == "variant" && v == "" {v = $2} END {print v}')
   args=(fuzz "$s" --time "$seconds" --jobs 2 --out "$out/$name" --json)
   [ -n "$variant" ] && args+=(--variant "$variant")
   "$bin" "${args[@]}" > "$out/$name.json" 2> "$out/$name.err" &

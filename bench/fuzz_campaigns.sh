@@ -6,6 +6,7 @@
 #              SEEDS (campaign seeds per strategy, default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/build_label.sh
 bin=build/p2pdma-sim
 [ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
 s1=scenarios/s1_premature_genalloc_return.yaml
@@ -77,7 +78,7 @@ echo "$ttf"
 if [ "${1:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   section="Measured $(date -u +%Y-%m-%d) with \`bench/fuzz_campaigns.sh --update\` (CAP=$cap s, SEEDS=$seeds) on
-$(nproc) cores of: $cpu (\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build).
+$(nproc) cores of: $cpu (\`$(git rev-parse --short HEAD)\`, $(build_label build) build).
 
 Throughput of \`fuzz\` on S1 (no pins, portfolio strategy, no shrinking). \"per job\" is
 executions per second per worker process, i.e. per core. v6.2 (x86) lists no known

@@ -10,17 +10,12 @@
 #   bench/p2pmem_test_rate.sh [CHUNKS] --update   also rewrite its section of docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/build_label.sh
 chunks=${1:-262144}
 [ -x build/p2pdma-sim ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
 # The plain build, and the profile-guided one when tools/pgo_build.sh made it.
 builds=(build)
 [ -x build-pgo/p2pdma-sim ] && builds+=(build-pgo)
-build_label() {
-  local type
-  type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$1/CMakeCache.txt")
-  [ "$(sed -n 's/^P2PSIM_PGO:[A-Z]*=//p' "$1/CMakeCache.txt")" = use ] && type+="+PGO"
-  echo "$type"
-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # The tool maps chunks * chunk_size of p2pmem: 1 GiB of 4 KiB chunks needs a

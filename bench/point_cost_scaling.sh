@@ -7,6 +7,7 @@
 #   bench/point_cost_scaling.sh [RUNS] [--update]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/build_label.sh
 runs=${1:-200}
 bin=build/p2pdma-sim
 [ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
@@ -43,7 +44,7 @@ done
 echo "$table"
 if [ "${2:-}" = "--update" ]; then
   section="Measured $(date -u +%Y-%m-%d) with \`bench/point_cost_scaling.sh $runs --update\`
-(\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build; S1 copies from \`bench/scale_s1.py\`, variant
+(\`$(git rev-parse --short HEAD)\`, $(build_label build) build; S1 copies from \`bench/scale_s1.py\`, variant
 rfc-v5, random strategy). Instructions, not seconds: callgrind counts them exactly, so the ratio
 is free of noise. What still grows with the groups is the kernel's own work (TLB shootdown
 masks, RCU grace periods over 4x as many CPUs), not the scheduler's.

@@ -6,6 +6,7 @@
 #   bench/report_sweep.sh [--update]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/build_label.sh
 bin=build/p2pdma-sim
 repeats=${REPEATS:-3}
 [ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
@@ -42,7 +43,7 @@ echo "$table"
 if [ "${1:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   section="Measured $(date -u +%Y-%m-%d) with \`bench/report_sweep.sh --update\` on: $cpu, $(nproc) cores
-(\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build). \`report scenarios/reports/link_config.yaml\`
+(\`$(git rev-parse --short HEAD)\`, $(build_label build) build). \`report scenarios/reports/link_config.yaml\`
 over gen 1-5 x lanes 1-16 x MPS 128/256; each configuration is one process that elaborates
 SystemC, boots the platform and copies 8 MiB with p2pmem-test (4 threads, 128 KiB chunks).
 The peak RSS is the parent's or one child's, whichever is larger (/usr/bin/time %M).

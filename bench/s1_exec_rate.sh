@@ -8,19 +8,12 @@
 #   bench/s1_exec_rate.sh [RUNS] [--update]   REPEATS (default 5) from the environment
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/build_label.sh
 runs=${1:-20000}
 repeats=${REPEATS:-5}
 [ -x build/p2pdma-sim ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
 builds=(build)
 [ -x build-pgo/p2pdma-sim ] && builds+=(build-pgo)
-# "Release", "RelWithDebInfo+PGO": what a build directory was configured as.
-build_label() {
-  local type pgo
-  type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$1/CMakeCache.txt")
-  pgo=$(sed -n 's/^P2PSIM_PGO:[A-Z]*=//p' "$1/CMakeCache.txt")
-  [ "$pgo" = use ] && type+="+PGO"
-  echo "$type"
-}
 scenario=scenarios/s1_premature_genalloc_return.yaml
 pin="taskset -c 0"; command -v taskset >/dev/null || pin=""
 

@@ -7,6 +7,7 @@
 #   bench/s1_platform_campaigns.sh [RUNS] --update   also rewrite their section of docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/build_label.sh
 runs=${1:-1000000}
 bin=build/p2pdma-sim
 [ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
@@ -69,7 +70,7 @@ echo "$s16t"
 if [ "${2:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   section="Measured $(date -u +%Y-%m-%d) with \`bench/s1_platform_campaigns.sh $runs --update\` on
-2 cores of: $cpu (\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build).
+2 cores of: $cpu (\`$(git rev-parse --short HEAD)\`, $(build_label build) build).
 
 \`fuzz\` on S1 without pins (portfolio strategy, 2 jobs, no shrinking), one campaign per
 kernel preset and platform (\`--platform\`). RFC v3's race needs a TLB flush that waits

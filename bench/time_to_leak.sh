@@ -8,6 +8,7 @@
 # "portfolio adaptive delay pct random"), SIZES (default "1x1 2x1 4x1 8x1 1x2 1x4 1x8 8x8", PAGESxGROUPS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/build_label.sh
 bin=build/p2pdma-sim
 [ -x "$bin" ] || { echo "build first: tools/bootstrap.sh --no-demo" >&2; exit 2; }
 cap=${CAP:-10}
@@ -57,7 +58,7 @@ echo "$table"
 if [ "${1:-}" = "--update" ]; then
   cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   section="Measured $(date -u +%Y-%m-%d) with \`bench/time_to_leak.sh --update\` (CAP=$cap s, SEEDS=$seeds) on
-one core of: $cpu (\`$(git rev-parse --short HEAD)\`, RelWithDebInfo build). Wall seconds from
+one core of: $cpu (\`$(git rev-parse --short HEAD)\`, $(build_label build) build). Wall seconds from
 campaign start to the first cross_context_leak (a finding or a symptom), including start-up and
 the 64-execution PCT calibration; \"> CAP\" when the median campaign did not find it.
 
