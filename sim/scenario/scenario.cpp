@@ -1065,10 +1065,10 @@ Scenario parse_scenario(const std::string& path, const std::string& text, const 
     }
   sc.nr_events = event_ids.size();
   // Buffer names by index too: a process's buffers are a vector slot each.
+  // Every op gets one, "" included (`as: ""` is a name like any other).
   std::map<std::string, int> buf_ids;
   for (auto& t : sc.tasks)
-    for (auto& op : t.ops)
-      if (!op.buf.empty()) op.buf_id = buf_ids.emplace(op.buf, static_cast<int>(buf_ids.size())).first->second;
+    for (auto& op : t.ops) op.buf_id = buf_ids.emplace(op.buf, static_cast<int>(buf_ids.size())).first->second;
   sc.nr_bufs = buf_ids.size();
   // Every variant must resolve (knob combinations, presets) before any run.
   for (const auto& v : sc.variants) resolve_run(sc, v.name, {});

@@ -47,7 +47,7 @@ struct OpSpec {
   std::string event;               ///< signal/wait
   std::string wait_text;           ///< wait: "wait for event 'NAME'" (load_scenario() fills it)
   int event_id = -1;               ///< signal/wait: the event's index (load_scenario() fills it)
-  int buf_id = -1;                 ///< the index of @buf's name, -1 if none (load_scenario() fills it)
+  int buf_id = -1;                 ///< the index of @buf's name (load_scenario() fills it)
   uint64_t size = 0;               ///< alloc
   std::string dev, dst;            ///< o_direct device; p2pmem_test src (dev) and dst
   bool write = false;              ///< o_direct: memory -> device
