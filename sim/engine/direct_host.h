@@ -7,17 +7,14 @@
 namespace p2psim {
 
 /**
- * run_on_direct_host() - run @main with a CoroutineHost that switches
- * straight between task coroutines (Boost.Context) and keeps simulated
- * time as a plain counter. For scenarios without hardware models: no
- * SystemC kernel stands between two tasks, so a handoff is one stack
- * switch instead of two plus an event. The Machine's decisions depend only
- * on the host's now() and on advance() returning early, which this host
- * never does (nothing can post a hardware event), so an execution is the
- * same on both hosts (tests/sim/explore/test_hosts.cpp checks the traces).
- * Unlike SystemC it may be called any number of times in one process. An
- * exception a task body throws (a ModelBug) is rethrown from resume(), in
- * the scheduler, at once.
+ * run_on_direct_host() - run @main with a CoroutineHost whose task
+ * coroutines are the FiberSet both hosts share and whose simulated time is
+ * a plain counter: for scenarios without hardware models, no SystemC at
+ * all. The Machine's decisions depend only on the host's now() and on
+ * advance() returning early, which this host never does (nothing can post
+ * a hardware event), so an execution is the same on both hosts
+ * (tests/sim/explore/test_hosts.cpp checks the traces). Unlike SystemC it
+ * may be called any number of times in one process.
  */
 void run_on_direct_host(const std::function<void(CoroutineHost&)>& main);
 

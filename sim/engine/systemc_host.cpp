@@ -5,8 +5,6 @@
 #include <systemc>
 
 #include <cstdlib>
-#include <memory>
-#include <vector>
 
 #include <fmt/format.h>
 
