@@ -596,6 +596,9 @@ int run_campaign(const CampaignOptions& o) {
     spawn(w);
   };
 
+  // A directory is resumable from the start: a kill in the first second
+  // must not leave a campaign that --resume refuses.
+  checkpoint();
   auto last_checkpoint = std::chrono::steady_clock::now();
   for (;;) {
     for (auto& w : workers) {
