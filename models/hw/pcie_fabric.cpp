@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <functional>
 #include <limits>
-#include <queue>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
@@ -152,6 +152,7 @@ PcieFabric::PcieFabric(const PciTopology& topology, FabricConfig config)
         CreditPool& pool = ls.credits[static_cast<int>(dir)][k];
         pool.header_limit = h[k];
         pool.data_limit = dd[k];
+        credit_limits_ = credit_limits_ || pool.limited();
       }
     }
     links_.emplace(d.id, std::move(ls));
@@ -228,6 +229,22 @@ std::string PcieFabric::name_of(DeviceId dev) const {
 std::string PcieFabric::host_name(HostBridgeId host) const {
   auto it = cfg_.host_names.find(host);
   return it != cfg_.host_names.end() ? it->second : "host" + std::to_string(host);
+}
+
+std::string PcieFabric::hop_name(const Hop& h) const {
+  switch (h.kind) {
+    case HopKind::kLink:
+      return links_.at(h.device).name + (h.direction == Direction::kUpstream ? " up" : " down");
+    case HopKind::kSwitch:
+      return "switch " + name_of(h.device) + " " + name_of(h.from) + "->" + name_of(h.to);
+    case HopKind::kRootComplex:
+      return "root complex " + host_name(h.host) + " " + name_of(h.from) + "->" + name_of(h.to) + " p2p";
+    case HopKind::kMemory:
+      return host_name(h.host) + (h.msi ? " interrupts" : " DRAM");
+    case HopKind::kEndpoint:
+      return name_of(h.device) + (h.bar ? " BAR" : "");
+  }
+  return "?";
 }
 
 std::vector<DeviceId> PcieFabric::link_ports() const {
@@ -315,7 +332,6 @@ void PcieFabric::add_link(Route& r, DeviceId port, Direction dir) {
   LinkState& ls = links_.at(port);
   Step s;
   s.hop.kind = HopKind::kLink;
-  s.hop.name = ls.name + (dir == Direction::kUpstream ? " up" : " down");
   s.hop.device = port;
   s.hop.host = topo_.device(port).host;
   s.hop.direction = dir;
@@ -327,8 +343,9 @@ void PcieFabric::add_link(Route& r, DeviceId port, Direction dir) {
 void PcieFabric::add_switch(Route& r, DeviceId usp, DeviceId from, DeviceId to) const {
   Step s;
   s.hop.kind = HopKind::kSwitch;
-  s.hop.name = "switch " + name_of(usp) + " " + name_of(from) + "->" + name_of(to);
   s.hop.device = usp;
+  s.hop.from = from;
+  s.hop.to = to;
   s.hop.host = topo_.device(usp).host;
   s.hop.latency = switch_latency(usp);
   r.steps.push_back(std::move(s));
@@ -381,7 +398,6 @@ bool PcieFabric::enter_root_complex(Route& r, DeviceId rp, const Target& target)
                            host_name(h) + " DRAM");
       Step s;
       s.hop.kind = HopKind::kMemory;
-      s.hop.name = host_name(h) + " DRAM";
       s.hop.host = h;
       s.hop.latency = rc.params.dram_read_latency;
       r.steps.push_back(std::move(s));
@@ -392,7 +408,7 @@ bool PcieFabric::enter_root_complex(Route& r, DeviceId rp, const Target& target)
       // An MSI: the interrupt controller takes the posted write at once.
       Step s;
       s.hop.kind = HopKind::kMemory;
-      s.hop.name = host_name(h) + " interrupts";
+      s.hop.msi = true;
       s.hop.host = h;
       r.steps.push_back(std::move(s));
       return true;
@@ -419,7 +435,8 @@ bool PcieFabric::enter_root_complex(Route& r, DeviceId rp, const Target& target)
                          " -> " + name_of(*dest));
   Step s;
   s.hop.kind = HopKind::kRootComplex;
-  s.hop.name = "root complex " + host_name(h) + " " + name_of(rp) + "->" + name_of(*dest) + " p2p";
+  s.hop.from = rp;
+  s.hop.to = *dest;
   s.hop.host = h;
   s.hop.latency = rc.params.p2p_latency;
   s.rc = &rc;
@@ -463,7 +480,7 @@ bool PcieFabric::descend(Route& r, DeviceId port, const Target& target) {
       if (!hit) continue;
       Step s;
       s.hop.kind = HopKind::kEndpoint;
-      s.hop.name = name_of(k) + (target.by_address ? " BAR" : "");
+      s.hop.bar = target.by_address;
       s.hop.device = k;
       s.hop.host = topo_.device(k).host;
       if (target.by_address) {
@@ -479,66 +496,92 @@ bool PcieFabric::descend(Route& r, DeviceId port, const Target& target) {
   }
 }
 
-PcieFabric::Route PcieFabric::route_from_endpoint(DeviceId source, const Target& target) {
-  Route r;
+void PcieFabric::route_from_endpoint(DeviceId source, const Target& target, Route& r) {
+  r.reset();
   const DeviceId port = port_above(source);
   add_link(r, port, Direction::kUpstream);
   ascend(r, port, target);
-  return r;
 }
 
-PcieFabric::Route PcieFabric::route_from_memory(HostBridgeId host, const Target& target) {
-  Route r;
+void PcieFabric::route_from_memory(HostBridgeId host, const Target& target, Route& r) {
+  r.reset();
   r.rc = true;
   DeviceId rp = port_above(target.device);
   while (topo_.device(rp).type != PciFunctionType::root_port)
     rp = topo_.device(topo_.device(rp).upstream).upstream;  // DSP -> USP -> port above
   if (topo_.device(rp).host != host) {
     fail(r, "completion from " + host_name(host) + " DRAM to another host bridge");
-    return r;
+    return;
   }
   descend(r, rp, target);
-  return r;
 }
 
 // ---------------------------------------------------------------------------
 // Running transfers: a discrete-event loop over TLPs
 // ---------------------------------------------------------------------------
 
+// One object per fabric, reused by every run(): the vectors keep their
+// capacity, so a DMA in steady state allocates nothing.
 class PcieFabric::Run {
  public:
-  Run(PcieFabric& f, const std::vector<DmaRequest>& batch) : f_(f), batch_(batch) {}
+  explicit Run(PcieFabric& f) : f_(f) {}
 
-  std::vector<Transfer> go() {
-    xfers_.resize(batch_.size());
-    for (std::size_t i = 0; i < batch_.size(); ++i) start(i);
-    while (!queue_.empty()) {
-      const Event e = queue_.top();
-      queue_.pop();
-      switch (e.kind) {
-        case EventKind::kHop: hop(e.id, e.time); break;
-        case EventKind::kIssue: issue(e.id, e.time); break;
-        case EventKind::kDeliver: deliver(e.id, e.time); break;
+  /// Carries @batch[0..n); the results are then transfer(0..n).
+  void go(const DmaRequest* batch, std::size_t n) {
+    batch_ = batch;
+    if (xfers_.size() < n) xfers_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) reset(xfers_[i]);
+    tlps_.clear();
+    mrds_.clear();
+    queue_.clear();
+    seq_ = 0;
+    in_tlp_order_ = false;
+    for (std::size_t i = 0; i < n; ++i) start(i);
+    if (n == 1 && batch[0].op == DmaOp::kWrite && !f_.credit_limits_) {
+      // One posted write, no credit limits: each TLP is ready at every hop
+      // no earlier than the one before it (FIFO wires, FIFO RC stage), so
+      // every wire, RC stage and issue gate sees the TLPs in index order
+      // whatever the event order, ties included (the earlier TLP's event was
+      // pushed first). Running each TLP to its completer in turn gives the
+      // event loop's result without the heap. Credits break this: a TLP
+      // waiting for room lets a later one overtake it on another link.
+      in_tlp_order_ = true;
+      // The MWrs' first events, all at the issue time, went in with rising
+      // seq: pushed in order, the min-heap is that order.
+      for (const Event& first : queue_) {
+        Event e = first;
+        for (;;) {
+          has_next_ = false;
+          dispatch(e);
+          if (!has_next_) break;
+          e = next_;
+        }
       }
+      queue_.clear();
+    }
+    while (!queue_.empty()) {
+      std::pop_heap(queue_.begin(), queue_.end(), std::greater<Event>());
+      const Event e = queue_.back();
+      queue_.pop_back();
+      dispatch(e);
     }
     std::string stuck;
-    for (auto& [port, ls] : f_.links_)
-      for (auto& dir : ls.credits)
-        for (CreditPool& pool : dir)
-          if (pool.pending_headers || !pool.waiters.empty()) {
-            stuck = ls.name;
-            // Run-local ids and holders must not leak into the next run().
-            pool.pending_headers = pool.pending_data = 0;
-            pool.waiters.clear();
-          }
+    if (f_.credit_limits_)  // only limited pools ever hold or queue TLPs
+      for (auto& [port, ls] : f_.links_)
+        for (auto& dir : ls.credits)
+          for (CreditPool& pool : dir)
+            if (pool.pending_headers || !pool.waiters.empty()) {
+              stuck = ls.name;
+              // Run-local ids and holders must not leak into the next run().
+              pool.pending_headers = pool.pending_data = 0;
+              pool.waiters.clear();
+            }
     for (auto& [dev, tags] : f_.tags_) tags.waiting.clear();
     if (!stuck.empty())
       throw std::logic_error("pcie fabric: TLPs still hold or wait for credits at " + stuck +
                              " after the run (a credit deadlock)");
-    std::vector<Transfer> out;
-    for (Xfer& x : xfers_) out.push_back(std::move(x.t));
-    return out;
   }
+  Transfer& transfer(std::size_t i) { return xfers_[i].t; }
 
  private:
   struct Xfer {
@@ -575,8 +618,38 @@ class PcieFabric::Run {
     }
   };
 
+  void dispatch(const Event& e) {
+    switch (e.kind) {
+      case EventKind::kHop: hop(e.id, e.time); break;
+      case EventKind::kIssue: issue(e.id, e.time); break;
+      case EventKind::kDeliver: deliver(e.id, e.time); break;
+    }
+  }
   void push(EventKind kind, ps_t time, std::size_t id) {
-    queue_.push(Event{time, seq_++, kind, id});
+    if (in_tlp_order_) {  // the TLP being run is the only one with an event
+      if (has_next_) throw std::logic_error("pcie fabric: two events at once in TLP order");
+      next_ = Event{time, seq_++, kind, id};
+      has_next_ = true;
+      return;
+    }
+    queue_.push_back(Event{time, seq_++, kind, id});
+    std::push_heap(queue_.begin(), queue_.end(), std::greater<Event>());
+  }
+  // Empty again, keeping what its vectors and strings had allocated.
+  static void reset(Xfer& x) {
+    Transfer& t = x.t;
+    std::vector<Hop> path = std::move(t.path), cpath = std::move(t.completion_path);
+    std::string error = std::move(t.error);
+    t = Transfer{};
+    path.clear();
+    cpath.clear();
+    error.clear();
+    t.path = std::move(path);
+    t.completion_path = std::move(cpath);
+    t.error = std::move(error);
+    x.req.reset();
+    x.cpl.reset();
+    x.cpl_cfg = LinkConfig{};
   }
   std::size_t new_tlp(std::size_t xfer, bool completion, std::size_t mrd, TlpKind kind,
                       const TlpChunk& c) {
@@ -584,10 +657,9 @@ class PcieFabric::Run {
                         kind == TlpKind::kMemRead ? 0 : 4 * payload_dwords(c.address, c.bytes)});
     return tlps_.size() - 1;
   }
-  static std::vector<Hop> hops_of(const Route& r) {
-    std::vector<Hop> h;
-    for (const Step& s : r.steps) h.push_back(s.hop);
-    return h;
+  void record(const Route& r, std::vector<Hop>& out) const {
+    if (!f_.record_paths_) return;
+    for (const Step& s : r.steps) out.push_back(s.hop);
   }
 
   void start(std::size_t i) {
@@ -610,16 +682,18 @@ class PcieFabric::Run {
     Target target;
     target.address = q.address;
     target.bytes = q.bytes;
-    x.req = f_.route_from_endpoint(q.requester, target);
-    t.path = hops_of(x.req);
+    f_.route_from_endpoint(q.requester, target, x.req);
+    record(x.req, t.path);
     if (x.req.ok && q.op == DmaOp::kRead) {
       Target back;
       back.by_address = false;
       back.device = q.requester;
       const Step& term = x.req.steps.back();
-      x.cpl = term.hop.kind == HopKind::kMemory ? f_.route_from_memory(term.hop.host, back)
-                                                : f_.route_from_endpoint(term.hop.device, back);
-      t.completion_path = hops_of(x.cpl);
+      if (term.hop.kind == HopKind::kMemory)
+        f_.route_from_memory(term.hop.host, back, x.cpl);
+      else
+        f_.route_from_endpoint(term.hop.device, back, x.cpl);
+      record(x.cpl, t.completion_path);
     }
     const Route* failed = !x.req.ok ? &x.req : (q.op == DmaOp::kRead && !x.cpl.ok) ? &x.cpl : nullptr;
     if (failed) {
@@ -639,7 +713,8 @@ class PcieFabric::Run {
     rq.mps = x.req.mps;
     rq.rcb = std::min(rq.rcb, rq.mps);
     if (q.op == DmaOp::kWrite) {
-      for (const TlpChunk& c : split_write(rq, q.address, q.bytes)) {
+      split_write(rq, q.address, q.bytes, chunks_);
+      for (const TlpChunk& c : chunks_) {
         push(EventKind::kHop, q.issue, new_tlp(i, false, 0, TlpKind::kMemWrite, c));
         ++t.request_tlps;
       }
@@ -650,7 +725,8 @@ class PcieFabric::Run {
     x.cpl_cfg.mps = x.cpl.mps;
     x.cpl_cfg.mrrs = rq.mrrs;
     x.cpl_cfg.rcb = std::min(x.cpl_cfg.rcb, x.cpl_cfg.mps);
-    for (const TlpChunk& c : split_read_requests(rq, q.address, q.bytes)) {
+    split_read_requests(rq, q.address, q.bytes, chunks_);
+    for (const TlpChunk& c : chunks_) {
       mrds_.push_back(Mrd{i, c});
       push(EventKind::kIssue, q.issue, mrds_.size() - 1);
       ++t.request_tlps;
@@ -849,12 +925,12 @@ class PcieFabric::Run {
       // The completer answers after its read latency; CplDs go out in order,
       // from host memory no faster than the host makes completions.
       const ps_t ready = t + x.req.completer_latency;
-      const std::vector<TlpChunk> cpls = split_completions(x.cpl_cfg, mrds_[p.mrd].chunk);
-      mrds_[p.mrd].pending = cpls.size();
+      split_completions(x.cpl_cfg, mrds_[p.mrd].chunk, chunks_);
+      mrds_[p.mrd].pending = chunks_.size();
       const Step& term = x.req.steps.back();
       RcState* host = term.hop.kind == HopKind::kMemory ? &f_.rcs_.at(term.hop.host) : nullptr;
       const std::uint64_t rate = host ? host->params.dram_completion_bytes_per_sec : 0;
-      for (const TlpChunk& c : cpls) {
+      for (const TlpChunk& c : chunks_) {
         const std::size_t cpl = new_tlp(p.xfer, true, p.mrd, TlpKind::kCompletionData, c);
         ps_t at = ready;
         if (rate) {
@@ -871,26 +947,43 @@ class PcieFabric::Run {
   }
 
   PcieFabric& f_;
-  const std::vector<DmaRequest>& batch_;
-  std::vector<Xfer> xfers_;
+  const DmaRequest* batch_ = nullptr;
+  std::vector<Xfer> xfers_;  // may hold more than the batch: results of [0, n) only
   std::vector<Tlp> tlps_;
   std::vector<Mrd> mrds_;
-  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
+  std::vector<Event> queue_;  // a min-heap on (time, seq)
+  std::vector<TlpChunk> chunks_;  // the current split, consumed before the next
   std::uint64_t seq_ = 0;
+  bool in_tlp_order_ = false;  // go(): one TLP at a time, its next event in next_
+  bool has_next_ = false;
+  Event next_{};
 };
 
+PcieFabric::~PcieFabric() = default;
+
 std::vector<Transfer> PcieFabric::run(const std::vector<DmaRequest>& batch) {
-  return Run(*this, batch).go();
+  if (!run_) run_ = std::make_unique<Run>(*this);
+  run_->go(batch.data(), batch.size());
+  std::vector<Transfer> out;
+  out.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) out.push_back(std::move(run_->transfer(i)));
+  return out;
 }
 
 Transfer PcieFabric::dma_write(DeviceId requester, std::uint64_t dest_addr, std::uint64_t bytes,
                                ps_t now) {
-  return run({DmaRequest{DmaOp::kWrite, requester, dest_addr, bytes, now}}).front();
+  if (!run_) run_ = std::make_unique<Run>(*this);
+  const DmaRequest q{DmaOp::kWrite, requester, dest_addr, bytes, now};
+  run_->go(&q, 1);
+  return std::move(run_->transfer(0));
 }
 
 Transfer PcieFabric::dma_read(DeviceId requester, std::uint64_t src_addr, std::uint64_t bytes,
                               ps_t now) {
-  return run({DmaRequest{DmaOp::kRead, requester, src_addr, bytes, now}}).front();
+  if (!run_) run_ = std::make_unique<Run>(*this);
+  const DmaRequest q{DmaOp::kRead, requester, src_addr, bytes, now};
+  run_->go(&q, 1);
+  return std::move(run_->transfer(0));
 }
 
 }  // namespace p2psim::hw

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -199,13 +200,17 @@ enum class HopKind {
 };
 const char* to_string(HopKind kind);
 
+/// One element of a path. Its name is PcieFabric::hop_name(): routing
+/// builds paths for every DMA, and strings there cost more than the TLPs.
 struct Hop {
   HopKind kind = HopKind::kLink;
-  std::string name;
   DeviceId device = kNoDevice;
   HostBridgeId host = 0;
   Direction direction = Direction::kUpstream;  ///< links only
   ps_t latency = 0;                            ///< switch / RC / completer latency
+  DeviceId from = kNoDevice, to = kNoDevice;   ///< switch / RC: ingress and egress port
+  bool msi = false;                            ///< memory: the host bridge's MSI window, not DRAM
+  bool bar = false;                            ///< endpoint: claimed by address (a BAR)
 };
 
 /**
@@ -215,8 +220,9 @@ struct Hop {
  * @start: first byte of the first TLP on the requester's link.
  * @end: writes: last MWr fully arrived at the target; reads: last CplD fully
  *   arrived at the requester.
- * @path: the request path, requester to target, with terminal hop.
- * @completion_path: reads: completer to requester.
+ * @path: the request path, requester to target, with terminal hop (empty
+ *   when the fabric was told not to record paths: set_record_paths()).
+ * @completion_path: reads: completer to requester (likewise).
  * @crossed_root_complex: some TLP of it went through a root complex (to DRAM
  *   or forwarded peer to peer).
  * @rc_peer_forwarded: the root complex forwarded it between root ports (or
@@ -285,6 +291,9 @@ struct DmaRequest {
 class PcieFabric {
  public:
   PcieFabric(const PciTopology& topology, FabricConfig config);
+  ~PcieFabric();
+  PcieFabric(const PcieFabric&) = delete;
+  PcieFabric& operator=(const PcieFabric&) = delete;
 
   /// Posted write of @bytes at @dest_addr by endpoint @requester, issued at @now.
   Transfer dma_write(DeviceId requester, std::uint64_t dest_addr, std::uint64_t bytes, ps_t now);
@@ -299,6 +308,11 @@ class PcieFabric {
   /// of every later TLP follows it (the IOMMU and the kernel see the same
   /// PciTopology write through their own views).
   void set_acs_ctrl(DeviceId port, std::uint16_t ctrl) { topo_.set_acs_ctrl(port, ctrl); }
+  /// Whether transfers carry their paths (Transfer::path, completion_path);
+  /// on by default. A caller that reads only timing and outcome turns it off.
+  void set_record_paths(bool on) { record_paths_ = on; }
+  /// "sw0p0--ep0 up", "switch sw0 sw0p0->sw0p1", "ep1 BAR", "hb0 DRAM", ...
+  std::string hop_name(const Hop& hop) const;
   /// Ports (root or switch downstream) with a link below them.
   std::vector<DeviceId> link_ports() const;
   bool has_link(DeviceId port) const { return links_.count(port) != 0; }
@@ -360,6 +374,15 @@ class PcieFabric {
     bool rc = false, rc_p2p = false, acs_redirected = false;
     ps_t completer_latency = 0;  // terminal: read latency of the completer
     int mps = 0;                 // smallest MPS of the links on it
+    /// Empty again, keeping the capacity of steps and error.
+    void reset() {
+      ok = true;
+      error.clear();
+      steps.clear();
+      rc = rc_p2p = acs_redirected = false;
+      completer_latency = 0;
+      mps = 0;
+    }
   };
   /// What a route is looking for: an address (requests) or a device (completions).
   struct Target {
@@ -372,8 +395,9 @@ class PcieFabric {
 
   // Routing walks the tree hop by hop as the ports would; the steps point
   // into links_ and rcs_, hence non-const.
-  Route route_from_endpoint(DeviceId source, const Target& target);
-  Route route_from_memory(HostBridgeId host, const Target& target);
+  // Both fill @r from empty (reset() first).
+  void route_from_endpoint(DeviceId source, const Target& target, Route& r);
+  void route_from_memory(HostBridgeId host, const Target& target, Route& r);
   bool ascend(Route& r, DeviceId port, const Target& target);
   bool descend(Route& r, DeviceId port, const Target& target);
   bool enter_root_complex(Route& r, DeviceId root_port, const Target& target);
@@ -393,6 +417,10 @@ class PcieFabric {
   std::vector<AddressRange> msi_windows_;  // every host bridge's, for claims()
   std::map<DeviceId, TagPool> tags_;
   std::map<DeviceId, ps_t> next_request_;  // per requester with a request_interval
+  bool credit_limits_ = false;             // some receiver advertises finite credits
+  bool record_paths_ = true;
+  // One Run, reused: its vectors keep their capacity from one DMA to the next.
+  std::unique_ptr<Run> run_;
 };
 
 }  // namespace p2psim::hw

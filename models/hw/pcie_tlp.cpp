@@ -61,9 +61,9 @@ namespace {
 
 // Splits [address, address + bytes) into pieces of at most `max_bytes` that do
 // not cross a 4 KiB boundary, each as large as allowed.
-std::vector<TlpChunk> split_by_size_and_page(std::uint64_t address, std::uint64_t bytes,
-                                             std::uint64_t max_bytes) {
-  std::vector<TlpChunk> chunks;
+void split_by_size_and_page(std::uint64_t address, std::uint64_t bytes, std::uint64_t max_bytes,
+                            std::vector<TlpChunk>& chunks) {
+  chunks.clear();
   while (bytes > 0) {
     const std::uint64_t to_boundary = kRequestBoundaryBytes - address % kRequestBoundaryBytes;
     const std::uint64_t n = std::min({bytes, max_bytes, to_boundary});
@@ -71,31 +71,30 @@ std::vector<TlpChunk> split_by_size_and_page(std::uint64_t address, std::uint64_
     address += n;
     bytes -= n;
   }
-  return chunks;
 }
 
 }  // namespace
 
-std::vector<TlpChunk> split_write(const LinkConfig& cfg, std::uint64_t address,
-                                  std::uint64_t bytes) {
+void split_write(const LinkConfig& cfg, std::uint64_t address, std::uint64_t bytes,
+                 std::vector<TlpChunk>& out) {
   require_valid(cfg);
-  return split_by_size_and_page(address, bytes, static_cast<std::uint64_t>(cfg.mps));
+  split_by_size_and_page(address, bytes, static_cast<std::uint64_t>(cfg.mps), out);
 }
 
-std::vector<TlpChunk> split_read_requests(const LinkConfig& cfg, std::uint64_t address,
-                                          std::uint64_t bytes) {
+void split_read_requests(const LinkConfig& cfg, std::uint64_t address, std::uint64_t bytes,
+                         std::vector<TlpChunk>& out) {
   require_valid(cfg);
-  return split_by_size_and_page(address, bytes, static_cast<std::uint64_t>(cfg.mrrs));
+  split_by_size_and_page(address, bytes, static_cast<std::uint64_t>(cfg.mrrs), out);
 }
 
-std::vector<TlpChunk> split_completions(const LinkConfig& cfg, const TlpChunk& request) {
+void split_completions(const LinkConfig& cfg, const TlpChunk& request, std::vector<TlpChunk>& chunks) {
   require_valid(cfg);
   if (request.bytes > static_cast<std::uint32_t>(cfg.mrrs))
     throw std::invalid_argument("split_completions: request larger than MRRS");
   const std::uint64_t rcb = static_cast<std::uint64_t>(cfg.rcb);
   const std::uint64_t max_bytes =
       cfg.completions_in_rcb_chunks ? rcb : static_cast<std::uint64_t>(cfg.mps);
-  std::vector<TlpChunk> chunks;
+  chunks.clear();
   std::uint64_t address = request.address;
   std::uint64_t left = request.bytes;
   while (left > 0) {
@@ -110,7 +109,26 @@ std::vector<TlpChunk> split_completions(const LinkConfig& cfg, const TlpChunk& r
     address += n;
     left -= n;
   }
-  return chunks;
+}
+
+std::vector<TlpChunk> split_write(const LinkConfig& cfg, std::uint64_t address,
+                                  std::uint64_t bytes) {
+  std::vector<TlpChunk> out;
+  split_write(cfg, address, bytes, out);
+  return out;
+}
+
+std::vector<TlpChunk> split_read_requests(const LinkConfig& cfg, std::uint64_t address,
+                                          std::uint64_t bytes) {
+  std::vector<TlpChunk> out;
+  split_read_requests(cfg, address, bytes, out);
+  return out;
+}
+
+std::vector<TlpChunk> split_completions(const LinkConfig& cfg, const TlpChunk& request) {
+  std::vector<TlpChunk> out;
+  split_completions(cfg, request, out);
+  return out;
 }
 
 MemRequestFields mem_request_for(const LinkConfig& cfg, bool write, std::uint64_t address,

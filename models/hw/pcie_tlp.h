@@ -172,6 +172,13 @@ std::vector<TlpChunk> split_read_requests(const LinkConfig& cfg, std::uint64_t a
 /// most RCB with completions_in_rcb_chunks. For an RCB-aligned request this gives
 /// ceil(len / MPS) (or ceil(len / RCB)) completions, as the pcie-model counts.
 std::vector<TlpChunk> split_completions(const LinkConfig& cfg, const TlpChunk& request);
+/// The same three into @out (cleared first), for callers that split every
+/// DMA and reuse one vector.
+void split_write(const LinkConfig& cfg, std::uint64_t address, std::uint64_t bytes,
+                 std::vector<TlpChunk>& out);
+void split_read_requests(const LinkConfig& cfg, std::uint64_t address, std::uint64_t bytes,
+                         std::vector<TlpChunk>& out);
+void split_completions(const LinkConfig& cfg, const TlpChunk& request, std::vector<TlpChunk>& out);
 
 // ---------------------------------------------------------------------------
 // TLP header layout (PCIe 5.0 §2.2.1, §2.2.7, §2.2.9), bytes in wire order

@@ -590,6 +590,7 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   for (const auto& [dev, name] : t.names) fc.names[dev] = name;
   pci_ = t.pci;
   fabric_ = std::make_unique<hw::PcieFabric>(pci_, fc);
+  fabric_->set_record_paths(false);  // the fabric module reads timing and outcome only
   distance_ = std::make_unique<hw::P2pdmaDistance>(pci_);
   routing_ = std::make_unique<hw::P2pdmaDistance>(pci_);
   hw::IommuConfig ic;

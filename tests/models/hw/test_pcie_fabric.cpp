@@ -190,10 +190,10 @@ TEST_CASE("fabric peer write through a switch skips the root port and costs one 
   REQUIRE(t.ok);
   CHECK(kinds(t.path) == std::vector<HopKind>{HopKind::kLink, HopKind::kSwitch, HopKind::kLink,
                                               HopKind::kEndpoint});
-  CHECK(t.path[0].name == "sw0p0--ep0 up");
-  CHECK(t.path[1].name == "switch sw0 sw0p0->sw0p1");
-  CHECK(t.path[2].name == "sw0p1--ep1 down");
-  CHECK(t.path[3].name == "ep1 BAR");
+  CHECK(f.hop_name(t.path[0]) == "sw0p0--ep0 up");
+  CHECK(f.hop_name(t.path[1]) == "switch sw0 sw0p0->sw0p1");
+  CHECK(f.hop_name(t.path[2]) == "sw0p1--ep1 down");
+  CHECK(f.hop_name(t.path[3]) == "ep1 BAR");
   CHECK_FALSE(t.uses_link(b.rp));
   CHECK_FALSE(t.crossed_root_complex);
   CHECK_FALSE(t.acs_redirected);
@@ -267,7 +267,7 @@ TEST_CASE("fabric ACS request redirect sends peer traffic up through the root co
                                               HopKind::kRootComplex, HopKind::kLink,
                                               HopKind::kSwitch, HopKind::kLink,
                                               HopKind::kEndpoint});
-  CHECK(t.path[3].name == "root complex hb0 rp0->rp0 p2p");
+  CHECK(f.hop_name(t.path[3]) == "root complex hb0 rp0->rp0 p2p");
   CHECK(t.uses_link(b.rp));
   CHECK(f.link_stats(b.rp, Direction::kUpstream).tlps == 1);
   CHECK(f.link_stats(b.rp, Direction::kDownstream).tlps == 1);
@@ -337,7 +337,7 @@ TEST_CASE("fabric RC P2P bandwidth caps a peer transfer across root ports", "[fa
     const Transfer t = f.dma_write(r.ep0, kBar1, kBytes, 0);
     REQUIRE(t.ok);
     CHECK(t.rc_peer_forwarded);
-    CHECK(t.path[1].name == "root complex host0 rp0->rp1 p2p");
+    CHECK(f.hop_name(t.path[1]) == "root complex host0 rp0->rp1 p2p");
     CHECK(f.rc_p2p_bytes(0) == kBytes);
     CHECK(within_percent(t.gbps() / 8.0, 7.1, 1.0));  // GB/s
     // Reads: the completions carry the data through the RC.
@@ -704,4 +704,68 @@ TEST_CASE("fabric credits: an unaligned MPS chunk one DW over the buffer still g
   const Transfer next = f.dma_write(b.ep0, kBar1, 4096, odd.end);
   REQUIRE(next.ok);
   CHECK(next.end > odd.end);
+}
+
+// A single posted write without credit limits runs TLP by TLP (no event
+// heap); roomy credits at every receiver force the event loop and can hold
+// nothing back, so both must give the same times, TLP counts and wire use.
+TEST_CASE("fabric a lone write runs TLP by TLP exactly as the event loop would", "[fabric][credits]") {
+  auto roomy = [](FabricConfig c, const PciTopology& topo) {
+    for (DeviceId d = 0; d < topo.devices().size(); ++d)
+      c.credits[d] = hw::FlowControlCredits{4096, 1 << 20, 4096, 0, 4096, 1 << 20};
+    return c;
+  };
+  struct Write {
+    DeviceId from;
+    std::uint64_t addr, bytes;
+    ps_t gap;  // issue this long after the previous one's issue (0: together)
+  };
+  auto same = [](PcieFabric& direct, PcieFabric& looped, const std::vector<Write>& writes,
+                 const std::vector<DeviceId>& ports) {
+    ps_t issue = 0;
+    for (const Write& w : writes) {
+      issue += w.gap;
+      const Transfer a = direct.dma_write(w.from, w.addr, w.bytes, issue);
+      const Transfer b = looped.dma_write(w.from, w.addr, w.bytes, issue);
+      REQUIRE(a.ok);
+      REQUIRE(b.ok);
+      CHECK(a.start == b.start);
+      CHECK(a.end == b.end);
+      CHECK(a.request_tlps == b.request_tlps);
+    }
+    for (DeviceId p : ports)
+      for (Direction d : {Direction::kUpstream, Direction::kDownstream}) {
+        CHECK(direct.link_stats(p, d).tlps == looped.link_stats(p, d).tlps);
+        CHECK(direct.link_stats(p, d).overhead_bytes == looped.link_stats(p, d).overhead_bytes);
+        CHECK(looped.credit_stats(p, d).stalled_tlps == 0);
+      }
+  };
+  // Odd sizes and offsets (short first and last TLPs), overlapping issue
+  // times (queueing on busy wires), DLLP/SKP phases carried from one
+  // write to the next.
+  SECTION("a switch between an x4 ingress, an x16 uplink and an x8 egress, with an issue rate") {
+    SwitchBox b;
+    FabricConfig c = b.config();
+    c.links[b.dsp0] = kGen3x4;
+    c.links[b.rp] = kGen3x16;
+    c.links[b.dsp1] = kAnchorLink;
+    c.request_interval[b.ep0] = 3'000;
+    PcieFabric direct(b.topo, c);
+    PcieFabric looped(b.topo, roomy(c, b.topo));
+    same(direct, looped,
+         {{b.ep0, kBar1, 4096, 0}, {b.ep0, kBar1 + 100, 4000, 500}, {b.ep0, 0x1000, 1 << 20, 0},
+          {b.ep1, kBar0 + 6, 8, 10}, {b.ep0, kBar1 + 4094, 70'000, 2'000'000}, {b.ep1, 0x2000'0000, 64, 0}},
+         {b.rp, b.dsp0, b.dsp1});
+  }
+  SECTION("peers on two root ports, through the root complex's bandwidth stage") {
+    TwoRootPorts r;
+    FabricConfig c = r.config();
+    c.hosts[0].p2p_bytes_per_sec = hw::kXeonE5v4RcP2pBytesPerSec;
+    c.links[r.rp1] = kGen3x4;
+    PcieFabric direct(r.topo, c);
+    PcieFabric looped(r.topo, roomy(c, r.topo));
+    same(direct, looped,
+         {{r.ep0, kBar1, 256 << 10, 0}, {r.ep1, kBar0 + 12, 5000, 1000}, {r.ep0, kBar1 + 3, 4096, 0}},
+         {r.rp0, r.rp1});
+  }
 }
