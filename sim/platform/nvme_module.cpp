@@ -10,7 +10,7 @@ namespace p2psim {
 
 NvmeModule::NvmeModule(const sc_core::sc_module_name& name)
     : sc_core::sc_module(name), dma("dma"), bar("bar") {
-  SC_THREAD(run);
+  SC_METHOD(run);
   bar.register_b_transport(this, &NvmeModule::bar_transport);
 }
 
@@ -58,21 +58,25 @@ void NvmeModule::bar_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time&) 
   gp.set_response_status(backed ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
 }
 
+// A method process, not a thread: it never blocks (the fabric, the IOMMU
+// and every BAR target answer at once), so it needs no stack of its own and
+// no context switch per wake-up. It runs every event that is due, then asks
+// to run again at the next one or at a kick, whichever comes first.
 void NvmeModule::run() {
   for (;;) {
     if (!ctrl_) {
-      wait(kick_);
-      continue;
+      next_trigger(kick_);
+      return;
     }
     const ps_t now = sc_core::sc_time_stamp().value();
     const ps_t t = ctrl_->next_event_time();
     if (t == hw::kNoEvent) {
-      wait(kick_);
-      continue;
+      next_trigger(kick_);
+      return;
     }
     if (t > now) {
-      wait(sc_core::sc_time::from_value(t - now), kick_);
-      continue;  // re-read: a kick may have brought an earlier event
+      next_trigger(sc_core::sc_time::from_value(t - now), kick_);
+      return;  // look again then: a kick may have brought an earlier event
     }
     ctrl_->advance(now);
   }

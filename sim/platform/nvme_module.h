@@ -15,7 +15,7 @@ namespace p2psim {
 /**
  * class NvmeModule - the SystemC module around an NVMe controller core.
  * Elaborated once per process (one per NVMe endpoint of the scenario); each
- * execution attaches its own controller. Its thread runs the core's events
+ * execution attaches its own controller. Its method process runs the core's events
  * at their simulated times (fetching SQEs, DMA, flash, completions) and
  * sleeps until the next one or until a doorbell write kicks it.
  *
