@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 
 namespace p2psim::hw {
@@ -323,24 +324,34 @@ void NvmeController::doorbell(ps_t now, std::uint64_t offset, std::uint32_t valu
 // ---------------------------------------------------------------------------
 
 void NvmeController::schedule(ps_t t, Ev kind, std::uint64_t arg) {
-  events_.emplace(std::make_pair(std::max(t, now_), seq_++), Event{kind, arg});
+  events_.push_back(QueuedEvent{std::max(t, now_), seq_++, Event{kind, arg}});
+  std::push_heap(events_.begin(), events_.end(), std::greater<QueuedEvent>());
 }
 
 ps_t NvmeController::next_event_time() const {
-  return events_.empty() ? kNoEvent : events_.begin()->first.first;
+  return events_.empty() ? kNoEvent : events_.front().t;
 }
 
 void NvmeController::advance(ps_t now) {
   while (!events_.empty()) {
-    auto it = events_.begin();
-    const ps_t t = it->first.first;
+    const ps_t t = events_.front().t;
     if (t > now) break;
-    const Event ev = it->second;
-    events_.erase(it);
+    std::pop_heap(events_.begin(), events_.end(), std::greater<QueuedEvent>());
+    const Event ev = events_.back().ev;
+    events_.pop_back();
     now_ = std::max(now_, t);
     run(t, ev);
   }
   now_ = std::max(now_, now);
+}
+
+void NvmeController::retire(std::map<std::uint64_t, Cmd>::iterator it) {
+  Cmd& c = it->second;
+  c.data.clear();
+  c.prps.clear();
+  if (c.data.capacity()) spare_data_.push_back(std::move(c.data));
+  if (c.prps.capacity()) spare_prps_.push_back(std::move(c.prps));
+  cmds_.erase(it);
 }
 
 void NvmeController::run(ps_t t, const Event& ev) {
@@ -421,7 +432,8 @@ void NvmeController::on_fetch(ps_t t, std::uint16_t sqid) {
   }
   const std::uint32_t contiguous = sq.tail > sq.head ? sq.tail - sq.head : sq.size - sq.head;
   const std::uint32_t n = std::min<std::uint32_t>(contiguous, cfg_.sqe_fetch_burst);
-  std::vector<std::uint8_t> buf(std::size_t{n} * sizeof(Sqe));
+  std::vector<std::uint8_t>& buf = fetch_buf_;
+  buf.assign(std::size_t{n} * sizeof(Sqe), 0);
   const ps_t done = mem_read(t, sq.base + std::uint64_t{sq.head} * sizeof(Sqe), buf.data(),
                              buf.size());
   const ps_t overhead = sqid == 0 ? cfg_.admin_overhead : cfg_.drive.submit_overhead;
@@ -429,6 +441,14 @@ void NvmeController::on_fetch(ps_t t, std::uint16_t sqid) {
     Cmd c;
     std::memcpy(&c.sqe, buf.data() + std::size_t{i} * sizeof(Sqe), sizeof(Sqe));
     c.sqid = sqid;
+    if (!spare_data_.empty()) {
+      c.data = std::move(spare_data_.back());
+      spare_data_.pop_back();
+    }
+    if (!spare_prps_.empty()) {
+      c.prps = std::move(spare_prps_.back());
+      spare_prps_.pop_back();
+    }
     const std::uint64_t id = next_cmd_++;
     cmds_.emplace(id, std::move(c));
     schedule(done + overhead, Ev::kExecute, id);
@@ -633,7 +653,7 @@ void NvmeController::on_post_cqe(ps_t t, std::uint64_t id) {
   Cmd& c = it->second;
   const SubQueue& sq = sqs_[c.sqid];
   if (!sq.valid || !cqs_[sq.cqid].valid) {  // queue deleted under the command
-    cmds_.erase(it);
+    retire(it);
     return;
   }
   const std::uint16_t cqid = sq.cqid;
@@ -657,7 +677,7 @@ void NvmeController::on_post_cqe(ps_t t, std::uint64_t id) {
   }
   ++stats_.commands;
   if (c.status != 0) ++stats_.errors;
-  cmds_.erase(it);
+  retire(it);
   if (cq.ien) schedule(done, Ev::kIrq, cqid);
 }
 

@@ -229,6 +229,8 @@ class NvmeController {
   };
 
   void schedule(ps_t t, Ev kind, std::uint64_t arg = 0);
+  /// Forgets command @it, keeping its buffers for the next command.
+  void retire(std::map<std::uint64_t, Cmd>::iterator it);
   void run(ps_t t, const Event& ev);
   void reset_queues();
 
@@ -288,8 +290,20 @@ class NvmeController {
   std::uint16_t nsqa_ = 0;  // Number of Queues, 0's based, once set
   std::uint16_t ncqa_ = 0;
 
-  std::map<std::pair<ps_t, std::uint64_t>, Event> events_;
+  /// Due events, a min-heap on (time, seq): the order of a map keyed the
+  /// same, without a node allocation per event.
+  struct QueuedEvent {
+    ps_t t;
+    std::uint64_t seq;
+    Event ev;
+    bool operator>(const QueuedEvent& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+  };
+  std::vector<QueuedEvent> events_;
   std::uint64_t seq_ = 0;
+  // Buffers of finished commands and SQE fetches, reused by the next ones.
+  std::vector<std::vector<std::uint8_t>> spare_data_;
+  std::vector<std::vector<std::uint64_t>> spare_prps_;
+  std::vector<std::uint8_t> fetch_buf_;
   ps_t now_ = 0;
 
   IrqHandler irq_;

@@ -28,7 +28,11 @@ void NvmeModule::detach() {
 }
 
 ps_t NvmeModule::transfer(ps_t issue, uint64_t addr, uint8_t* data, size_t len, bool write, const std::string& who) {
-  tlm::tlm_generic_payload gp;
+  // One payload for every DMA (a fresh one allocates its extension array):
+  // transfers of one controller never nest, and the extensions are scoped.
+  tlm::tlm_generic_payload& gp = gp_;
+  if (gp.get_extension<pcie::TlpExtension>())
+    throw ModelBug(fmt::format("{}: a DMA started inside another of the same controller", who));
   pcie::prepare_request(gp, write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, addr, data,
                         static_cast<unsigned>(len));
   pcie::TlpExtension ext;

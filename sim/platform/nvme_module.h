@@ -53,6 +53,7 @@ class NvmeModule : public sc_core::sc_module {
   TlmBackend* backend_ = nullptr;
   uint64_t bar_base_ = 0;
   sc_core::sc_event kick_;
+  tlm::tlm_generic_payload gp_;  ///< transfer()'s, reused
 };
 
 }  // namespace p2psim
