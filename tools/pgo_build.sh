@@ -33,6 +33,10 @@ for s in scenarios/*.yaml; do
   rm -rf "$out/fuzz"
 done
 "$bin" report scenarios/reports/switch_vs_rc.yaml --out "$out/report" --jobs "$jobs" > /dev/null 2>&1 || true
+# The hardware path at length, as bench/p2pmem_test_rate.sh drives it: the
+# built-in scenarios move a few hundred chunks, S1 above runs 80,000 times.
+"$bin" run scenarios/reports/switch_vs_rc.yaml --param chunk_size=4KiB --param chunks=8192 \
+      --param threads=1 --param drive=gen4x4 > /dev/null
 
 echo "pgo: 3/3 optimised build"
 cmake -S . -B "$dir" -DP2PSIM_PGO=use > /dev/null
