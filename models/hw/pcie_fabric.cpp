@@ -543,8 +543,9 @@ class PcieFabric::Run {
       // every wire, RC stage and issue gate sees the TLPs in index order
       // whatever the event order, ties included (the earlier TLP's event was
       // pushed first). Running each TLP to its completer in turn gives the
-      // event loop's result without the heap. Credits break this: a TLP
-      // waiting for room lets a later one overtake it on another link.
+      // event loop's result without the heap. With credits a TLP may wait
+      // for room and be woken by another's release; the argument does not
+      // cover that, so those runs keep the event loop.
       in_tlp_order_ = true;
       // The MWrs' first events, all at the issue time, went in with rising
       // seq: pushed in order, the min-heap is that order.
