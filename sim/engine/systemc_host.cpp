@@ -5,6 +5,7 @@
 #include <systemc>
 
 #include <cstdlib>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -24,6 +25,10 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
   SystemcHost(const sc_core::sc_module_name& name, const std::function<void(CoroutineHost&)>& main)
       : sc_core::sc_module(name), main_(main) {
     SC_THREAD(scheduler_thread);
+    // Every advance a SystemC wait, as before the clocks could differ: for
+    // checking that they give the same executions (tests/sim/cli).
+    const char* lockstep = std::getenv("P2PSIM_SYSTEMC_LOCKSTEP");
+    lockstep_ = lockstep && std::string(lockstep) != "0";
   }
 
   // Task handoffs are fiber switches inside the scheduler thread: SystemC
@@ -35,10 +40,22 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
   void start(int slot, std::function<void()> body) override { fibers_.start(slot, std::move(body)); }
   void resume(int slot) override { fibers_.resume(slot); }
   void yield(int slot) override { fibers_.yield(slot); }
+  // Time runs ahead of SystemC's by lag_ while no SystemC activity is due
+  // within it: no model can run or notify before then, so waiting would only
+  // move SystemC's clock. The clock catches up when activity falls due, and
+  // before the scheduler thread touches a model (catch_up()), so every model
+  // sees what it saw when each advance was a wait.
   bool advance(ps_t dt) override {
     if (!dt) return false;
+    const ps_t due = due_in();
+    if (!lockstep_ && due > lag_ + dt) {
+      lag_ += dt;
+      return false;
+    }
     const ps_t start = now();
-    sc_core::wait(sc_core::sc_time::from_value(dt), kick_);
+    const ps_t span = lag_ + dt;
+    lag_ = 0;  // before the wait: models that run in it see agreeing clocks
+    sc_core::wait(sc_core::sc_time::from_value(span), kick_);
     return now() - start < dt;
   }
   bool hardware_pending() const override { return sc_core::sc_pending_activity(); }
@@ -46,14 +63,24 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
   // then looks again, so hardware that went idle without posting anything
   // becomes a hang it can report, not a stalled simulation.
   void wait_hardware() override {
-    const sc_core::sc_time next = sc_core::sc_time_to_pending_activity();
-    if (next == sc_core::SC_ZERO_TIME)
+    const ps_t due = due_in();
+    lag_ = 0;
+    if (due == 0)
       sc_core::wait(sc_core::SC_ZERO_TIME);
     else
-      sc_core::wait(next, kick_);
+      sc_core::wait(sc_core::sc_time::from_value(due), kick_);
   }
-  void kick() override { kick_.notify(sc_core::SC_ZERO_TIME); }
-  ps_t now() const override { return sc_core::sc_time_stamp().value(); }
+  void kick() override {
+    catch_up();
+    kick_.notify(sc_core::SC_ZERO_TIME);
+  }
+  ps_t now() const override { return sc_core::sc_time_stamp().value() + lag_; }
+  void catch_up() {
+    if (!lag_) return;
+    const ps_t lag = lag_;
+    lag_ = 0;
+    sc_core::wait(sc_core::sc_time::from_value(lag));
+  }
 
   std::exception_ptr error;
 
@@ -73,12 +100,33 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
 
  private:
 
+  /// Time from SystemC's clock to its next activity; activity due before
+  /// the scheduler's clock was notified from behind it, past a catch_up().
+  ps_t due_in() const {
+    const ps_t due = sc_core::sc_time_to_pending_activity().value();
+    if (due < lag_)
+      throw ModelBug(fmt::format("SystemC activity due at {} was scheduled while the scheduler's clock was at {}: "
+                                 "a model was touched without systemc_catch_up()",
+                                 format_time(sc_core::sc_time_stamp().value() + due), format_time(now())));
+    return due;
+  }
+
   std::function<void(CoroutineHost&)> main_;
   FiberSet fibers_;
   sc_core::sc_event kick_;  ///< hardware posted an event
+  ps_t lag_ = 0;            ///< the scheduler's clock minus SystemC's
+  bool lockstep_ = false;   ///< P2PSIM_SYSTEMC_LOCKSTEP: never ahead
 };
 
 }  // namespace
+
+namespace {
+SystemcHost* the_host = nullptr;
+}  // namespace
+
+void systemc_catch_up() {
+  if (the_host) the_host->catch_up();
+}
 
 void run_on_systemc(const std::function<void(CoroutineHost&)>& main, const std::function<void()>& elaborate) {
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
@@ -89,6 +137,7 @@ void run_on_systemc(const std::function<void(CoroutineHost&)>& main, const std::
   static SystemcHost* host = nullptr;
   if (host) throw ModelBug("run_on_systemc called twice in one process");
   host = new SystemcHost("p2pdma_sim", main);
+  the_host = host;
   if (elaborate) elaborate();
   try {
     sc_core::sc_start();

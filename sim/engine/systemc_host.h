@@ -17,4 +17,15 @@ namespace p2psim {
 void run_on_systemc(const std::function<void(CoroutineHost&)>& main,
                     const std::function<void()>& elaborate = {});
 
+/**
+ * systemc_catch_up() - bring SystemC's clock up to the scheduler's before the
+ * scheduler thread touches a SystemC model (a notify, a b_transport). The
+ * scheduler lets task time run ahead of SystemC's while no SystemC activity
+ * is due (what TLM-2.0's quantum keeper does for an initiator), so that a
+ * task's time advance is not a SystemC context switch; a notification made
+ * from behind would land in the past. A no-op anywhere else: while a model
+ * runs, the clocks agree.
+ */
+void systemc_catch_up();
+
 }  // namespace p2psim

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/kernel_bug.h"
+#include "engine/systemc_host.h"
 
 namespace p2psim {
 
@@ -14,6 +15,7 @@ CpuMmioModule::CpuMmioModule(const sc_core::sc_module_name& name) : sc_core::sc_
 
 std::optional<ps_t> CpuMmioModule::access(uint64_t addr, uint64_t* value, bool write, ps_t at,
                                           const std::string& device) {
+  systemc_catch_up();  // the endpoint's b_transport reads SystemC's clock
   uint8_t data[8];
   std::memcpy(data, value, 8);
   tlm::tlm_generic_payload gp;

@@ -1,6 +1,8 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
 #include "platform/interrupt_controller.h"
 
+#include "engine/systemc_host.h"
+
 namespace p2psim {
 
 InterruptController::InterruptController(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {
@@ -8,11 +10,13 @@ InterruptController::InterruptController(const sc_core::sc_module_name& name) : 
 }
 
 void InterruptController::post(ps_t at, int device, uint64_t seq, std::function<void()> deliver) {
+  systemc_catch_up();
   pending_.emplace(std::make_tuple(at, device, seq), std::move(deliver));
   changed_.notify(sc_core::SC_ZERO_TIME);
 }
 
 void InterruptController::clear() {
+  systemc_catch_up();
   pending_.clear();
   changed_.notify(sc_core::SC_ZERO_TIME);
 }

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "engine/systemc_host.h"
 #include "hw/nvme_controller.h"
 #include "platform/tlm_backend.h"
 
@@ -36,7 +37,10 @@ class NvmeModule : public sc_core::sc_module {
   void attach(hw::NvmeController* ctrl, TlmBackend* backend, uint64_t bar_base);
   void detach();
   /// An MMIO write changed what the controller has to do.
-  void kick() { kick_.notify(sc_core::SC_ZERO_TIME); }
+  void kick() {
+    systemc_catch_up();  // the driver rings from the scheduler thread, maybe ahead of SystemC
+    kick_.notify(sc_core::SC_ZERO_TIME);
+  }
   /**
    * transfer() - one DMA of the controller through @dma, issued at @issue
    * (absolute ps; the controller runs its events lazily, so its time may lag

@@ -6,13 +6,19 @@ bin=$1 src=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 s1=$src/scenarios/s1_premature_genalloc_return.yaml
-runs=1000000
-args=(fuzz "$s1" --variant rfc-v3 --runs $runs --jobs 2 --no-shrink --json)
 checkpointed() {
   python3 -c 'import json,sys
 try: print(json.load(open(sys.argv[1]))["executions"])
 except (OSError, ValueError): print(-1)' "$1"
 }
+# Enough executions for about 8 s at this build's rate (a sanitizer build
+# runs ten times slower than Release): the first checkpoint with progress
+# comes a second after the start, so the kill lands well before the end.
+rate=$("$bin" fuzz "$s1" --variant rfc-v3 --runs 20000 --jobs 2 --no-shrink --json --out "$tmp/calibrate" |
+       python3 -c 'import json,sys; print(json.load(sys.stdin)["executions_per_second"])') || [ $? -eq 1 ]
+runs=$(( rate * 8 > 100000 ? rate * 8 : 100000 ))
+echo "$rate executions/s: $runs executions per campaign"
+args=(fuzz "$s1" --variant rfc-v3 --runs $runs --jobs 2 --no-shrink --json)
 
 "$bin" "${args[@]}" --out "$tmp/whole" > "$tmp/whole.json" || [ $? -eq 1 ]
 
