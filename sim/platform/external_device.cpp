@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "engine/systemc_host.h"
 #include "kernel/kernel.h"
 #include "platform/cpu_mmio_module.h"
 #include "platform/device_exec.h"
@@ -16,7 +17,8 @@ namespace p2psim {
 
 ExternalDevice::ExternalDevice(Platform& p, const EndpointSpec& ep, pcie::ExternalEndpoint& model, int event_id)
     : p_(p), ep_(ep), model_(model), event_id_(event_id) {
-  model_.reset();  // power-on state for this execution
+  systemc_catch_up();  // a model's reset() may notify or read SystemC's clock
+  model_.reset();      // power-on state for this execution
 }
 
 long ExternalDevice::mmio(kern::Exec& ex, uint64_t offset, uint64_t* value, bool write) {
