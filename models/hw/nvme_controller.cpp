@@ -12,6 +12,19 @@ using namespace nvme;
 
 namespace {
 
+// A finished command's buffer, emptied, for the next command to fill.
+template <class T>
+void give_spare(std::vector<std::vector<T>>& spares, std::vector<T>& v) {
+  v.clear();
+  if (v.capacity()) spares.push_back(std::move(v));
+}
+template <class T>
+void take_spare(std::vector<std::vector<T>>& spares, std::vector<T>& v) {
+  if (spares.empty()) return;
+  v = std::move(spares.back());
+  spares.pop_back();
+}
+
 constexpr std::uint64_t kPageMask4k = 0xfff;
 
 std::uint64_t pow2_at_least(std::uint64_t v) {
@@ -346,11 +359,8 @@ void NvmeController::advance(ps_t now) {
 }
 
 void NvmeController::retire(std::map<std::uint64_t, Cmd>::iterator it) {
-  Cmd& c = it->second;
-  c.data.clear();
-  c.prps.clear();
-  if (c.data.capacity()) spare_data_.push_back(std::move(c.data));
-  if (c.prps.capacity()) spare_prps_.push_back(std::move(c.prps));
+  give_spare(spare_data_, it->second.data);
+  give_spare(spare_prps_, it->second.prps);
   cmds_.erase(it);
 }
 
@@ -441,14 +451,8 @@ void NvmeController::on_fetch(ps_t t, std::uint16_t sqid) {
     Cmd c;
     std::memcpy(&c.sqe, buf.data() + std::size_t{i} * sizeof(Sqe), sizeof(Sqe));
     c.sqid = sqid;
-    if (!spare_data_.empty()) {
-      c.data = std::move(spare_data_.back());
-      spare_data_.pop_back();
-    }
-    if (!spare_prps_.empty()) {
-      c.prps = std::move(spare_prps_.back());
-      spare_prps_.pop_back();
-    }
+    take_spare(spare_data_, c.data);
+    take_spare(spare_prps_, c.prps);
     const std::uint64_t id = next_cmd_++;
     cmds_.emplace(id, std::move(c));
     schedule(done + overhead, Ev::kExecute, id);

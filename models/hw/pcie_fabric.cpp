@@ -962,29 +962,34 @@ class PcieFabric::Run {
 
 PcieFabric::~PcieFabric() = default;
 
+PcieFabric::Run& PcieFabric::runner() {
+  if (!run_) run_ = std::make_unique<Run>(*this);  // Run is complete only here, below the constructor
+  return *run_;
+}
+
 std::vector<Transfer> PcieFabric::run(const std::vector<DmaRequest>& batch) {
-  if (!run_) run_ = std::make_unique<Run>(*this);
-  run_->go(batch.data(), batch.size());
+  Run& r = runner();
+  r.go(batch.data(), batch.size());
   std::vector<Transfer> out;
   out.reserve(batch.size());
-  for (std::size_t i = 0; i < batch.size(); ++i) out.push_back(std::move(run_->transfer(i)));
+  for (std::size_t i = 0; i < batch.size(); ++i) out.push_back(std::move(r.transfer(i)));
   return out;
+}
+
+Transfer PcieFabric::run_one(const DmaRequest& q) {
+  Run& r = runner();
+  r.go(&q, 1);
+  return std::move(r.transfer(0));
 }
 
 Transfer PcieFabric::dma_write(DeviceId requester, std::uint64_t dest_addr, std::uint64_t bytes,
                                ps_t now) {
-  if (!run_) run_ = std::make_unique<Run>(*this);
-  const DmaRequest q{DmaOp::kWrite, requester, dest_addr, bytes, now};
-  run_->go(&q, 1);
-  return std::move(run_->transfer(0));
+  return run_one({DmaOp::kWrite, requester, dest_addr, bytes, now});
 }
 
 Transfer PcieFabric::dma_read(DeviceId requester, std::uint64_t src_addr, std::uint64_t bytes,
                               ps_t now) {
-  if (!run_) run_ = std::make_unique<Run>(*this);
-  const DmaRequest q{DmaOp::kRead, requester, src_addr, bytes, now};
-  run_->go(&q, 1);
-  return std::move(run_->transfer(0));
+  return run_one({DmaOp::kRead, requester, src_addr, bytes, now});
 }
 
 }  // namespace p2psim::hw

@@ -392,6 +392,8 @@ class PcieFabric {
     DeviceId device = kNoDevice;
   };
   class Run;
+  Run& runner();
+  Transfer run_one(const DmaRequest& q);
 
   // Routing walks the tree hop by hop as the ports would; the steps point
   // into links_ and rcs_, hence non-const.

@@ -120,10 +120,8 @@ class SystemcHost : public sc_core::sc_module, public CoroutineHost {
   bool lockstep_ = false;   ///< P2PSIM_SYSTEMC_LOCKSTEP: never ahead
 };
 
-}  // namespace
+SystemcHost* the_host = nullptr;  // the process's one host (SystemC elaborates once)
 
-namespace {
-SystemcHost* the_host = nullptr;
 }  // namespace
 
 void systemc_catch_up() {
@@ -136,10 +134,8 @@ void run_on_systemc(const std::function<void(CoroutineHost&)>& main, const std::
   sc_report_handler::set_actions(sc_core::SC_WARNING, sc_core::SC_DISPLAY | sc_core::SC_THROW);
   sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
-  static SystemcHost* host = nullptr;
-  if (host) throw ModelBug("run_on_systemc called twice in one process");
-  host = new SystemcHost("p2pdma_sim", main);
-  the_host = host;
+  if (the_host) throw ModelBug("run_on_systemc called twice in one process");
+  SystemcHost* host = the_host = new SystemcHost("p2pdma_sim", main);
   if (elaborate) elaborate();
   try {
     sc_core::sc_start();
