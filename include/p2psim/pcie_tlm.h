@@ -47,6 +47,11 @@ namespace p2psim::pcie {
  *               the payload's own address is restored to what you sent).
  * @iommu_fault: the IOMMU refused it (TLM_ADDRESS_ERROR_RESPONSE; the fault
  *               is logged as an iommu_fault finding; no data moved).
+ * @unsupported_request: the target's link is down (surprise removal): a
+ *               read gets an Unsupported Request completion
+ *               (TLM_ADDRESS_ERROR_RESPONSE, no data); a write, being posted,
+ *               is dropped where the link ends and the requester sees
+ *               TLM_OK_RESPONSE, as on the wire.
  * @error:       why it failed, when the response status is an error.
  */
 struct TlpExtension : tlm::tlm_extension<TlpExtension> {
@@ -63,6 +68,7 @@ struct TlpExtension : tlm::tlm_extension<TlpExtension> {
   bool translated = false;
   uint64_t completer_address = 0;
   bool iommu_fault = false;
+  bool unsupported_request = false;
   std::string error;
 
   tlm::tlm_extension_base* clone() const override { return new TlpExtension(*this); }

@@ -619,9 +619,16 @@ void NvmeController::on_data_in(ps_t t, std::uint64_t id) {
   c.data.assign(c.xfer_len, 0);
   ps_t done = t;
   std::uint64_t pos = 0;
+  completer_error_ = false;
   for (const Segment& s : segments(c)) {
     done = std::max(done, mem_read(t, s.addr, c.data.data() + pos, s.len));
     pos += s.len;
+  }
+  if (completer_error_) {  // nothing reaches the media (NVMe 2.0 Data Transfer Error)
+    completer_error_ = false;
+    c.data.clear();
+    fail(done, id, kSctGeneric, kScDataTransferError);
+    return;
   }
   schedule(done, Ev::kMedia, id);
 }

@@ -181,6 +181,10 @@ class NvmeController {
   const std::string& enable_error() const { return enable_error_; }
   /// Commands fetched and not yet completed.
   std::size_t commands_in_flight() const { return cmds_.size(); }
+  /// The DmaPort's read that is returning got an error completion
+  /// (Unsupported Request, Completer Abort): no data came. A command whose
+  /// data read failed completes with Data Transfer Error.
+  void completer_error() { completer_error_ = true; }
 
  private:
   enum class Ev { kEnableDone, kDisableDone, kShutdownDone, kFetch, kExecute, kPrpList, kPrpsDone,
@@ -282,6 +286,7 @@ class NvmeController {
   std::uint64_t cba_ = 0;
   std::uint64_t legacy_cmb_bus_ = kNoEvent;  // "unset"
   std::string enable_error_;
+  bool completer_error_ = false;  ///< set by completer_error(), taken by the data phase
 
   std::vector<SubQueue> sqs_;
   std::vector<CompQueue> cqs_;

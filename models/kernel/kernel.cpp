@@ -73,10 +73,12 @@ uint8_t* Kernel::phys_page(uint64_t pfn) {
 }
 
 void Kernel::phys_write(uint64_t pfn, uint64_t offset, uint64_t value) {
+  if (!gone_bars_.empty() && bar_is_gone(pfn << PAGE_SHIFT)) return;  // nobody takes it
   std::memcpy(phys_page(pfn) + (offset & ~7ULL) % 4096, &value, 8);
 }
 
 uint64_t Kernel::phys_read(uint64_t pfn, uint64_t offset) const {
+  if (!gone_bars_.empty() && bar_is_gone(pfn << PAGE_SHIFT)) return ~0ULL;  // the root port's all-ones answer
   if (device_memory)
     if (uint8_t* p = device_memory(pfn)) {
       uint64_t v = 0;

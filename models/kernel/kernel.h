@@ -77,6 +77,18 @@ class Kernel {
   /// Memory a device owns (a CMB): returns its page for @pfn, or null.
   std::function<uint8_t*(uint64_t pfn)> device_memory;
 
+  /// A function's link went down (surprise removal): its BAR at
+  /// [@phys, @phys + @size) no longer answers. CPU loads there return all
+  /// ones and stores are dropped, as an Unsupported Request does.
+  void bar_gone(uint64_t phys, uint64_t size) { gone_bars_.emplace_back(phys, size); }
+  bool bar_is_gone(uint64_t phys) const {
+    for (const auto& [base, size] : gone_bars_)
+      if (phys - base < size) return true;
+    return false;
+  }
+  /// pci_lock_rescan_remove(): the PCI core's rescan/remove mutex.
+  bool pci_rescan_remove_locked = false;
+
   /// Block devices by name (the hardware layer registers them).
   std::map<std::string, class BlockDevice*> block_devices;
 
@@ -96,6 +108,7 @@ class Kernel {
  private:
   // Looked up by pfn only, never iterated: no ordering can leak into results.
   std::unordered_map<uint64_t, std::unique_ptr<std::array<uint8_t, 4096>>> phys_pages_;
+  std::vector<std::pair<uint64_t, uint64_t>> gone_bars_;  ///< (phys, size)
   std::vector<std::pair<std::string, std::function<void(Exec&)>>> task_work_;
   std::map<std::string, std::pair<int, int>, std::less<>> fail_sites_;  // site -> (nth, calls so far)  // (pfn, offset/8) -> word
 };

@@ -43,6 +43,10 @@ ps_t NvmeModule::transfer(ps_t issue, uint64_t addr, uint8_t* data, size_t len, 
     dma->b_transport(gp, delay);
   }
   if (ext.iommu_fault) return issue;
+  if (ext.unsupported_request) {  // the target's link is down
+    if (!write) ctrl_->completer_error();
+    return ext.complete_ps ? ext.complete_ps : issue;
+  }
   if (gp.is_response_error())
     throw ModelBug(fmt::format("{}: DMA {} of {:#x} failed in the fabric: {}", who, write ? "write" : "read",
                                ext.translated ? ext.completer_address : addr, ext.error));

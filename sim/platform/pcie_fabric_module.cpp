@@ -54,6 +54,7 @@ void PcieFabricModule::endpoint_transport(int port, tlm::tlm_generic_payload& gp
   if (!ext) own.emplace(gp, ext = &local);
   ext->complete_ps = ext->completer_address = 0;
   ext->crossed_root_complex = ext->acs_redirected = ext->translated = ext->iommu_fault = false;
+  ext->unsupported_request = false;
   ext->error.clear();
   tlm::tlm_response_status status = tlm::TLM_GENERIC_ERROR_RESPONSE;
   if (!backend_) {
@@ -115,6 +116,19 @@ void PcieFabricModule::complete(tlm::tlm_generic_payload& gp, sc_core::sc_time& 
   const ps_t stamp = sc_core::sc_time_stamp().value();
   sc_core::sc_time at = sc_core::sc_time::from_value(t.end > stamp ? t.end - stamp : 0);
   gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  if (backend_->link_down(addr)) {
+    // The TLPs die at the port above the dead link (timed as if they went
+    // all the way): nothing moves, no oracle sees a landing.
+    ext->unsupported_request = true;
+    if (write) {
+      gp.set_response_status(tlm::TLM_OK_RESPONSE);
+      delay = sc_core::sc_time::from_value(t.end > stamp ? t.end - stamp : 0);
+    } else {
+      ext->error = fmt::format("Unsupported Request: the link to {:#x} is down", addr);
+      gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    }
+    return;
+  }
   const int port = backend_->bar_port(addr);
   if (backend_->is_msi(addr)) {  // the interrupt controller takes it
     uint32_t data = 0;

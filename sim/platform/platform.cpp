@@ -217,7 +217,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       it->second.bio->status = 0;
       batch.push_back(it->first);
     }
-    if (any)
+    if (any && !link_down_)
       ctrl.reg_write(p_.abs(ex.now()), static_cast<uint32_t>(nv::cq_head_doorbell(q.qid, ctrl.config().dstrd)), q.cq_head, 4);
     // rq_list_add() pushes at the head: the batch runs newest CQE first.
     std::reverse(batch.begin(), batch.end());
@@ -367,6 +367,26 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
 
   void detach() { module_->detach(); }
 
+  /// The link above the function went down (surprise removal): the
+  /// controller is gone with whatever it was doing; register writes go
+  /// nowhere.
+  void link_down() {
+    link_down_ = true;
+    module_->detach();
+  }
+
+  /// nvme_cancel_tagset() on a dead controller: every request in flight
+  /// ends with -EIO after its DMA mappings go.
+  void cancel_inflight(kern::Exec& ex) {
+    std::vector<int> keys;
+    for (auto& [key, inf] : inflight_) {
+      inf.bio->status = -5;  // -EIO
+      unmap_all(ex, inf.unmaps);
+      keys.push_back(key);
+    }
+    if (!keys.empty()) end_requests(ex, ex.now(), std::move(keys));
+  }
+
   // models drivers/nvme/host/pci.c:nvme_remove() in outline as of v6.2: the
   // block device goes (new I/O fails) and nvme_remove_namespaces() ->
   // del_gendisk() freezes the queue, waiting for the requests in flight,
@@ -374,8 +394,21 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   // nvme_dev_disable() disables the controller (nvme_cancel_tagset() finds
   // nothing left) and the queues are freed (the CMB SQ back to its p2pmem
   // pool) before the devm actions release the CMB.
+  //
+  // A function that is gone (pci_device_is_present(): marked disconnected,
+  // or its config space answers all ones) is DEAD first: nvme_dev_disable()
+  // leaves the controller alone and cancels every request in flight
+  // (nvme_cancel_tagset(): host-aborted, retried, and refused by the
+  // suspended queue: -EIO; the model ends them with -EIO at once), so the
+  // freeze below finds nothing left.
   void remove(kern::Exec& ex, kern::P2pdmaProvider& prov) {
     KFUNC(ex, "nvme_remove");
+    const bool present = !prov.disconnected && !link_down_;
+    if (!present) {
+      KFUNC(ex, "nvme_dev_disable");
+      ex.notef("{}: controller is dead, cancelling {} requests", ep_.name, inflight_.size());
+      cancel_inflight(ex);
+    }
     p_.kernel().block_devices.erase(ep_.name);
     removed_ = true;
     {
@@ -384,8 +417,10 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       ex.wait_event([this] { return inflight_.empty() && entered_ == 0; },
                     "blk_mq_freeze_queue_wait: requests in flight");
     }
-    ctrl.reg_write(p_.abs(ex.now()), nv::kRegCc, 0, 4);  // nvme_disable_ctrl
-    module_->kick();
+    if (!link_down_) {  // nvme_pci_ctrl_is_dead() reads the config space
+      ctrl.reg_write(p_.abs(ex.now()), nv::kRegCc, 0, 4);  // nvme_disable_ctrl
+      module_->kick();
+    }
     for (auto q = io_.rbegin(); q != io_.rend(); ++q)  // nvme_free_queues(): highest qid first
       if (q->cmb_kaddr) {
         kern::pci_free_p2pmem(ex, p_.kernel(), prov, q->cmb_kaddr, q->cmb_bytes);
@@ -482,6 +517,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   }
 
   void ring_sq(kern::Exec& ex, Queue& q) {
+    if (link_down_) return;  // the write goes nowhere: the request waits for nvme_remove()
     ctrl.reg_write(p_.abs(ex.now()), static_cast<uint32_t>(nv::sq_tail_doorbell(q.qid, ctrl.config().dstrd)), q.sq_tail, 4);
     module_->kick();
   }
@@ -552,6 +588,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   uint16_t next_admin_cid_ = 1;
   std::map<int, Inflight> inflight_;
   bool removed_ = false;  ///< nvme_remove() deleted the disk: new bios fail
+  bool link_down_ = false;  ///< surprise removal: the controller is gone
   int entered_ = 0;       ///< submitters between bio_queue_enter() and queueing
   uint64_t irq_seq_ = 0;
   hw::NvmeCmbMap cmb_;
@@ -735,6 +772,18 @@ bool Platform::passes_iommu(hw::DeviceId requester, uint64_t addr) {
   if (!iommu_enabled_) return false;
   const hw::DeviceId owner = bar_owner(addr);
   return owner == hw::kNoDevice || peer_reaches_root_complex(owner, requester);
+}
+
+bool Platform::link_down(uint64_t addr) const {
+  if (links_down_.empty()) return false;
+  const hw::DeviceId owner = bar_owner(addr);
+  return std::find(links_down_.begin(), links_down_.end(), owner) != links_down_.end();
+}
+
+void Platform::surprise_remove(const std::string& name) {
+  for (const auto& ep : sc_.topo->endpoints)
+    if (ep.name == name) links_down_.push_back(ep.device);
+  if (NvmeDevice* d = nvme(name)) d->link_down();
 }
 
 int Platform::bar_port(uint64_t addr) const {

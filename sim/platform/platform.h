@@ -71,6 +71,9 @@ class Platform : public TlmBackend {
   /// Write a port's ACS Control register at run time (setpci): routing
   /// changes at once, the kernel's cached map types do not.
   void set_acs(const std::string& port, uint16_t ctrl);
+  /// The link above endpoint @name goes down (the card is pulled): its BAR
+  /// answers no request, and an NVMe controller stops where it is.
+  void surprise_remove(const std::string& name);
   /// Payload bytes all root complexes forwarded between root ports so far.
   uint64_t rc_p2p_bytes() const;
 
@@ -111,6 +114,7 @@ class Platform : public TlmBackend {
   uint16_t requester_id(hw::DeviceId dev) const override;
   bool passes_iommu(hw::DeviceId requester, uint64_t addr) override;
   int bar_port(uint64_t addr) const override;
+  bool link_down(uint64_t addr) const override;
   uint64_t bar_base(int port) const override;
   bool move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) override;
   void dma_done(hw::DeviceId requester, uint64_t addr, size_t len, ps_t at, bool write) override;
@@ -136,6 +140,7 @@ class Platform : public TlmBackend {
   HardwareModules modules_;
   std::vector<hw::DeviceId> ports_;  ///< fabric port -> endpoint function
   std::map<const kern::DevPagemap*, hw::DeviceId> pgmap_dev_;
+  std::vector<hw::DeviceId> links_down_;  ///< surprise-removed endpoints
   ps_t boot_t0_ = 0;
 };
 

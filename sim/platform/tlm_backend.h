@@ -36,6 +36,9 @@ class TlmBackend {
   /// The fabric port of the endpoint model whose BAR holds @addr, or -1:
   /// host DRAM, or the BAR of an endpoint with no model (a p2pmem card).
   virtual int bar_port(uint64_t addr) const = 0;
+  /// Is the BAR holding @addr behind a link that went down (its function
+  /// surprise-removed)? Requests to it end as Unsupported Requests.
+  virtual bool link_down(uint64_t addr) const = 0;
   /// Bus address of BAR 0 of the endpoint on fabric port @port: BAR targets
   /// see addresses relative to it, as behind any TLM router.
   virtual uint64_t bar_base(int port) const = 0;
