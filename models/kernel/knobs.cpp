@@ -70,6 +70,14 @@ const std::vector<KnobSpec>& knob_specs() {
        "Jann Horn; v5.19, in 5.10.y/5.15.y as a rewrite in unmap_region()); Roman Gushchin, "
        "'mmu_gather: move tlb flush for VM_PFNMAP/VM_MIXEDMAP vmas into free_pgtables()' (v6.16)",
        KNOB_FIELD(pfnmap_unlink_flush, PfnmapUnlinkFlush)},
+      {"pci_disconnect_device_lock",
+       {"false", "true"},
+       "A surprise removal's pci_dev_set_disconnected() marks the function gone under its device "
+       "lock, so pciehp first waits for an unbind that holds the lock (5.15, 6.2); later kernels "
+       "mark it without the lock, so a driver's remove() in progress sees the function gone.",
+       "drivers/pci/pci.h pci_dev_set_disconnected(): device_lock() in 5.15.0 and 6.2.1, absent in "
+       "6.14.0 and 7.0-rc6",
+       KNOB_FIELD(pci_disconnect_device_lock, bool)},
       {"alloc_mmap_error_puts_pgmap_ref",
        {"false", "true"},
        "p2pmem_alloc_mmap() error path drops its temporary pgmap ref when vm_insert_page() "
@@ -287,6 +295,7 @@ const std::vector<Preset>& presets() {
     v615.alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_zero;
     v615.refcount_era = RefcountEra::zero_based;
     v615.map_types_gfp = MapTypesGfp::atomic;  // 1e5c66afd4a4, v6.9
+    v615.pci_disconnect_device_lock = false;   // read absent in 6.14.0
     v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount; x86 frees page tables by RCU", v615,
                  PgtableFree::rcu});
     Knobs latest = v615;

@@ -105,6 +105,10 @@ struct Knobs {
   /// not flush between VMAs of one gather (arm64 flushes at every VMA end).
   bool mmu_gather_merge_vmas = true;
   PfnmapUnlinkFlush pfnmap_unlink_flush = PfnmapUnlinkFlush::tlb_end_vma;
+  /// pci_dev_set_disconnected() takes the device lock (5.15, 6.2), so a
+  /// surprise removal waits for an unbind in progress before marking the
+  /// function gone; 6.14 and 7.0 mark it without the lock.
+  bool pci_disconnect_device_lock = true;
   bool alloc_mmap_error_puts_pgmap_ref = false;
   /// CONFIG_DEBUG_VM: VM_BUG_ON/VM_WARN_ON checks are compiled in.
   bool config_debug_vm = false;

@@ -60,6 +60,7 @@ struct P2pdmaProvider {
   std::function<void(Exec&)> driver_remove;
   bool bound = true;
   bool device_locked = false;  ///< device_lock(): held across a driver unbind
+  bool disconnected = false;   ///< pci_dev_is_disconnected(): a surprise removal marked it
 };
 
 /// models drivers/pci/p2pdma.c:pci_p2pdma_add_resource(). 0 or -errno.

@@ -33,12 +33,12 @@ struct OpSpec {
                     alloc, free, o_direct, p2pmem_test, set_acs, fio, mmio_write, mmio_poll, wait_irq,
                     vfio_open, vfio_mmap, vfio_close, vfio_wait_request, pci_command, dmabuf_export,
                     dmabuf_close, rdma_reg_mr, rdma_write, rdma_dereg_mr, iommufd_map, iommufd_dma_write,
-                    iommufd_unmap, p2pmem_find,
+                    iommufd_unmap, p2pmem_find, surprise_remove,
                     // Internal: what the loader expands p2pmem_test and fio into.
                     p2pmem_setup, p2pmem_thread, p2pmem_report };
   Kind kind;
   std::string buf;       ///< mmap/munmap/store/load/pin, alloc/free name
-  std::string provider;  ///< mmap, unbind, alloc; p2pmem_test/fio buffer (kHostBuffer: host memory)
+  std::string provider;  ///< mmap, unbind, surprise_remove, alloc; p2pmem_test/fio buffer (kHostBuffer: host memory)
   uint64_t pages = 1;    ///< mmap, pin
   uint64_t page = 0;     ///< store/load: page index in the buffer
   uint64_t value = 0;    ///< store

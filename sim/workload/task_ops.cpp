@@ -9,6 +9,7 @@
 #include "kernel/blk.h"
 #include "kernel/memory.h"
 #include "kernel/mmap.h"
+#include "kernel/pci_hotplug.h"
 #include "platform/external_device.h"
 #include "platform/platform.h"
 #include "common/kernel_bug.h"
@@ -179,6 +180,38 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
           kern::device_release_driver(ex, k, *w.providers.at(op.provider));
         outcome(op, 0, [&] { return "driver unbound"; });
         break;
+      case K::surprise_remove: {
+        // The card leaves its slot: the link goes down at once (the
+        // hardware), then this task plays pciehp's IRQ thread.
+        kern::HotplugFunction fn;
+        fn.slot = op.provider;
+        bool& slot_on = w.slot_on.emplace(op.provider, true).first->second;
+        fn.slot_on = &slot_on;
+        uint64_t bar_phys = 0, bar_size = 0;
+        if (kern::VfioPciCoreDevice* v = w.vfio.count(op.provider) ? w.vfio.at(op.provider) : nullptr) {
+          bar_phys = v->bar_phys;
+          bar_size = v->bar_size;
+          fn.device_locked = &v->device_locked;
+          fn.disconnected = &v->disconnected;
+          fn.stop_and_remove = [&k, v](kern::Exec& e) { kern::vfio_device_release_driver(e, k, *v); };
+        } else {
+          kern::P2pdmaProvider* p = w.providers.at(op.provider);
+          bar_phys = p->bar_phys;
+          bar_size = p->bar_size;
+          fn.device_locked = &p->device_locked;
+          fn.disconnected = &p->disconnected;
+          fn.stop_and_remove = [&k, p](kern::Exec& e) { kern::device_release_driver(e, k, *p); };
+        }
+        if (slot_on) {
+          k.bar_gone(bar_phys, bar_size);
+          if (w.platform) w.platform->surprise_remove(op.provider);
+          ex.notef("{}: link down (surprise removal)", op.provider);
+          ex.pp("pciehp_ist:entry");
+        }
+        const int rc = kern::pciehp_surprise_removal(ex, k, fn);
+        outcome(op, rc, [&] { return rc ? error_text(rc) : std::string("function removed"); });
+        break;
+      }
       case K::vfio_open: {
         const long fd = kern::vfio_device_open(ex, k, *w.vfio.at(op.dev), *proc);
         outcome(op, fd < 0 ? fd : 0, [&] { return fd < 0 ? error_text(fd) : fmt::format("fd {}", fd); });

@@ -49,6 +49,7 @@ struct ScenarioWorld {
   std::map<std::string, kern::DmaBuf*> dmabufs;          ///< exported dma-bufs by name (their fds)
   std::map<std::string, kern::RdmaDmabufMr> mrs;         ///< dma-buf MRs by importing device
   std::map<std::string, kern::IommufdDmabufPages> ioas;  ///< dma-bufs mapped into an IOAS, by the device using it
+  std::map<std::string, bool> slot_on;  ///< hotplug slots by function: false once pulled
   std::vector<OpOutcome> outcomes;  ///< what each op did, in the order they returned
   bool record_outcomes = true;      ///< false: leave @outcomes empty (campaigns)
 };
