@@ -12,21 +12,12 @@
 #include "explore/runner.h"
 #include "scenario/scenario.h"
 #include "scenario/strict_yaml.h"
+#include "support/scenario_run.h"
 
 using namespace p2psim;
 
 namespace {
-RunResult run_once(const std::string& path, const std::string& variant, const ParamValues& params = {}) {
-  Scenario sc = load_scenario(std::string(P2PSIM_SOURCE_DIR) + "/" + path, params);
-  RunConfig rc = resolve_run(sc, variant, {});
-  RunResult r;
-  run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
-    RunOptions opt;
-    opt.hardware = &hw;
-    r = run_execution(host, sc, rc, opt);
-  });
-  return r;
-}
+using p2psim_test::run_scenario_once;
 
 const OpOutcome* find(const RunResult& r, const std::string& task, const std::string& op, int nth = 1) {
   for (const auto& o : r.outcomes)
@@ -37,7 +28,7 @@ const OpOutcome* find(const RunResult& r, const std::string& task, const std::st
 
 TEST_CASE("between link down and pciehp's zap a store is dropped and a load reads all ones", "[hotplug]") {
   for (const char* variant : {"v6.2", "latest"}) {
-    RunResult r = run_once("tests/data/scenarios/surprise_removal_cpu_access.yaml", variant);
+    RunResult r = run_scenario_once("tests/data/scenarios/surprise_removal_cpu_access.yaml", variant);
     INFO(variant);
     CHECK(verdict_of(r.findings) == "clean");
     const OpOutcome* load = find(r, "user", "load");
@@ -54,7 +45,7 @@ TEST_CASE("between link down and pciehp's zap a store is dropped and a load read
 }
 
 TEST_CASE("a drive pulled under p2pmem-test: its requests end with EIO and the removal completes", "[hotplug]") {
-  RunResult r = run_once("scenarios/surprise_removal_drive.yaml", "v6.2");
+  RunResult r = run_scenario_once("scenarios/surprise_removal_drive.yaml", "v6.2");
   CHECK(verdict_of(r.findings) == "clean");
   const OpOutcome* test = find(r, "p2pmem_test", "p2pmem_test");
   const OpOutcome* removed = find(r, "pciehp", "surprise_remove");
@@ -66,7 +57,7 @@ TEST_CASE("a drive pulled under p2pmem-test: its requests end with EIO and the r
 
 TEST_CASE("a peer read of a pulled card's BAR gets an Unsupported Request: Data Transfer Error, EIO", "[hotplug]") {
   // At 1.988 ms nvme1 is reading a 64 KiB chunk out of the p2pmem card.
-  RunResult r = run_once("scenarios/surprise_removal.yaml", "v6.2", {{"skip_read", "true"}, {"at", "1988us"}});
+  RunResult r = run_scenario_once("scenarios/surprise_removal.yaml", "v6.2", {{"skip_read", "true"}, {"at", "1988us"}});
   CHECK(verdict_of(r.findings) == "clean");
   const OpOutcome* test = find(r, "p2pmem_test", "p2pmem_test");
   REQUIRE(test);
@@ -74,7 +65,7 @@ TEST_CASE("a peer read of a pulled card's BAR gets an Unsupported Request: Data 
 }
 
 TEST_CASE("a card pulled between two writes out of its memory: the next write finds the buffer zapped", "[hotplug]") {
-  RunResult r = run_once("scenarios/surprise_removal.yaml", "v6.2", {{"skip_read", "true"}, {"at", "1995us"}});
+  RunResult r = run_scenario_once("scenarios/surprise_removal.yaml", "v6.2", {{"skip_read", "true"}, {"at", "1995us"}});
   CHECK(verdict_of(r.findings) == "clean");
   const OpOutcome* test = find(r, "p2pmem_test", "p2pmem_test");
   REQUIRE(test);

@@ -7,20 +7,13 @@
 #include "explore/runner.h"
 #include "scenario/scenario.h"
 #include "engine/systemc_host.h"
+#include "support/scenario_run.h"
 
 using namespace p2psim;
 
 namespace {
 RunResult run_once(const std::string& file, const std::string& variant) {
-  Scenario sc = load_scenario(std::string(P2PSIM_SOURCE_DIR) + "/tests/data/scenarios/" + file);
-  RunConfig rc = resolve_run(sc, variant, {});
-  RunResult r;
-  run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
-    RunOptions opt;
-    opt.hardware = &hw;
-    r = run_execution(host, sc, rc, opt);
-  });
-  return r;
+  return p2psim_test::run_scenario_once("tests/data/scenarios/" + file, variant);
 }
 }  // namespace
 

@@ -16,6 +16,7 @@
 #include "scenario/endpoint_models.h"
 #include "scenario/scenario.h"
 #include "support/cli_runner.h"
+#include "support/scenario_run.h"
 
 using namespace p2psim;
 using p2psim_test::Cli;
@@ -25,16 +26,7 @@ using p2psim_test::src;
 
 namespace {
 RunResult run_once(const std::string& file, const std::string& variant, const ParamValues& params = {}) {
-  Scenario sc = load_scenario(src(file), params);
-  RunConfig rc = resolve_run(sc, variant, {});
-  RunResult r;
-  run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
-    RunOptions opt;
-    opt.hardware = &hw;
-    opt.hardware_metrics = true;
-    r = run_execution(host, sc, rc, opt);
-  });
-  return r;
+  return p2psim_test::run_scenario_once(file, variant, params, /*hardware_metrics=*/true);
 }
 
 const LinkMetrics& link(const RunResult& r, const std::string& name) {
