@@ -256,6 +256,18 @@ DomainId Iommu::alloc_domain(DomainType type) {
   return id;
 }
 
+// models drivers/iommu/dma-iommu.c:iommu_dma_init_fq() as of v6.2: nothing
+// to do once the cookie has an fq_domain; else empty per-CPU rings, then
+// fq_domain published last (the model has no concurrent reader mid-way).
+int Iommu::init_fq(DomainId domain) {
+  Domain& d = dom(domain);
+  if (d.type == DomainType::dma_fq) return 0;
+  if (d.type != DomainType::dma) return -22;
+  for (uint32_t cpu = 0; cpu < cfg_.ncpus; ++cpu) d.fq[cpu].entries.resize(cfg_.fq_size);
+  d.type = DomainType::dma_fq;
+  return 0;
+}
+
 void Iommu::attach_device(DeviceId dev, DomainId domain) {
   if (domain == kNoDomain) {
     attach_.erase(dev);

@@ -222,6 +222,11 @@ class Iommu {
   DomainId domain_of(DeviceId dev) const;
   DomainType domain_type(DomainId domain) const;
   bool translates(DomainId domain) const;
+  /// iommu_dma_init_fq() on a live dma domain (the sysfs DMA -> DMA-FQ
+  /// switch): its per-CPU flush queues appear and unmaps from now on are
+  /// queued; mappings and IOTLB entries stay. 0, or -EINVAL for a domain
+  /// that is not a dma or dma_fq one (a dma_fq one is left alone).
+  int init_fq(DomainId domain);
 
   /// iommu_map(): maps [iova, iova+size) to [phys, ...) page by page; all
   /// three must be page aligned. -EINVAL if misaligned or not a translated

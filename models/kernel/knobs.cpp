@@ -78,6 +78,15 @@ const std::vector<KnobSpec>& knob_specs() {
        "drivers/pci/pci.h pci_dev_set_disconnected(): device_lock() in 5.15.0 and 6.2.1, absent in "
        "6.14.0 and 7.0-rc6",
        KNOB_FIELD(pci_disconnect_device_lock, bool)},
+      {"iommu_store_type_check",
+       {"device_bound", "owner_cnt"},
+       "Writing an IOMMU group's sysfs `type`: only DMA -> DMA-FQ is allowed while a driver is bound. "
+       "v6.2 takes the device lock and checks device_is_bound() (-EBUSY); 6.14 and 7.0 first do the "
+       "DMA -> DMA-FQ switch under the group mutex, then refuse any other change while the group has "
+       "a DMA owner (a bound DMA-API driver holds one from probe to unbind: -EPERM).",
+       "drivers/iommu/iommu.c iommu_group_store_type(), iommu_change_dev_def_domain() (6.2.1); "
+       "iommu_group_store_type(), iommu_setup_default_domain() (6.14.0, 7.0-rc6)",
+       KNOB_FIELD(iommu_store_type_check, IommuStoreTypeCheck)},
       {"alloc_mmap_error_puts_pgmap_ref",
        {"false", "true"},
        "p2pmem_alloc_mmap() error path drops its temporary pgmap ref when vm_insert_page() "
@@ -296,6 +305,7 @@ const std::vector<Preset>& presets() {
     v615.refcount_era = RefcountEra::zero_based;
     v615.map_types_gfp = MapTypesGfp::atomic;  // 1e5c66afd4a4, v6.9
     v615.pci_disconnect_device_lock = false;   // read absent in 6.14.0
+    v615.iommu_store_type_check = IommuStoreTypeCheck::owner_cnt;  // read in 6.14.0
     v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount; x86 frees page tables by RCU", v615,
                  PgtableFree::rcu});
     Knobs latest = v615;

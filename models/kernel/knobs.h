@@ -34,6 +34,9 @@ enum class PgtableFree {
   rcu,         ///< MMU_GATHER_RCU_TABLE_FREE: after an RCU grace period
 };
 
+/// What refuses an IOMMU group type change while a driver is bound.
+enum class IommuStoreTypeCheck { device_bound, owner_cnt };
+
 /// Where munmap() flushes a VM_PFNMAP/VM_MIXEDMAP VMA's TLB entries before it
 /// unlinks the VMA from the file's i_mmap (unlink_file_vma()), on an
 /// architecture that merges VMAs in one gather (x86). After the unlink,
@@ -109,6 +112,10 @@ struct Knobs {
   /// surprise removal waits for an unbind in progress before marking the
   /// function gone; 6.14 and 7.0 mark it without the lock.
   bool pci_disconnect_device_lock = true;
+  /// sysfs iommu_groups/N/type: refused for a bound driver by
+  /// device_is_bound() under the device lock (-EBUSY, v6.2), or by the
+  /// group's DMA owner count under the group mutex (-EPERM, 6.14, 7.0).
+  IommuStoreTypeCheck iommu_store_type_check = IommuStoreTypeCheck::device_bound;
   bool alloc_mmap_error_puts_pgmap_ref = false;
   /// CONFIG_DEBUG_VM: VM_BUG_ON/VM_WARN_ON checks are compiled in.
   bool config_debug_vm = false;

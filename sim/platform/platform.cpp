@@ -786,6 +786,35 @@ void Platform::surprise_remove(const std::string& name) {
   if (NvmeDevice* d = nvme(name)) d->link_down();
 }
 
+std::optional<kern::IommuGroup> Platform::iommu_group(const std::string& name) {
+  if (!iommu_enabled_) return std::nullopt;
+  const EndpointSpec* ep = nullptr;
+  for (const auto& e : sc_.topo->endpoints)
+    if (e.name == name && e.has_model()) ep = &e;
+  if (!ep || std::find(links_down_.begin(), links_down_.end(), ep->device) != links_down_.end()) return std::nullopt;
+  auto to_kern = [](hw::DomainType t) {
+    return t == hw::DomainType::identity ? kern::IommuDomainType::identity
+           : t == hw::DomainType::dma    ? kern::IommuDomainType::dma
+                                         : kern::IommuDomainType::dma_fq;
+  };
+  kern::IommuGroup g;
+  g.device = name;
+  g.type = to_kern(iommu_->domain_type(iommu_->domain_of(ep->device)));
+  g.boot_type = sc_.topo->iommu_mode == "strict" ? kern::IommuDomainType::dma : kern::IommuDomainType::dma_fq;
+  const hw::DeviceId dev = ep->device;
+  g.init_fq = [this, dev] { return iommu_->init_fq(iommu_->domain_of(dev)); };
+  g.new_default_domain = [this, dev](kern::IommuDomainType t) {
+    const hw::DomainId d = iommu_->alloc_domain(t == kern::IommuDomainType::identity ? hw::DomainType::identity
+                                                : t == kern::IommuDomainType::dma    ? hw::DomainType::dma
+                                                                                     : hw::DomainType::dma_fq);
+    if (iommu_->translates(d))  // as at boot: the MSI window is never an IOVA
+      iommu_->iovad(d).reserve_iova(kMsiBase >> kern::PAGE_SHIFT, (kMsiBase + kMsiSize - 1) >> kern::PAGE_SHIFT);
+    iommu_->attach_device(dev, d);
+    return 0;
+  };
+  return g;
+}
+
 int Platform::bar_port(uint64_t addr) const {
   const hw::DeviceId owner = bar_owner(addr);
   return owner == hw::kNoDevice ? -1 : device_port(owner);

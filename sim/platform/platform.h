@@ -13,6 +13,7 @@
 #include "hw/pcie_fabric.h"
 #include "kernel/blk.h"
 #include "kernel/gup.h"
+#include "kernel/iommu_group.h"
 #include "kernel/kernel.h"
 #include "kernel/p2pdma.h"
 #include "engine/machine.h"
@@ -74,6 +75,10 @@ class Platform : public TlmBackend {
   /// The link above endpoint @name goes down (the card is pulled): its BAR
   /// answers no request, and an NVMe controller stops where it is.
   void surprise_remove(const std::string& name);
+  /// The IOMMU group of endpoint @name (one device per group), with the
+  /// hooks its sysfs `type` store needs; nullopt without an IOMMU, or for
+  /// a function that is gone. The caller fills in the binding state.
+  std::optional<kern::IommuGroup> iommu_group(const std::string& name);
   /// Payload bytes all root complexes forwarded between root ports so far.
   uint64_t rc_p2p_bytes() const;
 

@@ -26,7 +26,7 @@ const char* to_string(OpSpec::Kind k) {
                                       "mmio_write", "mmio_poll", "wait_irq",
                                       "vfio_open", "vfio_mmap", "vfio_close", "vfio_wait_request", "pci_command",
                                       "dmabuf_export", "dmabuf_close", "rdma_reg_mr", "rdma_write", "rdma_dereg_mr",
-                                      "iommufd_map", "iommufd_dma_write", "iommufd_unmap", "p2pmem_find", "surprise_remove",
+                                      "iommufd_map", "iommufd_dma_write", "iommufd_unmap", "p2pmem_find", "surprise_remove", "iommu_group_type",
                                       "p2pmem_test", "p2pmem_test_thread", "p2pmem_test_report"};
   return names[static_cast<int>(k)];
 }
@@ -43,6 +43,7 @@ const char* op_point(OpSpec::Kind kind) {
 
 const char* errno_name(long e) {
   switch (-e) {
+    case 1: return "EPERM";
     case 2: return "ENOENT";
     case 5: return "EIO";
     case 7: return "SIGBUS";
@@ -121,7 +122,7 @@ InputError error_at(const SourcePos& p, const std::string& msg) {
 const std::vector<std::pair<std::string, OpSpec::Kind>>& op_kinds() {
   static const std::vector<std::pair<std::string, OpSpec::Kind>> kinds = [] {
     std::vector<std::pair<std::string, OpSpec::Kind>> v;
-    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::surprise_remove); ++i)  // internal kinds follow
+    for (int i = 0; i <= static_cast<int>(OpSpec::Kind::iommu_group_type); ++i)  // internal kinds follow
       v.emplace_back(to_string(static_cast<OpSpec::Kind>(i)), static_cast<OpSpec::Kind>(i));
     return v;
   }();
@@ -383,6 +384,13 @@ OpSpec parse_op(const StrictNode& item) {
     case K::free:
       op.buf = v.as_string(to_string(op.kind));
       break;
+    case K::iommu_group_type: {
+      auto m = v.as_map("iommu_group_type");
+      op.dev = m.required("dev").as_string();
+      op.text = m.required("type").as_enum("IOMMU group type", {"identity", "DMA", "DMA-FQ", "auto"});
+      m.finish();
+      break;
+    }
     case K::unbind:
     case K::surprise_remove:
       op.provider = v.as_string(to_string(op.kind));
@@ -690,6 +698,14 @@ void check_references(const Scenario& sc, const StrictNode& root) {
         const bool parsed = q == ep->params.end() || (end && *end == '\0');  // else the model reports it
         if (parsed && op.threads > queues)
           throw error_at(op.pos, fmt::format("iodepth {} needs as many receive queues; {} has {}", op.threads, op.nic, queues));
+      }
+      if (op.kind == K::iommu_group_type) {
+        bool found = false;
+        if (sc.topo)
+          for (const auto& e : sc.topo->endpoints) found |= e.name == op.dev && e.has_model();
+        if (!found)
+          throw error_at(op.pos, fmt::format("'{}' is not an NVMe or tlm endpoint of this topology (only they "
+                                             "have IOMMU groups in the model)", op.dev));
       }
       if (op.kind == K::mmio_write && op.msi_cpu >= sc.cpus)
         throw error_at(op.pos, fmt::format("msi_address: cpu{} does not exist (kernel.cpus is {})", op.msi_cpu, sc.cpus));

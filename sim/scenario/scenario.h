@@ -33,7 +33,7 @@ struct OpSpec {
                     alloc, free, o_direct, p2pmem_test, set_acs, fio, mmio_write, mmio_poll, wait_irq,
                     vfio_open, vfio_mmap, vfio_close, vfio_wait_request, pci_command, dmabuf_export,
                     dmabuf_close, rdma_reg_mr, rdma_write, rdma_dereg_mr, iommufd_map, iommufd_dma_write,
-                    iommufd_unmap, p2pmem_find, surprise_remove,
+                    iommufd_unmap, p2pmem_find, surprise_remove, iommu_group_type,
                     // Internal: what the loader expands p2pmem_test and fio into.
                     p2pmem_setup, p2pmem_thread, p2pmem_report };
   Kind kind;
@@ -50,6 +50,7 @@ struct OpSpec {
   int buf_id = -1;                 ///< the index of @buf's name (load_scenario() fills it)
   uint64_t size = 0;               ///< alloc
   std::string dev, dst;            ///< o_direct device; p2pmem_test src (dev) and dst
+  std::string text;                ///< iommu_group_type: what is written to the sysfs file
   bool write = false;              ///< o_direct: memory -> device
   uint64_t offset = 0;             ///< o_direct, p2pmem_test: byte offset on the device
   uint64_t chunks = 1, chunk_size = 4096;  ///< p2pmem_test

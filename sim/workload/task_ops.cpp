@@ -9,6 +9,7 @@
 #include "kernel/blk.h"
 #include "kernel/memory.h"
 #include "kernel/mmap.h"
+#include "kernel/iommu_group.h"
 #include "kernel/pci_hotplug.h"
 #include "platform/external_device.h"
 #include "platform/platform.h"
@@ -210,6 +211,21 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         }
         const int rc = kern::pciehp_surprise_removal(ex, k, fn);
         outcome(op, rc, [&] { return rc ? error_text(rc) : std::string("function removed"); });
+        break;
+      }
+      case K::iommu_group_type: {
+        // echo TYPE > /sys/kernel/iommu_groups/N/type as root: ENOENT when
+        // the file does not exist (no IOMMU, or the function is gone).
+        long rc = -2;
+        std::optional<kern::IommuGroup> g = w.platform ? w.platform->iommu_group(op.dev) : std::nullopt;
+        if (g) {
+          static const bool never_locked = false;  // a function without a driver model: nobody holds its lock
+          kern::P2pdmaProvider* p = w.providers.count(op.dev) ? w.providers.at(op.dev) : nullptr;
+          g->device_locked = p ? &p->device_locked : &never_locked;
+          g->bound = [p] { return !p || p->bound; };  // drives and tlm endpoints are never unbound
+          rc = kern::iommu_group_store_type(ex, k, *g, op.text);
+        }
+        outcome(op, rc, [&] { return rc ? error_text(rc) : fmt::format("{}: {}", op.dev, op.text); });
         break;
       }
       case K::vfio_open: {
