@@ -37,6 +37,7 @@ long dma_buf_dynamic_attach(Exec& ex, Kernel& k, DmaBuf& dmabuf, const std::stri
                             DmaBufAttachment*& out) {
   KFUNC(ex, "dma_buf_dynamic_attach");
   if (importer_ops && !importer_ops->move_notify) return -22;
+  if (k.should_fail("dma_buf_attach")) return -12;  // kzalloc_obj(*attach)
   auto a = std::make_unique<DmaBufAttachment>();
   a->dmabuf = &dmabuf;
   a->dev = dev;
@@ -141,6 +142,9 @@ long dma_buf_phys_vec_to_sgt(Exec& ex, Kernel& k, DmaBufAttachment& attach, cons
     ex.report(FindingKind::use_after_revoke,
               fmt::format("dma_buf_phys_vec_to_sgt() for {} reads {} BAR {}'s p2pdma_provider, freed at unbind",
                           attach.dev, provider.owner, provider.bar));
+  // Its allocations and IOVA links fail with -ENOMEM and undo every step
+  // before they return, so one site stands for all of them.
+  if (k.should_fail("dma_buf_phys_vec_to_sgt")) return -12;
   auto sgt = std::make_unique<SgTable>();
   sgt->id = k.sg_tables.size() + 1;
   sgt->phys = phys;

@@ -13,6 +13,14 @@ const std::vector<FaultSite>& fault_sites() {
       {"gen_pool_alloc", "gen_pool_alloc_owner() in p2pmem_alloc_mmap(), the RFC's first fault, pci_alloc_p2pmem()",
        "no address (the pool is exhausted by allocations the scenario does not show): -ENOMEM, "
        "VM_FAULT_SIGBUS, or NULL"},
+      {"dma_buf_attach", "the attachment's kzalloc() in dma_buf_dynamic_attach() (rdma_reg_mr, iommufd_map)",
+       "-ENOMEM before anything is attached: the MR registration or the IOAS map fails and drops its dma-buf "
+       "reference"},
+      {"dma_buf_phys_vec_to_sgt",
+       "kzalloc(), sg_alloc_table() or dma_iova_link() in dma_buf_phys_vec_to_sgt() (vfio_pci_dma_buf_map(), "
+       "an importer's dma_buf_map_attachment())",
+       "-ENOMEM, every step undone (no IOVA, no table): a dynamic importer's page fault fails (EFAULT on its "
+       "RDMA WRITE), a pinned registration fails"},
       {"dma_buf_fd", "dma_buf_fd() in vfio_pci_core_feature_dma_buf()",
        "-EMFILE (the file table is full), after the dma-buf was exported and listed: v6.19 to "
        "6.19.10 fall through the whole unwind chain (knob vfio_dmabuf_fd_error_path)"},

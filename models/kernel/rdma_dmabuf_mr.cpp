@@ -145,6 +145,10 @@ long mlx5_ib_reg_user_mr_dmabuf(Exec& ex, Kernel& k, RdmaDmabufMr& mr, DmaBuf& d
   KFUNC(ex, "mlx5_ib_reg_user_mr_dmabuf");
   ex.cost(k.costs.syscall_entry);
   if (mr.registered) return -16;
+  // A registration is a new mlx5_ib_mr: nothing of a deregistered or failed
+  // one (its revoked umem, its mkey) carries over. Its DMAs drained at
+  // dereg, so no write in flight still refers to it.
+  mr = RdmaDmabufMr{mr.dev};
   if (pinned) {
     // ib_umem_dmabuf_get_pinned_with_dma_device(): pinned ops, then under
     // the resv lock pin and map; any error releases the umem.

@@ -1,0 +1,37 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+// Injected failures in the dma-buf core (`faults:`) and the error paths of
+// their callers: tests/data/scenarios/dmabuf_fault_sites.yaml.
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "support/scenario_run.h"
+
+using namespace p2psim;
+
+namespace {
+/// The errors of the VMM's two registrations and the NIC's write.
+std::vector<long> errors(const std::string& site, const std::string& nth) {
+  RunResult r = p2psim_test::run_scenario_once("tests/data/scenarios/dmabuf_fault_sites.yaml", "latest",
+                                               {{"site", site}, {"nth", nth}});
+  INFO(site << " nth " << nth);
+  CHECK(verdict_of(r.findings) == "clean");
+  std::vector<long> v;
+  for (const auto& o : r.outcomes)
+    if (o.op == "rdma_reg_mr" || o.op == "rdma_write") v.push_back(o.error);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("dma-buf fault sites fail the call they name, and its caller unwinds", "[faults]") {
+  // No call reaches gen_pool_alloc here: both registrations are tried, the
+  // second finds the MR registered, the write's page fault re-maps.
+  CHECK(errors("gen_pool_alloc", "1") == std::vector<long>{0, -16, 0});
+  // The attachment cannot be allocated: the first registration fails and
+  // puts its dma-buf reference; the second registers.
+  CHECK(errors("dma_buf_attach", "1") == std::vector<long>{-12, 0, 0});
+  // The first map (at registration) fails: the MR is deregistered.
+  CHECK(errors("dma_buf_phys_vec_to_sgt", "1") == std::vector<long>{-12, 0, 0});
+  // The second map is the page fault after the revoke: the write faults.
+  CHECK(errors("dma_buf_phys_vec_to_sgt", "2") == std::vector<long>{0, -16, -14});
+}
