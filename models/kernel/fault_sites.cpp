@@ -21,6 +21,8 @@ const std::vector<FaultSite>& fault_sites() {
        "an importer's dma_buf_map_attachment())",
        "-ENOMEM, every step undone (no IOVA, no table): a dynamic importer's page fault fails (EFAULT on its "
        "RDMA WRITE), a pinned registration fails"},
+      {"dma_buf_export", "dma_buf_export() in vfio_pci_core_feature_dma_buf()",
+       "-ENOMEM (no dma-buf or file): the device registration it took is put back, priv freed"},
       {"dma_buf_fd", "dma_buf_fd() in vfio_pci_core_feature_dma_buf()",
        "-EMFILE (the file table is full), after the dma-buf was exported and listed: v6.19 to "
        "6.19.10 fall through the whole unwind chain (knob vfio_dmabuf_fd_error_path)"},

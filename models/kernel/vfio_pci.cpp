@@ -349,6 +349,12 @@ DmaBuf* vfio_pci_core_feature_dma_buf(Exec& ex, Kernel& k, VfioPciCoreDevice& vd
   priv->size = len;
   priv->phys = vdev.bar_phys + offset;
   priv->provider = provider;
+  if (k.should_fail("dma_buf_export")) {  // ERR_PTR(-ENOMEM)
+    put_registration(ex, vdev);  // err_dev_put
+    priv->freed = true;          // err_free_phys, err_free_priv: never exported nor listed
+    err = -12;
+    return nullptr;
+  }
   priv->dmabuf = &dma_buf_export(k, vdev.dmabuf_ops, len, priv);
   down_write(ex, vdev.memory_lock, "memory_lock");
   dma_resv_lock(ex, *priv->dmabuf);

@@ -35,3 +35,17 @@ TEST_CASE("dma-buf fault sites fail the call they name, and its caller unwinds",
   // The second map is the page fault after the revoke: the write faults.
   CHECK(errors("dma_buf_phys_vec_to_sgt", "2") == std::vector<long>{0, -16, -14});
 }
+
+TEST_CASE("a failed vfio dma-buf export gives its device registration back: unbind completes", "[faults]") {
+  for (const char* site : {"dma_buf_export", "dma_buf_fd", "gen_pool_alloc"}) {
+    INFO(site);
+    RunResult r = p2psim_test::run_scenario_once("tests/data/scenarios/vfio_export_fault.yaml", "latest",
+                                                 {{"site", site}});
+    CHECK(verdict_of(r.findings) == "clean");  // a registration left behind would hang the unbind
+    std::vector<long> exports;
+    for (const auto& o : r.outcomes)
+      if (o.op == "dmabuf_export" || o.op == "unbind") exports.push_back(o.error);
+    const long first = std::string(site) == "dma_buf_export" ? -12 : std::string(site) == "dma_buf_fd" ? -24 : 0;
+    CHECK(exports == std::vector<long>{first, 0, 0});
+  }
+}
