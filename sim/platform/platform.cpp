@@ -35,16 +35,19 @@ hw::DrivePreset drive_of(const std::string& name) {
   return hw::DrivePreset::kGen4x4;
 }
 
-// The model's I/O queue depth. v6.2 makes min(CAP.MQES + 1, io_queue_depth
-// = 1024) entries; the model keeps 64 (63 tags per queue), so that a CMB SQ
-// is one page of p2pmem (docs/fidelity.md).
-constexpr int kIoQueueDepth = 64;
-// Host memory of each controller's driver: admin queue, I/O CQs and the
-// fallback SQs below kPrpListBase, PRP list pages (one per request that needs
-// one, from a free list as the dma_pool would hand them out) above it.
+// nvme's io_queue_depth module parameter (default 1024): the I/O queue
+// depth is min(CAP.MQES + 1, it), or less for SQs in the CMB.
+constexpr uint32_t kIoQueueDepthParam = 1024;
+// Host memory of each controller's driver: admin queue, I/O CQs (16 B
+// entries) and the SQs not in the CMB (64 B entries) in slots sized for the
+// deepest queue, below kPrpListBase; PRP list pages (one per request that
+// needs one, from a free list as the dma_pool would hand them out) above it.
+constexpr uint32_t kMaxIoQueues = 64;
 constexpr uint64_t kDeviceMemory = 0x1000000;
-constexpr uint64_t kIoCqBase = 0x20000, kIoSqBase = 0x60000, kPrpListBase = 0x100000;
-constexpr uint32_t kMaxIoQueues = 64;  // (kIoSqBase - kIoCqBase) / one page per CQ
+constexpr uint64_t kIoCqSlot = kIoQueueDepthParam * 16, kIoSqSlot = kIoQueueDepthParam * 64;
+constexpr uint64_t kIoCqBase = 0x20000, kIoSqBase = kIoCqBase + kMaxIoQueues * kIoCqSlot;
+constexpr uint64_t kPrpListBase = kIoSqBase + kMaxIoQueues * kIoSqSlot;
+static_assert(kPrpListBase + 2048 * 4096 <= kDeviceMemory, "room for at least 2048 PRP list pages");
 
 }  // namespace
 
@@ -166,7 +169,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       sqe.prp2 = dma_pages[1];
     } else if (dma_pages.size() > 2) {
       // dma_pool_alloc(): the kernel's pool grows as needed; the model's
-      // 3,840 pages run out only with that many large requests in flight.
+      // 2,784 pages run out only with that many large requests in flight.
       ex.wait_event([this] { return !prp_free_.empty(); }, "dma_pool_alloc: PRP list page");
       inf.prp_page = static_cast<int>(prp_free_.back());
       prp_free_.pop_back();
@@ -250,6 +253,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   void probe(kern::Exec& boot, CoroutineHost& host, std::map<std::string, kern::P2pdmaProvider*>& providers) {
     module_->attach(&ctrl, &p_, ep_.bar_phys);
     const uint64_t cap = ctrl.reg_read(host.now(), nv::kRegCap, 8);
+    // nvme_pci_enable(): no quirk of the model's controllers changes it.
+    q_depth_ = std::min<uint32_t>(static_cast<uint32_t>(nv::cap::kMqes.get(cap)) + 1, kIoQueueDepthParam);
     std::array<hw::PciBar, 6> bars{};
     bars[0] = {0xd0000000ULL + static_cast<uint64_t>(index_) * 0x10000ULL, 0x4000, 0};
     bars[0].bus_addr = bars[0].start;
@@ -303,8 +308,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   // models drivers/nvme/host/pci.c:nvme_setup_io_queues() ->
   // nvme_create_io_queues() as of v6.2, with write_queues = poll_queues = 0:
   // one queue per possible CPU (nvme_max_io_queues()), as many as the
-  // controller grants (nvme_set_queue_count()), CMB SQs only if one page per
-  // queue fits the CMB (nvme_cmb_qdepth() with the model's 64-entry SQs),
+  // controller grants (nvme_set_queue_count()), CMB SQs only if each holds
+  // at least 64 entries when the CMB is shared out (nvme_cmb_qdepth(), which
+  // lowers the depth of every queue to fit),
   // fewer queues while the doorbells overflow BAR0 (nvme_remap_bar()); then
   // each queue's memory (nvme_alloc_sq_cmds(): its own p2pmem allocation),
   // and per qid a CQ on MSI-X vector qid, then its SQ. CPUs are spread over
@@ -322,14 +328,20 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     if (!granted) return 0;  // an NVMe error status: nvme_set_queue_count() leaves 0 I/O queues
     n = std::min<uint32_t>(n, std::min(granted->dw0 & 0xffff, granted->dw0 >> 16) + 1);
     bool cmb_sqes = cmb_.use_sqes && pv != nullptr;
-    if (cmb_sqes && uint64_t{n} * PAGE_SIZE > cmb_.size) cmb_sqes = false;  // nvme_cmb_qdepth() < 64
+    if (cmb_sqes) {
+      const int depth = nvme_cmb_qdepth(n);
+      if (depth > 0)
+        q_depth_ = static_cast<uint32_t>(depth);  // dev->q_depth, and ctrl.sqsize with it
+      else
+        cmb_sqes = false;
+    }
     const uint64_t stride = 1ULL << nv::cap::kDstrd.get(cap);
     while (n > 1 && 0x1000 + (uint64_t{n} + 1) * 8 * stride > bar0_size) --n;
     io_.resize(n);
     for (uint32_t i = 0; i < n; ++i) {
       Queue& q = io_[i];
-      q = {static_cast<uint16_t>(i + 1), base_ + kIoSqBase + i * PAGE_SIZE, base_ + kIoCqBase + i * PAGE_SIZE,
-           static_cast<uint32_t>(kIoQueueDepth)};
+      q = {static_cast<uint16_t>(i + 1), base_ + kIoSqBase + i * kIoSqSlot, base_ + kIoCqBase + i * kIoCqSlot,
+           q_depth_};
       q.sq_dma = dma_of(q.sq);
       // nvme_alloc_sq_cmds(): from the controller's own p2pmem pool (the
       // same pool user mmaps draw from), addressed by its bus address; a
@@ -499,8 +511,21 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     return c;
   }
 
+  // The tag set's queue_depth is min(ctrl.sqsize, BLK_MQ_MAX_DEPTH - 1):
+  // q_depth - 1 tags, so a full SQ never has its tail catch its head.
+  // models nvme_cmb_qdepth() as of v6.2: the depth at which every I/O SQ
+  // fits the CMB (whole controller pages each), or -ENOMEM below 64.
+  int nvme_cmb_qdepth(uint32_t nr_io_queues) const {
+    const uint64_t entry = sizeof(nv::Sqe);
+    const uint64_t aligned = (uint64_t{q_depth_} * entry + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE;
+    if (aligned * nr_io_queues <= cmb_.size) return static_cast<int>(q_depth_);
+    const uint64_t mem_per_q = cmb_.size / nr_io_queues / PAGE_SIZE * PAGE_SIZE;
+    const uint64_t depth = mem_per_q / entry;
+    return depth < 64 ? -12 : static_cast<int>(depth);
+  }
+
   int free_tag(const Queue& q) const {
-    for (int t = 0; t < kIoQueueDepth - 1; ++t)
+    for (int t = 0; t < static_cast<int>(q_depth_) - 1; ++t)
       if (!inflight_.count(key(q, t))) return t;
     return -1;
   }
@@ -582,6 +607,7 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   uint64_t base_ = 0;
   uint64_t queue_dma_ = 0;  ///< bus/IOVA address of base_
   Queue admin_;
+  uint32_t q_depth_ = 0;            ///< dev->q_depth: entries of every I/O queue
   std::vector<Queue> io_;           ///< I/O queue qid at io_[qid - 1]
   std::vector<int> cpu_queue_;      ///< CPU -> index in io_ (blk_mq_pci_map_queues)
   std::vector<uint32_t> prp_free_;  ///< PRP list pages not in use

@@ -749,7 +749,7 @@ TEST_CASE("S15 a map type cached before an ACS change sends peer DMA into the IO
     Cli r = run(src("scenarios/s15_stale_map_type_acs.yaml") + " --variant " + v);
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("verdict: iommu_fault\n") != std::string::npos);
-    CHECK(r.out.find("on nvme0\n  nvme0 DMA write at 0xe4002000 (4096 bytes) faulted in the IOMMU") != std::string::npos);
+    CHECK(r.out.find("on nvme0\n  nvme0 DMA write at 0xe4020000 (4096 bytes) faulted in the IOMMU") != std::string::npos);
   }
 }
 
@@ -860,4 +860,21 @@ TEST_CASE("fuzz --hint-pins keeps the variant's pins in every other execution, a
                  " --variant v6.2 --runs 10 --hint-pins --out " + scratch() + "/nohint");
   CHECK(none.exit_code == 2);
   CHECK(none.err.find("--hint-pins: variant 'v6.2' has no pinned schedule to hint with") != std::string::npos);
+}
+
+TEST_CASE("NVMe I/O SQs in the CMB are 1024 deep, or shallower to share a small CMB, or in host memory below 64",
+          "[cli][nvme]") {
+  // The first kernel allocation from nvme0's CMB pool (at 0xe0000000)
+  // comes after whatever the I/O SQs took of it.
+  auto alloc = [](const std::string& params) {
+    Cli r = run(src("tests/data/scenarios/nvme_cmb_sq_depth.yaml") + " -v " + params);
+    const size_t at = r.out.find("driver     alloc");
+    REQUIRE(at != std::string::npos);
+    std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+    return line.substr(line.find_last_of(' ') + 1);
+  };
+  CHECK(alloc("--param cpus=2 --param cmb=64MiB") == "0xffff8880e0020000");   // 2 x 64 KiB SQs
+  CHECK(alloc("--param cpus=8 --param cmb=256KiB") == "NULL");  // 512 KiB do not fit: 8 x 32 KiB take it all
+  CHECK(alloc("--param cpus=2 --param cmb=128KiB") == "NULL");  // fits exactly, nothing left
+  CHECK(alloc("--param cpus=32 --param cmb=64KiB") == "0xffff8880e0000000");  // 32 entries each: host memory
 }
