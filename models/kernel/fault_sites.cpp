@@ -10,6 +10,9 @@ const std::vector<FaultSite>& fault_sites() {
       {"xa_node_alloc", "xas_alloc()'s GFP_NOWAIT node allocation under the xa_lock (xa_store())",
        "no node: __xas_nomem() retries with the caller's gfp, and GFP_KERNEL sleeps in reclaim "
        "(cost.direct_reclaim)"},
+      {"mmap_prealloc", "the VMA tree's node preallocation in mmap_region() (knob mmap_prealloc)",
+       "-ENOMEM from mmap(): on 6.2 after ->mmap, whose pages the error path unmaps (after ->close); "
+       "on 6.14 and 7.0 before ->mmap; never on the RFC bases"},
       {"gen_pool_alloc", "gen_pool_alloc_owner() in p2pmem_alloc_mmap(), the RFC's first fault, pci_alloc_p2pmem()",
        "no address (the pool is exhausted by allocations the scenario does not show): -ENOMEM, "
        "VM_FAULT_SIGBUS, or NULL"},

@@ -87,6 +87,14 @@ const std::vector<KnobSpec>& knob_specs() {
        "drivers/iommu/iommu.c iommu_group_store_type(), iommu_change_dev_def_domain() (6.2.1); "
        "iommu_group_store_type(), iommu_setup_default_domain() (6.14.0, 7.0-rc6)",
        KNOB_FIELD(iommu_store_type_check, IommuStoreTypeCheck)},
+      {"mmap_prealloc",
+       {"none", "after_mmap", "before_mmap"},
+       "Where mmap_region() preallocates VMA tree nodes, the allocation fault site mmap_prealloc fails: "
+       "nowhere (5.15, 5.17: the VMA is linked without one), after ->mmap (6.2's mas_preallocate(): the "
+       "error path runs ->close, then unmap_region() zaps what ->mmap inserted), or before ->mmap (6.14 and "
+       "7.0's vma_iter_prealloc() in __mmap_new_vma(): nothing to undo).",
+       "mm/mmap.c mmap_region() (5.15.0, 6.2.1); mm/vma.c __mmap_new_vma() (6.14.0, 7.0-rc6)",
+       KNOB_FIELD(mmap_prealloc, MmapPrealloc)},
       {"alloc_mmap_error_puts_pgmap_ref",
        {"false", "true"},
        "p2pmem_alloc_mmap() error path drops its temporary pgmap ref when vm_insert_page() "
@@ -271,6 +279,7 @@ const std::vector<Preset>& presets() {
     rfc_v3.refcount_era = RefcountEra::one_based;
     rfc_v3.gup_longterm_p2pdma = GupLongtermP2pdma::never;
     rfc_v3.pfnmap_unlink_flush = PfnmapUnlinkFlush::none;  // mainline before b67fbebd4cf9
+    rfc_v3.mmap_prealloc = MmapPrealloc::none;              // no maple tree before 6.1
     v.push_back({"rfc-v3", "RFC v3 (Sept 2021) on v5.15-rc1", rfc_v3, PgtableFree::page_batch});
     Knobs rfc_v5 = rfc_v3;
     rfc_v5.rfc_free_deferral = RfcFreeDeferral::rcu;
@@ -306,6 +315,7 @@ const std::vector<Preset>& presets() {
     v615.map_types_gfp = MapTypesGfp::atomic;  // 1e5c66afd4a4, v6.9
     v615.pci_disconnect_device_lock = false;   // read absent in 6.14.0
     v615.iommu_store_type_check = IommuStoreTypeCheck::owner_cnt;  // read in 6.14.0
+    v615.mmap_prealloc = MmapPrealloc::before_mmap;                 // read in 6.14.0
     v.push_back({"v6.15", "Linux v6.15: 0-based ZONE_DEVICE refcount; x86 frees page tables by RCU", v615,
                  PgtableFree::rcu});
     Knobs latest = v615;

@@ -34,6 +34,12 @@ enum class PgtableFree {
   rcu,         ///< MMU_GATHER_RCU_TABLE_FREE: after an RCU grace period
 };
 
+/// Where mmap_region() preallocates the VMA tree's nodes (a GFP_KERNEL
+/// allocation that can fail): nowhere (5.15, 5.17 link the VMA without
+/// one), after ->mmap (6.2: the error path closes the VMA and unmaps what
+/// ->mmap inserted), before ->mmap (6.14 and 7.0's vma_iter_prealloc()).
+enum class MmapPrealloc { none, after_mmap, before_mmap };
+
 /// What refuses an IOMMU group type change while a driver is bound.
 enum class IommuStoreTypeCheck { device_bound, owner_cnt };
 
@@ -116,6 +122,7 @@ struct Knobs {
   /// device_is_bound() under the device lock (-EBUSY, v6.2), or by the
   /// group's DMA owner count under the group mutex (-EPERM, 6.14, 7.0).
   IommuStoreTypeCheck iommu_store_type_check = IommuStoreTypeCheck::device_bound;
+  MmapPrealloc mmap_prealloc = MmapPrealloc::after_mmap;
   bool alloc_mmap_error_puts_pgmap_ref = false;
   /// CONFIG_DEBUG_VM: VM_BUG_ON/VM_WARN_ON checks are compiled in.
   bool config_debug_vm = false;

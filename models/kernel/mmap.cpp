@@ -63,7 +63,18 @@ int64_t do_mmap(Exec& ex, Kernel& k, Process& proc, const std::shared_ptr<File>&
   auto vma = vma_alloc_unmapped(mm, len, VM_READ | (writable ? VM_WRITE : 0) | (shared ? VM_SHARED | VM_MAYSHARE : 0));
   vma->vm_pgoff = pgoff;
   vma->vm_file = file;
+  // 6.14/7.0 __mmap_new_vma(): vma_iter_prealloc() before ->mmap.
+  if (k.knobs.mmap_prealloc == MmapPrealloc::before_mmap && k.should_fail("mmap_prealloc")) {
+    up_write(ex, mm.mmap_lock);
+    return -12;
+  }
   int err = file->mmap ? file->mmap(ex, *file, *vma) : -19;  // -ENODEV
+  // 6.2 mmap_region(): mas_preallocate() after ->mmap; its error path is
+  // close_and_free_vma: ->close, then the unmap below.
+  if (!err && k.knobs.mmap_prealloc == MmapPrealloc::after_mmap && k.should_fail("mmap_prealloc")) {
+    if (vma->vm_ops && vma->vm_ops->close) vma->vm_ops->close(ex, k, *vma);
+    err = -12;
+  }
   if (err) {
     // mmap_region's unmap_and_free_vma: unmap_region() zaps whatever ->mmap
     // inserted and frees the page tables.

@@ -209,3 +209,25 @@ TEST_CASE("a fault site the registry does not know is a model bug, injected or r
   CHECK_THROWS_AS(f.k.should_fail("gen_pool_allocate"), ModelBug);
   CHECK_FALSE(f.k.should_fail("gen_pool_alloc"));  // known, not injected
 }
+
+TEST_CASE("fault site mmap_prealloc: 6.2 unmaps what p2pmem_alloc_mmap() inserted, 6.14 on fails first",
+          "[p2pdma][faults]") {
+  for (const char* preset : {"v6.2", "latest"}) {
+    INFO(preset);
+    KernelFixture f(preset);
+    f.k.inject_failure("mmap_prealloc", 1);
+    SerialExec ex(0, 1, "p1");
+    CHECK(f.try_map(ex, 1, 2) == -12);
+    // 6.2: ->mmap allocated and inserted two pages; the zap freed them back
+    // to the pool and their pgmap refs went with them. 7.0: ->mmap never ran.
+    CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);
+    CHECK(f.pgmap().ref.count == 17);
+    CHECK(f.proc(1).mm->vmas.empty());
+    CHECK(f.try_map(ex, 1, 2) > 0);  // the second call is not the nth
+    CHECK(ex.findings.empty());
+  }
+  KernelFixture rfc("rfc-v3");  // 5.15 links the VMA without an allocation that can fail
+  rfc.k.inject_failure("mmap_prealloc", 1);
+  SerialExec ex(0, 1, "p1");
+  CHECK(rfc.try_map(ex, 1, 1) > 0);
+}
