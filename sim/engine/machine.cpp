@@ -157,12 +157,16 @@ class TaskExec : public kern::Exec {
     m_->queue_rcu_callback(cpu(), std::move(cb), what);
     notef("call_rcu({})", what);
   }
+  // The kernel's wait_event(): the condition is checked again after every
+  // wake-up, since all waiters wake together and an earlier one may have
+  // made it false again (took the lock, the tag, the last free page).
   void wait_event(std::function<bool()> cond, const char* what) override {
-    if (cond()) return;
-    t_.wait_cond = std::move(cond);
-    t_.wait_what = what;
-    t_.wait_since = now();
-    m_->yield_from(t_, Machine::State::sleeping);
+    while (!cond()) {
+      t_.wait_cond = cond;
+      t_.wait_what = what;
+      t_.wait_since = now();
+      m_->yield_from(t_, Machine::State::sleeping);
+    }
   }
   void schedule_timeout(ps_t d) override {
     might_sleep("schedule_timeout");
