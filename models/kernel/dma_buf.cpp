@@ -138,13 +138,14 @@ long dma_buf_phys_vec_to_sgt(Exec& ex, Kernel& k, DmaBufAttachment& attach, cons
                              uint64_t phys, uint64_t len, SgTable*& out) {
   KFUNC(ex, "dma_buf_phys_vec_to_sgt");
   assert_resv_held(*attach.dmabuf, "dma_buf_phys_vec_to_sgt");
+  // Its allocations and IOVA links fail with -ENOMEM and undo every step
+  // before they return, so one site stands for all of them; the first
+  // kzalloc comes before pci_p2pdma_map_type() reads the provider.
+  if (k.should_fail("dma_buf_phys_vec_to_sgt")) return -12;
   if (provider.released)
     ex.report(FindingKind::use_after_revoke,
               fmt::format("dma_buf_phys_vec_to_sgt() for {} reads {} BAR {}'s p2pdma_provider, freed at unbind",
                           attach.dev, provider.owner, provider.bar));
-  // Its allocations and IOVA links fail with -ENOMEM and undo every step
-  // before they return, so one site stands for all of them.
-  if (k.should_fail("dma_buf_phys_vec_to_sgt")) return -12;
   auto sgt = std::make_unique<SgTable>();
   sgt->id = k.sg_tables.size() + 1;
   sgt->phys = phys;

@@ -58,7 +58,7 @@ long iommu_group_store_type(Exec& ex, Kernel& k, IommuGroup& g, const std::strin
     // 6.14, 7.0-rc6: under the group mutex, the flush queue first; any
     // other change needs the group without a DMA owner.
     if (to_fq) return bring_up_fq(ex, g);
-    if (g.bound()) return -1;  // -EPERM
+    if (g.dma_owned()) return -1;  // -EPERM
     // iommu_setup_default_domain(): iommu_get_default_domain_type() turns
     // 0 into the boot type; an equal type keeps the domain.
     return replace_default_domain(ex, g, type);

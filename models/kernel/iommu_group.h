@@ -21,8 +21,11 @@ const char* to_string(IommuDomainType t);
  *        attached in the model).
  * @boot_type: what `auto` asks for: iommu_def_domain_type, the boot mode.
  * @device_locked: the device's lock (v6.2 takes it).
- * @bound: a driver is bound (device_is_bound(); from 6.14 on the DMA owner
- *        count a DMA-API driver holds from probe to unbind, the same here).
+ * @bound: a driver is bound (device_is_bound(), what v6.2 checks under the
+ *        device lock, so an unbind in progress is waited for).
+ * @dma_owned: the group's DMA owner count is not 0 (what 6.14 and 7.0
+ *        check): a DMA-API driver holds it from probe until just after its
+ *        remove() returns (dma_cleanup()).
  * @init_fq: iommu_dma_init_fq() on the live default domain.
  * @new_default_domain: allocate a default domain of that type and attach
  *        the device to it (the old one is freed).
@@ -33,6 +36,7 @@ struct IommuGroup {
   IommuDomainType boot_type = IommuDomainType::dma;
   const bool* device_locked = nullptr;
   std::function<bool()> bound;
+  std::function<bool()> dma_owned;
   std::function<int()> init_fq;
   std::function<int(IommuDomainType)> new_default_domain;
 };

@@ -83,7 +83,7 @@ const std::vector<KnobSpec>& knob_specs() {
        "Writing an IOMMU group's sysfs `type`: only DMA -> DMA-FQ is allowed while a driver is bound. "
        "v6.2 takes the device lock and checks device_is_bound() (-EBUSY); 6.14 and 7.0 first do the "
        "DMA -> DMA-FQ switch under the group mutex, then refuse any other change while the group has "
-       "a DMA owner (a bound DMA-API driver holds one from probe to unbind: -EPERM).",
+       "a DMA owner (a DMA-API driver holds one from probe until just after its remove() returns: -EPERM, also during an unbind).",
        "drivers/iommu/iommu.c iommu_group_store_type(), iommu_change_dev_def_domain() (6.2.1); "
        "iommu_group_store_type(), iommu_setup_default_domain() (6.14.0, 7.0-rc6)",
        KNOB_FIELD(iommu_store_type_check, IommuStoreTypeCheck)},

@@ -495,9 +495,11 @@ void device_release_driver(Exec& ex, Kernel&, P2pdmaProvider& prov) {
   P2pdmaProvider* pv = &prov;
   release_driver(ex, prov.device_locked, prov.bound,
                  [pv](Exec& e) {
-                   if (!pv->driver_remove) return;
-                   KFUNC(e, "drv->remove");
-                   pv->driver_remove(e);
+                   if (pv->driver_remove) {
+                     KFUNC(e, "drv->remove");
+                     pv->driver_remove(e);
+                   }
+                   pv->dma_owner = false;  // bus dma_cleanup(): iommu_device_unuse_default_domain()
                  },
                  prov.devm_actions);
 }

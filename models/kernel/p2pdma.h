@@ -61,6 +61,11 @@ struct P2pdmaProvider {
   bool bound = true;
   bool device_locked = false;  ///< device_lock(): held across a driver unbind
   bool disconnected = false;   ///< pci_dev_is_disconnected(): a surprise removal marked it
+  /// The bound driver's DMA ownership of its IOMMU group (owner_cnt): taken
+  /// at probe (dma_configure()), dropped by dma_cleanup() right after the
+  /// driver's remove(), before the devm actions.
+  bool dma_owner = true;
+  bool deleted = false;  ///< pci_stop_and_remove_bus_device() deleted the function
 };
 
 /// models drivers/pci/p2pdma.c:pci_p2pdma_add_resource(). 0 or -errno.

@@ -42,7 +42,8 @@ int pciehp_surprise_removal(Exec& ex, Kernel& k, HotplugFunction& fn) {
     k.pci_rescan_remove_locked = true;
     {
       KFUNC(ex, "pci_stop_and_remove_bus_device");
-      fn.stop_and_remove(ex);
+      fn.stop_and_remove(ex);  // pci_stop_bus_device(): the driver goes
+      *fn.deleted = true;      // pci_remove_bus_device() -> pci_destroy_dev() -> device_del()
     }
     // No PCI_COMMAND write: that is for a card still present.
     k.pci_rescan_remove_locked = false;

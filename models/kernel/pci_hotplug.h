@@ -20,13 +20,14 @@ class Kernel;
  *           pci_dev_is_disconnected().
  * @stop_and_remove: pci_stop_and_remove_bus_device(): device_release_driver()
  *           (the driver's remove() and its devm actions), then the function
- *           is deleted.
+ *           is deleted (@deleted: its IOMMU group and sysfs files go).
  */
 struct HotplugFunction {
   std::string slot;
   bool* slot_on = nullptr;
   bool* device_locked = nullptr;
   bool* disconnected = nullptr;
+  bool* deleted = nullptr;
   std::function<void(Exec&)> stop_and_remove;
 };
 

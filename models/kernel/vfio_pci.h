@@ -65,6 +65,7 @@ struct VfioPciCoreDevice {
   int requests = 0;
   bool bound = true, device_locked = false, removed = false;
   bool disconnected = false;  ///< pci_dev_is_disconnected(): a surprise removal marked it
+  bool deleted = false;       ///< pci_stop_and_remove_bus_device() deleted the function
   DmaBufOps dmabuf_ops;  ///< vfio_pci_dmabuf_ops, as this kernel's knobs have it
 
   bool bar_contains(uint64_t phys) const { return phys >= bar_phys && phys < bar_phys + bar_size; }

@@ -116,7 +116,17 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     KFUNC(ex, "nvme_queue_rq");
     // blk_mq_map_queue(): the submitting CPU's hardware queue.
     Queue& q = io_[cpu_queue_.at(static_cast<size_t>(std::max(0, ex.cpu())) % cpu_queue_.size())];
-    ex.wait_event([this, &q] { return free_tag(q) >= 0; }, "blk_mq_get_tag");
+    // A tag, then dispatch, which a quiesced queue holds back (the model's
+    // request owns no tag until it is queued, so it asks again after).
+    for (;;) {
+      ex.wait_event([this, &q] { return free_tag(q) >= 0; }, "blk_mq_get_tag");
+      if (!quiesced_) break;
+      ex.wait_event([this] { return !quiesced_; }, "blk_mq_quiesce_queue: dispatch held");
+    }
+    // nvme_queue_rq(): a suspended queue (NVMEQ_ENABLED clear) fails it.
+    if (suspended_) return -5;  // BLK_STS_IOERR
+    ++in_queue_rq_;
+    Leave in_rq{in_queue_rq_};
     const int tag = free_tag(q);
     std::vector<uint64_t> dma_pages;  // bus address of each 4 KiB of data
     std::vector<Mapping> maps;
@@ -418,8 +428,15 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     const bool present = !prov.disconnected && !link_down_;
     if (!present) {
       KFUNC(ex, "nvme_dev_disable");
+      quiesced_ = true;  // nvme_quiesce_io_queues(): ->queue_rq calls in progress finish first
+      ex.wait_event([this] { return in_queue_rq_ == 0; }, "nvme_quiesce_io_queues");
+      suspended_ = true;  // nvme_suspend_io_queues()
+      // nvme_reap_pending_cqes(): completions already in host memory end
+      // as completions, highest qid first.
+      for (auto q = io_.rbegin(); q != io_.rend(); ++q) irq(ex, *q);
       ex.notef("{}: controller is dead, cancelling {} requests", ep_.name, inflight_.size());
       cancel_inflight(ex);
+      quiesced_ = false;  // shutdown: nvme_unquiesce_io_queues(); new dispatches fail
     }
     p_.kernel().block_devices.erase(ep_.name);
     removed_ = true;
@@ -615,6 +632,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   std::map<int, Inflight> inflight_;
   bool removed_ = false;  ///< nvme_remove() deleted the disk: new bios fail
   bool link_down_ = false;  ///< surprise removal: the controller is gone
+  bool quiesced_ = false;   ///< nvme_quiesce_io_queues(): dispatch held back
+  bool suspended_ = false;  ///< nvme_suspend_io_queues(): NVMEQ_ENABLED clear
+  int in_queue_rq_ = 0;     ///< submitters inside ->queue_rq (what quiescing waits for)
   int entered_ = 0;       ///< submitters between bio_queue_enter() and queueing
   uint64_t irq_seq_ = 0;
   hw::NvmeCmbMap cmb_;
@@ -817,7 +837,7 @@ std::optional<kern::IommuGroup> Platform::iommu_group(const std::string& name) {
   const EndpointSpec* ep = nullptr;
   for (const auto& e : sc_.topo->endpoints)
     if (e.name == name && e.has_model()) ep = &e;
-  if (!ep || std::find(links_down_.begin(), links_down_.end(), ep->device) != links_down_.end()) return std::nullopt;
+  if (!ep) return std::nullopt;
   auto to_kern = [](hw::DomainType t) {
     return t == hw::DomainType::identity ? kern::IommuDomainType::identity
            : t == hw::DomainType::dma    ? kern::IommuDomainType::dma

@@ -76,8 +76,9 @@ class Platform : public TlmBackend {
   /// answers no request, and an NVMe controller stops where it is.
   void surprise_remove(const std::string& name);
   /// The IOMMU group of endpoint @name (one device per group), with the
-  /// hooks its sysfs `type` store needs; nullopt without an IOMMU, or for
-  /// a function that is gone. The caller fills in the binding state.
+  /// hooks its sysfs `type` store needs; nullopt without an IOMMU. The
+  /// caller fills in the binding state, and knows whether the function
+  /// was deleted (its group goes with it).
   std::optional<kern::IommuGroup> iommu_group(const std::string& name);
   /// Payload bytes all root complexes forwarded between root ports so far.
   uint64_t rc_p2p_bytes() const;

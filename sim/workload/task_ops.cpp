@@ -194,6 +194,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
           bar_size = v->bar_size;
           fn.device_locked = &v->device_locked;
           fn.disconnected = &v->disconnected;
+          fn.deleted = &v->deleted;
           fn.stop_and_remove = [&k, v](kern::Exec& e) { kern::vfio_device_release_driver(e, k, *v); };
         } else {
           kern::P2pdmaProvider* p = w.providers.at(op.provider);
@@ -201,6 +202,7 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
           bar_size = p->bar_size;
           fn.device_locked = &p->device_locked;
           fn.disconnected = &p->disconnected;
+          fn.deleted = &p->deleted;
           fn.stop_and_remove = [&k, p](kern::Exec& e) { kern::device_release_driver(e, k, *p); };
         }
         if (slot_on) {
@@ -218,11 +220,13 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         // the file does not exist (no IOMMU, or the function is gone).
         long rc = -2;
         std::optional<kern::IommuGroup> g = w.platform ? w.platform->iommu_group(op.dev) : std::nullopt;
+        if (g && w.providers.count(op.dev) && w.providers.at(op.dev)->deleted) g.reset();  // device_del() took the group
         if (g) {
           static const bool never_locked = false;  // a function without a driver model: nobody holds its lock
           kern::P2pdmaProvider* p = w.providers.count(op.dev) ? w.providers.at(op.dev) : nullptr;
           g->device_locked = p ? &p->device_locked : &never_locked;
           g->bound = [p] { return !p || p->bound; };  // drives and tlm endpoints are never unbound
+          g->dma_owned = [p] { return !p || p->dma_owner; };
           rc = kern::iommu_group_store_type(ex, k, *g, op.text);
         }
         outcome(op, rc, [&] { return rc ? error_text(rc) : fmt::format("{}: {}", op.dev, op.text); });

@@ -23,6 +23,7 @@ struct Group {
     g.boot_type = IommuDomainType::dma;
     g.device_locked = &locked;
     g.bound = [this] { return is_bound; };
+    g.dma_owned = [this] { return is_bound; };  // the same outside an unbind in progress
     g.init_fq = [this] {
       calls.push_back("init_fq");
       return 0;

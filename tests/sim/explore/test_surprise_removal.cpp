@@ -92,3 +92,18 @@ TEST_CASE("a scenario that both unbinds and pulls one NVMe drive is refused at t
     CHECK(what.find("both unbound and surprise-removed") != std::string::npos);
   }
 }
+
+TEST_CASE("a drive pulled while 64 threads wait for its 63 tags: quiesce, reap, cancel, and every thread fails",
+          "[hotplug]") {
+  RunResult r = run_scenario_once("tests/data/scenarios/surprise_removal_tag_waiters.yaml", "v6.2");
+  // Before nvme_remove() quiesced and suspended the queue, a thread that got
+  // a tag freed by the cancel queued a request to the dead controller, and
+  // the freeze in del_gendisk() waited for it forever.
+  CHECK(verdict_of(r.findings) == "clean");
+  const OpOutcome* fio = find(r, "fio", "fio");
+  const OpOutcome* removed = find(r, "pciehp", "surprise_remove");
+  REQUIRE(fio);
+  REQUIRE(removed);
+  CHECK(fio->error == -5);
+  CHECK(removed->error == 0);
+}
