@@ -162,7 +162,7 @@ class TaskExec : public kern::Exec {
   // made it false again (took the lock, the tag, the last free page).
   void wait_event(std::function<bool()> cond, const char* what) override {
     while (!cond()) {
-      t_.wait_cond = cond;
+      t_.wait_cond = std::ref(cond);  // no copy: this frame outlives the wait
       t_.wait_what = what;
       t_.wait_since = now();
       m_->yield_from(t_, Machine::State::sleeping);
