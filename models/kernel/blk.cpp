@@ -79,6 +79,12 @@ std::vector<Bio> bio_split_to_limits(Kernel& k, const Bio& bio, uint64_t max_byt
 // FOLL_PIN; the knob dio_pins_pages selects).
 int64_t blkdev_direct_io(Exec& ex, Kernel& k, Process& proc, BlockDevice& dev, uint64_t addr, uint64_t len,
                          uint64_t pos, bool write) {
+  // blkdev_write_iter() / blkdev_read_iter() as of v6.2: against the size
+  // the device has now, a write at or past the end is -ENOSPC, a read there
+  // returns 0, and either is cut at the end.
+  const uint64_t size = dev.nr_bytes();
+  if (len && pos >= size) return write ? -28 : 0;  // -ENOSPC
+  len = std::min(len, size - pos);
   KFUNC(ex, "__blkdev_direct_IO_simple");
   ex.might_sleep("__blkdev_direct_IO_simple");
   // blkdev_dio_unaligned(): the position and the length in logical blocks,

@@ -48,6 +48,9 @@ class BlockDevice {
   /// queue_max_sectors(): the largest request in 512-byte sectors; the block
   /// layer splits a bio above it (BLK_DEF_MAX_SECTORS, 2560, by default).
   virtual uint32_t max_sectors() const { return 2560; }
+  /// bdev_nr_bytes(): the capacity now (0 once the driver's removal called
+  /// set_capacity(disk, 0)); no limit by default.
+  virtual uint64_t nr_bytes() const { return UINT64_MAX; }
   /// Start @bio; returns 0, or -errno when mapping failed (bio not started).
   virtual int submit(Exec& ex, Kernel& k, Bio& bio) = 0;
 };

@@ -93,6 +93,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
   // 4 MiB); blk_queue_max_hw_sectors(): max_sectors at most
   // BLK_DEF_MAX_SECTORS, in whole logical blocks. MDTS 5 with 4 KiB pages:
   // 256 sectors, 128 KiB.
+  // nvme_ns_remove() -> set_capacity(disk, 0) when the removal begins.
+  uint64_t nr_bytes() const override { return removed_ ? 0 : ctrl.config().ns_bytes; }
   uint32_t max_sectors() const override {
     const hw::NvmeControllerConfig& c = ctrl.config();
     const uint64_t mdts = c.mdts ? ((4096ULL << c.mpsmin) << c.mdts) / 512 : 8192;

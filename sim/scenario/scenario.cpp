@@ -61,6 +61,7 @@ const char* errno_name(long e) {
     case 95: return "EOPNOTSUPP";
     case 24: return "EMFILE";
     case 25: return "ENOTTY";
+    case 28: return "ENOSPC";
     case 110: return "ETIMEDOUT";
     default: return "error";
   }
