@@ -834,17 +834,27 @@ void Platform::surprise_remove(const std::string& name) {
   if (NvmeDevice* d = nvme(name)) d->link_down();
 }
 
+namespace {
+// The kernel model's default-domain types and the IOMMU model's (which also
+// has blocked domains, never a default one).
+kern::IommuDomainType to_kern(hw::DomainType t) {
+  return t == hw::DomainType::identity ? kern::IommuDomainType::identity
+         : t == hw::DomainType::dma    ? kern::IommuDomainType::dma
+                                       : kern::IommuDomainType::dma_fq;
+}
+hw::DomainType to_hw(kern::IommuDomainType t) {
+  return t == kern::IommuDomainType::identity ? hw::DomainType::identity
+         : t == kern::IommuDomainType::dma    ? hw::DomainType::dma
+                                              : hw::DomainType::dma_fq;
+}
+}  // namespace
+
 std::optional<kern::IommuGroup> Platform::iommu_group(const std::string& name) {
   if (!iommu_enabled_) return std::nullopt;
   const EndpointSpec* ep = nullptr;
   for (const auto& e : sc_.topo->endpoints)
     if (e.name == name && e.has_model()) ep = &e;
   if (!ep) return std::nullopt;
-  auto to_kern = [](hw::DomainType t) {
-    return t == hw::DomainType::identity ? kern::IommuDomainType::identity
-           : t == hw::DomainType::dma    ? kern::IommuDomainType::dma
-                                         : kern::IommuDomainType::dma_fq;
-  };
   kern::IommuGroup g;
   g.device = name;
   g.type = to_kern(iommu_->domain_type(iommu_->domain_of(ep->device)));
@@ -852,9 +862,7 @@ std::optional<kern::IommuGroup> Platform::iommu_group(const std::string& name) {
   const hw::DeviceId dev = ep->device;
   g.init_fq = [this, dev] { return iommu_->init_fq(iommu_->domain_of(dev)); };
   g.new_default_domain = [this, dev](kern::IommuDomainType t) {
-    const hw::DomainId d = iommu_->alloc_domain(t == kern::IommuDomainType::identity ? hw::DomainType::identity
-                                                : t == kern::IommuDomainType::dma    ? hw::DomainType::dma
-                                                                                     : hw::DomainType::dma_fq);
+    const hw::DomainId d = iommu_->alloc_domain(to_hw(t));
     if (iommu_->translates(d))  // as at boot: the MSI window is never an IOVA
       iommu_->iovad(d).reserve_iova(kMsiBase >> kern::PAGE_SHIFT, (kMsiBase + kMsiSize - 1) >> kern::PAGE_SHIFT);
     iommu_->attach_device(dev, d);

@@ -189,20 +189,19 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         bool& slot_on = w.slot_on.emplace(op.provider, true).first->second;
         fn.slot_on = &slot_on;
         uint64_t bar_phys = 0, bar_size = 0;
+        auto function = [&](auto* d) {  // a vfio-pci function or a p2pmem provider
+          bar_phys = d->bar_phys;
+          bar_size = d->bar_size;
+          fn.device_locked = &d->device_locked;
+          fn.disconnected = &d->disconnected;
+          fn.deleted = &d->deleted;
+        };
         if (kern::VfioPciCoreDevice* v = w.vfio.count(op.provider) ? w.vfio.at(op.provider) : nullptr) {
-          bar_phys = v->bar_phys;
-          bar_size = v->bar_size;
-          fn.device_locked = &v->device_locked;
-          fn.disconnected = &v->disconnected;
-          fn.deleted = &v->deleted;
+          function(v);
           fn.stop_and_remove = [&k, v](kern::Exec& e) { kern::vfio_device_release_driver(e, k, *v); };
         } else {
           kern::P2pdmaProvider* p = w.providers.at(op.provider);
-          bar_phys = p->bar_phys;
-          bar_size = p->bar_size;
-          fn.device_locked = &p->device_locked;
-          fn.disconnected = &p->disconnected;
-          fn.deleted = &p->deleted;
+          function(p);
           fn.stop_and_remove = [&k, p](kern::Exec& e) { kern::device_release_driver(e, k, *p); };
         }
         if (slot_on) {
@@ -219,11 +218,11 @@ void run_task_ops(kern::Exec& ex, kern::Kernel& k, ScenarioWorld& w, const TaskS
         // echo TYPE > /sys/kernel/iommu_groups/N/type as root: ENOENT when
         // the file does not exist (no IOMMU, or the function is gone).
         long rc = -2;
+        kern::P2pdmaProvider* p = w.providers.count(op.dev) ? w.providers.at(op.dev) : nullptr;
         std::optional<kern::IommuGroup> g = w.platform ? w.platform->iommu_group(op.dev) : std::nullopt;
-        if (g && w.providers.count(op.dev) && w.providers.at(op.dev)->deleted) g.reset();  // device_del() took the group
+        if (g && p && p->deleted) g.reset();  // device_del() took the group
         if (g) {
           static const bool never_locked = false;  // a function without a driver model: nobody holds its lock
-          kern::P2pdmaProvider* p = w.providers.count(op.dev) ? w.providers.at(op.dev) : nullptr;
           g->device_locked = p ? &p->device_locked : &never_locked;
           g->bound = [p] { return !p || p->bound; };  // drives and tlm endpoints are never unbound
           g->dma_owned = [p] { return !p || p->dma_owner; };
