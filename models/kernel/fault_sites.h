@@ -16,6 +16,9 @@ struct FaultSite {
   std::string_view name;  ///< compared at every should_fail(): no strlen
   const char* call;     ///< the kernel call and its callers that reach the site
   const char* failure;  ///< what it returns, and why that can happen
+  /// Called while the devices probe (boot): armed before boot, so `nth`
+  /// counts probe-time calls. Every other site counts from the first task.
+  bool at_probe = false;
 };
 const std::vector<FaultSite>& fault_sites();
 const FaultSite* find_fault_site(std::string_view name);

@@ -133,6 +133,7 @@ int gup_slow_one(Exec& ex, Kernel& k, Process& proc, uint64_t addr, unsigned fla
       // faultin_page() -> handle_mm_fault(); mmap_lock is already held.
       ex.cost(k.costs.page_fault_entry);
       int f = handle_pte_none_fault(ex, k, *vma, addr);
+      if (f & VM_FAULT_OOM) return -12;  // vm_fault_to_errno(): -ENOMEM
       if (f & ~VM_FAULT_NOPAGE) return -14;
       continue;
     }

@@ -35,11 +35,16 @@ const DmaBufImporterOps kIoptDmabufAttachRevokeOps{"iopt_dmabuf_attach_revoke_op
 
 }  // namespace
 
-// models iopt_alloc_dmabuf_pages() -> iopt_map_dmabuf(): a dynamic
-// attachment of the global iommufd device, then under the reservation lock
-// the exporter's physical range (vfio_pci_dma_buf_iommufd_map: -ENODEV
-// while revoked); an error detaches. Then iopt_area_fill_domains(): the
-// area is mapped unless the pages are revoked.
+// models iommufd_ioas_map_file() -> iopt_map_file_pages() as of 7.0-rc6
+// for a dma-buf fd: iopt_map_dmabuf() attaches the global iommufd device
+// dynamically, then under the reservation lock takes the exporter's
+// physical range (vfio_pci_dma_buf_iommufd_map: -ENODEV while revoked); an
+// error detaches. Then iopt_map_pages(): the area's IOVA, and
+// iopt_area_fill_domains() under pages->mutex maps it into the attached
+// domain unless the pages were revoked meanwhile (the ioctl then succeeds
+// with nothing mapped). A failed iommu_map() is undone in full: the area
+// and its IOVA go (iopt_abort_area), and iopt_release_pages() detaches and
+// drops the dma-buf reference.
 long iommufd_ioas_map_dmabuf(Exec& ex, Kernel& k, IommufdDmabufPages& pages, DmaBuf& dmabuf) {
   KFUNC(ex, "iommufd_ioas_map_file");
   ex.cost(k.costs.syscall_entry);
@@ -59,15 +64,29 @@ long iommufd_ioas_map_dmabuf(Exec& ex, Kernel& k, IommufdDmabufPages& pages, Dma
     dma_buf_put(ex, k, dmabuf);
     return rc;
   }
+  // The reservation lock is dropped: a revoke now finds nothing tracked
+  // and only marks the pages revoked (len = 0).
+  ex.pp("iopt_map_pages:before_fill");
+  {
+    KFUNC(ex, "iopt_area_fill_domains");
+    down_write(ex, pages.mutex, "pages->mutex");
+    if (pages.len && k.should_fail("iommu_map")) {  // batch_to_domain(): iommu_map() -ENOMEM
+      up_write(ex, pages.mutex);
+      dma_buf_detach(ex, k, *a);  // iopt_abort_area(); iopt_put_pages() -> iopt_release_pages()
+      dma_buf_put(ex, k, dmabuf);
+      return -12;
+    }
+    if (pages.len) {
+      pages.iova = k.next_iova;
+      k.next_iova += (pages.len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+      ex.cost(k.costs.pte_access * (pages.len / PAGE_SIZE + 1));
+      pages.mapped = true;
+    }
+    up_write(ex, pages.mutex);
+  }
   pages.dmabuf = &dmabuf;
   pages.attach = a;
   pages.live = true;
-  if (pages.len) {  // iopt_area_fill_domains(): not for revoked pages
-    pages.iova = k.next_iova;
-    k.next_iova += (pages.len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-    ex.cost(k.costs.pte_access * (pages.len / PAGE_SIZE + 1));
-    pages.mapped = true;
-  }
   return 0;
 }
 

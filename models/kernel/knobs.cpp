@@ -95,6 +95,23 @@ const std::vector<KnobSpec>& knob_specs() {
        "7.0's vma_iter_prealloc() in __mmap_new_vma(): nothing to undo).",
        "mm/mmap.c mmap_region() (5.15.0, 6.2.1); mm/vma.c __mmap_new_vma() (6.14.0, 7.0-rc6)",
        KNOB_FIELD(mmap_prealloc, MmapPrealloc)},
+      {"p2pdma_unmap_mappings_arg",
+       {"pdev", "pgmap"},
+       "What pci_p2pdma_add_resource() hands its pci_p2pdma_unmap_mappings devm action: the pci_dev (6.2 to "
+       "6.15), or the struct pci_p2pdma_pagemap (6.19, 7.0), which the error path after a failed "
+       "gen_pool_add_owner() frees with devm_kfree() while the action stays registered: the unbind then "
+       "reads freed memory (docs/findings/p2pdma_add_resource_error_uaf.md).",
+       "drivers/pci/p2pdma.c pci_p2pdma_add_resource() and pci_p2pdma_unmap_mappings() (6.2.1, 6.14.0: "
+       "pdev; 6.19.0, 7.0-rc6, 7.0.0: p2p_pgmap)",
+       KNOB_FIELD(p2pdma_unmap_mappings_arg, UnmapMappingsArg)},
+      {"pagefault_oom",
+       {"retry", "oom_killer"},
+       "A user fault that ends in VM_FAULT_OOM (the fault site pte_alloc): pagefault_out_of_memory() "
+       "warns and returns, so the access faults again (from v5.16), or it calls out_of_memory(), the OOM "
+       "killer (5.15; the model has no OOM killer, so a scenario cannot fail pte_alloc there).",
+       "mm/oom_kill.c pagefault_out_of_memory() (5.15.0, 6.2.1, 7.0-rc6); 60e2793d440a 'mm, oom: do not "
+       "trigger out_of_memory from the #PF' (v5.16)",
+       KNOB_FIELD(pagefault_oom, PagefaultOom)},
       {"alloc_mmap_error_puts_pgmap_ref",
        {"false", "true"},
        "p2pmem_alloc_mmap() error path drops its temporary pgmap ref when vm_insert_page() "
@@ -280,6 +297,7 @@ const std::vector<Preset>& presets() {
     rfc_v3.gup_longterm_p2pdma = GupLongtermP2pdma::never;
     rfc_v3.pfnmap_unlink_flush = PfnmapUnlinkFlush::none;  // mainline before b67fbebd4cf9
     rfc_v3.mmap_prealloc = MmapPrealloc::none;              // no maple tree before 6.1
+    rfc_v3.pagefault_oom = PagefaultOom::oom_killer;        // before 60e2793d440a (v5.16)
     v.push_back({"rfc-v3", "RFC v3 (Sept 2021) on v5.15-rc1", rfc_v3, PgtableFree::page_batch});
     Knobs rfc_v5 = rfc_v3;
     rfc_v5.rfc_free_deferral = RfcFreeDeferral::rcu;
@@ -287,6 +305,7 @@ const std::vector<Preset>& presets() {
     // Posted on v5.17-rc1 with Ralph Campbell's "mm: remove extra ZONE_DEVICE
     // struct page refcount" (v5 02/24): idle pages at 0, page_free at 0.
     rfc_v5.refcount_era = RefcountEra::zero_based;
+    rfc_v5.pagefault_oom = PagefaultOom::retry;  // 5.17-rc1 has 60e2793d440a
     v.push_back({"rfc-v5",
                  "RFC v5 (Jan 2022) on v5.17-rc1 + 'mm: remove extra ZONE_DEVICE struct page refcount': "
                  "RCU-deferred return to genalloc, idle pages at refcount 0",
@@ -323,6 +342,7 @@ const std::vector<Preset>& presets() {
     latest.alloc_mmap_refcount_warn = AllocMmapRefcountWarn::on_nonzero;
     latest.vfio_dmabuf = VfioDmabuf::pin_refused;
     latest.pfnmap_unlink_flush = PfnmapUnlinkFlush::free_pgtables;  // v6.16
+    latest.p2pdma_unmap_mappings_arg = UnmapMappingsArg::pgmap;        // read in 6.19.0 and 7.0
     v.push_back({"latest",
                  "Linux 7.0: 0-based refcounts, the p2pmem_alloc_mmap() error-path fixes "
                  "(6220694c52a5, 83014d82a110), vfio-pci dma-buf export with pinning importers refused",

@@ -39,6 +39,10 @@ enum class PgtableFree {
 /// one), after ->mmap (6.2: the error path closes the VMA and unmaps what
 /// ->mmap inserted), before ->mmap (6.14 and 7.0's vma_iter_prealloc()).
 enum class MmapPrealloc { none, after_mmap, before_mmap };
+/// The argument pci_p2pdma_add_resource() registers its unmap action with.
+enum class UnmapMappingsArg { pdev, pgmap };
+/// What the x86 fault handler does with a user fault's VM_FAULT_OOM.
+enum class PagefaultOom { retry, oom_killer };
 
 /// What refuses an IOMMU group type change while a driver is bound.
 enum class IommuStoreTypeCheck { device_bound, owner_cnt };
@@ -123,6 +127,8 @@ struct Knobs {
   /// group's DMA owner count under the group mutex (-EPERM, 6.14, 7.0).
   IommuStoreTypeCheck iommu_store_type_check = IommuStoreTypeCheck::device_bound;
   MmapPrealloc mmap_prealloc = MmapPrealloc::after_mmap;
+  PagefaultOom pagefault_oom = PagefaultOom::retry;
+  UnmapMappingsArg p2pdma_unmap_mappings_arg = UnmapMappingsArg::pdev;
   bool alloc_mmap_error_puts_pgmap_ref = false;
   /// CONFIG_DEBUG_VM: VM_BUG_ON/VM_WARN_ON checks are compiled in.
   bool config_debug_vm = false;

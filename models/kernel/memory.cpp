@@ -35,6 +35,14 @@ static Pte ptep_get_and_clear(Kernel& k, PteTable& t, int idx) {
   return old;
 }
 
+// models pte_alloc() -> __pte_alloc() (v6.2, 7.0-rc6): a PTE table is
+// allocated only where the PMD is none, and that allocation may fail
+// (fault site pte_alloc); nullptr then. The upper levels are not modelled.
+static PteTable* pte_alloc(Kernel& k, MmStruct& mm, uint64_t addr) {
+  if (!mm.pgtables.table(mm.pgtables.pmd(addr)) && k.should_fail("pte_alloc")) return nullptr;
+  return &mm.pgtables.alloc_table(addr);
+}
+
 // models mm/memory.c:zap_pte_range() as of v6.2: clear each PTE under the
 // PTE lock and queue refcounted pages in the gather. A full batch, or a
 // dirty PTE of a page that is not anonymous (every P2PDMA page: its rmap
@@ -163,7 +171,9 @@ int vmf_insert_mixed(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, uint
                      uint64_t shadow_alloc) {
   KFUNC(ex, "vmf_insert_mixed");
   MmStruct& mm = *vma.vm_mm;
-  PteTable& table = mm.pgtables.alloc_table(addr);
+  PteTable* tp = pte_alloc(k, mm, addr);  // get_locked_pte()
+  if (!tp) return VM_FAULT_OOM;           // insert_pfn()
+  PteTable& table = *tp;
   spin_lock(ex, mm.page_table_lock, "get_locked_pte");
   int idx = PageTables::pte_index(addr);
   ex.cost(k.costs.pte_access);
@@ -179,7 +189,9 @@ int vmf_insert_mixed(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, uint
 int vmf_insert_pfn(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr, uint64_t pfn) {
   KFUNC(ex, "vmf_insert_pfn");
   MmStruct& mm = *vma.vm_mm;
-  PteTable& table = mm.pgtables.alloc_table(addr);
+  PteTable* tp = pte_alloc(k, mm, addr);  // get_locked_pte()
+  if (!tp) return VM_FAULT_OOM;           // insert_pfn()
+  PteTable& table = *tp;
   spin_lock(ex, mm.page_table_lock, "get_locked_pte");
   const int idx = PageTables::pte_index(addr);
   ex.cost(k.costs.pte_access);
@@ -224,7 +236,9 @@ int do_anonymous_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
   KFUNC(ex, "do_anonymous_page");
   if (vma.vm_flags & VM_SHARED) return VM_FAULT_SIGBUS;  // a shared VMA without vm_ops
   MmStruct& mm = *vma.vm_mm;
-  PteTable& table = mm.pgtables.alloc_table(addr);  // pte_alloc()
+  PteTable* tp = pte_alloc(k, mm, addr);  // before the page: nothing to undo
+  if (!tp) return VM_FAULT_OOM;
+  PteTable& table = *tp;
   ex.cost(k.costs.anon_page_alloc);                 // vma_alloc_zeroed_movable_folio(): allocate and clear
   Page* page = k.ram.alloc();
   if (!page) return VM_FAULT_OOM;
@@ -272,6 +286,16 @@ UserAccess user_access(Exec& ex, Kernel& k, Process& proc, uint64_t addr, bool w
       } else {
         int f = do_user_addr_fault(ex, k, proc, addr, write);
         if (f & VM_FAULT_SIGSEGV) return {-11, 0};
+        if (f == VM_FAULT_OOM) {
+          // pagefault_out_of_memory() (v5.16+): no memcg OOM, no fatal
+          // signal: warn and return, and the access faults again. The 5.15
+          // OOM killer is refused at load (knob pagefault_oom).
+          if (k.knobs.pagefault_oom != PagefaultOom::retry)
+            throw ModelBug("VM_FAULT_OOM from a user fault with pagefault_oom=oom_killer");
+          ex.note("pagefault_out_of_memory: Huh VM_FAULT_OOM leaked out to the #PF handler. Retrying PF");
+          --attempt;  // a retry of the same access, not a new attempt
+          continue;
+        }
         if (f) return {-7, 0};
         continue;
       }

@@ -60,6 +60,13 @@ int64_t do_mmap(Exec& ex, Kernel& k, Process& proc, const std::shared_ptr<File>&
   len = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
   MmStruct& mm = *proc.mm;
   down_write(ex, mm.mmap_lock, "mmap_write_lock");
+  // vm_area_alloc() fails before anything is set up: mmap_region() only
+  // undoes its accounting (5.15, 6.2: unacct_error; 7.0: the same label,
+  // after the munmap of an overlapped range, which the model never has).
+  if (k.should_fail("vm_area_alloc")) {
+    up_write(ex, mm.mmap_lock);
+    return -12;  // -ENOMEM
+  }
   auto vma = vma_alloc_unmapped(mm, len, VM_READ | (writable ? VM_WRITE : 0) | (shared ? VM_SHARED | VM_MAYSHARE : 0));
   vma->vm_pgoff = pgoff;
   vma->vm_file = file;
@@ -110,6 +117,10 @@ int64_t do_mmap_anonymous(Exec& ex, Kernel& k, Process& proc, uint64_t len) {
   len = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
   MmStruct& mm = *proc.mm;
   down_write(ex, mm.mmap_lock, "mmap_write_lock");
+  if (k.should_fail("vm_area_alloc")) {  // as in do_mmap() above
+    up_write(ex, mm.mmap_lock);
+    return -12;
+  }
   auto vma = vma_alloc_unmapped(mm, len, VM_READ | VM_WRITE);
   vma->vm_pgoff = vma->vm_start >> PAGE_SHIFT;  // an anonymous VMA's pgoff is its address
   const uint64_t addr = vma->vm_start;

@@ -395,17 +395,37 @@ int pci_p2pdma_add_resource(Exec& ex, Kernel& k, P2pdmaProvider& prov, uint64_t 
   prov.pgmaps.push_back(pg);
   memremap_pages(ex, k, *pg);
   prov.devm_actions.emplace_back("memunmap_pages", [&k, pg](Exec& e) { memunmap_pages(e, k, *pg); });
-  prov.devm_actions.emplace_back("pci_p2pdma_unmap_mappings", [&k, pv](Exec& e) {
+  // Up to 6.15 the action gets the pci_dev; from 6.19 the pgmap, which the
+  // error path below frees while the action stays registered.
+  prov.devm_actions.emplace_back("pci_p2pdma_unmap_mappings", [&k, pv, pg](Exec& e) {
+    if (k.knobs.p2pdma_unmap_mappings_arg == UnmapMappingsArg::pgmap && pg->freed)
+      e.report(FindingKind::use_after_free,
+               fmt::format("pci_p2pdma_unmap_mappings() at {}'s unbind reads p2p_pgmap->mem->owner from the "
+                           "pci_p2pdma_pagemap that pci_p2pdma_add_resource()'s error path freed (devm_kfree) "
+                           "at probe",
+                           pv->name));
     if (k.knobs.mmap_design == MmapDesign::rfc_fault_alloc)
       rfc_unmap_mappings(e, k, *pv);
     else
       upstream_unmap_mappings(e, k, *pv);
   });
   // The chunk's owner is &pgmap->ref in Linux; the model keeps the pgmap.
-  int err = prov.storage->pool.add_owner(PAGE_OFFSET + prov.bar_phys + offset,
-                                         prov.bar_phys + offset + prov.bus_offset, size,
-                                         static_cast<void*>(pg));
-  if (err) return err;
+  int err = k.should_fail("gen_pool_add_owner")
+                ? -12
+                : prov.storage->pool.add_owner(PAGE_OFFSET + prov.bar_phys + offset,
+                                               prov.bar_phys + offset + prov.bus_offset, size,
+                                               static_cast<void*>(pg));
+  if (err) {
+    // pages_free: devm_memunmap_pages() runs the release now and drops it
+    // from devres; pgmap_free: devm_kfree(). The unmap action stays, and so
+    // do pdev->p2pdma, its empty pool and the p2pmem sysfs group.
+    ex.notef("pci_p2pdma_add_resource({}): gen_pool_add_owner() failed: {}", prov.name, err);
+    prov.devm_actions.erase(prov.devm_actions.end() - 2);  // the memunmap_pages action
+    memunmap_pages(ex, k, *pg);
+    prov.pgmaps.pop_back();
+    pg->freed = true;
+    return err;
+  }
   prov.storage->active = true;
   return 0;
 }

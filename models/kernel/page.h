@@ -110,6 +110,9 @@ struct DevPagemap {
   PercpuRef ref;
   bool done = false;
   bool removed = false;  ///< pageunmap_range() ran: the struct pages are gone
+  /// devm_kfree()d by pci_p2pdma_add_resource()'s error path (the struct
+  /// pci_p2pdma_pagemap around it); the model keeps the object for reports.
+  bool freed = false;
   std::vector<Page> pages;
   /// pgmap->ops->page_free; set by the provider (p2pdma_page_free).
   std::function<void(class Exec&, Page&)> page_free;

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "explore/strategies.h"
+#include "kernel/fault_sites.h"
 #include "kernel/p2pdma.h"
 #include "platform/platform.h"
 #include "engine/direct_host.h"
@@ -112,6 +113,9 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   }
 
   // Boot: providers register their BARs at time 0, before any task runs.
+  // Probe-time fault sites count from here, the others from the first task.
+  for (const auto& f : sc.faults)
+    if (kern::find_fault_site(f.site)->at_probe) k.inject_failure(f.site, f.nth);
   kern::SerialExec boot(0, 0, "boot");
   // NVMe devices: the driver's probe maps their CMBs (nvme_map_cmb ->
   // pci_p2pdma_add_resource); other providers register directly.
@@ -154,7 +158,8 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
     platform->boot(boot, world.providers);
     world.platform = platform.get();
   }
-  for (const auto& f : sc.faults) k.inject_failure(f.site, f.nth);
+  for (const auto& f : sc.faults)
+    if (!kern::find_fault_site(f.site)->at_probe) k.inject_failure(f.site, f.nth);
   std::map<std::string, int> pids;  // process name -> pid, by first appearance
   for (const auto& t : sc.tasks)
     if (!t.process.empty() && !pids.count(t.process)) {
@@ -194,7 +199,10 @@ RunResult run_execution(CoroutineHost& host, const Scenario& sc, const RunConfig
   }
   res.stats = m.stats();
   if (opt.trace) res.trace_json = trace.json(res.stats.end_time);
-  res.output = world.output;
+  // What boot logged (a probe's failed registration): dmesg before the
+  // workloads' output.
+  for (const auto& n : boot.notes) res.output.push_back("[boot] " + n);
+  res.output.insert(res.output.end(), world.output.begin(), world.output.end());
   res.outcomes = std::move(world.outcomes);
   if (platform && opt.hardware_metrics) res.hardware = collect_hardware_metrics(*platform, world, res.stats.end_time);
   return res;

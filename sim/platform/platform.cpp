@@ -129,6 +129,14 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     if (suspended_) return -5;  // BLK_STS_IOERR
     ++in_queue_rq_;
     Leave in_rq{in_queue_rq_};
+    // nvme_map_data(): dma_map_sgtable() found no IOVA, nothing stays
+    // mapped, BLK_STS_RESOURCE. blk-mq requeues the request, puts it on
+    // hctx->dispatch and runs the queue inline (blk_mq_try_issue_directly()
+    // -> blk_mq_request_bypass_insert(), v6.2 and 7.0-rc6): ->queue_rq()
+    // again at once, with the same tag. Only a second failure in a row would
+    // wait (SCHED_RESTART: the next free, or 3 ms); one injection cannot.
+    while (k.should_fail("nvme_map_data"))
+      ex.note("nvme_queue_rq: BLK_STS_RESOURCE (no IOVA), requeued and dispatched again");
     const int tag = free_tag(q);
     std::vector<uint64_t> dma_pages;  // bus address of each 4 KiB of data
     std::vector<Mapping> maps;
@@ -280,7 +288,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
       prov->bar_phys = bars[bar].start;
       prov->bar_size = bars[bar].len;
       const int err = kern::pci_p2pdma_add_resource(boot, p_.kernel(), *prov, size, offset);
-      if (!err) {
+      // A failure after pci_p2pdma_setup() leaves pdev->p2pdma (an empty,
+      // unpublished pool) and its devm actions until the unbind.
+      if (!err || prov->p2pdma) {
         providers[ep_.name] = prov.get();
         p_.kernel().providers.push_back(std::move(prov));
       }

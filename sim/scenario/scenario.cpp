@@ -1211,6 +1211,14 @@ RunConfig resolve_run(const Scenario& sc, const std::string& variant,
   // or platform may take more than one --set.
   if (!sets.empty())
     if (auto cerr = check_combination(rc.knobs)) throw InputError("<command line>", 1, 1, *cerr);
+  // A user fault's VM_FAULT_OOM goes to the OOM killer on 5.15, which the
+  // model does not have.
+  for (const auto& f : sc.faults)
+    if (f.site == "pte_alloc" && rc.knobs.pagefault_oom == kern::PagefaultOom::oom_killer)
+      throw error_at(f.pos, fmt::format("fault site pte_alloc cannot be failed on preset {}: a user fault's "
+                                        "VM_FAULT_OOM calls the OOM killer there (knob pagefault_oom=oom_killer), "
+                                        "which the model does not have",
+                                        rc.preset));
   return rc;
 }
 

@@ -50,3 +50,43 @@ TEST_CASE("a failed vfio dma-buf export gives its device registration back: unbi
     CHECK(exports == std::vector<long>{first, 0, 0});
   }
 }
+
+namespace {
+/// One traced run of tests/data/scenarios/nvme_fault_sites.yaml (device
+/// models: one per test case).
+RunResult nvme_run(const std::string& site, const std::string& nth) {
+  Scenario sc = load_scenario(std::string(P2PSIM_SOURCE_DIR) + "/tests/data/scenarios/nvme_fault_sites.yaml",
+                              {{"site", site}, {"nth", nth}});
+  RunConfig rc = resolve_run(sc, "v6.2", {});
+  RunResult r;
+  run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
+    RunOptions opt;
+    opt.hardware = &hw;
+    opt.trace = true;
+    r = run_execution(host, sc, rc, opt);
+  });
+  return r;
+}
+bool printed(const RunResult& r, const std::string& part) {
+  for (const auto& line : r.output)
+    if (line.find(part) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("nvme_map_data: a request without an IOVA is dispatched again and the copy completes", "[faults][nvme]") {
+  RunResult r = nvme_run("nvme_map_data", "3");
+  CHECK(verdict_of(r.findings) == "clean");
+  CHECK(r.trace_json.find("BLK_STS_RESOURCE (no IOVA), requeued and dispatched again") != std::string::npos);
+  REQUIRE(r.outcomes.size() == 1);
+  CHECK(r.outcomes[0].error == 0);
+  CHECK(printed(r, "MATCH on data check"));
+}
+
+TEST_CASE("gen_pool_add_owner at probe: the NVMe CMB stays unpublished and p2pmem-test gets ENOMEM", "[faults][nvme]") {
+  RunResult r = nvme_run("gen_pool_add_owner", "4");  // p2pcard's two functions, nvme0, then nvme1
+  CHECK(verdict_of(r.findings) == "clean");
+  REQUIRE(r.outcomes.size() == 1);
+  CHECK(r.outcomes[0].error == -12);
+  CHECK(printed(r, "[boot] pci_p2pdma_add_resource(nvme1): gen_pool_add_owner() failed: -12"));
+}

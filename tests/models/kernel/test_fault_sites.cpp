@@ -1,0 +1,161 @@
+// Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
+// docs/scenario-format.md "Fault sites": the allocation failures of mmap(),
+// of a fault's or GUP's PTE table, of iommufd's IOMMU map and of the probe's
+// pool chunk, each with its caller's error path.
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+#include "kernel/gup.h"
+#include "kernel/iommufd_dmabuf.h"
+#include "kernel/memory.h"
+#include "kernel/tlbflush.h"
+#include "kernel/vfio_pci.h"
+#include "support/kernel_fixture.h"
+
+using namespace p2psim;
+using namespace p2psim::kern;
+using p2psim::test::KernelFixture;
+
+namespace {
+bool has_note(const SerialExec& ex, const std::string& part) {
+  return std::any_of(ex.notes.begin(), ex.notes.end(),
+                     [&](const std::string& n) { return n.find(part) != std::string::npos; });
+}
+}  // namespace
+
+TEST_CASE("fault site vm_area_alloc: mmap() fails before ->mmap, nothing to undo", "[faults][mmap]") {
+  KernelFixture f("v6.2");
+  f.k.inject_failure("vm_area_alloc", 1);
+  SerialExec ex(0, 1, "p1");
+  CHECK(f.try_map(ex, 1, 2) == -12);
+  CHECK(f.proc(1).mm->vmas.empty());
+  CHECK(f.prov->storage->pool.avail() == 16 * PAGE_SIZE);  // ->mmap never allocated
+  CHECK(f.pgmap().ref.count == 17);
+  CHECK(f.try_map(ex, 1, 2) > 0);  // only the nth call fails
+  f.k.inject_failure("vm_area_alloc", 1);
+  CHECK(do_mmap_anonymous(ex, f.k, f.proc(1), PAGE_SIZE) == -12);
+  CHECK(f.proc(1).mm->vmas.size() == 1);
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("fault site pte_alloc: a user fault is retried, only a missing table can fail", "[faults][memory]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 1, "p1");
+  Process& p = f.proc(1);
+  switch_mm(f.k, 0, p.mm.get());
+  const uint64_t a = static_cast<uint64_t>(do_mmap_anonymous(ex, f.k, p, 2 * PAGE_SIZE));
+  f.k.inject_failure("pte_alloc", 1);
+  // do_anonymous_page() fails before the page: VM_FAULT_OOM, and the access
+  // faults again (pagefault_out_of_memory() warns and returns).
+  CHECK(user_access(ex, f.k, p, a, true, 0x1234).error == 0);
+  CHECK(has_note(ex, "Retrying PF"));
+  CHECK(user_access(ex, f.k, p, a, false, 0).value == 0x1234);
+  // The table exists now: the second page's fault allocates none, so the
+  // site's next call (nth = 1 again) is not reached.
+  ex.notes.clear();
+  f.k.inject_failure("pte_alloc", 1);
+  CHECK(user_access(ex, f.k, p, a + PAGE_SIZE, true, 5).error == 0);
+  CHECK_FALSE(has_note(ex, "Retrying PF"));
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("fault site pte_alloc: GUP's fault gives -ENOMEM, or the pages it got before", "[faults][gup]") {
+  KernelFixture f("v6.2");
+  SerialExec ex(0, 1, "p1");
+  Process& p = f.proc(1);
+  switch_mm(f.k, 0, p.mm.get());
+  // 513 pages: the mapping starts at a 2 MiB boundary, so the last page
+  // needs a second PTE table.
+  const int n = 513;
+  const uint64_t a = static_cast<uint64_t>(do_mmap_anonymous(ex, f.k, p, n * PAGE_SIZE));
+  f.k.inject_failure("pte_alloc", 1);
+  std::vector<GupPage> pages;
+  CHECK(get_user_pages_fast(ex, f.k, p, a, 1, FOLL_WRITE | FOLL_PIN, pages) == -12);  // nothing got
+  CHECK(pages.empty());
+  f.k.inject_failure("pte_alloc", 2);  // the second table: page 512
+  CHECK(get_user_pages_fast(ex, f.k, p, a, n, FOLL_WRITE | FOLL_PIN, pages) == 512);
+  CHECK(pages.size() == 512);
+  for (const GupPage& gp : pages) gup_release_page(ex, f.k, gp, FOLL_PIN);
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("fault site pte_alloc cannot fail vm_insert_page: that call has a site of its own", "[faults][p2pdma]") {
+  KernelFixture f("v6.2");
+  f.k.inject_failure("pte_alloc", 1);
+  SerialExec ex(0, 1, "p1");
+  CHECK(f.try_map(ex, 1, 2) > 0);  // p2pmem_alloc_mmap()'s inserts: site vm_insert_page
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("fault site iommu_map: iommufd's map of a dma-buf is undone in full", "[faults][iommufd]") {
+  Kernel k(find_preset("latest")->knobs, default_costs(), 2);
+  SerialExec boot;
+  auto d = std::make_unique<VfioPciCoreDevice>();
+  d->name = "0000:05:00.0";
+  d->bar_phys = 0xd0000000;
+  d->bar_size = 16 * PAGE_SIZE;
+  VfioPciCoreDevice& v = *d;
+  k.vfio_devices.push_back(std::move(d));
+  vfio_pci_probe(boot, k, v);
+  SerialExec ex(0, 1, "vmm");
+  Process& p = k.process(1, "vmm");
+  switch_mm(k, 0, p.mm.get());
+  REQUIRE(vfio_device_open(ex, k, v, p) >= 3);
+  long err = 0;
+  DmaBuf* b = vfio_pci_core_feature_dma_buf(ex, k, v, 0, PAGE_SIZE, err);
+  REQUIRE(b);
+  const int refs = b->f_count;
+  const uint64_t iova = k.next_iova;
+  k.inject_failure("iommu_map", 1);
+  IommufdDmabufPages pages;
+  pages.dev = "gpu0";
+  CHECK(iommufd_ioas_map_dmabuf(ex, k, pages, *b) == -12);
+  CHECK(b->attachments.empty());  // detached
+  CHECK(b->f_count == refs);      // the reference dma_buf_get() took is dropped
+  CHECK_FALSE(pages.live);
+  CHECK_FALSE(pages.mapped);
+  CHECK(k.next_iova == iova);  // no IOVA kept
+  CHECK(iommufd_device_dma_write(ex, k, pages, 1, 1000) == -22);
+  REQUIRE(iommufd_ioas_map_dmabuf(ex, k, pages, *b) == 0);  // the next call maps
+  CHECK(pages.mapped);
+  CHECK(ex.findings.empty());
+}
+
+TEST_CASE("fault site gen_pool_add_owner: the probe's error path, then the unbind", "[faults][p2pdma]") {
+  for (const char* preset : {"v6.2", "v6.15", "latest"}) {
+    INFO(preset);
+    const bool freed_arg = std::string(preset) == "latest";  // 6.19 on: the action gets the pgmap
+    Kernel k(find_preset(preset)->knobs, default_costs(), 2);
+    SerialExec boot;
+    auto pr = std::make_unique<P2pdmaProvider>();
+    pr->name = "0000:03:00.0";
+    pr->bar_phys = 0xe0000000;
+    pr->bar_size = 16 * PAGE_SIZE;
+    P2pdmaProvider& prov = *pr;
+    k.providers.push_back(std::move(pr));
+    k.inject_failure("gen_pool_add_owner", 1);
+    CHECK(pci_p2pdma_add_resource(boot, k, prov, 0, 0) == -12);
+    CHECK(boot.findings.empty());
+    REQUIRE(prov.p2pdma);  // pdev->p2pdma stays, with an empty pool
+    CHECK(prov.storage->pool.avail() == 0);
+    CHECK(prov.pgmaps.empty());
+    REQUIRE(k.pgmaps.size() == 1);
+    CHECK(k.pgmaps[0]->removed);  // devm_memunmap_pages() ran at once
+    CHECK(k.pgmaps[0]->freed);
+    CHECK(k.pfn_to_page(0xe0000) == nullptr);
+    std::vector<std::string> actions;
+    for (const auto& [name, fn] : prov.devm_actions) actions.push_back(name);
+    CHECK(std::count(actions.begin(), actions.end(), "memunmap_pages") == 0);
+    CHECK(std::count(actions.begin(), actions.end(), "pci_p2pdma_unmap_mappings") == 1);
+    SerialExec ex(0, 1, "p1");
+    int ferr = 0;
+    auto file = p2pmem_open(ex, k, prov, ferr);
+    REQUIRE(file);  // p2pmem/allocate is still there
+    CHECK(do_mmap(ex, k, k.process(1, "p1"), file, PAGE_SIZE, true, true, 0) == -12);  // the pool is empty
+    file.reset();
+    SerialExec admin(1, 0, "admin");
+    device_release_driver(admin, k, prov);
+    CHECK(admin.has_finding(FindingKind::use_after_free) == freed_arg);
+  }
+}
