@@ -12,8 +12,10 @@
 namespace p2psim_test {
 
 /// @path relative to the source tree.
+/// @trace: fill RunResult::trace_json (what notes and points it records).
 inline p2psim::RunResult run_scenario_once(const std::string& path, const std::string& variant,
-                                           const p2psim::ParamValues& params = {}, bool hardware_metrics = false) {
+                                           const p2psim::ParamValues& params = {}, bool hardware_metrics = false,
+                                           bool trace = false) {
   using namespace p2psim;
   Scenario sc = load_scenario(std::string(P2PSIM_SOURCE_DIR) + "/" + path, params);
   RunConfig rc = resolve_run(sc, variant, {});
@@ -22,6 +24,7 @@ inline p2psim::RunResult run_scenario_once(const std::string& path, const std::s
     RunOptions opt;
     opt.hardware = &hw;
     opt.hardware_metrics = hardware_metrics;
+    opt.trace = trace;
     r = run_execution(host, sc, rc, opt);
   });
   return r;

@@ -22,6 +22,19 @@ bool has_note(const SerialExec& ex, const std::string& part) {
   return std::any_of(ex.notes.begin(), ex.notes.end(),
                      [&](const std::string& n) { return n.find(part) != std::string::npos; });
 }
+
+/// Process 1 on CPU 0 of a v6.2 kernel, with an anonymous mapping of @pages
+/// (at a 2 MiB boundary, as every model mapping).
+struct AnonMapping {
+  explicit AnonMapping(int pages) : f("v6.2"), ex(0, 1, "p1"), p(f.proc(1)) {
+    switch_mm(f.k, 0, p.mm.get());
+    addr = static_cast<uint64_t>(do_mmap_anonymous(ex, f.k, p, static_cast<uint64_t>(pages) * PAGE_SIZE));
+  }
+  KernelFixture f;
+  SerialExec ex;
+  Process& p;
+  uint64_t addr = 0;
+};
 }  // namespace
 
 TEST_CASE("fault site vm_area_alloc: mmap() fails before ->mmap, nothing to undo", "[faults][mmap]") {
@@ -40,11 +53,8 @@ TEST_CASE("fault site vm_area_alloc: mmap() fails before ->mmap, nothing to undo
 }
 
 TEST_CASE("fault site pte_alloc: a user fault is retried, only a missing table can fail", "[faults][memory]") {
-  KernelFixture f("v6.2");
-  SerialExec ex(0, 1, "p1");
-  Process& p = f.proc(1);
-  switch_mm(f.k, 0, p.mm.get());
-  const uint64_t a = static_cast<uint64_t>(do_mmap_anonymous(ex, f.k, p, 2 * PAGE_SIZE));
+  AnonMapping m(2);
+  auto& [f, ex, p, a] = m;
   f.k.inject_failure("pte_alloc", 1);
   // do_anonymous_page() fails before the page: VM_FAULT_OOM, and the access
   // faults again (pagefault_out_of_memory() warns and returns).
@@ -61,14 +71,11 @@ TEST_CASE("fault site pte_alloc: a user fault is retried, only a missing table c
 }
 
 TEST_CASE("fault site pte_alloc: GUP's fault gives -ENOMEM, or the pages it got before", "[faults][gup]") {
-  KernelFixture f("v6.2");
-  SerialExec ex(0, 1, "p1");
-  Process& p = f.proc(1);
-  switch_mm(f.k, 0, p.mm.get());
   // 513 pages: the mapping starts at a 2 MiB boundary, so the last page
   // needs a second PTE table.
   const int n = 513;
-  const uint64_t a = static_cast<uint64_t>(do_mmap_anonymous(ex, f.k, p, n * PAGE_SIZE));
+  AnonMapping m(n);
+  auto& [f, ex, p, a] = m;
   f.k.inject_failure("pte_alloc", 1);
   std::vector<GupPage> pages;
   CHECK(get_user_pages_fast(ex, f.k, p, a, 1, FOLL_WRITE | FOLL_PIN, pages) == -12);  // nothing got

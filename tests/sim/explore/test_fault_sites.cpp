@@ -55,17 +55,8 @@ namespace {
 /// One traced run of tests/data/scenarios/nvme_fault_sites.yaml (device
 /// models: one per test case).
 RunResult nvme_run(const std::string& site, const std::string& nth) {
-  Scenario sc = load_scenario(std::string(P2PSIM_SOURCE_DIR) + "/tests/data/scenarios/nvme_fault_sites.yaml",
-                              {{"site", site}, {"nth", nth}});
-  RunConfig rc = resolve_run(sc, "v6.2", {});
-  RunResult r;
-  run_scenario(sc, [&](CoroutineHost& host, const HardwareModules& hw) {
-    RunOptions opt;
-    opt.hardware = &hw;
-    opt.trace = true;
-    r = run_execution(host, sc, rc, opt);
-  });
-  return r;
+  return p2psim_test::run_scenario_once("tests/data/scenarios/nvme_fault_sites.yaml", "v6.2",
+                                        {{"site", site}, {"nth", nth}}, false, /*trace=*/true);
 }
 bool printed(const RunResult& r, const std::string& part) {
   for (const auto& line : r.output)
