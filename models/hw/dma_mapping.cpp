@@ -154,6 +154,12 @@ ps_t DmaMapper::dma_unmap_resource(DeviceId dev, uint64_t dma_addr, uint64_t siz
 
 // models drivers/pci/p2pdma.c:pci_p2pdma_map_type() as of v6.2 (through
 // P2pdmaDistance::map_type(): cached per client, computed on a miss)
+bool DmaMapper::maps_through_iova(DeviceId dev, uint64_t phys) {
+  if (!uses_iommu(dev)) return false;
+  if (const auto pg = p2p_pgmap_of(phys)) return p2p_map_type(*pg, dev) == MapType::thru_host_bridge;
+  return true;
+}
+
 MapType DmaMapper::p2p_map_type(uint32_t pgmap, DeviceId client) {
   if (!p2p_) return MapType::not_supported;
   const DmaDeviceConfig& cfg = device(client);

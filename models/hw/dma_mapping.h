@@ -147,6 +147,11 @@ class DmaMapper {
   ps_t dma_unmap_p2p(DeviceId client, const P2pMapping& m, uint64_t size, DmaDirection dir, ps_t now,
                      uint32_t cpu = 0);
 
+  /// Would mapping @phys for @dev take an IOVA: a translated domain, and not
+  /// a P2P page mapped by bus address (or refused)? Only such a mapping can
+  /// fail for want of one.
+  bool maps_through_iova(DeviceId dev, uint64_t phys);
+
   /// WARN lines (unmaps that did not match a mapping).
   const std::vector<std::string>& log() const { return log_; }
 

@@ -9,9 +9,9 @@ const std::vector<FaultSite>& fault_sites() {
        "-ENOMEM (the PTE table allocation failed): the error path returns the pages not yet mapped. The "
        "model starts every mapping at a 2 MiB boundary; the kernel may place one so that any page starts "
        "a new PTE table, so any call may be the one that fails"},
-      {"pte_alloc", "__pte_alloc() where a fault needs a PTE table (the PMD is none): do_anonymous_page(), "
-       "and vmf_insert_pfn()/vmf_insert_mixed() in vfio-pci's and the RFC's fault handlers; also through "
-       "GUP's slow path",
+      {"pte_alloc", "a PTE table a fault allocates where the PMD is none: do_anonymous_page()'s, __do_fault()'s "
+       "preallocation before a ->fault handler, and get_locked_pte()'s in vmf_insert_pfn()/vmf_insert_mixed() "
+       "inside vfio-pci's and the RFC's handlers; also through GUP's slow path",
        "VM_FAULT_OOM: a user access faults again (pagefault_out_of_memory(), from v5.16; refused on 5.15, "
        "knob pagefault_oom); GUP returns -ENOMEM, or the pages it got before"},
       {"vm_area_alloc", "vm_area_alloc() in mmap_region() (file and anonymous mmap())",
@@ -38,7 +38,8 @@ const std::vector<FaultSite>& fault_sites() {
       {"iommu_map", "iommu_map() in iopt_area_fill_domains() -> batch_to_domain() (iommufd_map of a dma-buf)",
        "-ENOMEM (an IOMMU page table): the area and its IOVA are freed, the attachment is detached and "
        "the dma-buf reference dropped (iopt_release_pages())"},
-      {"nvme_map_data", "dma_map_sgtable() in nvme_map_data() (every NVMe read or write)",
+      {"nvme_map_data", "the IOVA allocation of dma_map_sgtable() in nvme_map_data() (an NVMe read or write "
+       "with a segment the IOMMU translates: host memory, or P2P through the host bridge)",
        "no IOVA: BLK_STS_RESOURCE, nothing stays mapped, and blk-mq dispatches the request again at once"},
       {"gen_pool_add_owner", "gen_pool_add_owner() in pci_p2pdma_add_resource(), at probe",
        "-ENOMEM (the chunk's vzalloc): the pages are unmapped, the pgmap freed, the pool stays empty and "

@@ -48,12 +48,14 @@ const DmaBufImporterOps kIoptDmabufAttachRevokeOps{"iopt_dmabuf_attach_revoke_op
 long iommufd_ioas_map_dmabuf(Exec& ex, Kernel& k, IommufdDmabufPages& pages, DmaBuf& dmabuf) {
   KFUNC(ex, "iommufd_ioas_map_file");
   ex.cost(k.costs.syscall_entry);
-  if (pages.live) return -16;
+  if (pages.claimed) return -16;  // the model's one mapping per device
+  pages.claimed = true;
   get_dma_buf(dmabuf);  // dma_buf_get(fd)
   DmaBufAttachment* a = nullptr;
   long rc = dma_buf_dynamic_attach(ex, k, dmabuf, "iommufd", &kIoptDmabufAttachRevokeOps, &pages, a);
   if (rc) {
     dma_buf_put(ex, k, dmabuf);
+    pages.claimed = false;
     return rc;
   }
   dma_resv_lock(ex, dmabuf);
@@ -62,28 +64,34 @@ long iommufd_ioas_map_dmabuf(Exec& ex, Kernel& k, IommufdDmabufPages& pages, Dma
   if (rc) {
     dma_buf_detach(ex, k, *a);
     dma_buf_put(ex, k, dmabuf);
+    pages.claimed = false;
     return rc;
   }
   // The reservation lock is dropped: a revoke now finds nothing tracked
   // and only marks the pages revoked (len = 0).
   ex.pp("iopt_map_pages:before_fill");
+  // iopt_alloc_area_pages(): the area's IOVA, before the fill.
+  const uint64_t area_len = (dmabuf.size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+  pages.iova = k.next_iova;
   {
     KFUNC(ex, "iopt_area_fill_domains");
     down_write(ex, pages.mutex, "pages->mutex");
     if (pages.len && k.should_fail("iommu_map")) {  // batch_to_domain(): iommu_map() -ENOMEM
       up_write(ex, pages.mutex);
-      dma_buf_detach(ex, k, *a);  // iopt_abort_area(); iopt_put_pages() -> iopt_release_pages()
+      // iopt_abort_area() frees the area and its IOVA; iopt_put_pages() ->
+      // iopt_release_pages() detaches and drops the reference.
+      dma_buf_detach(ex, k, *a);
       dma_buf_put(ex, k, dmabuf);
+      pages.claimed = false;
       return -12;
     }
     if (pages.len) {
-      pages.iova = k.next_iova;
-      k.next_iova += (pages.len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
       ex.cost(k.costs.pte_access * (pages.len / PAGE_SIZE + 1));
       pages.mapped = true;
     }
     up_write(ex, pages.mutex);
   }
+  k.next_iova += area_len;
   pages.dmabuf = &dmabuf;
   pages.attach = a;
   pages.live = true;
@@ -119,6 +127,7 @@ void iommufd_ioas_unmap(Exec& ex, Kernel& k, IommufdDmabufPages& pages) {
   dma_buf_detach(ex, k, *pages.attach);
   dma_buf_put(ex, k, *pages.dmabuf);
   pages.live = false;
+  pages.claimed = false;
 }
 
 }  // namespace p2psim::kern

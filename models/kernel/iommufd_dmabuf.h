@@ -33,6 +33,9 @@ struct IommufdDmabufPages {
   uint64_t iova = 0;
   bool mapped = false;
   bool live = false;  ///< the IOAS mapping exists (until IOMMU_IOAS_UNMAP)
+  /// A map is in progress or done: the model keeps one mapping per device,
+  /// so a second map of it is refused (EBUSY) from the first one's start.
+  bool claimed = false;
   RwSem mutex;        ///< pages->mutex (held for write only)
 };
 

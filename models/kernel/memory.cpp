@@ -241,7 +241,10 @@ int do_anonymous_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
   PteTable& table = *tp;
   ex.cost(k.costs.anon_page_alloc);                 // vma_alloc_zeroed_movable_folio(): allocate and clear
   Page* page = k.ram.alloc();
-  if (!page) return VM_FAULT_OOM;
+  // **Difference:** the model's user RAM is a fixed region; when it is used
+  // up the fault fails as SIGBUS, where the kernel's allocator would reclaim
+  // or OOM-kill rather than return VM_FAULT_OOM (which would fault again).
+  if (!page) return VM_FAULT_SIGBUS;
   std::memset(k.phys_page(page->pfn), 0, PAGE_SIZE);
   // The oracle's view: a one-page allocation of the faulting process, so a
   // use through a stale PTE, TLB entry or GUP result after its free shows.
@@ -263,9 +266,16 @@ int do_anonymous_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
 
 // handle_mm_fault() for a PTE that is none: an anonymous VMA (no vm_ops)
 // gets do_anonymous_page(), a file VMA its ->fault, anything else SIGBUS.
+// A file VMA's fault goes through __do_fault() (v6.2 mm/memory.c 4160-4163,
+// 7.0-rc6 5358-5360): where the PMD is none it preallocates a PTE table
+// before ->fault, VM_FAULT_OOM if that fails. A handler that inserts PFNs
+// itself allocates again in get_locked_pte() (the PMD is still none); the
+// preallocated table is freed unused at the end of do_fault().
 int handle_pte_none_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
   if (!vma.vm_file && !vma.vm_ops) return do_anonymous_page(ex, k, vma, addr);
   if (!vma.vm_ops || !vma.vm_ops->fault) return VM_FAULT_SIGBUS;
+  MmStruct& mm = *vma.vm_mm;
+  if (!mm.pgtables.table(mm.pgtables.pmd(addr)) && k.should_fail("pte_alloc")) return VM_FAULT_OOM;
   return vma.vm_ops->fault(ex, k, vma, addr);
 }
 

@@ -6,7 +6,7 @@ namespace p2psim::kern {
 void SerialExec::wait_event(std::function<bool()> cond, const char* what) {
   // Sleeping outside an RCU read section lets a grace period end (no other
   // CPU reads): the callbacks queued so far run, and may be what it waits for.
-  if (!cond() && rcu_ == 0 && !rcu_cbs_.empty()) drain_rcu();
+  if (!cond() && !in_atomic() && !rcu_cbs_.empty()) drain_rcu();
   if (!cond()) report(FindingKind::hang, std::string("waits forever: ") + what);
 }
 

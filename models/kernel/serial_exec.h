@@ -12,8 +12,9 @@ namespace p2psim::kern {
  * class SerialExec - one CPU, no concurrency: for unit tests of ported
  * paths and for boot-time setup. Preemption points are recorded, IPIs run
  * at once, a grace period ends as soon as it is asked for (there are no
- * other readers), call_rcu callbacks run at drain_rcu() or when a wait
- * outside an RCU read section would otherwise never end. A wait whose
+ * other readers), call_rcu callbacks run at drain_rcu() or when a sleep
+ * (not in an RCU read section, with preemption and IRQs on) would
+ * otherwise never end. A wait whose
  * condition is still false can never be woken here: it records a hang.
  */
 class SerialExec : public Exec {

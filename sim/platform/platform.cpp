@@ -130,12 +130,18 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     ++in_queue_rq_;
     Leave in_rq{in_queue_rq_};
     // nvme_map_data(): dma_map_sgtable() found no IOVA, nothing stays
-    // mapped, BLK_STS_RESOURCE. blk-mq requeues the request, puts it on
-    // hctx->dispatch and runs the queue inline (blk_mq_try_issue_directly()
-    // -> blk_mq_request_bypass_insert(), v6.2 and 7.0-rc6): ->queue_rq()
-    // again at once, with the same tag. Only a second failure in a row would
-    // wait (SCHED_RESTART: the next free, or 3 ms); one injection cannot.
-    while (k.should_fail("nvme_map_data"))
+    // mapped, BLK_STS_RESOURCE. Only a mapping through a translating IOMMU
+    // takes one (iommu_dma_map_sg() allocates none for bus-address P2P
+    // segments; dma-direct none at all). blk-mq requeues the request, puts
+    // it on hctx->dispatch and runs the queue inline
+    // (blk_mq_try_issue_directly() -> blk_mq_request_bypass_insert(), v6.2
+    // and 7.0-rc6): ->queue_rq() again at once, with the same tag. Only a
+    // second failure in a row would wait (SCHED_RESTART: the next free, or
+    // 3 ms); one injection cannot.
+    bool takes_iova = false;
+    for (const auto& bv : bio.vecs)
+      takes_iova = takes_iova || p_.mapper().maps_through_iova(ep_.device, bv.page->pfn << kern::PAGE_SHIFT);
+    while (takes_iova && k.should_fail("nvme_map_data"))
       ex.note("nvme_queue_rq: BLK_STS_RESOURCE (no IOVA), requeued and dispatched again");
     const int tag = free_tag(q);
     std::vector<uint64_t> dma_pages;  // bus address of each 4 KiB of data

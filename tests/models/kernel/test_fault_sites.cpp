@@ -95,38 +95,89 @@ TEST_CASE("fault site pte_alloc cannot fail vm_insert_page: that call has a site
   CHECK(ex.findings.empty());
 }
 
+namespace {
+/// A vfio-pci function on the latest preset, opened by the VMM, with a
+/// one-page dma-buf of its BAR exported.
+struct VfioExport {
+  VfioExport() : k(find_preset("latest")->knobs, default_costs(), 2), ex(0, 1, "vmm") {
+    auto d = std::make_unique<VfioPciCoreDevice>();
+    d->name = "0000:05:00.0";
+    d->bar_phys = 0xd0000000;
+    d->bar_size = 16 * PAGE_SIZE;
+    v = d.get();
+    k.vfio_devices.push_back(std::move(d));
+    vfio_pci_probe(boot, k, *v);
+    Process& p = k.process(1, "vmm");
+    switch_mm(k, 0, p.mm.get());
+    if (vfio_device_open(ex, k, *v, p) < 3) throw std::runtime_error("vfio_device_open");
+    long err = 0;
+    b = vfio_pci_core_feature_dma_buf(ex, k, *v, 0, PAGE_SIZE, err);
+    if (!b) throw std::runtime_error("dma-buf export");
+  }
+  Kernel k;
+  SerialExec boot, ex;
+  VfioPciCoreDevice* v = nullptr;
+  DmaBuf* b = nullptr;
+};
+}  // namespace
+
+TEST_CASE("fault site pte_alloc on a ->fault VMA: __do_fault()'s preallocation, then the handler's own",
+          "[faults][memory][vfio]") {
+  for (int nth : {1, 2}) {
+    INFO("nth " << nth);
+    VfioExport f;
+    Process& p = f.k.process(1, "vmm");
+    const int64_t addr = do_mmap(f.ex, f.k, p, f.v->file, PAGE_SIZE, true, true, 0);
+    REQUIRE(addr > 0);
+    f.k.inject_failure("pte_alloc", nth);
+    f.ex.calls.clear();
+    CHECK(user_access(f.ex, f.k, p, static_cast<uint64_t>(addr), true, 0x77).error == 0);  // faulted again
+    CHECK(has_note(f.ex, "Retrying PF"));
+    // nth 1: __do_fault() fails before ->fault, which runs only on the
+    // retry; nth 2: vfio's handler runs twice, its vmf_insert_pfn() failing
+    // the first time.
+    const auto handlers = std::count(f.ex.calls.begin(), f.ex.calls.end(), "vfio_pci_mmap_huge_fault");
+    CHECK(handlers == nth);
+    CHECK(f.k.phys_read(0xd0000, 0) == 0x77);
+    CHECK(f.ex.findings.empty());
+  }
+}
+
 TEST_CASE("fault site iommu_map: iommufd's map of a dma-buf is undone in full", "[faults][iommufd]") {
-  Kernel k(find_preset("latest")->knobs, default_costs(), 2);
-  SerialExec boot;
-  auto d = std::make_unique<VfioPciCoreDevice>();
-  d->name = "0000:05:00.0";
-  d->bar_phys = 0xd0000000;
-  d->bar_size = 16 * PAGE_SIZE;
-  VfioPciCoreDevice& v = *d;
-  k.vfio_devices.push_back(std::move(d));
-  vfio_pci_probe(boot, k, v);
-  SerialExec ex(0, 1, "vmm");
-  Process& p = k.process(1, "vmm");
-  switch_mm(k, 0, p.mm.get());
-  REQUIRE(vfio_device_open(ex, k, v, p) >= 3);
-  long err = 0;
-  DmaBuf* b = vfio_pci_core_feature_dma_buf(ex, k, v, 0, PAGE_SIZE, err);
-  REQUIRE(b);
-  const int refs = b->f_count;
-  const uint64_t iova = k.next_iova;
-  k.inject_failure("iommu_map", 1);
+  VfioExport f;
+  const int refs = f.b->f_count;
+  f.k.inject_failure("iommu_map", 1);
   IommufdDmabufPages pages;
   pages.dev = "gpu0";
-  CHECK(iommufd_ioas_map_dmabuf(ex, k, pages, *b) == -12);
-  CHECK(b->attachments.empty());  // detached
-  CHECK(b->f_count == refs);      // the reference dma_buf_get() took is dropped
-  CHECK_FALSE(pages.live);
-  CHECK_FALSE(pages.mapped);
-  CHECK(k.next_iova == iova);  // no IOVA kept
-  CHECK(iommufd_device_dma_write(ex, k, pages, 1, 1000) == -22);
-  REQUIRE(iommufd_ioas_map_dmabuf(ex, k, pages, *b) == 0);  // the next call maps
+  CHECK(iommufd_ioas_map_dmabuf(f.ex, f.k, pages, *f.b) == -12);
+  CHECK(f.b->attachments.empty());  // detached
+  CHECK(f.b->f_count == refs);      // the reference dma_buf_get() took is dropped
+  CHECK(iommufd_device_dma_write(f.ex, f.k, pages, 1, 1000) == -22);  // no mapping
+  REQUIRE(iommufd_ioas_map_dmabuf(f.ex, f.k, pages, *f.b) == 0);     // the slot is free again
   CHECK(pages.mapped);
-  CHECK(ex.findings.empty());
+  CHECK(f.ex.findings.empty());
+}
+
+TEST_CASE("iommufd: a revoke between the range query and the fill leaves the map empty but successful",
+          "[iommufd]") {
+  VfioExport f;
+  IommufdDmabufPages pages;
+  pages.dev = "gpu0";
+  SerialExec other(1, 1, "vmm2");
+  f.ex.on_pp = [&](const std::string& point) {
+    if (point == "iopt_map_pages:before_fill")
+      REQUIRE(vfio_pci_write_command_memory(other, f.k, *f.v, false) == 0);  // revokes every dma-buf
+  };
+  CHECK(iommufd_ioas_map_dmabuf(f.ex, f.k, pages, *f.b) == 0);
+  f.ex.on_pp = nullptr;
+  CHECK_FALSE(pages.mapped);  // iopt_area_fill_domains() saw it revoked
+  CHECK(pages.len == 0);
+  CHECK(iommufd_device_dma_write(f.ex, f.k, pages, 1, 1000) == -14);  // blocked at the IOMMU
+  CHECK(iommufd_ioas_map_dmabuf(f.ex, f.k, pages, *f.b) == -16);  // the model's one map per device
+  iommufd_ioas_unmap(f.ex, f.k, pages);
+  CHECK(f.b->attachments.empty());
+  CHECK(f.ex.findings.empty());
+  CHECK(other.findings.empty());
 }
 
 TEST_CASE("fault site gen_pool_add_owner: the probe's error path, then the unbind", "[faults][p2pdma]") {

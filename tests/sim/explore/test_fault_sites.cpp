@@ -54,9 +54,9 @@ TEST_CASE("a failed vfio dma-buf export gives its device registration back: unbi
 namespace {
 /// One traced run of tests/data/scenarios/nvme_fault_sites.yaml (device
 /// models: one per test case).
-RunResult nvme_run(const std::string& site, const std::string& nth) {
+RunResult nvme_run(const std::string& site, const std::string& nth, const std::string& p2pmem) {
   return p2psim_test::run_scenario_once("tests/data/scenarios/nvme_fault_sites.yaml", "v6.2",
-                                        {{"site", site}, {"nth", nth}}, false, /*trace=*/true);
+                                        {{"site", site}, {"nth", nth}, {"p2pmem", p2pmem}}, false, /*trace=*/true);
 }
 bool printed(const RunResult& r, const std::string& part) {
   for (const auto& line : r.output)
@@ -66,7 +66,7 @@ bool printed(const RunResult& r, const std::string& part) {
 }  // namespace
 
 TEST_CASE("nvme_map_data: a request without an IOVA is dispatched again and the copy completes", "[faults][nvme]") {
-  RunResult r = nvme_run("nvme_map_data", "3");
+  RunResult r = nvme_run("nvme_map_data", "3", "host");
   CHECK(verdict_of(r.findings) == "clean");
   CHECK(r.trace_json.find("BLK_STS_RESOURCE (no IOVA), requeued and dispatched again") != std::string::npos);
   REQUIRE(r.outcomes.size() == 1);
@@ -74,8 +74,16 @@ TEST_CASE("nvme_map_data: a request without an IOVA is dispatched again and the 
   CHECK(printed(r, "MATCH on data check"));
 }
 
+TEST_CASE("nvme_map_data cannot fail a request mapped by bus address: no IOVA is allocated", "[faults][nvme]") {
+  RunResult r = nvme_run("nvme_map_data", "1", "nvme1");  // P2P below one switch
+  CHECK(verdict_of(r.findings) == "clean");
+  CHECK(r.trace_json.find("BLK_STS_RESOURCE") == std::string::npos);
+  CHECK(r.trace_json.find("p2pmem_test") != std::string::npos);  // the trace is there
+  CHECK(printed(r, "MATCH on data check"));
+}
+
 TEST_CASE("gen_pool_add_owner at probe: the NVMe CMB stays unpublished and p2pmem-test gets ENOMEM", "[faults][nvme]") {
-  RunResult r = nvme_run("gen_pool_add_owner", "4");  // p2pcard's two functions, nvme0, then nvme1
+  RunResult r = nvme_run("gen_pool_add_owner", "4", "nvme1");  // p2pcard's two functions, nvme0, then nvme1
   CHECK(verdict_of(r.findings) == "clean");
   REQUIRE(r.outcomes.size() == 1);
   CHECK(r.outcomes[0].error == -12);
