@@ -87,6 +87,26 @@ TEST_CASE("fault site pte_alloc: GUP's fault gives -ENOMEM, or the pages it got 
   CHECK(ex.findings.empty());
 }
 
+TEST_CASE("fault site pte_alloc on an RFC mapping: the first fault allocates once, retried or not",
+          "[faults][rfc]") {
+  for (int nth : {1, 2}) {
+    INFO("nth " << nth);
+    KernelFixture f("rfc-v5");  // 5.17-rc1: VM_FAULT_OOM faults again
+    SerialExec ex(0, 1, "p1");
+    Process& p = f.proc(1);
+    switch_mm(f.k, 0, p.mm.get());
+    const uint64_t a = f.map(ex, 1, 1);
+    f.k.inject_failure("pte_alloc", nth);
+    CHECK(user_access(ex, f.k, p, a, true, 0x55).error == 0);
+    CHECK(has_note(ex, "Retrying PF"));
+    // nth 1 fails before the handler, nth 2 in its vmf_insert_mixed() after
+    // it allocated: the retry takes the fast path. One page either way.
+    CHECK(f.prov->storage->pool.avail() == 15 * PAGE_SIZE);
+    CHECK(user_access(ex, f.k, p, a, false, 0).value == 0x55);
+    CHECK(ex.findings.empty());
+  }
+}
+
 TEST_CASE("fault site pte_alloc cannot fail vm_insert_page: that call has a site of its own", "[faults][p2pdma]") {
   KernelFixture f("v6.2");
   f.k.inject_failure("pte_alloc", 1);

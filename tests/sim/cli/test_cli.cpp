@@ -252,6 +252,15 @@ TEST_CASE("bad scenarios exit 2 with one file:line:column message", "[cli][input
   }
 }
 
+TEST_CASE("fault site pte_alloc on a preset whose user faults call the OOM killer exits 2", "[cli][input]") {
+  const std::string path = src("tests/data/scenarios/bad_fault_site_oom_killer.yaml");
+  Cli r = run(path + " --variant rfc-v3");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.rfind(path + ":7:5: error: fault site pte_alloc cannot be failed on preset rfc-v3", 0) == 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(run("check " + path).exit_code == 2);
+}
+
 TEST_CASE("missing file or unknown variant or bad set or bad option exits 2", "[cli][input]") {
   Cli missing = run("run /nonexistent/s.yaml");
   CHECK(missing.exit_code == 2);
