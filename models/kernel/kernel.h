@@ -64,6 +64,9 @@ class Kernel {
   /// Fault injection: make the @nth call (1-based) of @site fail.
   void inject_failure(const std::string& site, int nth);
   bool should_fail(std::string_view site);
+  /// Does the scenario inject any failure? (Lets a hot path skip the work
+  /// of deciding whether a call could fail.)
+  bool injects_failures() const { return !fail_sites_.empty(); }
   /// pfn_to_page() for device pages and user RAM; null where no struct page exists.
   Page* pfn_to_page(uint64_t pfn);
   /// The DRAM anonymous user memory is allocated from.

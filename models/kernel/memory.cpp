@@ -35,11 +35,17 @@ static Pte ptep_get_and_clear(Kernel& k, PteTable& t, int idx) {
   return old;
 }
 
-// models pte_alloc() -> __pte_alloc() (v6.2, 7.0-rc6): a PTE table is
-// allocated only where the PMD is none, and that allocation may fail
-// (fault site pte_alloc); nullptr then. The upper levels are not modelled.
+// pte_alloc_one() where the PMD of @addr is none (pte_alloc(), v6.2 and
+// 7.0-rc6, allocates nothing otherwise): does it fail (fault site
+// pte_alloc)? The upper levels are not modelled.
+static bool pte_alloc_one_fails(Kernel& k, MmStruct& mm, uint64_t addr) {
+  return !mm.pgtables.table(mm.pgtables.pmd(addr)) && k.should_fail("pte_alloc");
+}
+
+// models pte_alloc() -> __pte_alloc(): the table for @addr, nullptr when
+// its allocation fails.
 static PteTable* pte_alloc(Kernel& k, MmStruct& mm, uint64_t addr) {
-  if (!mm.pgtables.table(mm.pgtables.pmd(addr)) && k.should_fail("pte_alloc")) return nullptr;
+  if (pte_alloc_one_fails(k, mm, addr)) return nullptr;
   return &mm.pgtables.alloc_table(addr);
 }
 
@@ -274,8 +280,7 @@ int do_anonymous_page(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
 int handle_pte_none_fault(Exec& ex, Kernel& k, VmAreaStruct& vma, uint64_t addr) {
   if (!vma.vm_file && !vma.vm_ops) return do_anonymous_page(ex, k, vma, addr);
   if (!vma.vm_ops || !vma.vm_ops->fault) return VM_FAULT_SIGBUS;
-  MmStruct& mm = *vma.vm_mm;
-  if (!mm.pgtables.table(mm.pgtables.pmd(addr)) && k.should_fail("pte_alloc")) return VM_FAULT_OOM;
+  if (pte_alloc_one_fails(k, *vma.vm_mm, addr)) return VM_FAULT_OOM;
   return vma.vm_ops->fault(ex, k, vma, addr);
 }
 

@@ -139,8 +139,9 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
     // second failure in a row would wait (SCHED_RESTART: the next free, or
     // 3 ms); one injection cannot.
     bool takes_iova = false;
-    for (const auto& bv : bio.vecs)
-      takes_iova = takes_iova || p_.mapper().maps_through_iova(ep_.device, bv.page->pfn << kern::PAGE_SHIFT);
+    if (k.injects_failures())  // the usual run has none: no map-type lookups per request
+      for (const auto& bv : bio.vecs)
+        takes_iova = takes_iova || p_.mapper().maps_through_iova(ep_.device, bv.page->pfn << kern::PAGE_SHIFT);
     while (takes_iova && k.should_fail("nvme_map_data"))
       ex.note("nvme_queue_rq: BLK_STS_RESOURCE (no IOVA), requeued and dispatched again");
     const int tag = free_tag(q);

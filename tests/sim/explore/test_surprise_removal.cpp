@@ -45,15 +45,24 @@ TEST_CASE("between link down and pciehp's zap a store is dropped and a load read
   }
 }
 
-TEST_CASE("a drive pulled under p2pmem-test: its requests end with EIO and the removal completes", "[hotplug]") {
-  RunResult r = run_scenario_once("scenarios/surprise_removal_drive.yaml", "v6.2");
+namespace {
+/// A clean run in which @task's @op ended with EIO (its requests cancelled
+/// by nvme_remove()) and pciehp's removal completed.
+void check_cancelled_and_removed(const RunResult& r, const char* task, const char* op) {
   CHECK(verdict_of(r.findings) == "clean");
-  const OpOutcome* test = find(r, "p2pmem_test", "p2pmem_test");
+  const OpOutcome* io = find(r, task, op);
   const OpOutcome* removed = find(r, "pciehp", "surprise_remove");
-  REQUIRE(test);
+  REQUIRE(io);
   REQUIRE(removed);
-  CHECK(test->error == -5);  // the dead controller's write, cancelled by nvme_remove()
+  CHECK(io->error == -5);
   CHECK(removed->error == 0);
+}
+}  // namespace
+
+TEST_CASE("a drive pulled under p2pmem-test: its requests end with EIO and the removal completes", "[hotplug]") {
+  // The dead controller's write, cancelled by nvme_remove().
+  check_cancelled_and_removed(run_scenario_once("scenarios/surprise_removal_drive.yaml", "v6.2"), "p2pmem_test",
+                              "p2pmem_test");
 }
 
 TEST_CASE("a peer read of a pulled card's BAR gets an Unsupported Request: Data Transfer Error, EIO", "[hotplug]") {
@@ -103,11 +112,5 @@ TEST_CASE("a drive pulled while 64 threads wait for its 63 tags: quiesce, reap, 
   // Before nvme_remove() quiesced and suspended the queue, a thread that got
   // a tag freed by the cancel queued a request to the dead controller, and
   // the freeze in del_gendisk() waited for it forever.
-  CHECK(verdict_of(r.findings) == "clean");
-  const OpOutcome* fio = find(r, "fio", "fio");
-  const OpOutcome* removed = find(r, "pciehp", "surprise_remove");
-  REQUIRE(fio);
-  REQUIRE(removed);
-  CHECK(fio->error == -5);
-  CHECK(removed->error == 0);
+  check_cancelled_and_removed(r, "fio", "fio");
 }

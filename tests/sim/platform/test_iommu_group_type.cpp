@@ -50,33 +50,30 @@ TEST_CASE("7.0 refuses identity for a group with a DMA owner: EPERM", "[iommu_gr
 }
 
 namespace {
-// The admin's write and the unbind, from tests/data/scenarios/iommu_group_type_during_unbind.yaml.
-std::pair<const OpOutcome*, const OpOutcome*> write_and_unbind(const RunResult& r) {
+// One clean run of tests/data/scenarios/iommu_group_type_during_unbind.yaml
+// on @variant: the admin's write and the unbind, both required.
+std::pair<OpOutcome, OpOutcome> write_and_unbind(const std::string& variant) {
+  RunResult r = run_scenario_once("tests/data/scenarios/iommu_group_type_during_unbind.yaml", variant);
+  CHECK(verdict_of(r.findings) == "clean");
   const OpOutcome *w = nullptr, *u = nullptr;
   for (const auto& o : r.outcomes) {
     if (o.op == "iommu_group_type") w = &o;
     if (o.op == "unbind") u = &o;
   }
-  return {w, u};
+  REQUIRE(w);
+  REQUIRE(u);
+  return {*w, *u};
 }
 }  // namespace
 
 TEST_CASE("7.0: a type write while nvme_remove() waits for I/O finds the DMA owner: EPERM", "[iommu_group]") {
-  RunResult r = run_scenario_once("tests/data/scenarios/iommu_group_type_during_unbind.yaml", "latest");
-  CHECK(verdict_of(r.findings) == "clean");
-  auto [w, u] = write_and_unbind(r);
-  REQUIRE(w);
-  REQUIRE(u);
-  CHECK(w->error == -1);
-  CHECK(w->time < u->time);  // refused during the unbind, not after it
+  const auto [w, u] = write_and_unbind("latest");
+  CHECK(w.error == -1);
+  CHECK(w.time < u.time);  // refused during the unbind, not after it
 }
 
 TEST_CASE("v6.2: a type write during an unbind waits for the device lock, then finds no driver", "[iommu_group]") {
-  RunResult r = run_scenario_once("tests/data/scenarios/iommu_group_type_during_unbind.yaml", "v6.2");
-  CHECK(verdict_of(r.findings) == "clean");
-  auto [w, u] = write_and_unbind(r);
-  REQUIRE(w);
-  REQUIRE(u);
-  CHECK(w->error == 0);
-  CHECK(w->time >= u->time);
+  const auto [w, u] = write_and_unbind("v6.2");
+  CHECK(w.error == 0);
+  CHECK(w.time >= u.time);
 }
