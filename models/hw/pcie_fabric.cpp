@@ -322,10 +322,10 @@ bool PcieFabric::claims(DeviceId bridge, const Target& target) const {
 // Routing
 // ---------------------------------------------------------------------------
 
-bool PcieFabric::fail(Route& r, std::string why) {
+NextHop PcieFabric::failed(Route& r, std::string why) {
   r.ok = false;
   r.error = std::move(why);
-  return false;
+  return NextHop{};
 }
 
 void PcieFabric::add_link(Route& r, DeviceId port, Direction dir) {
@@ -351,58 +351,99 @@ void PcieFabric::add_switch(Route& r, DeviceId usp, DeviceId from, DeviceId to) 
   r.steps.push_back(std::move(s));
 }
 
-// A TLP that came up the link into downstream-facing @port.
-bool PcieFabric::ascend(Route& r, DeviceId port, const Target& target) {
+// A TLP that came up the link into switch downstream port @port.
+NextHop PcieFabric::up_through_switch(Route& r, DeviceId port, const Target& target) {
   // ACS P2P Request Redirect / Completion Redirect (PCIe 5.0 §6.12.1.1): the
   // ingress downstream port sends peer-bound requests / completions upstream.
   const std::uint16_t redirect_bit =
       target.by_address ? acs::kRequestRedirect : acs::kCompletionRedirect;
-  for (;;) {
-    const PciDevice& d = topo_.device(port);
-    if (d.type == PciFunctionType::root_port) return enter_root_complex(r, port, target);
-    // A switch never sends a TLP back out of the port it came in through.
-    if (claims(port, target))
-      return fail(r, "TLP for " + (target.by_address ? hex(target.address) : name_of(target.device)) +
+  const PciDevice& d = topo_.device(port);
+  // A switch never sends a TLP back out of the port it came in through.
+  if (claims(port, target))
+    return failed(r, "TLP for " + (target.by_address ? hex(target.address) : name_of(target.device)) +
                          " would go back down its ingress port " + name_of(port));
-    const DeviceId usp = d.upstream;
-    std::optional<DeviceId> peer;
-    for (DeviceId q : children(usp))
-      if (q != port && claims(q, target)) {
-        peer = q;
-        break;
-      }
-    if (peer) {
-      if (d.acs_cap && (d.acs_ctrl & redirect_bit)) {
-        r.acs_redirected = true;  // redirected upstream, below
-      } else {
-        add_switch(r, usp, port, *peer);
-        return descend(r, *peer, target);
+  const DeviceId usp = d.upstream;
+  for (DeviceId q : children(usp)) {
+    if (q == port || !claims(q, target)) continue;
+    if (d.acs_cap && (d.acs_ctrl & redirect_bit)) {
+      r.acs_redirected = true;  // redirected upstream, below
+      break;
+    }
+    add_switch(r, usp, port, q);
+    return down_link(r, q, target);
+  }
+  const DeviceId above = topo_.device(usp).upstream;
+  add_switch(r, usp, port, usp);
+  add_link(r, above, Direction::kUpstream);
+  return NextHop{NextHop::Kind::kUp, above};
+}
+
+// A TLP that came down the link above switch upstream port @usp.
+NextHop PcieFabric::down_through_switch(Route& r, DeviceId usp, const Target& target) {
+  for (DeviceId q : children(usp))
+    if (claims(q, target)) {
+      add_switch(r, usp, usp, q);
+      return down_link(r, q, target);
+    }
+  return failed(r, "switch " + name_of(usp) + " has no port for the TLP");
+}
+
+// A TLP that leaves downstream-facing @port down its link.
+NextHop PcieFabric::down_link(Route& r, DeviceId port, const Target& target) {
+  if (!has_link(port)) return failed(r, "nothing below " + name_of(port));
+  add_link(r, port, Direction::kDownstream);
+  const auto& kids = children(port);
+  const PciDevice& first = topo_.device(kids.front());
+  if (first.type == PciFunctionType::switch_upstream_port)
+    return NextHop{NextHop::Kind::kDown, port, first.id};
+  for (DeviceId k : kids) {
+    bool hit = false;
+    if (!target.by_address) {
+      hit = k == target.device;
+    } else if (auto it = cfg_.bars.find(k); it != cfg_.bars.end()) {
+      for (const AddressRange& b : it->second) {
+        if (!b.contains(target.address)) continue;
+        if (!b.contains(target.address, target.bytes))
+          return failed(r, "transfer at " + hex(target.address) + " runs past the end of " + name_of(k) +
+                               "'s BAR");
+        hit = true;
       }
     }
-    const DeviceId above = topo_.device(usp).upstream;
-    add_switch(r, usp, port, usp);
-    add_link(r, above, Direction::kUpstream);
-    port = above;
+    if (!hit) continue;
+    Step s;
+    s.hop.kind = HopKind::kEndpoint;
+    s.hop.bar = target.by_address;
+    s.hop.device = k;
+    s.hop.host = topo_.device(k).host;
+    if (target.by_address) {
+      auto lat = cfg_.bar_read_latency.find(k);
+      s.hop.latency = lat == cfg_.bar_read_latency.end() ? 0 : lat->second;
+      r.completer_latency = s.hop.latency;
+    }
+    r.steps.push_back(std::move(s));
+    return NextHop{NextHop::Kind::kEndpoint, port, k};
   }
+  return failed(r, "unsupported request: no function below " + name_of(port) + " claims " +
+                       (target.by_address ? hex(target.address) : name_of(target.device)));
 }
 
 // A TLP that entered the root complex through root port @rp.
-bool PcieFabric::enter_root_complex(Route& r, DeviceId rp, const Target& target) {
+NextHop PcieFabric::root_complex(Route& r, DeviceId rp, const Target& target) {
   const HostBridgeId h = topo_.device(rp).host;
   RcState& rc = rcs_.at(h);
   r.rc = true;
   if (target.by_address) {
     if (rc.params.dram.contains(target.address)) {
       if (!rc.params.dram.contains(target.address, target.bytes))
-        return fail(r, "transfer at " + hex(target.address) + " runs past the end of " +
-                           host_name(h) + " DRAM");
+        return failed(r, "transfer at " + hex(target.address) + " runs past the end of " + host_name(h) +
+                             " DRAM");
       Step s;
       s.hop.kind = HopKind::kMemory;
       s.hop.host = h;
       s.hop.latency = rc.params.dram_read_latency;
       r.steps.push_back(std::move(s));
       r.completer_latency = rc.params.dram_read_latency;
-      return true;
+      return NextHop{NextHop::Kind::kMemory, kNoDevice, kNoDevice, h};
     }
     if (rc.params.msi.contains(target.address, target.bytes)) {
       // An MSI: the interrupt controller takes the posted write at once.
@@ -411,12 +452,12 @@ bool PcieFabric::enter_root_complex(Route& r, DeviceId rp, const Target& target)
       s.hop.msi = true;
       s.hop.host = h;
       r.steps.push_back(std::move(s));
-      return true;
+      return NextHop{NextHop::Kind::kMsi, kNoDevice, kNoDevice, h};
     }
     for (const auto& [oh, orc] : rcs_)
       if (orc.params.dram.contains(target.address))
-        return fail(r, "DMA from " + host_name(h) + " to " + host_name(oh) +
-                           " DRAM: the inter-socket link is not modelled");
+        return failed(r, "DMA from " + host_name(h) + " to " + host_name(oh) +
+                             " DRAM: the inter-socket link is not modelled");
   }
   std::optional<DeviceId> dest;
   for (const PciDevice& q : topo_.devices())
@@ -425,14 +466,13 @@ bool PcieFabric::enter_root_complex(Route& r, DeviceId rp, const Target& target)
       break;
     }
   if (!dest)
-    return fail(r, target.by_address
-                       ? "unsupported request: nothing claims address " + hex(target.address)
-                       : "no route to " + name_of(target.device));
+    return failed(r, target.by_address ? "unsupported request: nothing claims address " + hex(target.address)
+                                       : "no route to " + name_of(target.device));
   const HostBridgeId dh = topo_.device(*dest).host;
   for (HostBridgeId hh : {h, dh})
     if (!rcs_.at(hh).params.p2p_allowed)
-      return fail(r, "root complex " + host_name(hh) + " blocks peer-to-peer " + name_of(rp) +
-                         " -> " + name_of(*dest));
+      return failed(r, "root complex " + host_name(hh) + " blocks peer-to-peer " + name_of(rp) + " -> " +
+                           name_of(*dest));
   Step s;
   s.hop.kind = HopKind::kRootComplex;
   s.hop.from = rp;
@@ -442,57 +482,19 @@ bool PcieFabric::enter_root_complex(Route& r, DeviceId rp, const Target& target)
   s.rc = &rc;
   r.steps.push_back(std::move(s));
   r.rc_p2p = true;
-  return descend(r, *dest, target);
+  return down_link(r, *dest, target);
 }
 
-// A TLP that leaves downstream-facing @port down its link.
-bool PcieFabric::descend(Route& r, DeviceId port, const Target& target) {
+void PcieFabric::route(NextHop n, const Target& target, Route& r) {
   for (;;) {
-    if (!has_link(port)) return fail(r, "nothing below " + name_of(port));
-    add_link(r, port, Direction::kDownstream);
-    const auto& kids = children(port);
-    const PciDevice& first = topo_.device(kids.front());
-    if (first.type == PciFunctionType::switch_upstream_port) {
-      std::optional<DeviceId> out;
-      for (DeviceId q : children(first.id))
-        if (claims(q, target)) {
-          out = q;
-          break;
-        }
-      if (!out) return fail(r, "switch " + name_of(first.id) + " has no port for the TLP");
-      add_switch(r, first.id, first.id, *out);
-      port = *out;
-      continue;
+    switch (n.kind) {
+      case NextHop::Kind::kUp:
+        n = topo_.device(n.port).type == PciFunctionType::root_port ? root_complex(r, n.port, target)
+                                                                    : up_through_switch(r, n.port, target);
+        break;
+      case NextHop::Kind::kDown: n = down_through_switch(r, n.device, target); break;
+      default: return;
     }
-    for (DeviceId k : kids) {
-      bool hit = false;
-      if (!target.by_address) {
-        hit = k == target.device;
-      } else if (auto it = cfg_.bars.find(k); it != cfg_.bars.end()) {
-        for (const AddressRange& b : it->second) {
-          if (!b.contains(target.address)) continue;
-          if (!b.contains(target.address, target.bytes))
-            return fail(r, "transfer at " + hex(target.address) + " runs past the end of " +
-                               name_of(k) + "'s BAR");
-          hit = true;
-        }
-      }
-      if (!hit) continue;
-      Step s;
-      s.hop.kind = HopKind::kEndpoint;
-      s.hop.bar = target.by_address;
-      s.hop.device = k;
-      s.hop.host = topo_.device(k).host;
-      if (target.by_address) {
-        auto lat = cfg_.bar_read_latency.find(k);
-        s.hop.latency = lat == cfg_.bar_read_latency.end() ? 0 : lat->second;
-        r.completer_latency = s.hop.latency;
-      }
-      r.steps.push_back(std::move(s));
-      return true;
-    }
-    return fail(r, "unsupported request: no function below " + name_of(port) + " claims " +
-                       (target.by_address ? hex(target.address) : name_of(target.device)));
   }
 }
 
@@ -500,7 +502,7 @@ void PcieFabric::route_from_endpoint(DeviceId source, const Target& target, Rout
   r.reset();
   const DeviceId port = port_above(source);
   add_link(r, port, Direction::kUpstream);
-  ascend(r, port, target);
+  route(NextHop{NextHop::Kind::kUp, port}, target, r);
 }
 
 void PcieFabric::route_from_memory(HostBridgeId host, const Target& target, Route& r) {
@@ -510,10 +512,63 @@ void PcieFabric::route_from_memory(HostBridgeId host, const Target& target, Rout
   while (topo_.device(rp).type != PciFunctionType::root_port)
     rp = topo_.device(topo_.device(rp).upstream).upstream;  // DSP -> USP -> port above
   if (topo_.device(rp).host != host) {
-    fail(r, "completion from " + host_name(host) + " DRAM to another host bridge");
+    failed(r, "completion from " + host_name(host) + " DRAM to another host bridge");
     return;
   }
-  descend(r, rp, target);
+  route(down_link(r, rp, target), target, r);
+}
+
+// ---------------------------------------------------------------------------
+// Routing one element at a time (the SystemC modules)
+// ---------------------------------------------------------------------------
+
+NextHop PcieFabric::begin_route(RouteInProgress& p, DeviceId requester, std::uint64_t address,
+                                std::uint64_t bytes) {
+  p.route_.reset();
+  p.requester_ = requester;
+  p.target_ = Target{};
+  p.target_.address = address;
+  p.target_.bytes = bytes;
+  if (requester >= topo_.devices().size() || topo_.device(requester).type != PciFunctionType::endpoint ||
+      !has_link(port_above(requester)))
+    return failed(p.route_, "requester " + name_of(requester) + " is not an endpoint behind a link");
+  const DeviceId port = port_above(requester);
+  add_link(p.route_, port, Direction::kUpstream);
+  return NextHop{NextHop::Kind::kUp, port};
+}
+
+NextHop PcieFabric::route_switch_up(RouteInProgress& p, DeviceId port) {
+  if (!p.route_.ok) return NextHop{};
+  if (topo_.device(port).type != PciFunctionType::switch_downstream_port)
+    return failed(p.route_, name_of(port) + " is not a switch downstream port");
+  return up_through_switch(p.route_, port, p.target_);
+}
+
+NextHop PcieFabric::route_switch_down(RouteInProgress& p, DeviceId usp) {
+  if (!p.route_.ok) return NextHop{};
+  if (topo_.device(usp).type != PciFunctionType::switch_upstream_port)
+    return failed(p.route_, name_of(usp) + " is not a switch upstream port");
+  return down_through_switch(p.route_, usp, p.target_);
+}
+
+NextHop PcieFabric::route_root_complex(RouteInProgress& p, DeviceId port, std::uint64_t address) {
+  if (!p.route_.ok) return NextHop{};
+  if (topo_.device(port).type != PciFunctionType::root_port)
+    return failed(p.route_, name_of(port) + " is not a root port");
+  p.target_.address = address;  // from here on, what the IOMMU made of it
+  return root_complex(p.route_, port, p.target_);
+}
+
+NextHop PcieFabric::begin_mmio(RouteInProgress& p, HostBridgeId host, std::uint64_t address) {
+  p.route_.reset();
+  p.requester_ = kNoDevice;
+  p.target_ = Target{};
+  p.target_.address = address;
+  p.target_.bytes = 1;
+  for (const PciDevice& q : topo_.devices())
+    if (q.type == PciFunctionType::root_port && q.host == host && claims(q.id, p.target_))
+      return down_link(p.route_, q.id, p.target_);
+  return failed(p.route_, "unsupported request: no root port of " + host_name(host) + " claims " + hex(address));
 }
 
 // ---------------------------------------------------------------------------
@@ -527,8 +582,11 @@ class PcieFabric::Run {
   explicit Run(PcieFabric& f) : f_(f) {}
 
   /// Carries @batch[0..n); the results are then transfer(0..n).
-  void go(const DmaRequest* batch, std::size_t n) {
+  /// With @routed, the single request's route is that one (built by the
+  /// modules) rather than routed here; it is consumed.
+  void go(const DmaRequest* batch, std::size_t n, Route* routed = nullptr) {
     batch_ = batch;
+    routed_ = routed;
     if (xfers_.size() < n) xfers_.resize(n);
     for (std::size_t i = 0; i < n; ++i) reset(xfers_[i]);
     tlps_.clear();
@@ -680,10 +738,14 @@ class PcieFabric::Run {
     if (q.address + q.bytes < q.address)
       throw std::invalid_argument("pcie fabric: DMA wraps the address space");
 
-    Target target;
-    target.address = q.address;
-    target.bytes = q.bytes;
-    f_.route_from_endpoint(q.requester, target, x.req);
+    if (routed_) {
+      std::swap(x.req, *routed_);  // keeps both capacities
+    } else {
+      Target target;
+      target.address = q.address;
+      target.bytes = q.bytes;
+      f_.route_from_endpoint(q.requester, target, x.req);
+    }
     record(x.req, t.path);
     if (x.req.ok && q.op == DmaOp::kRead) {
       Target back;
@@ -949,6 +1011,7 @@ class PcieFabric::Run {
 
   PcieFabric& f_;
   const DmaRequest* batch_ = nullptr;
+  Route* routed_ = nullptr;
   std::vector<Xfer> xfers_;  // may hold more than the batch: results of [0, n) only
   std::vector<Tlp> tlps_;
   std::vector<Mrd> mrds_;
@@ -980,6 +1043,19 @@ Transfer PcieFabric::run_one(const DmaRequest& q) {
   Run& r = runner();
   r.go(&q, 1);
   return std::move(r.transfer(0));
+}
+
+Transfer PcieFabric::run_routed(const DmaRequest& q, RouteInProgress& p) {
+  if (p.requester_ != q.requester)
+    throw std::invalid_argument("pcie fabric: a route built for " + name_of(p.requester_) + " run for " +
+                                name_of(q.requester));
+  const Route& r = p.route_;
+  const HopKind last = r.steps.empty() ? HopKind::kLink : r.steps.back().hop.kind;
+  if (r.ok && last != HopKind::kMemory && last != HopKind::kEndpoint)
+    throw std::invalid_argument("pcie fabric: a route run before it reached its completer");
+  Run& run = runner();
+  run.go(&q, 1, &p.route_);
+  return std::move(run.transfer(0));
 }
 
 Transfer PcieFabric::dma_write(DeviceId requester, std::uint64_t dest_addr, std::uint64_t bytes,

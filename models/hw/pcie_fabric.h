@@ -263,6 +263,27 @@ struct DmaRequest {
   ps_t issue = 0;
 };
 
+/**
+ * struct NextHop - where one element of the tree (a switch, a root complex)
+ * sends a request after routing it, for the SystemC modules that carry it
+ * from element to element.
+ * @kUp: up the link into downstream-facing @port (a root port or a switch
+ *   downstream port) from below.
+ * @kDown: down the link below @port into the switch whose upstream port is
+ *   @device.
+ * @kEndpoint: down the link below @port to endpoint @device, whose BAR
+ *   takes it (terminal).
+ * @kMemory, @kMsi: host bridge @host's DRAM or interrupt window (terminal).
+ * @kFail: routing failed (the reason is in the route).
+ */
+struct NextHop {
+  enum class Kind { kFail, kUp, kDown, kEndpoint, kMemory, kMsi };
+  Kind kind = Kind::kFail;
+  DeviceId port = kNoDevice;
+  DeviceId device = kNoDevice;
+  HostBridgeId host = 0;
+};
+
 // ---------------------------------------------------------------------------
 // The fabric
 // ---------------------------------------------------------------------------
@@ -303,6 +324,32 @@ class PcieFabric {
   /// Results in the order of @batch. Throws std::invalid_argument on a
   /// request that is not well formed (zero bytes, requester not an endpoint).
   std::vector<Transfer> run(const std::vector<DmaRequest>& batch);
+
+  // Routing one element at a time: the SystemC switch and root-complex
+  // modules route a request as it passes them, and the path they build is
+  // timed as a whole (the credits and tags couple its hops TLP by TLP).
+  // Whole-path routing (dma_write, run) is these same steps in a loop.
+  class RouteInProgress;
+  /// A request of @requester for @address (@bytes): its route starts with
+  /// the link above it; the next step is the port above (NextHop::kUp).
+  NextHop begin_route(RouteInProgress& r, DeviceId requester, std::uint64_t address, std::uint64_t bytes);
+  /// The request came up the link into switch downstream port @port: the
+  /// switch forwards it to a peer port (ACS permitting) or up.
+  NextHop route_switch_up(RouteInProgress& r, DeviceId port);
+  /// The request came down the link above switch upstream port @usp.
+  NextHop route_switch_down(RouteInProgress& r, DeviceId usp);
+  /// The request came up into root port @port; the root complex routes
+  /// @address (the IOMMU's translation, when it passed the IOMMU): DRAM, the
+  /// interrupt window, or peer to peer down a root port.
+  NextHop route_root_complex(RouteInProgress& r, DeviceId port, std::uint64_t address);
+  /// Times the request on the route built (its last step a terminal one)
+  /// with its completions, as dma_write/dma_read would; a failed route
+  /// gives a failed Transfer.
+  Transfer run_routed(const DmaRequest& q, RouteInProgress& r);
+  /// A CPU load or store to @address entering host bridge @host's root
+  /// complex: down the root port whose window claims it (routed as a
+  /// request, untimed: the CPU's MMIO cost is its own).
+  NextHop begin_mmio(RouteInProgress& r, HostBridgeId host, std::uint64_t address);
 
   /// A port's ACS Control register written at run time (setpci): routing
   /// of every later TLP follows it (the IOMMU and the kernel see the same
@@ -391,6 +438,14 @@ class PcieFabric {
     std::uint64_t bytes = 0;
     DeviceId device = kNoDevice;
   };
+  /// The whole-path walk over the single steps.
+  void route(NextHop n, const Target& target, Route& r);
+  NextHop up_through_switch(Route& r, DeviceId port, const Target& target);
+  NextHop down_through_switch(Route& r, DeviceId usp, const Target& target);
+  NextHop down_link(Route& r, DeviceId port, const Target& target);
+  NextHop root_complex(Route& r, DeviceId rp, const Target& target);
+  static NextHop failed(Route& r, std::string why);
+
   class Run;
   Run& runner();
   Transfer run_one(const DmaRequest& q);
@@ -400,12 +455,8 @@ class PcieFabric {
   // Both fill @r from empty (reset() first).
   void route_from_endpoint(DeviceId source, const Target& target, Route& r);
   void route_from_memory(HostBridgeId host, const Target& target, Route& r);
-  bool ascend(Route& r, DeviceId port, const Target& target);
-  bool descend(Route& r, DeviceId port, const Target& target);
-  bool enter_root_complex(Route& r, DeviceId root_port, const Target& target);
   void add_link(Route& r, DeviceId port, Direction dir);
   void add_switch(Route& r, DeviceId usp, DeviceId from, DeviceId to) const;
-  static bool fail(Route& r, std::string why);
   bool claims(DeviceId bridge, const Target& target) const;
   bool is_below(DeviceId dev, DeviceId bridge) const;
   const std::vector<DeviceId>& children(DeviceId bridge) const;
@@ -423,6 +474,20 @@ class PcieFabric {
   bool record_paths_ = true;
   // One Run, reused: its vectors keep their capacity from one DMA to the next.
   std::unique_ptr<Run> run_;
+};
+
+/// A request's route while the modules build it (opaque to them).
+class PcieFabric::RouteInProgress {
+ public:
+  bool ok() const { return route_.ok; }
+  const std::string& error() const { return route_.error; }
+  DeviceId requester() const { return requester_; }
+
+ private:
+  friend class PcieFabric;
+  Route route_;
+  Target target_;
+  DeviceId requester_ = kNoDevice;
 };
 
 }  // namespace p2psim::hw

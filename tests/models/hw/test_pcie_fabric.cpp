@@ -769,3 +769,105 @@ TEST_CASE("fabric a lone write runs TLP by TLP exactly as the event loop would",
          {r.rp0, r.rp1});
   }
 }
+
+// ---------------------------------------------------------------------------
+// Routing one element at a time (what the SystemC switch and root-complex
+// modules do as a request passes them)
+// ---------------------------------------------------------------------------
+
+TEST_CASE("fabric element-by-element routing gives the whole-path route and timing", "[fabric][modules]") {
+  using K = hw::NextHop::Kind;
+  SwitchBox b;
+  b.topo.set_acs_ctrl(b.dsp0, hw::acs::kRequestRedirect | hw::acs::kCompletionRedirect);
+  PcieFabric whole(b.topo, b.config());
+  PcieFabric steps(b.topo, b.config());
+  const Transfer expect = whole.dma_read(b.ep0, kBar1, 8192, 1000);
+  REQUIRE(expect.ok);
+
+  PcieFabric::RouteInProgress r;
+  hw::NextHop n = steps.begin_route(r, b.ep0, kBar1, 8192);
+  CHECK((n.kind == K::kUp && n.port == b.dsp0));
+  n = steps.route_switch_up(r, b.dsp0);  // redirected: up past the peer that claims it
+  CHECK((n.kind == K::kUp && n.port == b.rp));
+  n = steps.route_root_complex(r, b.rp, kBar1);  // forwarded back down rp0 into the switch
+  CHECK((n.kind == K::kDown && n.port == b.rp && n.device == b.usp));
+  n = steps.route_switch_down(r, b.usp);
+  CHECK((n.kind == K::kEndpoint && n.port == b.dsp1 && n.device == b.ep1));
+  REQUIRE(r.ok());
+  const Transfer got = steps.run_routed({DmaOp::kRead, b.ep0, kBar1, 8192, 1000}, r);
+  REQUIRE(got.ok);
+  CHECK(kinds(got.path) == kinds(expect.path));
+  CHECK(kinds(got.completion_path) == kinds(expect.completion_path));
+  CHECK(got.end == expect.end);
+  CHECK(got.start == expect.start);
+  CHECK(got.acs_redirected);
+  CHECK(got.rc_peer_forwarded);
+  for (DeviceId port : whole.link_ports())
+    for (Direction d : {Direction::kUpstream, Direction::kDownstream})
+      CHECK(steps.link_stats(port, d).tlp_bytes == whole.link_stats(port, d).tlp_bytes);
+}
+
+TEST_CASE("fabric the root complex routes the address the IOMMU made of the request", "[fabric][modules]") {
+  using K = hw::NextHop::Kind;
+  SwitchBox b;
+  PcieFabric f(b.topo, b.config());
+  // An IOVA no window claims leaves the switch; translated to ep1's BAR at
+  // the root complex, it comes back down rp0 peer to peer.
+  const std::uint64_t iova = 0xfff00000ull;
+  PcieFabric::RouteInProgress r;
+  hw::NextHop n = f.begin_route(r, b.ep0, iova, 4096);
+  n = f.route_switch_up(r, n.port);
+  CHECK((n.kind == K::kUp && n.port == b.rp));
+  n = f.route_root_complex(r, b.rp, kBar1);
+  CHECK(n.kind == K::kDown);
+  n = f.route_switch_down(r, n.device);
+  CHECK((n.kind == K::kEndpoint && n.device == b.ep1));
+  const Transfer t = f.run_routed({DmaOp::kWrite, b.ep0, iova, 4096, 0}, r);
+  REQUIRE(t.ok);
+  CHECK(t.rc_peer_forwarded);
+  CHECK(f.rc_p2p_bytes(0) == 4096);
+  CHECK(f.link_stats(b.rp, Direction::kUpstream).tlp_bytes > 4096);
+  // Translated to DRAM instead: the route ends at host memory.
+  PcieFabric::RouteInProgress d;
+  n = f.begin_route(d, b.ep0, iova, 4096);
+  n = f.route_switch_up(d, n.port);
+  n = f.route_root_complex(d, b.rp, 0x10000);
+  CHECK((n.kind == K::kMemory && n.host == 0));
+}
+
+TEST_CASE("fabric element-by-element routing fails as the whole path would, and refuses misuse", "[fabric][modules]") {
+  using K = hw::NextHop::Kind;
+  SwitchBox b;
+  FabricConfig c = b.config();
+  c.hosts[0].p2p_allowed = false;
+  PcieFabric f(b.topo, c);
+  PcieFabric::RouteInProgress r;
+  hw::NextHop n = f.begin_route(r, b.ep0, 0x80000000ull, 64);  // nothing decodes it
+  n = f.route_switch_up(r, n.port);
+  n = f.route_root_complex(r, b.rp, 0x80000000ull);
+  CHECK(n.kind == K::kFail);
+  CHECK_FALSE(r.ok());
+  CHECK(r.error().find("nothing claims address 0x80000000") != std::string::npos);
+  // Once failed, later steps stay failed; running it gives a failed transfer.
+  CHECK(f.route_switch_down(r, b.usp).kind == K::kFail);
+  const Transfer t = f.run_routed({DmaOp::kWrite, b.ep0, 0x80000000ull, 64, 0}, r);
+  CHECK_FALSE(t.ok);
+  CHECK(f.link_stats(b.dsp0, Direction::kUpstream).tlps == 0);
+  // A step at the wrong kind of port, a route run before its completer, a
+  // route run for another requester.
+  PcieFabric::RouteInProgress w;
+  f.begin_route(w, b.ep0, kBar1, 64);
+  CHECK(f.route_root_complex(w, b.dsp0, kBar1).kind == K::kFail);
+  CHECK(w.error().find("is not a root port") != std::string::npos);
+  PcieFabric::RouteInProgress half;
+  f.begin_route(half, b.ep0, kBar1 + 4096, 64);
+  CHECK_THROWS_AS(f.run_routed({DmaOp::kWrite, b.ep0, kBar1 + 4096, 64, 0}, half), std::invalid_argument);
+  CHECK_THROWS_AS(f.run_routed({DmaOp::kWrite, b.ep1, kBar1 + 4096, 64, 0}, half), std::invalid_argument);
+  // CPU MMIO: down the root port that claims the address, to the BAR.
+  PcieFabric::RouteInProgress m;
+  n = f.begin_mmio(m, 0, kBar1 + 8);
+  CHECK((n.kind == K::kDown && n.device == b.usp));
+  n = f.route_switch_down(m, n.device);
+  CHECK((n.kind == K::kEndpoint && n.device == b.ep1));
+  CHECK(f.begin_mmio(m, 0, 0x80000000ull).kind == K::kFail);
+}
