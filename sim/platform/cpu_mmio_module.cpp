@@ -14,7 +14,7 @@ namespace p2psim {
 CpuMmioModule::CpuMmioModule(const sc_core::sc_module_name& name) : sc_core::sc_module(name), out("out") {}
 
 std::optional<ps_t> CpuMmioModule::access(uint64_t addr, uint64_t* value, bool write, ps_t at,
-                                          const std::string& device) {
+                                          const std::string& device, unsigned host) {
   systemc_catch_up();  // the endpoint's b_transport reads SystemC's clock
   uint8_t data[8];
   std::memcpy(data, value, 8);
@@ -27,7 +27,7 @@ std::optional<ps_t> CpuMmioModule::access(uint64_t addr, uint64_t* value, bool w
   sc_core::sc_time delay = sc_core::sc_time::from_value(ahead);
   {
     pcie::ScopedExtension<pcie::TlpExtension> with(gp, &ext);
-    out->b_transport(gp, delay);
+    out[host]->b_transport(gp, delay);
   }
   if (sc_core::sc_time_stamp() != stamp)
     throw ModelBug(fmt::format("{}: its BAR target called wait() on an MMIO {}; a BAR target must answer at once "

@@ -23,7 +23,8 @@ ExternalDevice::ExternalDevice(Platform& p, const EndpointSpec& ep, pcie::Extern
 
 long ExternalDevice::mmio(kern::Exec& ex, uint64_t offset, uint64_t* value, bool write) {
   const kern::Costs& c = p_.kernel().costs;
-  const auto added = p_.cpu_mmio().access(ep_.bar_phys + offset, value, write, p_.abs(ex.now()), ep_.name);
+  const auto added = p_.cpu_mmio().access(ep_.bar_phys + offset, value, write, p_.abs(ex.now()), ep_.name,
+                                           p_.pci().device(ep_.device).host);
   // A posted write retires at the CPU; a read waits for the completion.
   ex.cost(write ? c.mmio_write : c.mmio_read + added.value_or(0));
   if (!added) {

@@ -9,22 +9,27 @@
 namespace p2psim {
 
 class NvmeModule;
-class PcieFabricModule;
+class PcieBridgeModule;
+class PcieSwitchModule;
+class RootComplexModule;
 class IommuModule;
 class HostMemoryModule;
 class CpuMmioModule;
 class InterruptController;
+class TlmBackend;
 namespace pcie {
 class ExternalEndpoint;
 }
 
 /**
  * struct HardwareModules - the SystemC modules a process elaborated for its
- * scenario, bound into one PCIe tree: every endpoint with a model (NVMe
- * controllers and tlm endpoints, in the topology's order: their fabric port
- * numbers) on the fabric, the IOMMU and host memory behind the root
- * complex, and the CPUs' MMIO port. Empty when the scenario has no device
- * model (the direct host runs it).
+ * scenario, bound into the scenario's PCIe tree: a root complex per host
+ * bridge (with its IOMMU and host memory behind it), a switch per switch,
+ * and every endpoint with a model (NVMe controllers and tlm endpoints, in
+ * the topology's order: their model port numbers) below the root port or
+ * switch downstream port it sits under; the CPUs' MMIO port enters at the
+ * root complexes. Empty when the scenario has no device model (the direct
+ * host runs it).
  */
 struct HardwareModules {
   std::vector<NvmeModule*> nvme;
@@ -33,11 +38,16 @@ struct HardwareModules {
     std::shared_ptr<pcie::ExternalEndpoint> model;
   };
   std::vector<External> external;
-  PcieFabricModule* fabric = nullptr;
-  IommuModule* iommu = nullptr;
+  std::vector<RootComplexModule*> root_complexes;  ///< by host bridge
+  std::vector<PcieSwitchModule*> switches;         ///< in the topology's device order
+  std::vector<IommuModule*> iommus;                ///< one per root complex
   HostMemoryModule* memory = nullptr;
   CpuMmioModule* cpu = nullptr;
   InterruptController* interrupts = nullptr;
+
+  /// Give every module of the tree its execution (or take it away).
+  void attach(TlmBackend* backend) const;
+  void detach() const;
 };
 
 /// How many endpoints of @sc have a SystemC model (nvme and tlm kinds).

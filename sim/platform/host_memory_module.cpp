@@ -7,7 +7,7 @@ HostMemoryModule::HostMemoryModule(const sc_core::sc_module_name& name) : sc_cor
   in.register_b_transport(this, &HostMemoryModule::transport);
 }
 
-void HostMemoryModule::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time&) {
+void HostMemoryModule::transport(int, tlm::tlm_generic_payload& gp, sc_core::sc_time&) {
   FabricRoute* route = nullptr;
   gp.get_extension(route);
   if (!backend_ || !route) {

@@ -2,7 +2,7 @@
 #pragma once
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
+#include <tlm_utils/multi_passthrough_target_socket.h>
 
 #include "platform/tlm_backend.h"
 
@@ -15,14 +15,15 @@ namespace p2psim {
  */
 class HostMemoryModule : public sc_core::sc_module {
  public:
-  tlm_utils::simple_target_socket<HostMemoryModule> in;
+  /// From every root complex and switch (BARs with no model sit anywhere).
+  tlm_utils::multi_passthrough_target_socket<HostMemoryModule> in;
 
   explicit HostMemoryModule(const sc_core::sc_module_name& name);
   void attach(TlmBackend* backend) { backend_ = backend; }
   void detach() { backend_ = nullptr; }
 
  private:
-  void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+  void transport(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
   TlmBackend* backend_ = nullptr;
 };
 

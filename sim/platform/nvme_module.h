@@ -21,7 +21,7 @@ namespace p2psim {
  * sleeps until the next one or until a doorbell write kicks it.
  *
  * On the PCIe tree it is an endpoint like any other: the controller's DMA
- * leaves through @dma (into PcieFabricModule), and peers' DMA into its CMB
+ * leaves through @dma (into the switch or root complex above it), and peers' DMA into its CMB
  * arrives at @bar. The driver's register writes reach the controller
  * directly (NvmeController::reg_write), not through the fabric.
  */

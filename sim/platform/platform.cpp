@@ -15,7 +15,7 @@
 #include "platform/host_memory_module.h"
 #include "platform/interrupt_controller.h"
 #include "platform/iommu_module.h"
-#include "platform/pcie_fabric_module.h"
+#include "platform/pcie_bridge_module.h"
 #include "platform/external_device.h"
 #include "platform/nvme_module.h"
 #include "common/kernel_bug.h"
@@ -692,9 +692,8 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   for (const auto& [dev, name] : t.names) fc.names[dev] = name;
   pci_ = t.pci;
   fabric_ = std::make_unique<hw::PcieFabric>(pci_, fc);
-  fabric_->set_record_paths(false);  // the fabric module reads timing and outcome only
+  fabric_->set_record_paths(false);  // the tree's modules read timing and outcome only
   distance_ = std::make_unique<hw::P2pdmaDistance>(pci_);
-  routing_ = std::make_unique<hw::P2pdmaDistance>(pci_);
   hw::IommuConfig ic;
   ic.ncpus = static_cast<uint32_t>(k.cpus.size());
   ic.page_walkers = t.iommu_page_walkers;
@@ -702,7 +701,7 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   iommu_ = std::make_unique<hw::Iommu>(ic);
   mapper_ = std::make_unique<hw::DmaMapper>(*iommu_, distance_.get());
   iommu_enabled_ = t.iommu;
-  if (!modules.fabric) throw ModelBug("a scenario with device models needs the SystemC host's modules");
+  if (modules.root_complexes.empty()) throw ModelBug("a scenario with device models needs the SystemC host's modules");
   size_t nvme = 0, external = 0;
   for (const auto& ep : t.endpoints) {
     if (!ep.has_model()) continue;
@@ -731,17 +730,13 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   }
   if (nvme != modules.nvme.size() || external != modules.external.size())
     throw ModelBug("the elaborated device modules do not match the topology's endpoints");
-  modules.fabric->attach(this);
-  modules.iommu->attach(this);
-  modules.memory->attach(this);
+  modules.attach(this);
   boot_t0_ = host.now();
 }
 
 Platform::~Platform() {
   for (auto& d : devices_) d->detach();
-  modules_.fabric->detach();
-  modules_.iommu->detach();
-  modules_.memory->detach();
+  modules_.detach();
   modules_.interrupts->clear();
 }
 
@@ -757,7 +752,6 @@ void Platform::boot(kern::Exec& boot, std::map<std::string, kern::P2pdmaProvider
     auto it = providers.find(ep.name);
     if (it == providers.end()) continue;
     distance_->setup(ep.device);
-    routing_->setup(ep.device);
     for (const kern::DevPagemap* pg : it->second->pgmaps) {
       pgmap_dev_[pg] = ep.device;
       mapper_->add_p2p_pgmap({ep.device, pg->base_pfn << kern::PAGE_SHIFT, pg->nr_pages << kern::PAGE_SHIFT, pg->bus_offset});
@@ -798,11 +792,6 @@ std::vector<std::string> Platform::pci_device_names() const {
   return v;
 }
 
-bool Platform::peer_reaches_root_complex(hw::DeviceId target, hw::DeviceId requester) {
-  int dist = 0;
-  return routing_->calc_map_type_and_dist(target, requester, &dist, false) != hw::MapType::bus_addr;
-}
-
 hw::DeviceId Platform::bar_owner(uint64_t addr) const {
   for (const auto& ep : sc_.topo->endpoints)
     if (ep.bar_size() && addr >= ep.bar_phys && addr - ep.bar_phys < ep.bar_size()) return ep.device;
@@ -828,15 +817,6 @@ int Platform::device_port(hw::DeviceId dev) const {
 uint16_t Platform::requester_id(hw::DeviceId dev) const {
   const hw::PciDevice& d = pci_.device(dev);
   return static_cast<uint16_t>(d.bus << 8 | d.devfn);
-}
-
-// The IOMMU's part of a DMA: a peer request to a BAR that stays below a
-// switch never reaches it; anything that reaches the root complex is
-// translated there (an IOVA, or a bus address it does not know: a fault).
-bool Platform::passes_iommu(hw::DeviceId requester, uint64_t addr) {
-  if (!iommu_enabled_) return false;
-  const hw::DeviceId owner = bar_owner(addr);
-  return owner == hw::kNoDevice || peer_reaches_root_complex(owner, requester);
 }
 
 bool Platform::link_down(uint64_t addr) const {
@@ -888,16 +868,11 @@ std::optional<kern::IommuGroup> Platform::iommu_group(const std::string& name) {
   return g;
 }
 
-int Platform::bar_port(uint64_t addr) const {
-  const hw::DeviceId owner = bar_owner(addr);
-  return owner == hw::kNoDevice ? -1 : device_port(owner);
-}
-
 uint64_t Platform::bar_base(int port) const {
-  const hw::DeviceId dev = port_device(port);
+  const hw::DeviceId dev = ports_.at(static_cast<size_t>(port));
   for (const auto& ep : sc_.topo->endpoints)
     if (ep.device == dev) return ep.bar_phys;
-  throw ModelBug(fmt::format("fabric port {} has no endpoint", port));
+  throw ModelBug(fmt::format("model port {} has no endpoint", port));
 }
 
 bool Platform::move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) {

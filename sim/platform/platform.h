@@ -86,11 +86,9 @@ class Platform : public TlmBackend {
   // For the devices.
   kern::Kernel& kernel() { return k_; }
   hw::P2pdmaDistance& distance() { return *distance_; }
+  const hw::PciTopology& pci() const { return pci_; }
   hw::DmaMapper& mapper() { return *mapper_; }
   bool iommu_on() const { return iommu_enabled_; }
-  /// Does a peer DMA from @requester to @target's BAR reach the root complex
-  /// now (with today's ACS bits, not the kernel's cached map type)?
-  bool peer_reaches_root_complex(hw::DeviceId target, hw::DeviceId requester);
   /// calc_map_type_and_dist(@provider, @client) over the PCI tree (the
   /// kernel's cache store is the caller's: kern::calc_map_type_and_dist_store()).
   struct P2pDistance {
@@ -114,12 +112,10 @@ class Platform : public TlmBackend {
   // TlmBackend
   hw::PcieFabric& fabric() override { return *fabric_; }
   hw::Iommu& iommu() override { return *iommu_; }
-  hw::DeviceId port_device(int port) const override { return ports_.at(static_cast<size_t>(port)); }
   int device_port(hw::DeviceId dev) const override;
   const std::string& device_name(hw::DeviceId dev) const override { return sc_.topo->names.at(dev); }
   uint16_t requester_id(hw::DeviceId dev) const override;
-  bool passes_iommu(hw::DeviceId requester, uint64_t addr) override;
-  int bar_port(uint64_t addr) const override;
+  bool iommu_enabled() const override { return iommu_enabled_; }
   bool link_down(uint64_t addr) const override;
   uint64_t bar_base(int port) const override;
   bool move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) override;
@@ -136,7 +132,6 @@ class Platform : public TlmBackend {
   std::unique_ptr<hw::PcieFabric> fabric_;
   hw::PciTopology pci_;  ///< this execution's copy: ACS bits may change at run time
   std::unique_ptr<hw::P2pdmaDistance> distance_;     ///< the kernel's (with its cache)
-  std::unique_ptr<hw::P2pdmaDistance> routing_;      ///< what the hardware does now
   std::unique_ptr<hw::Iommu> iommu_;
   std::unique_ptr<hw::DmaMapper> mapper_;
   bool iommu_enabled_ = false;
@@ -144,7 +139,7 @@ class Platform : public TlmBackend {
   std::vector<int> managed_irq_vectors_;
   std::vector<std::unique_ptr<ExternalDevice>> externals_;
   HardwareModules modules_;
-  std::vector<hw::DeviceId> ports_;  ///< fabric port -> endpoint function
+  std::vector<hw::DeviceId> ports_;  ///< model port -> endpoint function
   std::map<const kern::DevPagemap*, hw::DeviceId> pgmap_dev_;
   std::vector<hw::DeviceId> links_down_;  ///< surprise-removed endpoints
   ps_t boot_t0_ = 0;

@@ -23,23 +23,19 @@ class TlmBackend {
   virtual ~TlmBackend() = default;
   virtual hw::PcieFabric& fabric() = 0;
   virtual hw::Iommu& iommu() = 0;
-  /// The endpoint function on fabric port @port (binding order).
-  virtual hw::DeviceId port_device(int port) const = 0;
-  /// The fabric port of @dev, or -1 when it has no TLM model.
+  /// The model port of @dev (the scenario's order of endpoints with a
+  /// model), or -1 when it has no TLM model.
   virtual int device_port(hw::DeviceId dev) const = 0;
   virtual const std::string& device_name(hw::DeviceId dev) const = 0;
   /// PCIe requester ID (bus << 8 | devfn) of @dev.
   virtual uint16_t requester_id(hw::DeviceId dev) const = 0;
-  /// Does a request of @requester for @addr pass the IOMMU? (IOMMU on, and
-  /// the request reaches the root complex with today's ACS bits.)
-  virtual bool passes_iommu(hw::DeviceId requester, uint64_t addr) = 0;
-  /// The fabric port of the endpoint model whose BAR holds @addr, or -1:
-  /// host DRAM, or the BAR of an endpoint with no model (a p2pmem card).
-  virtual int bar_port(uint64_t addr) const = 0;
+  /// Is the IOMMU on? Then every request that reaches a root complex,
+  /// other than an MSI, passes it.
+  virtual bool iommu_enabled() const = 0;
   /// Is the BAR holding @addr behind a link that went down (its function
   /// surprise-removed)? Requests to it end as Unsupported Requests.
   virtual bool link_down(uint64_t addr) const = 0;
-  /// Bus address of BAR 0 of the endpoint on fabric port @port: BAR targets
+  /// Bus address of BAR 0 of the endpoint on model port @port: BAR targets
   /// see addresses relative to it, as behind any TLM router.
   virtual uint64_t bar_base(int port) const = 0;
   /// Is @addr in the MSI window (x86: 0xFEE00000-0xFEEFFFFF)?
@@ -58,13 +54,18 @@ class TlmBackend {
 };
 
 /**
- * struct FabricRoute - the fabric's own note on a payload in flight: who
- * asked (the port it entered by) and when. Internal: endpoints never see it
- * (TlpExtension is the public face).
+ * struct FabricRoute - the tree's own note on a payload in flight: who
+ * asked (the port it entered by), when, what it asked for, and the route
+ * the switch and root-complex modules built so far. Internal: endpoints
+ * never see it (TlpExtension is the public face).
  */
 struct FabricRoute : tlm::tlm_extension<FabricRoute> {
   hw::DeviceId requester = hw::kNoDevice;
   ps_t issue = 0;
+  uint64_t requested_address = 0;  ///< before the IOMMU
+  hw::PcieFabric::RouteInProgress path;
+  hw::DeviceId root_port = hw::kNoDevice;  ///< where it entered the root complex
+  bool mmio = false;                       ///< a CPU load or store, not DMA
   tlm::tlm_extension_base* clone() const override { return new FabricRoute(*this); }
   void copy_from(const tlm::tlm_extension_base& o) override { *this = static_cast<const FabricRoute&>(o); }
 };

@@ -1,5 +1,5 @@
 // Copyright 2026 The p2pdma-sim authors. SPDX-License-Identifier: Apache-2.0
-// SystemC/TLM-2.0 endpoint models on the PCIe fabric module (kind: tlm):
+// SystemC/TLM-2.0 endpoint models in the PCIe tree's modules (kind: tlm):
 // the copy engine moves data through the switch, or through the root
 // complex and the IOMMU under ACS redirect; the oracles and the IOMMU judge
 // its DMA as they judge the NVMe controller's. Each TEST_CASE runs in its
@@ -12,6 +12,8 @@
 #include <fstream>
 
 #include "engine/systemc_host.h"
+#include "platform/pcie_switch_module.h"
+#include "platform/root_complex_module.h"
 #include "explore/runner.h"
 #include "scenario/endpoint_models.h"
 #include "scenario/scenario.h"
@@ -104,6 +106,52 @@ TEST_CASE("under ACS redirect the endpoint's DMA goes through the root complex a
   CHECK(r.hardware->rc_p2p_bytes >= 2 * 4096);
   CHECK(link(r, "rp0").up.tlp_bytes >= 2 * 4096);
   CHECK(link(r, "rp0").down.tlp_bytes >= 2 * 4096);
+}
+
+TEST_CASE("an IOVA is routed by the tree, not by its translation: it leaves the switch for the IOMMU", "[tlm][iommu]") {
+  // ACS redirect on the drives' ports only: the kernel gives accel0 IOVAs,
+  // but accel0's own port would let a bus address through to its peer.
+  RunResult r = run_once("tests/data/scenarios/tlm_copy_iova_leaves_switch.yaml", "v6.2");
+  CHECK(verdict_of(r.findings) == "clean");
+  CHECK(outcome(r, "load") == "0xacce55");
+  REQUIRE(r.hardware);
+  // The engine's writes go up rp0 with their IOVA and come back down
+  // translated, as do the read completions nvme0's port redirects.
+  CHECK(r.hardware->rc_p2p_bytes == 2 * 4096);
+  CHECK(r.hardware->iotlb.hits + r.hardware->iotlb.misses > 0);
+  CHECK(link(r, "rp0").up.tlp_bytes >= 2 * 4096);
+  CHECK(link(r, "rp0").down.tlp_bytes >= 2 * 4096);
+  // The tree is a module per element, bound as the topology is.
+  auto* rc = dynamic_cast<RootComplexModule*>(sc_core::sc_find_object("p2psim_rc0"));
+  auto* sw = dynamic_cast<PcieSwitchModule*>(sc_core::sc_find_object("p2psim_switch0"));
+  REQUIRE(rc);
+  REQUIRE(sw);
+  CHECK(sc_core::sc_find_object("p2psim_switch1") == nullptr);
+  CHECK(rc->to_below.size() == 1);  // the switch below rp0
+  CHECK(sw->to_below.size() == 3);  // nvme0, nvme1, accel0
+  CHECK(sc_core::sc_find_object("p2psim_iommu0") != nullptr);
+}
+
+TEST_CASE("an endpoint model two switches down reaches a peer across both switch modules", "[tlm]") {
+  RunResult r = run_once("tests/data/scenarios/tlm_copy_two_switches.yaml", "v6.2");
+  CHECK(verdict_of(r.findings) == "clean");
+  CHECK(outcome(r, "load") == "0x5eed");
+  REQUIRE(r.hardware);
+  // The read request goes up sw1p0 and out of sw1 over sw0p1's link, into
+  // sw0 and down to nvme0; its completions come back the same way.
+  CHECK(link(r, "sw0p1").down.tlp_bytes >= 4096);
+  CHECK(link(r, "sw0p0").up.tlp_bytes >= 4096);
+  // The write to nvme1 stays inside sw1.
+  CHECK(link(r, "sw1p0").up.tlp_bytes >= 4096);
+  CHECK(link(r, "sw1p1").down.tlp_bytes >= 4096);
+  CHECK(link(r, "sw0p1").up.tlp_bytes < 4096);
+  CHECK(r.hardware->rc_p2p_bytes == 0);
+  auto* sw0 = dynamic_cast<PcieSwitchModule*>(sc_core::sc_find_object("p2psim_switch0"));
+  auto* sw1 = dynamic_cast<PcieSwitchModule*>(sc_core::sc_find_object("p2psim_switch1"));
+  REQUIRE(sw0);
+  REQUIRE(sw1);
+  CHECK(sw0->to_below.size() == 2);  // nvme0 and sw1
+  CHECK(sw1->to_below.size() == 2);  // accel0 and nvme1
 }
 
 TEST_CASE("a strict IOMMU faults the endpoint's DMA to an IOVA its driver unmapped", "[tlm]") {
