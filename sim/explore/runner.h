@@ -28,8 +28,8 @@ std::string host_unsuitable(HostKind h, const Scenario& sc);
 /**
  * run_scenario() - run @main on the host @h picks for @sc: the SystemC
  * host, with the device modules @sc needs elaborated first
- * (elaborate_hardware(): NVMe controllers and tlm endpoint models on the
- * PCIe fabric module), or the direct host. Throws ModelBug when
+ * (elaborate_hardware(): NVMe controllers and tlm endpoint models in the
+ * PCIe tree's switch and root-complex modules), or the direct host. Throws ModelBug when
  * host_unsuitable(@h, @sc).
  */
 void run_scenario(const Scenario& sc, const std::function<void(CoroutineHost&, const HardwareModules&)>& main,

@@ -72,7 +72,8 @@ class NvmeDevice : public hw::DmaPort, public kern::BlockDevice {
 
   // ---- hardware side ----------------------------------------------------
   // The controller's DMA leaves through its module's socket into the PCIe
-  // fabric module (IOMMU, links, completer); the oracles check it there
+  // tree's modules (switches, root complex, IOMMU, links, completer); the
+  // oracles check it at the completer
   // (Platform::dma_done -> check()).
   ps_t dma_read(ps_t now, uint64_t addr, uint8_t* dst, size_t len) override {
     return module_->transfer(now, addr, dst, len, /*write=*/false, ep_.name);
