@@ -375,7 +375,7 @@ NextHop PcieFabric::up_through_switch(Route& r, DeviceId port, const Target& tar
   const DeviceId above = topo_.device(usp).upstream;
   add_switch(r, usp, port, usp);
   add_link(r, above, Direction::kUpstream);
-  return NextHop{NextHop::Kind::kUp, above};
+  return NextHop{NextHop::Kind::kUp, above, kNoDevice, topo_.device(above).host};
 }
 
 // A TLP that came down the link above switch upstream port @usp.
@@ -394,8 +394,9 @@ NextHop PcieFabric::down_link(Route& r, DeviceId port, const Target& target) {
   add_link(r, port, Direction::kDownstream);
   const auto& kids = children(port);
   const PciDevice& first = topo_.device(kids.front());
+  const HostBridgeId host = topo_.device(port).host;
   if (first.type == PciFunctionType::switch_upstream_port)
-    return NextHop{NextHop::Kind::kDown, port, first.id};
+    return NextHop{NextHop::Kind::kDown, port, first.id, host};
   for (DeviceId k : kids) {
     bool hit = false;
     if (!target.by_address) {
@@ -421,7 +422,7 @@ NextHop PcieFabric::down_link(Route& r, DeviceId port, const Target& target) {
       r.completer_latency = s.hop.latency;
     }
     r.steps.push_back(std::move(s));
-    return NextHop{NextHop::Kind::kEndpoint, port, k};
+    return NextHop{NextHop::Kind::kEndpoint, port, k, host};
   }
   return failed(r, "unsupported request: no function below " + name_of(port) + " claims " +
                        (target.by_address ? hex(target.address) : name_of(target.device)));
@@ -534,7 +535,7 @@ NextHop PcieFabric::begin_route(RouteInProgress& p, DeviceId requester, std::uin
     return failed(p.route_, "requester " + name_of(requester) + " is not an endpoint behind a link");
   const DeviceId port = port_above(requester);
   add_link(p.route_, port, Direction::kUpstream);
-  return NextHop{NextHop::Kind::kUp, port};
+  return NextHop{NextHop::Kind::kUp, port, kNoDevice, topo_.device(port).host};
 }
 
 NextHop PcieFabric::route_switch_up(RouteInProgress& p, DeviceId port) {

@@ -275,6 +275,8 @@ struct DmaRequest {
  *   takes it (terminal).
  * @kMemory, @kMsi: host bridge @host's DRAM or interrupt window (terminal).
  * @kFail: routing failed (the reason is in the route).
+ * @host is the host bridge of @port (of the memory for kMemory, kMsi): a root
+ * complex may forward peer traffic to a root port of another host bridge.
  */
 struct NextHop {
   enum class Kind { kFail, kUp, kDown, kEndpoint, kMemory, kMsi };

@@ -62,6 +62,9 @@ HardwareModules elaborate_hardware(const Scenario& sc) {
     hw.root_complexes.push_back(rc);
     hw.iommus.push_back(iommu);
   }
+  for (RootComplexModule* a : hw.root_complexes)  // peer traffic between host bridges
+    for (RootComplexModule* b : hw.root_complexes)
+      if (a != b) a->add_peer(*b);
   std::map<hw::DeviceId, PcieSwitchModule*> switch_of;  // by upstream port
   for (const hw::PciDevice& d : pci.devices())
     if (d.type == hw::PciFunctionType::switch_upstream_port) {

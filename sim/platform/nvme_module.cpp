@@ -57,7 +57,7 @@ void NvmeModule::bar_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time&) 
   // A peer's DMA into the CMB: its pages are the kernel's P2P pages.
   FabricRoute* route = nullptr;
   gp.get_extension(route);
-  if (!backend_ || !route) {  // CPU MMIO to the registers goes through the driver, not here
+  if (!backend_ || !route || route->mmio) {  // CPU MMIO to the registers goes through the driver, not here
     gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;
   }

@@ -15,9 +15,7 @@ namespace p2psim {
 
 using pcie::TlpExtension;
 
-namespace {
-/// Why a payload cannot be a PCIe memory request, or nullptr.
-const char* malformed(const tlm::tlm_generic_payload& gp, tlm::tlm_response_status* status) {
+const char* PcieBridgeModule::malformed(const tlm::tlm_generic_payload& gp, tlm::tlm_response_status* status) {
   if (gp.get_command() != tlm::TLM_READ_COMMAND && gp.get_command() != tlm::TLM_WRITE_COMMAND) {
     *status = tlm::TLM_COMMAND_ERROR_RESPONSE;
     return "neither a read nor a write";
@@ -33,6 +31,7 @@ const char* malformed(const tlm::tlm_generic_payload& gp, tlm::tlm_response_stat
   return nullptr;
 }
 
+namespace {
 sc_core::sc_time after_now(ps_t at) {
   const ps_t stamp = sc_core::sc_time_stamp().value();
   return sc_core::sc_time::from_value(at > stamp ? at - stamp : 0);
@@ -111,7 +110,9 @@ void PcieBridgeModule::from_endpoint(const Downlink& d, tlm::tlm_generic_payload
   route.mmio = false;
   pcie::ScopedExtension<FabricRoute> with_route(gp, &route);
   const hw::NextHop first = backend_->fabric().begin_route(route.path, d.device, addr, gp.get_data_length());
-  if (first.kind != hw::NextHop::Kind::kUp || first.port != d.port)
+  if (first.kind == hw::NextHop::Kind::kFail)
+    throw ModelBug(fmt::format("{}: {}", backend_->device_name(d.device), route.path.error()));
+  if (first.port != d.port)
     throw ModelBug(fmt::format("{} is bound below the wrong port of {}", backend_->device_name(d.device), name()));
   arrived_from_below(d.port, gp, delay);
   gp.set_address(addr);  // what the endpoint sent, whatever the tree made of it
@@ -124,7 +125,10 @@ void PcieBridgeModule::forward(const hw::NextHop& next, tlm::tlm_generic_payload
     case K::kFail: {
       TlpExtension* ext = nullptr;
       gp.get_extension(ext);
-      if (ext) ext->error = route->path.error();
+      if (ext) {
+        ext->error = route->path.error();
+        ext->completer_address = gp.get_address();  // where it got to (after the IOMMU)
+      }
       gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
       return;
     }

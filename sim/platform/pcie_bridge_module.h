@@ -60,6 +60,8 @@ class PcieBridgeModule : public sc_core::sc_module {
   /// The route a request carries through the modules (nullptr: none, a
   /// payload that did not come from the tree: answered with an error).
   static FabricRoute* route_of(tlm::tlm_generic_payload& gp);
+  /// Why @gp cannot be a PCIe memory request (and the status to answer), or nullptr.
+  static const char* malformed(const tlm::tlm_generic_payload& gp, tlm::tlm_response_status* status);
   TlmBackend* backend_ = nullptr;
 
  private:

@@ -10,9 +10,43 @@
 namespace p2psim {
 
 RootComplexModule::RootComplexModule(const sc_core::sc_module_name& name, hw::HostBridgeId host)
-    : PcieBridgeModule(name), to_iommu("to_iommu"), from_iommu("from_iommu"), from_host("from_host"), host_(host) {
+    : PcieBridgeModule(name),
+      to_iommu("to_iommu"),
+      from_iommu("from_iommu"),
+      from_host("from_host"),
+      to_peers("to_peers"),
+      from_peers("from_peers"),
+      host_(host) {
   from_iommu.register_b_transport(this, &RootComplexModule::after_iommu);
   from_host.register_b_transport(this, &RootComplexModule::host_transport);
+  from_peers.register_b_transport(this, &RootComplexModule::peer_transport);
+}
+
+void RootComplexModule::add_peer(RootComplexModule& other) {
+  peer_index_[other.host()] = static_cast<unsigned>(peer_index_.size());
+  to_peers.bind(other.from_peers);
+}
+
+void RootComplexModule::route_here(hw::DeviceId port, uint64_t addr, tlm::tlm_generic_payload& gp,
+                                   sc_core::sc_time& delay) {
+  FabricRoute* route = route_of(gp);
+  const hw::NextHop next = backend_->fabric().route_root_complex(route->path, port, addr);
+  const bool down = next.kind == hw::NextHop::Kind::kDown || next.kind == hw::NextHop::Kind::kEndpoint;
+  if (down && next.host != host_) {  // peer to peer into another host bridge's hierarchy
+    route->handed_over = next;
+    to_peers[peer_index_.at(next.host)]->b_transport(gp, delay);
+    return;
+  }
+  forward(next, gp, delay);
+}
+
+void RootComplexModule::peer_transport(int, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  FabricRoute* route = route_of(gp);
+  if (!backend_ || !route || route->handed_over.host != host_) {  // only a peer root complex sends here
+    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return;
+  }
+  forward(route->handed_over, gp, delay);
 }
 
 void RootComplexModule::arrived_from_below(hw::DeviceId port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -31,7 +65,7 @@ void RootComplexModule::arrived_from_below(hw::DeviceId port, tlm::tlm_generic_p
     to_iommu->b_transport(gp, delay);  // it comes back translated at from_iommu
     return;
   }
-  forward(backend_->fabric().route_root_complex(route->path, port, addr), gp, delay);
+  route_here(port, addr, gp, delay);
 }
 
 void RootComplexModule::after_iommu(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -40,7 +74,7 @@ void RootComplexModule::after_iommu(tlm::tlm_generic_payload& gp, sc_core::sc_ti
     gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     return;
   }
-  forward(backend_->fabric().route_root_complex(route->path, route->root_port, gp.get_address()), gp, delay);
+  route_here(route->root_port, gp.get_address(), gp, delay);
 }
 
 void RootComplexModule::send_up(tlm::tlm_generic_payload&, sc_core::sc_time&) {
@@ -48,12 +82,13 @@ void RootComplexModule::send_up(tlm::tlm_generic_payload&, sc_core::sc_time&) {
 }
 
 void RootComplexModule::host_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-  if (!backend_ || gp.get_byte_enable_ptr() || gp.get_data_length() == 0 ||
-      (gp.get_command() != tlm::TLM_READ_COMMAND && gp.get_command() != tlm::TLM_WRITE_COMMAND)) {
-    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+  tlm::tlm_response_status status = tlm::TLM_GENERIC_ERROR_RESPONSE;
+  if (!backend_ || malformed(gp, &status)) {
+    gp.set_response_status(status);
     return;
   }
-  FabricRoute route;
+  FabricRoute& route = mmio_route_;
+  route.requester = hw::kNoDevice;
   route.mmio = true;
   route.issue = sc_core::sc_time_stamp().value();
   route.requested_address = gp.get_address();

@@ -55,9 +55,9 @@ class TlmBackend {
 
 /**
  * struct FabricRoute - the tree's own note on a payload in flight: who
- * asked (the port it entered by), when, what it asked for, and the route
- * the switch and root-complex modules built so far. Internal: endpoints
- * never see it (TlpExtension is the public face).
+ * asked, when, what it asked for, and the route the switch and
+ * root-complex modules built so far. Internal: endpoints never see it
+ * (TlpExtension is the public face).
  */
 struct FabricRoute : tlm::tlm_extension<FabricRoute> {
   hw::DeviceId requester = hw::kNoDevice;
@@ -66,6 +66,7 @@ struct FabricRoute : tlm::tlm_extension<FabricRoute> {
   hw::PcieFabric::RouteInProgress path;
   hw::DeviceId root_port = hw::kNoDevice;  ///< where it entered the root complex
   bool mmio = false;                       ///< a CPU load or store, not DMA
+  hw::NextHop handed_over;                 ///< what a root complex passed to another one
   tlm::tlm_extension_base* clone() const override { return new FabricRoute(*this); }
   void copy_from(const tlm::tlm_extension_base& o) override { *this = static_cast<const FabricRoute&>(o); }
 };

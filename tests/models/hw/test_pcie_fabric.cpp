@@ -838,11 +838,22 @@ TEST_CASE("fabric the root complex routes the address the IOMMU made of the requ
 TEST_CASE("fabric element-by-element routing fails as the whole path would, and refuses misuse", "[fabric][modules]") {
   using K = hw::NextHop::Kind;
   SwitchBox b;
+  b.topo.set_acs_ctrl(b.dsp0, hw::acs::kRequestRedirect);
   FabricConfig c = b.config();
   c.hosts[0].p2p_allowed = false;
   PcieFabric f(b.topo, c);
+  // A redirected peer request the root complex refuses to forward.
+  const Transfer whole = f.dma_write(b.ep0, kBar1, 64, 0);
+  REQUIRE_FALSE(whole.ok);
+  PcieFabric::RouteInProgress blocked;
+  hw::NextHop n = f.begin_route(blocked, b.ep0, kBar1, 64);
+  n = f.route_switch_up(blocked, n.port);
+  CHECK((n.kind == K::kUp && n.port == b.rp));
+  CHECK(f.route_root_complex(blocked, b.rp, kBar1).kind == K::kFail);
+  CHECK(blocked.error() == whole.error);
+  CHECK(blocked.error().find("blocks peer-to-peer") != std::string::npos);
   PcieFabric::RouteInProgress r;
-  hw::NextHop n = f.begin_route(r, b.ep0, 0x80000000ull, 64);  // nothing decodes it
+  n = f.begin_route(r, b.ep0, 0x80000000ull, 64);  // nothing decodes it
   n = f.route_switch_up(r, n.port);
   n = f.route_root_complex(r, b.rp, 0x80000000ull);
   CHECK(n.kind == K::kFail);
@@ -860,9 +871,14 @@ TEST_CASE("fabric element-by-element routing fails as the whole path would, and 
   CHECK(f.route_root_complex(w, b.dsp0, kBar1).kind == K::kFail);
   CHECK(w.error().find("is not a root port") != std::string::npos);
   PcieFabric::RouteInProgress half;
-  f.begin_route(half, b.ep0, kBar1 + 4096, 64);
-  CHECK_THROWS_AS(f.run_routed({DmaOp::kWrite, b.ep0, kBar1 + 4096, 64, 0}, half), std::invalid_argument);
-  CHECK_THROWS_AS(f.run_routed({DmaOp::kWrite, b.ep1, kBar1 + 4096, 64, 0}, half), std::invalid_argument);
+  f.begin_route(half, b.ep0, 0x1000, 64);
+  CHECK_THROWS_AS(f.run_routed({DmaOp::kWrite, b.ep0, 0x1000, 64, 0}, half), std::invalid_argument);
+  PcieFabric::RouteInProgress whole_route;  // to DRAM, complete
+  n = f.begin_route(whole_route, b.ep0, 0x1000, 64);
+  n = f.route_switch_up(whole_route, n.port);
+  REQUIRE(f.route_root_complex(whole_route, b.rp, 0x1000).kind == K::kMemory);
+  CHECK_THROWS_AS(f.run_routed({DmaOp::kWrite, b.ep1, 0x1000, 64, 0}, whole_route), std::invalid_argument);
+  CHECK(f.run_routed({DmaOp::kWrite, b.ep0, 0x1000, 64, 0}, whole_route).ok);
   // CPU MMIO: down the root port that claims the address, to the BAR.
   PcieFabric::RouteInProgress m;
   n = f.begin_mmio(m, 0, kBar1 + 8);

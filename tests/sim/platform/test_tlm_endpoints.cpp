@@ -132,26 +132,50 @@ TEST_CASE("an IOVA is routed by the tree, not by its translation: it leaves the 
   CHECK(sc_core::sc_find_object("p2psim_iommu0") != nullptr);
 }
 
-TEST_CASE("an endpoint model two switches down reaches a peer across both switch modules", "[tlm]") {
+TEST_CASE("an endpoint model reaches peers below a switch below its own switch", "[tlm]") {
+  // rp0 - sw0 { accel0, sw1 { nvme0, nvme1 } }: every request of the
+  // engine goes down from sw0 into sw1, and the completions come back up.
   RunResult r = run_once("tests/data/scenarios/tlm_copy_two_switches.yaml", "v6.2");
   CHECK(verdict_of(r.findings) == "clean");
   CHECK(outcome(r, "load") == "0x5eed");
   REQUIRE(r.hardware);
-  // The read request goes up sw1p0 and out of sw1 over sw0p1's link, into
-  // sw0 and down to nvme0; its completions come back the same way.
-  CHECK(link(r, "sw0p1").down.tlp_bytes >= 4096);
-  CHECK(link(r, "sw0p0").up.tlp_bytes >= 4096);
-  // The write to nvme1 stays inside sw1.
+  CHECK(link(r, "sw0p0").up.tlp_bytes >= 4096);    // the engine's writes
+  CHECK(link(r, "sw0p0").down.tlp_bytes >= 4096);  // its read completions
+  CHECK(link(r, "sw0p1").down.tlp_bytes >= 4096);  // the writes, into sw1
+  CHECK(link(r, "sw0p1").up.tlp_bytes >= 4096);    // nvme0's completions, out of sw1
   CHECK(link(r, "sw1p0").up.tlp_bytes >= 4096);
   CHECK(link(r, "sw1p1").down.tlp_bytes >= 4096);
-  CHECK(link(r, "sw0p1").up.tlp_bytes < 4096);
+  CHECK(link(r, "rp0").down.tlp_bytes < 4096);  // nothing of it went above sw0
   CHECK(r.hardware->rc_p2p_bytes == 0);
   auto* sw0 = dynamic_cast<PcieSwitchModule*>(sc_core::sc_find_object("p2psim_switch0"));
   auto* sw1 = dynamic_cast<PcieSwitchModule*>(sc_core::sc_find_object("p2psim_switch1"));
   REQUIRE(sw0);
   REQUIRE(sw1);
-  CHECK(sw0->to_below.size() == 2);  // nvme0 and sw1
-  CHECK(sw1->to_below.size() == 2);  // accel0 and nvme1
+  CHECK(sw0->to_below.size() == 2);  // accel0 and sw1
+  CHECK(sw1->to_below.size() == 2);  // nvme0 and nvme1
+}
+
+TEST_CASE("peer traffic between host bridges passes from one root complex module to the other", "[tlm]") {
+  // AMD: hb0's drives copy through a p2pmem card below a switch on hb1,
+  // then a copy engine on hb1 copies between the drives' CMBs on hb0.
+  RunResult r = run_once("tests/data/scenarios/cross_host_peer_to_peer.yaml", "v6.2");
+  CHECK(verdict_of(r.findings) == "clean");
+  for (const auto& o : r.outcomes) CHECK(o.error == 0);
+  CHECK(outcome(r, "mmio_poll") == "0x2");  // the MMIO reached accel0 through hb1
+  CHECK(outcome(r, "load") == "0x5eed");
+  REQUIRE(r.hardware);
+  // p2pmem-test: 2 x 4 KiB into the card and out of it; the engine: 4 KiB read, 4 KiB written.
+  CHECK(r.hardware->rc_p2p_bytes == 4 * 4096 + 2 * 4096);
+  CHECK(link(r, "sw1p0").down.tlp_bytes >= 2 * 4096);
+  CHECK(link(r, "rp3").up.tlp_bytes >= 4096);    // the engine's writes
+  CHECK(link(r, "rp3").down.tlp_bytes >= 4096);  // its read completions
+  auto* rc0 = dynamic_cast<RootComplexModule*>(sc_core::sc_find_object("p2psim_rc0"));
+  auto* rc1 = dynamic_cast<RootComplexModule*>(sc_core::sc_find_object("p2psim_rc1"));
+  REQUIRE(rc0);
+  REQUIRE(rc1);
+  CHECK(rc0->to_peers.size() == 1);
+  CHECK(rc1->to_peers.size() == 1);
+  CHECK(rc1->to_below.size() == 2);  // sw1 below rp2, accel0 below rp3
 }
 
 TEST_CASE("a strict IOMMU faults the endpoint's DMA to an IOVA its driver unmapped", "[tlm]") {
