@@ -153,6 +153,7 @@ std::optional<uint64_t> IovaDomain::alloc_iova(uint64_t size, uint64_t limit_pfn
   if (size == 0) throw ModelBug("alloc_iova: size 0");
   uint64_t lo = 0;
   if (!alloc_and_insert_range(size, limit_pfn + 1, size_aligned, &lo)) return std::nullopt;
+  lowest_allocated_ = std::min(lowest_allocated_, lo);
   return lo;
 }
 
@@ -489,6 +490,14 @@ const IovaDomain& Iommu::iovad(DomainId domain) const {
   const Domain& d = dom(domain);
   if (!d.iovad) throw ModelBug("iommu: domain " + std::to_string(domain) + " has no IOVA cookie");
   return *d.iovad;
+}
+
+uint64_t Iommu::lowest_iova() const {
+  uint64_t lowest = ~0ULL;
+  for (const auto& [id, d] : domains_)
+    if (d.iovad && d.iovad->lowest_allocated_pfn() != IovaDomain::kAnchor)
+      lowest = std::min(lowest, d.iovad->lowest_allocated_pfn() * d.iovad->granule());
+  return lowest;
 }
 
 // models drivers/iommu/dma-iommu.c:iommu_dma_alloc_iova() as of v6.2

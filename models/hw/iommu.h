@@ -69,6 +69,8 @@ class IovaDomain {
   std::map<uint64_t, uint64_t> ranges() const;
 
   uint64_t granule() const { return granule_; }
+  /// The lowest pfn alloc_iova() ever handed out (kAnchor: none yet).
+  uint64_t lowest_allocated_pfn() const { return lowest_allocated_; }
   unsigned shift() const { return shift_; }
   uint64_t start_pfn() const { return start_pfn_; }
   uint64_t dma_32bit_pfn() const { return dma_32bit_pfn_; }
@@ -89,6 +91,7 @@ class IovaDomain {
   uint64_t max32_alloc_size_;
   std::map<uint64_t, uint64_t> tree_;  ///< the rbtree: pfn_lo -> pfn_hi, anchor included
   std::map<uint64_t, bool> reserved_;  ///< pfn_lo of reserve_iova() nodes
+  uint64_t lowest_allocated_ = kAnchor;
   uint64_t cached32_ = kAnchor;        ///< cached32_node (a key of tree_)
   uint64_t cached_ = kAnchor;          ///< cached_node (a key of tree_)
 };
@@ -300,6 +303,8 @@ class Iommu {
   /// Entries waiting in the domain's rings (all CPUs).
   size_t fq_pending(DomainId domain) const;
   const FlushQueueStats& fq_stats() const { return fq_stats_; }
+  /// The lowest IOVA any domain allocated (bytes; ~0: none).
+  uint64_t lowest_iova() const;
 
   const IommuConfig& config() const { return cfg_; }
 

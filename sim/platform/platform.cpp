@@ -722,10 +722,7 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
     if (iommu_enabled_) {
       const hw::DomainId d = iommu_->alloc_domain(t.iommu_mode == "strict" ? hw::DomainType::dma
                                                                            : hw::DomainType::dma_fq);
-      // iommu_dma_init_domain() -> iova_reserve_iommu_regions(): the MSI
-      // window intel_iommu_get_resv_regions() reports (IOMMU_RESV_MSI) is
-      // never an IOVA, or a DMA to it would be taken for an interrupt.
-      iommu_->iovad(d).reserve_iova(kMsiBase >> kern::PAGE_SHIFT, (kMsiBase + kMsiSize - 1) >> kern::PAGE_SHIFT);
+      reserve_iommu_regions(d, ep.device);
       iommu_->attach_device(ep.device, d);
     }
   }
@@ -820,6 +817,29 @@ uint16_t Platform::requester_id(hw::DeviceId dev) const {
   return static_cast<uint16_t>(d.bus << 8 | d.devfn);
 }
 
+// iommu_dma_init_domain() -> iova_reserve_iommu_regions() (v6.2): first
+// iova_reserve_pci_windows(), every memory window of the device's host
+// bridge, so that no IOVA is an address a bridge would route to a BAR
+// (this model's host bridge window: the span of the BARs below its root
+// ports; it has no dma-ranges, whose gaps would be reserved too); then the
+// reserved regions: the MSI window intel_iommu_get_resv_regions() reports
+// (IOMMU_RESV_MSI), or a DMA to it would be taken for an interrupt.
+void Platform::reserve_iommu_regions(hw::DomainId d, hw::DeviceId dev) {
+  hw::IovaDomain& iovad = iommu_->iovad(d);
+  const hw::HostBridgeId host = pci_.device(dev).host;
+  std::optional<hw::AddressRange> window;
+  for (const hw::PciDevice& rp : pci_.devices()) {
+    if (rp.type != hw::PciFunctionType::root_port || rp.host != host) continue;
+    const auto w = fabric_->memory_window(rp.id);
+    if (!w) continue;
+    const uint64_t lo = window ? std::min(window->base, w->base) : w->base;
+    const uint64_t hi = window ? std::max(window->end(), w->end()) : w->end();
+    window = hw::AddressRange{lo, hi - lo};
+  }
+  if (window) iovad.reserve_iova(window->base >> kern::PAGE_SHIFT, (window->end() - 1) >> kern::PAGE_SHIFT);
+  iovad.reserve_iova(kMsiBase >> kern::PAGE_SHIFT, (kMsiBase + kMsiSize - 1) >> kern::PAGE_SHIFT);
+}
+
 bool Platform::link_down(uint64_t addr) const {
   if (links_down_.empty()) return false;
   const hw::DeviceId owner = bar_owner(addr);
@@ -861,8 +881,7 @@ std::optional<kern::IommuGroup> Platform::iommu_group(const std::string& name) {
   g.init_fq = [this, dev] { return iommu_->init_fq(iommu_->domain_of(dev)); };
   g.new_default_domain = [this, dev](kern::IommuDomainType t) {
     const hw::DomainId d = iommu_->alloc_domain(to_hw(t));
-    if (iommu_->translates(d))  // as at boot: the MSI window is never an IOVA
-      iommu_->iovad(d).reserve_iova(kMsiBase >> kern::PAGE_SHIFT, (kMsiBase + kMsiSize - 1) >> kern::PAGE_SHIFT);
+    if (iommu_->translates(d)) reserve_iommu_regions(d, dev);  // as at boot
     iommu_->attach_device(dev, d);
     return 0;
   };

@@ -140,6 +140,8 @@ class Platform : public TlmBackend {
   std::vector<std::unique_ptr<ExternalDevice>> externals_;
   HardwareModules modules_;
   std::vector<hw::DeviceId> ports_;  ///< model port -> endpoint function
+  /// What iommu_dma_init_domain() reserves in @d's IOVA space for @dev.
+  void reserve_iommu_regions(hw::DomainId d, hw::DeviceId dev);
   std::map<const kern::DevPagemap*, hw::DeviceId> pgmap_dev_;
   std::vector<hw::DeviceId> links_down_;  ///< surprise-removed endpoints
   ps_t boot_t0_ = 0;

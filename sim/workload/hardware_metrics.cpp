@@ -25,6 +25,7 @@ HardwareMetrics collect_hardware_metrics(Platform& p, const ScenarioWorld& w, ps
   m.iommu = p.iommu_on();
   m.iotlb = p.iommu().iotlb_stats();
   m.flush_queue = p.iommu().fq_stats();
+  m.iova_lowest = p.iommu().lowest_iova();
   for (const auto& [name, r] : w.p2pmem_runs) {
     WorkloadMetrics wm;
     wm.run = name;

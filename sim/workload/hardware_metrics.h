@@ -42,6 +42,7 @@ struct HardwareMetrics {
   bool iommu = false;
   hw::IotlbStats iotlb;
   hw::FlushQueueStats flush_queue;
+  uint64_t iova_lowest = ~0ULL;  ///< the lowest IOVA any domain allocated (~0: none)
   std::vector<WorkloadMetrics> workloads;  ///< by run name
   ps_t end_time = 0;
 };

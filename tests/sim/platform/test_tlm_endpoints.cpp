@@ -289,6 +289,22 @@ TEST_CASE("IOVAs never fall in the MSI window: every DMA domain reserves it", "[
   CHECK(r.hardware->workloads[0].write_latency.size() == 1024);
 }
 
+TEST_CASE("IOVAs never fall in a PCI memory window: every DMA domain reserves its host bridge's", "[tlm][iommu]") {
+  RunResult r = run_once("tests/data/scenarios/iova_below_bar_windows.yaml", "v6.2");
+  CHECK(verdict_of(r.findings) == "clean");
+  REQUIRE(r.hardware);
+  REQUIRE(r.hardware->workloads.size() == 1);
+  CHECK(r.hardware->workloads[0].error == 0);
+  CHECK(r.hardware->workloads[0].write_latency.size() == 4096);
+  // The allocator went down past the cards' BARs (0xe0000000-0xfe800000)...
+  CHECK(r.hardware->iova_lowest < 0xe0000000ull);
+  // ...and none of nvme0's DMA went to a card.
+  for (const char* port : {"sw0p1", "sw0p2", "sw0p3", "sw0p4", "sw0p5", "sw0p6"}) {
+    CHECK(link(r, port).down.tlp_bytes == 0);
+    CHECK(link(r, port).up.tlp_bytes == 0);
+  }
+}
+
 TEST_CASE("one MSI completes one of two waiters, and the other is a hang, not a crash", "[tlm][msi]") {
   const std::string f = write_scenario(
       "t.yaml", scenario_with("{ name: accel0, kind: tlm, model: copy_engine }",
