@@ -460,12 +460,7 @@ NextHop PcieFabric::root_complex(Route& r, DeviceId rp, const Target& target) {
         return failed(r, "DMA from " + host_name(h) + " to " + host_name(oh) +
                              " DRAM: the inter-socket link is not modelled");
   }
-  std::optional<DeviceId> dest;
-  for (const PciDevice& q : topo_.devices())
-    if (q.type == PciFunctionType::root_port && claims(q.id, target)) {
-      dest = q.id;
-      break;
-    }
+  const std::optional<DeviceId> dest = root_port_claiming(target, std::nullopt);
   if (!dest)
     return failed(r, target.by_address ? "unsupported request: nothing claims address " + hex(target.address)
                                        : "no route to " + name_of(target.device));
@@ -484,6 +479,13 @@ NextHop PcieFabric::root_complex(Route& r, DeviceId rp, const Target& target) {
   r.steps.push_back(std::move(s));
   r.rc_p2p = true;
   return down_link(r, *dest, target);
+}
+
+std::optional<DeviceId> PcieFabric::root_port_claiming(const Target& target,
+                                                       std::optional<HostBridgeId> host) const {
+  for (const PciDevice& q : topo_.devices())
+    if (q.type == PciFunctionType::root_port && (!host || q.host == *host) && claims(q.id, target)) return q.id;
+  return std::nullopt;
 }
 
 void PcieFabric::route(NextHop n, const Target& target, Route& r) {
@@ -566,9 +568,7 @@ NextHop PcieFabric::begin_mmio(RouteInProgress& p, HostBridgeId host, std::uint6
   p.target_ = Target{};
   p.target_.address = address;
   p.target_.bytes = 1;
-  for (const PciDevice& q : topo_.devices())
-    if (q.type == PciFunctionType::root_port && q.host == host && claims(q.id, p.target_))
-      return down_link(p.route_, q.id, p.target_);
+  if (const auto rp = root_port_claiming(p.target_, host)) return down_link(p.route_, *rp, p.target_);
   return failed(p.route_, "unsupported request: no root port of " + host_name(host) + " claims " + hex(address));
 }
 

@@ -446,6 +446,8 @@ class PcieFabric {
   NextHop down_through_switch(Route& r, DeviceId usp, const Target& target);
   NextHop down_link(Route& r, DeviceId port, const Target& target);
   NextHop root_complex(Route& r, DeviceId rp, const Target& target);
+  /// The first root port (of @host only, when given) whose window claims @target.
+  std::optional<DeviceId> root_port_claiming(const Target& target, std::optional<HostBridgeId> host) const;
   static NextHop failed(Route& r, std::string why);
 
   class Run;

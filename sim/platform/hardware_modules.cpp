@@ -86,7 +86,7 @@ HardwareModules elaborate_hardware(const Scenario& sc) {
     s->up.bind(above->from_below);
     above->to_below.bind(s->from_above);
   }
-  // Endpoint models in endpoint order (their model ports), each below its port.
+  // Endpoint models in endpoint order, each below its port.
   for (const auto& ep : sc.topo->endpoints) {
     if (!ep.has_model()) continue;
     const hw::DeviceId port = pci.device(ep.device).upstream;

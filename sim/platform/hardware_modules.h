@@ -26,7 +26,7 @@ class ExternalEndpoint;
  * scenario, bound into the scenario's PCIe tree: a root complex per host
  * bridge (with its IOMMU and host memory behind it), a switch per switch,
  * and every endpoint with a model (NVMe controllers and tlm endpoints, in
- * the topology's order: their model port numbers) below the root port or
+ * the topology's order) below the root port or
  * switch downstream port it sits under; the CPUs' MMIO port enters at the
  * root complexes. Empty when the scenario has no device model (the direct
  * host runs it).

@@ -196,8 +196,7 @@ void PcieBridgeModule::deliver(const hw::NextHop& next, tlm::tlm_generic_payload
     backend_->raise_msi(route->requester, addr, data, t.end);
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   } else if (bar >= 0) {
-    const int port = backend_->device_port(next.device);
-    gp.set_address(addr - backend_->bar_base(port));  // BAR-relative, as a router gives it
+    gp.set_address(addr - backend_->bar_base(next.device));  // BAR-relative, as a router gives it
     to_below[static_cast<unsigned>(bar)]->b_transport(gp, at);  // its annotation is not used: the links time it
     gp.set_address(addr);
     if (gp.get_response_status() == tlm::TLM_INCOMPLETE_RESPONSE)
@@ -223,7 +222,7 @@ void PcieBridgeModule::deliver_mmio(const hw::NextHop& next, tlm::tlm_generic_pa
     return;
   }
   const uint64_t addr = gp.get_address();
-  gp.set_address(addr - backend_->bar_base(backend_->device_port(next.device)));
+  gp.set_address(addr - backend_->bar_base(next.device));
   to_below[static_cast<unsigned>(bar)]->b_transport(gp, delay);
   gp.set_address(addr);
 }

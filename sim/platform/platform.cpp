@@ -706,7 +706,6 @@ Platform::Platform(const Scenario& sc, kern::Kernel& k, CoroutineHost& host, con
   size_t nvme = 0, external = 0;
   for (const auto& ep : t.endpoints) {
     if (!ep.has_model()) continue;
-    ports_.push_back(ep.device);
     if (ep.kind == "nvme") {
       if (nvme >= modules.nvme.size()) throw ModelBug("fewer NVMe modules elaborated than endpoints");
       devices_.push_back(std::make_unique<NvmeDevice>(*this, ep, static_cast<int>(nvme), modules.nvme[nvme]));
@@ -806,12 +805,6 @@ void Platform::unmap_device_dma(kern::Exec& ex, const std::vector<kern::GupPage>
   for (auto& d : externals_) d->unmap_pages(ex, pages);
 }
 
-int Platform::device_port(hw::DeviceId dev) const {
-  for (size_t i = 0; i < ports_.size(); ++i)
-    if (ports_[i] == dev) return static_cast<int>(i);
-  return -1;
-}
-
 uint16_t Platform::requester_id(hw::DeviceId dev) const {
   const hw::PciDevice& d = pci_.device(dev);
   return static_cast<uint16_t>(d.bus << 8 | d.devfn);
@@ -888,11 +881,10 @@ std::optional<kern::IommuGroup> Platform::iommu_group(const std::string& name) {
   return g;
 }
 
-uint64_t Platform::bar_base(int port) const {
-  const hw::DeviceId dev = ports_.at(static_cast<size_t>(port));
+uint64_t Platform::bar_base(hw::DeviceId dev) const {
   for (const auto& ep : sc_.topo->endpoints)
     if (ep.device == dev) return ep.bar_phys;
-  throw ModelBug(fmt::format("model port {} has no endpoint", port));
+  throw ModelBug(fmt::format("device {} is not an endpoint", dev));
 }
 
 bool Platform::move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) {

@@ -112,12 +112,11 @@ class Platform : public TlmBackend {
   // TlmBackend
   hw::PcieFabric& fabric() override { return *fabric_; }
   hw::Iommu& iommu() override { return *iommu_; }
-  int device_port(hw::DeviceId dev) const override;
   const std::string& device_name(hw::DeviceId dev) const override { return sc_.topo->names.at(dev); }
   uint16_t requester_id(hw::DeviceId dev) const override;
   bool iommu_enabled() const override { return iommu_enabled_; }
   bool link_down(uint64_t addr) const override;
-  uint64_t bar_base(int port) const override;
+  uint64_t bar_base(hw::DeviceId dev) const override;
   bool move_bytes(hw::DeviceId requester, uint64_t addr, uint8_t* buf, size_t len, bool to_memory) override;
   void dma_done(hw::DeviceId requester, uint64_t addr, size_t len, ps_t at, bool write) override;
   void report(hw::DeviceId device, FindingKind kind, const std::string& message, ps_t at) override;
@@ -139,7 +138,6 @@ class Platform : public TlmBackend {
   std::vector<int> managed_irq_vectors_;
   std::vector<std::unique_ptr<ExternalDevice>> externals_;
   HardwareModules modules_;
-  std::vector<hw::DeviceId> ports_;  ///< model port -> endpoint function
   /// What iommu_dma_init_domain() reserves in @d's IOVA space for @dev.
   void reserve_iommu_regions(hw::DomainId d, hw::DeviceId dev);
   std::map<const kern::DevPagemap*, hw::DeviceId> pgmap_dev_;

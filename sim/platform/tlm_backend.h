@@ -23,9 +23,6 @@ class TlmBackend {
   virtual ~TlmBackend() = default;
   virtual hw::PcieFabric& fabric() = 0;
   virtual hw::Iommu& iommu() = 0;
-  /// The model port of @dev (the scenario's order of endpoints with a
-  /// model), or -1 when it has no TLM model.
-  virtual int device_port(hw::DeviceId dev) const = 0;
   virtual const std::string& device_name(hw::DeviceId dev) const = 0;
   /// PCIe requester ID (bus << 8 | devfn) of @dev.
   virtual uint16_t requester_id(hw::DeviceId dev) const = 0;
@@ -35,9 +32,9 @@ class TlmBackend {
   /// Is the BAR holding @addr behind a link that went down (its function
   /// surprise-removed)? Requests to it end as Unsupported Requests.
   virtual bool link_down(uint64_t addr) const = 0;
-  /// Bus address of BAR 0 of the endpoint on model port @port: BAR targets
+  /// Bus address of BAR 0 of endpoint @dev: BAR targets
   /// see addresses relative to it, as behind any TLM router.
-  virtual uint64_t bar_base(int port) const = 0;
+  virtual uint64_t bar_base(hw::DeviceId dev) const = 0;
   /// Is @addr in the MSI window (x86: 0xFEE00000-0xFEEFFFFF)?
   virtual bool is_msi(uint64_t addr) const = 0;
   /// An MSI write of @data to @addr by @requester reached the interrupt
